@@ -1,0 +1,3 @@
+from gitops_promote.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""Command line: parse arguments, call one orchestrator, handle every error in one place.
+
+Imports of the commands are lazy so that ``gitops-promote set-image`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from gitops_promote import __version__
+from gitops_promote.errors import PromoteError
+from gitops_promote.secrets import redact
+
+# command name -> (module under gitops_promote.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "promote": ("promote", "pin an image in an environment: push (dev) or pull request"),
+    "status": ("status", "what every app runs in every environment, and since when"),
+    "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
+    "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
+    "schema": ("schema", "print the JSON Schema of promotion.yaml"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitops-promote",
+        description="Promote verified container images through GitOps environments.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        mod = import_module(f"gitops_promote.commands.{module}")
+        mod.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    pass
+
+
+def _print_error(error: PromoteError) -> None:
+    text = redact(str(error))
+    for line in text.splitlines() or [text]:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    run: Callable[[argparse.Namespace], int] = import_module(
+        f"gitops_promote.commands.{args._module}"
+    ).run
+    try:
+        return run(args)
+    except PromoteError as error:
+        _print_error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,92 @@
+"""The one small tree of errors the program raises, caught in one place (``cli``).
+
+Two kinds of failure: the user's (bad input or config: exit 2; a gate that says no:
+exit 1) and the world's (git server, GitHub API, registry: exit 3 after retries).
+Every message is one line that names the input and says how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class PromoteError(Exception):
+    """Base of every error the program reports to the user."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UserError(PromoteError):
+    """Bad input from the user: arguments, files, environment. Exit code 2."""
+
+    exit_code = 2
+
+
+class InputError(UserError):
+    """A command-line argument or action input is not valid."""
+
+
+class OverlayError(UserError):
+    """An overlay file cannot be read or edited safely."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a configuration file, with its position."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class ConfigError(UserError):
+    """promotion.yaml is not valid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0] if self.problems else Problem("promotion.yaml", None, "invalid")
+        more = len(self.problems) - 1
+        summary = str(first) + (f" (and {more} more problem(s))" if more > 0 else "")
+        super().__init__(summary)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class GateError(PromoteError):
+    """A gate refused the promotion (freeze window, digest mismatch, soak...). Exit 1."""
+
+    exit_code = 1
+
+
+class ExternalError(PromoteError):
+    """The world failed: network, git server, GitHub API, registry. Exit code 3."""
+
+
+class GitError(ExternalError):
+    """A git command failed."""
+
+
+class GitPushError(GitError):
+    """A push was rejected or failed after every retry."""
+
+
+class GitHubError(ExternalError):
+    """The GitHub API refused or failed a request."""
+
+
+class RegistryError(ExternalError):
+    """The container registry refused or failed a request."""

@@ -1,0 +1,264 @@
+"""Container image references and digests: parse, validate, format.
+
+Grammar follows the distribution reference grammar
+(``[registry[:port]/]path/name[:tag][@digest]``), except that digests are held to the two
+algorithms registries use (``sha256:`` + 64 lowercase hex, ``sha512:`` + 128), so that a
+mutable tag such as ``sha-abc1234`` or ``sha256-...`` is never taken for a digest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Final
+
+from gitops_promote.errors import InputError
+
+_DIGEST_HEX: Final = {"sha256": 64, "sha512": 128}
+_DIGEST_RE: Final = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+_TAG_RE: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PATH_COMPONENT: Final = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT: Final = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_DOMAIN: Final = (
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:]+\])(?::[0-9]{{1,5}})?"
+)
+_NAME_RE: Final = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_PATH_RE: Final = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+MAX_NAME_LENGTH: Final = 255
+DIGEST_SHORT: Final = 19  # "sha256:" + 12 hex, as the guide's ${DIGEST::19}
+KEEP: Final = "*"  # kustomize's "keep the existing value" marker
+
+
+def is_digest(text: str) -> bool:
+    """True when ``text`` is a well-formed sha256/sha512 digest."""
+    return bool(_DIGEST_RE.match(text))
+
+
+def parse_digest(text: str, *, what: str = "digest") -> str:
+    """Return ``text`` when it is a valid digest; raise a one-line error that says why not."""
+    value = text.strip()
+    if is_digest(value):
+        return value
+    algo, sep, hexpart = value.partition(":")
+    if not sep:
+        hint = "a digest looks like sha256:<64 lowercase hex>; a tag is not a digest"
+        if value.startswith(("sha256-", "sha-")):
+            hint = f"{value!r} is a tag, not a digest; pass it with --tag or give sha256:<64 hex>"
+        raise InputError(f"{what} {value!r} is not a digest", hint=hint)
+    if algo not in _DIGEST_HEX:
+        raise InputError(
+            f"{what} {value!r} uses unknown algorithm {algo!r}",
+            hint="use sha256:<64 hex> or sha512:<128 hex>",
+        )
+    want = _DIGEST_HEX[algo]
+    if hexpart.lower() != hexpart and re.fullmatch(r"[0-9a-fA-F]+", hexpart):
+        raise InputError(f"{what} {value!r} has uppercase hex", hint="digests are lowercase")
+    raise InputError(
+        f"{what} {value!r} is not a valid {algo} digest",
+        hint=f"{algo}: must be followed by exactly {want} lowercase hex characters "
+        f"(got {len(hexpart)})",
+    )
+
+
+def short_digest(digest: str) -> str:
+    """The first 19 characters of a digest (``sha256:`` + 12 hex), for titles and logs."""
+    return digest[:DIGEST_SHORT]
+
+
+def is_valid_tag(text: str) -> bool:
+    return bool(_TAG_RE.match(text))
+
+
+def is_valid_name(text: str) -> bool:
+    return len(text) <= MAX_NAME_LENGTH and bool(_NAME_RE.match(text))
+
+
+def _split_domain(name: str) -> tuple[str | None, str]:
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        return first, rest
+    return None, name
+
+
+@dataclass(frozen=True, order=True)
+class ImageRef:
+    """An image reference: repository ``name`` plus an optional ``tag`` and ``digest``.
+
+    ``name`` is kept as written (``nginx`` stays ``nginx``); :meth:`canonical_name` gives the
+    fully qualified form for comparisons.
+    """
+
+    name: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_valid_name(self.name):
+            raise InputError(
+                f"image name {self.name!r} is not a valid repository name",
+                hint="use lowercase [registry[:port]/]path/name, e.g. ghcr.io/myorg/api",
+            )
+        if self.tag is not None and not is_valid_tag(self.tag):
+            raise InputError(
+                f"image tag {self.tag!r} is not a valid tag",
+                hint="tags are 1-128 characters of letters, digits, '_', '.', '-', "
+                "not starting with '.' or '-'",
+            )
+        if self.digest is not None:
+            parse_digest(self.digest, what="image digest")
+
+    @classmethod
+    def parse(cls, text: str, *, what: str = "image") -> ImageRef:
+        """Parse ``[registry[:port]/]path/name[:tag][@digest]``."""
+        value = text.strip()
+        if not value:
+            raise InputError(f"{what} is empty", hint="give e.g. ghcr.io/myorg/api@sha256:<hex>")
+        if any(c.isspace() for c in value):
+            raise InputError(f"{what} {text!r} contains whitespace", hint="remove the spaces")
+        rest, at, digest = value.partition("@")
+        if at and not digest:
+            raise InputError(f"{what} {value!r} ends with '@'", hint="add the digest after '@'")
+        tag: str | None = None
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            rest, tag = rest[:colon], rest[colon + 1 :]
+            if not tag:
+                raise InputError(f"{what} {value!r} ends with ':'", hint="add the tag after ':'")
+        try:
+            return cls(rest, tag, digest or None)
+        except InputError as err:
+            raise InputError(f"{what} {value!r}: {err.message}", hint=err.hint) from None
+
+    def __str__(self) -> str:
+        out = self.name
+        if self.tag is not None:
+            out += f":{self.tag}"
+        if self.digest is not None:
+            out += f"@{self.digest}"
+        return out
+
+    @property
+    def registry(self) -> str | None:
+        """The registry host as written (``ghcr.io``, ``localhost:5000``), or None."""
+        return _split_domain(self.name)[0]
+
+    @property
+    def path(self) -> str:
+        """The repository path inside the registry (``myorg/api``)."""
+        return _split_domain(self.name)[1]
+
+    def canonical_name(self) -> str:
+        """``nginx`` -> ``docker.io/library/nginx``; everything else as written."""
+        domain, path = _split_domain(self.name)
+        if domain is None or domain in {"index.docker.io", "registry-1.docker.io"}:
+            domain = "docker.io"
+        if domain == "docker.io" and "/" not in path:
+            path = f"library/{path}"
+        return f"{domain}/{path}"
+
+    def same_repository(self, other: ImageRef) -> bool:
+        return self.canonical_name() == other.canonical_name()
+
+    @property
+    def pinned(self) -> bool:
+        """True when the reference is immutable (carries a digest)."""
+        return self.digest is not None
+
+    def with_tag(self, tag: str | None) -> ImageRef:
+        return replace(self, tag=tag)
+
+    def with_digest(self, digest: str | None) -> ImageRef:
+        return replace(self, digest=digest)
+
+    def short(self) -> str:
+        """Digest shortened to 19 characters if there is one, else the tag: for titles."""
+        if self.digest:
+            return short_digest(self.digest)
+        return self.tag or "latest"
+
+
+@dataclass(frozen=True)
+class SetImage:
+    """One argument of ``kustomize edit set image``: ``name[=newName][:newTag][@digest]``.
+
+    Any of ``new_name``, ``new_tag``, ``digest`` may be :data:`KEEP` (``*``): keep what the
+    existing entry says. ``None`` means the field is absent (and, as in kustomize, an
+    existing value for it is dropped: the argument replaces the whole entry).
+    """
+
+    name: str
+    new_name: str | None = None
+    new_tag: str | None = None
+    digest: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_valid_name(self.name):
+            raise InputError(
+                f"image name {self.name!r} is not a valid repository name",
+                hint="use lowercase [registry[:port]/]path/name",
+            )
+        if self.new_name not in (None, KEEP) and not is_valid_name(self.new_name):
+            raise InputError(
+                f"new image name {self.new_name!r} is not a valid repository name",
+                hint="use lowercase [registry[:port]/]path/name",
+            )
+        if self.new_tag not in (None, KEEP) and not is_valid_tag(self.new_tag):
+            raise InputError(f"image tag {self.new_tag!r} is not a valid tag")
+        if self.digest not in (None, KEEP):
+            parse_digest(self.digest, what="image digest")
+
+    @classmethod
+    def parse(cls, text: str) -> SetImage:
+        """Parse kustomize's forms: ``name:tag``, ``name@digest``, ``name:tag@digest``,
+        ``name=newName``, ``name=newName:tag@digest``, with ``*`` for "keep"."""
+        value = text.strip()
+        if not value or any(c.isspace() for c in value):
+            raise InputError(
+                f"image argument {text!r} is not valid",
+                hint="use NAME[=NEWNAME][:TAG][@DIGEST], e.g. ghcr.io/org/api@sha256:<hex>",
+            )
+        name, eq, target = value.partition("=")
+        if eq:
+            if not name or not target:
+                raise InputError(
+                    f"image argument {value!r} is not valid",
+                    hint="give both sides of '=': NAME=NEWNAME[:TAG][@DIGEST]",
+                )
+            new_name, tag, digest = _split_target(target, value)
+            return cls(name, new_name, tag, digest)
+        base, tag, digest = _split_target(value, value)
+        if base == KEEP:
+            raise InputError(f"image argument {value!r} needs a name before '*'")
+        if tag is None and digest is None:
+            raise InputError(
+                f"image argument {value!r} sets nothing",
+                hint="add :TAG, @DIGEST or =NEWNAME, e.g. nginx@sha256:<hex>",
+            )
+        return cls(base, None, tag, digest)
+
+    def __str__(self) -> str:
+        out = self.name
+        if self.new_name is not None:
+            out += f"={self.new_name}"
+        if self.new_tag is not None:
+            out += f":{self.new_tag}"
+        if self.digest is not None:
+            out += f"@{self.digest}"
+        return out
+
+
+def _split_target(target: str, whole: str) -> tuple[str, str | None, str | None]:
+    rest, at, digest = target.partition("@")
+    if at and not digest:
+        raise InputError(f"image argument {whole!r} ends with '@'", hint="add the digest")
+    tag: str | None = None
+    slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > slash:
+        rest, tag = rest[:colon], rest[colon + 1 :]
+        if not tag:
+            raise InputError(f"image argument {whole!r} ends with ':'", hint="add the tag")
+    if not rest:
+        raise InputError(f"image argument {whole!r} has no image name")
+    return rest, tag, (digest or None)

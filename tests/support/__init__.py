@@ -1,0 +1,1 @@
+"""Real components the tests start: git over HTTP, the GitHub fake, the OCI registry."""
