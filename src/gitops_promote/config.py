@@ -94,6 +94,7 @@ class App:
     key: str = "image"  # Helm values key path (dotted)
     path: str | None = None  # overrides Environment.path for this app
     match: str | None = None  # kustomize images[].name to match; default: image
+    setter: str | None = None  # setter-marker name ($promote / Flux $imagepolicy); default: name
     track: str | None = None
     line: int | None = None
 
