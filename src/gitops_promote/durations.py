@@ -1,0 +1,97 @@
+"""Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages.
+
+Grammar: one or more ``<integer><unit>`` parts, units in decreasing order, each at most
+once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w``,
+``3h 12m``. Units: ``w`` (7 days), ``d`` (24 hours), ``h``, ``m`` (minutes), ``s``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Final
+
+UNITS: Final[dict[str, int]] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_PART: Final = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
+_MAX_SECONDS: Final = 100 * 365 * 86400  # a century: anything longer is a typo
+_EXAMPLES: Final = "write e.g. 90s, 30m, 1h30m, 24h, 2d or 1w"
+
+
+class DurationError(ValueError):
+    """A duration text is not valid; ``str()`` is one line that says how to write it."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``1h30m``-style text into a timedelta; raise :class:`DurationError` otherwise."""
+    if not isinstance(text, str):
+        raise DurationError(f"duration {text!r} must be text with a unit; {_EXAMPLES}")
+    value = text.strip()
+    if not value:
+        raise DurationError(f"duration is empty; {_EXAMPLES}")
+    if re.search(r"[0-9][.,][0-9]", value):
+        raise DurationError(
+            f"duration {text!r} must use whole numbers; write e.g. 1h30m instead of 1.5h"
+        )
+    if value.isdigit():
+        raise DurationError(f"duration {text!r} has no unit; write e.g. {value}s or {value}m")
+    total = 0
+    pos = 0
+    seen: list[str] = []
+    order = list(UNITS)
+    while pos < len(value):
+        match = _PART.match(value, pos)
+        if match is None:
+            raise DurationError(f"duration {text!r} is not valid at {value[pos:]!r}; {_EXAMPLES}")
+        number, unit = match.group(1), match.group(2)
+        if unit not in UNITS:
+            hint = ""
+            if unit.lower() in UNITS:
+                hint = f" (units are lowercase: {unit.lower()!r})"
+            elif unit.lower() in {"min", "mins", "minute", "minutes"}:
+                hint = " (write 'm' for minutes)"
+            elif unit.lower() in {"hr", "hrs", "hour", "hours"}:
+                hint = " (write 'h' for hours)"
+            elif unit.lower() in {"day", "days"}:
+                hint = " (write 'd' for days)"
+            elif unit.lower() in {"ms", "us", "ns"}:
+                hint = " (the smallest unit is 's')"
+            raise DurationError(
+                f"duration {text!r} has unknown unit {unit!r}{hint}; units are w, d, h, m, s; "
+                f"{_EXAMPLES}"
+            )
+        if unit in seen:
+            raise DurationError(f"duration {text!r} gives unit {unit!r} twice; {_EXAMPLES}")
+        if seen and order.index(unit) < order.index(seen[-1]):
+            raise DurationError(
+                f"duration {text!r} lists units out of order; write the largest first, e.g. 1h30m"
+            )
+        seen.append(unit)
+        total += int(number) * UNITS[unit]
+        if total > _MAX_SECONDS:
+            raise DurationError(f"duration {text!r} is longer than 100 years; check the unit")
+        pos = match.end()
+    return timedelta(seconds=total)
+
+
+def format_duration(delta: timedelta, *, exact: bool = False) -> str:
+    """Format for people: the two largest non-zero units, ``3h 12m``, ``2d 4h``, ``45s``.
+
+    Fractions of a second are dropped. ``exact=True`` keeps every non-zero unit (days,
+    hours, minutes, seconds), so that :func:`parse_duration` reads it back unchanged.
+    A negative delta gets a leading ``-``.
+    """
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds == 0:
+        return "0s"
+    parts: list[str] = []
+    for unit in ("d", "h", "m", "s"):
+        amount, seconds = divmod(seconds, UNITS[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+        elif parts and not exact:
+            break  # "1h 0m 30s" reads as "1h": keep the two largest *adjacent* units
+        if not exact and len(parts) == 2:
+            break
+    return sign + " ".join(parts)
