@@ -31,7 +31,7 @@ KEEP: Final = "*"  # kustomize's "keep the existing value" marker
 
 def is_digest(text: str) -> bool:
     """True when ``text`` is a well-formed sha256/sha512 digest."""
-    return bool(_DIGEST_RE.match(text))
+    return bool(_DIGEST_RE.fullmatch(text))
 
 
 def parse_digest(text: str, *, what: str = "digest") -> str:
@@ -60,17 +60,26 @@ def parse_digest(text: str, *, what: str = "digest") -> str:
     )
 
 
+def _require_digest(value: str, what: str) -> None:
+    """Refuse anything but an exact digest (no stripping: the value is stored as given)."""
+    if is_digest(value):
+        return
+    if value != value.strip():
+        raise InputError(f"{what} {value!r} has surrounding whitespace", hint="remove it")
+    parse_digest(value, what=what)
+
+
 def short_digest(digest: str) -> str:
     """The first 19 characters of a digest (``sha256:`` + 12 hex), for titles and logs."""
     return digest[:DIGEST_SHORT]
 
 
 def is_valid_tag(text: str) -> bool:
-    return bool(_TAG_RE.match(text))
+    return bool(_TAG_RE.fullmatch(text))
 
 
 def is_valid_name(text: str) -> bool:
-    return len(text) <= MAX_NAME_LENGTH and bool(_NAME_RE.match(text))
+    return len(text) <= MAX_NAME_LENGTH and bool(_NAME_RE.fullmatch(text))
 
 
 def _split_domain(name: str) -> tuple[str | None, str]:
@@ -105,7 +114,7 @@ class ImageRef:
                 "not starting with '.' or '-'",
             )
         if self.digest is not None:
-            parse_digest(self.digest, what="image digest")
+            _require_digest(self.digest, "image digest")
 
     @classmethod
     def parse(cls, text: str, *, what: str = "image") -> ImageRef:
@@ -205,8 +214,8 @@ class SetImage:
             )
         if self.new_tag not in (None, KEEP) and not is_valid_tag(self.new_tag):
             raise InputError(f"image tag {self.new_tag!r} is not a valid tag")
-        if self.digest not in (None, KEEP):
-            parse_digest(self.digest, what="image digest")
+        if self.digest is not None and self.digest != KEEP:
+            _require_digest(self.digest, "image digest")
 
     @classmethod
     def parse(cls, text: str) -> SetImage:
