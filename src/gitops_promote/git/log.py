@@ -1,0 +1,282 @@
+"""History in one pass, blobs in one process.
+
+:func:`log_paths` runs ONE ``git log`` for any number of paths and returns typed
+:class:`CommitInfo` records, each with the files it changed (and their blob ids, which
+cost nothing: they come from trees). :func:`read_blobs` reads many ``(rev, path)`` pairs
+with one ``git cat-file --batch``; in a partial clone the missing blobs are first fetched
+in ONE request (``git fetch --stdin`` of their ids, the way git's own lazy fetch does it),
+never one round trip per blob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gitops_promote.git.runner import Git
+
+_FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s")
+_FORMAT = "%x1e" + "%x1f".join(_FIELDS)
+_NULL_OID_CHARS = frozenset("0")
+_BLOB_MODES = frozenset({b"100644", b"100755", b"644", b"755"})
+
+# Options that keep user config (log.showSignature, diff.external, color...) out of output.
+_LOG_OPTIONS = (
+    "-z",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--root",
+    "--no-color",
+    "--no-show-signature",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-mailmap",
+    "--encoding=UTF-8",
+    f"--format={_FORMAT}",
+)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a commit changed (relative to its first parent).
+
+    ``status``: ``A`` added, ``M`` modified, ``D`` deleted, ``T`` type changed.
+    ``old_blob``/``new_blob``: blob ids before/after (None for added/deleted).
+    """
+
+    path: str
+    status: str
+    old_blob: str | None
+    new_blob: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit of a path-limited history. ``date`` is the committer date (when it landed
+    on the branch), timezone-aware; ``changes`` are only the files matching the paths asked."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_date: datetime
+    committer_name: str
+    committer_email: str
+    date: datetime
+    subject: str
+    changes: tuple[FileChange, ...]
+
+    @property
+    def author(self) -> str:
+        return f"{self.author_name} <{self.author_email}>"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(change.path for change in self.changes)
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+def _oid_or_none(oid: str) -> str | None:
+    return None if set(oid) <= _NULL_OID_CHARS else oid
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_log(out: bytes) -> list[CommitInfo]:
+    """Parse the output of ``git log`` run with :data:`_LOG_OPTIONS`."""
+    commits: list[CommitInfo] = []
+    header: list[str] | None = None
+    changes: list[FileChange] = []
+    tokens = out.split(b"\0")
+    i = 0
+
+    def flush() -> None:
+        if header is None:
+            return
+        sha, parents, an, ae, ad, cn, ce, cd, subject = header
+        commits.append(
+            CommitInfo(
+                sha=sha,
+                parents=tuple(parents.split()),
+                author_name=an,
+                author_email=ae,
+                author_date=datetime.fromisoformat(ad),
+                committer_name=cn,
+                committer_email=ce,
+                date=datetime.fromisoformat(cd),
+                subject=subject,
+                changes=tuple(changes),
+            )
+        )
+
+    while i < len(tokens):
+        token = tokens[i].lstrip(b"\n")
+        i += 1
+        if token.startswith(b"\x1e"):
+            flush()
+            header = _decode(token[1:]).split("\x1f", len(_FIELDS) - 1)
+            changes = []
+        elif token.startswith(b":"):
+            # ":<old mode> <new mode> <old oid> <new oid> <status>" then the path
+            meta = token[1:].split(b" ")
+            path = _decode(tokens[i]) if i < len(tokens) else ""
+            i += 1
+            status = meta[4].decode()[:1]
+            changes.append(
+                FileChange(
+                    path=path,
+                    status=status,
+                    old_blob=_oid_or_none(meta[2].decode()),
+                    new_blob=_oid_or_none(meta[3].decode()),
+                )
+            )
+    flush()
+    return commits
+
+
+def log_paths(
+    git: Git,
+    paths: Sequence[str],
+    ref: str = "HEAD",
+    *,
+    first_parent: bool = True,
+    max_count: int | None = None,
+) -> list[CommitInfo]:
+    """Every commit of ``ref`` that changed any of ``paths`` (files or directories), newest
+    first, in ONE ``git log``. ``first_parent`` (default) follows the branch itself: a pull
+    request shows up as its merge commit (the date it landed), with the merge's changes
+    against the branch. No blob is read, so a partial clone fetches nothing.
+    """
+    args = ["--literal-pathspecs", "log", *_LOG_OPTIONS]
+    if first_parent:
+        args += ["--first-parent", "--diff-merges=first-parent"]
+    if max_count is not None:
+        args.append(f"--max-count={max_count}")
+    args += [ref, "--", *paths]
+    return parse_log(git.run(*args).stdout)
+
+
+# -- blobs --------------------------------------------------------------------------------
+
+
+def _parse_batch(out: bytes, count: int) -> list[tuple[str, bytes] | None]:
+    """Parse ``git cat-file --batch`` output for ``count`` requests: (type, content)."""
+    results: list[tuple[str, bytes] | None] = []
+    pos = 0
+    for _ in range(count):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) == 3 and header[2].isdigit():
+            size = int(header[2])
+            results.append((header[1].decode(), out[pos : pos + size]))
+            pos += size + 1  # content, then a newline
+        else:  # "<name> missing" / "<name> ambiguous"
+            results.append(None)
+    return results
+
+
+def cat_batch(git: Git, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
+    """``git cat-file --batch`` for ``names`` (object ids or ``rev:path``), one process."""
+    if not names:
+        return []
+    for name in names:
+        if "\n" in name:
+            raise ValueError(f"object name {name!r} contains a newline")
+    data = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+    out = git.run("cat-file", "--batch", input=data).stdout
+    return _parse_batch(out, len(names))
+
+
+def _tree_entries(raw: bytes, oid_bytes: int) -> dict[bytes, tuple[bytes, str]]:
+    """name -> (mode, hex oid) of a raw tree object."""
+    entries: dict[bytes, tuple[bytes, str]] = {}
+    pos = 0
+    while pos < len(raw):
+        nul = raw.index(b"\0", pos)
+        mode, _, name = raw[pos:nul].partition(b" ")
+        oid = raw[nul + 1 : nul + 1 + oid_bytes].hex()
+        entries[name] = (mode, oid)
+        pos = nul + 1 + oid_bytes
+    return entries
+
+
+def resolve_blobs(git: Git, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """Blob id of each ``(rev, path)`` (None: absent, a directory, a symlink or a
+    submodule), read from trees only, so nothing is fetched in a blob-less clone."""
+    wanted = list(dict.fromkeys(pairs))
+    dirs: dict[tuple[str, str], None] = {}
+    for rev, path in wanted:
+        parent, _, _name = path.rpartition("/")
+        dirs[(rev, parent)] = None
+    keys = list(dirs)
+    trees = cat_batch(git, [f"{rev}:{parent}" for rev, parent in keys])
+    parsed: dict[tuple[str, str], dict[bytes, tuple[bytes, str]]] = {}
+    oid_bytes = 0
+    for key, found in zip(keys, trees, strict=True):
+        if found is not None and found[0] == "tree":
+            if not oid_bytes:
+                oid_bytes = oid_length(git) // 2
+            parsed[key] = _tree_entries(found[1], oid_bytes)
+    result: dict[tuple[str, str], str | None] = {}
+    for rev, path in wanted:
+        parent, _, name = path.rpartition("/")
+        entry = parsed.get((rev, parent), {}).get(name.encode("utf-8", "surrogateescape"))
+        result[(rev, path)] = entry[1] if entry and entry[0] in _BLOB_MODES else None
+    return result
+
+
+def oid_length(git: Git) -> int:
+    """Length in hex digits of this repository's object ids (40 SHA-1, 64 SHA-256)."""
+    return 64 if git.run("rev-parse", "--show-object-format").text == "sha256" else 40
+
+
+def prefetch(git: Git, oids: Iterable[str], *, remote: str = "origin") -> None:
+    """Fetch the objects of a partial clone in ONE request (present ones are skipped by git
+    when all are present; otherwise the request names all of them)."""
+    wanted = sorted(set(oids))
+    if not wanted:
+        return
+    git.run(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--recurse-submodules=no",
+        "--filter=blob:none",
+        "--stdin",
+        remote,
+        input="".join(f"{oid}\n" for oid in wanted).encode(),
+        config=(("fetch.negotiationAlgorithm", "noop"),),
+    )
+
+
+def read_objects(
+    git: Git, oids: Iterable[str], *, partial: bool, remote: str = "origin"
+) -> dict[str, bytes]:
+    """Content of blobs by id: missing ones fetched in one batch first (partial clones)."""
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return {}
+    if partial:
+        prefetch(git, wanted, remote=remote)
+    found = cat_batch(git, wanted)
+    return {oid: item[1] for oid, item in zip(wanted, found, strict=True) if item is not None}
+
+
+def read_blobs(
+    git: Git, pairs: Iterable[tuple[str, str]], *, partial: bool, remote: str = "origin"
+) -> dict[tuple[str, str], bytes | None]:
+    """Content of ``path`` at ``rev`` for every pair (None: no such regular file)."""
+    oids = resolve_blobs(git, pairs)
+    contents = read_objects(
+        git, [oid for oid in oids.values() if oid], partial=partial, remote=remote
+    )
+    return {pair: (contents.get(oid) if oid else None) for pair, oid in oids.items()}

@@ -1,0 +1,807 @@
+"""A config-repo checkout: clone only what a promotion needs, commit, push safely.
+
+- :meth:`Repo.clone`: partial clone (``--filter=blob:none``: every commit and tree, so
+  history and commit dates are there; blobs only on demand), one branch, no tags,
+  protocol v2, a sparse checkout of just the paths asked (more with :meth:`Repo.add_sparse`).
+- :meth:`Repo.open`: an existing checkout (``--repo DIR``); a dirty tree is refused.
+- :meth:`Repo.push_with_retry` (``mode: push`` environments): commit, push; when the push
+  is rejected (someone pushed first) or the server fails, fetch, drop the local commit,
+  reset to the new tip, re-run the edit and try again, with jittered exponential backoff.
+- :meth:`Repo.push_branch` (``mode: pull-request``): force-push with lease of a branch.
+
+**The base-branch guard.** Every ``git push`` passes :func:`check_push_allowed`, and
+:class:`~gitops_promote.git.runner.Git` refuses to run ``push`` without the token that
+guard returns. Pushing to the base branch (or the remote's default branch) needs
+``allow_base_push=True``, which only a ``mode: push`` environment may pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from gitops_promote import secrets
+from gitops_promote.errors import GitPushError, UserError
+from gitops_promote.git import log as gitlog
+from gitops_promote.git.runner import (
+    _GUARD_PASSED,
+    DEFAULT_IDENTITY,
+    Completed,
+    Git,
+    GitCommandError,
+    Identity,
+    check_remote_url,
+    safe_url,
+)
+
+logger = logging.getLogger("gitops_promote.git")
+
+PushStatus = Literal["pushed", "unchanged", "dry-run"]
+
+_OID_RE = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+_BAD_BRANCH_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
+# `git push --porcelain`: "<flag>\t<from>:<to>\t<summary>"
+_RETRYABLE_REMOTE_REJECT = ("lock", "failed to update ref", "incorrect old value", "is at ")
+
+
+class ProtectedBranchError(UserError):
+    """Refused: a push to the base branch for an environment that is gated."""
+
+
+class StaleBranchError(GitPushError):
+    """A force-push with lease found the branch moved by someone else."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did.
+
+    ``status``: ``pushed`` (``commit`` is on the remote ``branch``), ``unchanged`` (nothing
+    to change: the edit is already in place, or the branch already had the commit) or
+    ``dry-run`` (noop mode: nothing was pushed). ``parent``: the remote tip the commit was
+    built on (the lease for branch pushes). ``attempts``: pushes tried.
+    """
+
+    status: PushStatus
+    branch: str
+    commit: str | None
+    parent: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Bounded retries with jittered exponential backoff (delays in seconds)."""
+
+    attempts: int = 8
+    base_delay: float = 0.2
+    max_delay: float = 6.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def delay(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (1-based): half fixed, half random."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def branch_name(name: str) -> str:
+    """A valid branch name without ``refs/heads/`` (UserError otherwise)."""
+    short = name.removeprefix("refs/heads/")
+    if not short or _BAD_BRANCH_RE.search(short) or short == "HEAD" or short.startswith("refs/"):
+        raise UserError(
+            f"branch name {name!r} is not valid",
+            hint="use letters, digits, '-', '_', '.' and '/' (as in promote/production/api)",
+        )
+    return short
+
+
+def clean_path(path: str) -> str:
+    """A repository-relative POSIX path (no ``..``, not absolute); UserError otherwise."""
+    if not isinstance(path, str) or not path or any(c in path for c in "\0\n\r"):
+        raise UserError(f"path {path!r} is not valid", hint="use a path relative to the repo")
+    pure = PurePosixPath(path)
+    parts = [p for p in pure.parts if p != "."]
+    if pure.is_absolute() or ".." in parts or not parts or parts[0] == ".git":
+        raise UserError(
+            f"path {path!r} is outside the config repo",
+            hint="use a path relative to the repo root, without '..'",
+        )
+    return "/".join(parts)
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root + "/") for root in roots)
+
+
+def sparse_pattern(path: str) -> str:
+    """Non-cone sparse-checkout pattern that selects exactly ``path`` (file or directory)."""
+    escaped = re.sub(r"([\\*?\[!#])", r"\\\1", clean_path(path))
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return "/" + escaped
+
+
+def check_push_allowed(
+    branch: str,
+    *,
+    base_branch: str,
+    allow_base_push: bool,
+    protected: Iterable[str | None] = (),
+) -> object:
+    """THE guard: refuse a push to the base branch (or any ``protected`` branch, e.g. the
+    remote's default branch) unless ``allow_base_push`` is exactly ``True`` (only a
+    ``mode: push`` environment may pass that). Returns the token ``Git.run`` requires to
+    run ``git push``.
+    """
+    target = branch_name(branch)
+    guarded = {branch_name(base_branch)} | {branch_name(p) for p in protected if p}
+    if target in guarded and allow_base_push is not True:
+        raise ProtectedBranchError(
+            f"refusing to push to {target!r}: it is the base branch and this environment "
+            "is gated (mode: pull-request)",
+            hint="gated environments change only through a pull request from another "
+            "branch; check the pull-request branch template",
+        )
+    return _GUARD_PASSED
+
+
+# -- the repository -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One push attempt: the porcelain flag of the ref (``!`` rejected, ``=`` up to date,
+    ``' '``/``+``/``*`` pushed, ``""`` no ref line: the push failed before) and its summary."""
+
+    flag: str
+    summary: str
+    error: GitCommandError | None
+
+    @property
+    def pushed(self) -> bool:
+        return self.flag in (" ", "+", "*")
+
+    @property
+    def retryable(self) -> bool:
+        if self.flag == "!":
+            summary = self.summary.lower()
+            if summary.startswith("[rejected]"):
+                return "stale info" not in summary  # fetch first / non-fast-forward
+            return any(s in summary for s in _RETRYABLE_REMOTE_REJECT)
+        return self.error is not None and self.error.transient
+
+    def describe(self) -> str:
+        if self.error is not None:
+            return str(self.error.message)
+        return self.summary or "push failed"
+
+
+class Repo:
+    """A checkout of the config repo with its base branch (``main``).
+
+    Build one with :meth:`clone` or :meth:`open`. ``git`` is the runner (token, identity,
+    dry-run); ``root`` the work tree.
+    """
+
+    def __init__(
+        self,
+        git: Git,
+        root: Path,
+        *,
+        base_branch: str,
+        remote: str = "origin",
+        partial: bool = False,
+        sparse: bool = False,
+        synced: bool = False,
+    ) -> None:
+        self.git = git.at(root)
+        self.root = root
+        self.base_branch = branch_name(base_branch)
+        self.remote = remote
+        self.partial = partial
+        self.sparse = sparse
+        self._synced = synced
+        self._remote_default: str | None = None
+        self._sparse_paths: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Repo({str(self.root)!r}, base_branch={self.base_branch!r})"
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def clone(
+        cls,
+        url: str,
+        dest: Path | str,
+        *,
+        token: str | None = None,
+        branch: str | None = None,
+        sparse_paths: Sequence[str] | None = None,
+        identity: Identity = DEFAULT_IDENTITY,
+        noop: bool = False,
+        git: Git | None = None,
+        filter: str | None = "blob:none",
+    ) -> Repo:
+        """Clone ``url`` into ``dest`` (absent or empty): partial (``filter``), one branch
+        (``branch``, default the remote's default branch), no tags, not shallow; then check
+        out ``sparse_paths`` only (None: everything). ``git``: a runner to copy options
+        from (echo, binary, timeout); ``token``/``identity``/``noop`` override its own.
+        """
+        check_remote_url(url)
+        dest = Path(dest).absolute()
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise UserError(f"cannot clone into {dest}: it exists and is not an empty directory")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        base = git or Git()
+        runner = Git(
+            cwd=dest.parent,
+            token=token if token is not None else base.token,
+            remote_url=url,
+            identity=identity,
+            noop=noop,
+            echo=base.echo,
+            binary=base.binary,
+            base_env=base.base_env,
+            timeout=base.timeout,
+        )
+        args = ["clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags"]
+        args.append("--template=")
+        if filter:
+            args.append(f"--filter={filter}")
+        if branch:
+            args += ["--branch", branch_name(branch)]
+        runner.run(*args, "--", url, str(dest))
+        runner = runner.at(dest)
+        head = runner.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).text
+        repo = cls(
+            runner,
+            dest,
+            base_branch=head or branch or "main",
+            partial=bool(filter),
+            sparse=sparse_paths is not None,
+            synced=True,
+        )
+        if sparse_paths is not None:
+            patterns = [sparse_pattern(p) for p in sparse_paths]
+            runner.run(
+                "sparse-checkout",
+                "set",
+                "--no-cone",
+                "--stdin",
+                input="".join(f"{p}\n" for p in patterns).encode("utf-8", "surrogateescape"),
+            )
+            repo._sparse_paths = [clean_path(p) for p in sparse_paths]
+        if repo.rev_parse("HEAD") is not None:
+            runner.run("checkout", "--quiet", "--force", repo.base_branch)
+        return repo
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        token: str | None = None,
+        base_branch: str | None = None,
+        require_clean: bool = True,
+        remote: str = "origin",
+        identity: Identity = DEFAULT_IDENTITY,
+        noop: bool = False,
+        git: Git | None = None,
+    ) -> Repo:
+        """An existing checkout (``--repo DIR``). The base branch is ``base_branch`` or the
+        checked-out branch; the remote is ``remote``. ``require_clean`` (for promote): a
+        checkout with uncommitted changes is refused (UserError).
+        """
+        where = Path(path).absolute()
+        if not where.is_dir():
+            raise UserError(f"--repo {path}: no such directory")
+        base = git or Git()
+        probe = Git(
+            cwd=where,
+            identity=identity,
+            noop=noop,
+            echo=base.echo,
+            binary=base.binary,
+            base_env=base.base_env,
+            timeout=base.timeout,
+        )
+        top = probe.run("rev-parse", "--show-toplevel", check=False)
+        if not top.ok:
+            raise UserError(
+                f"--repo {path}: not a git checkout",
+                hint="pass the directory of a clone of the config repo",
+            )
+        root = Path(top.text)
+        probe = probe.at(root)
+        current = probe.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).text
+        branch = base_branch or current
+        if not branch:
+            raise UserError(
+                f"--repo {path}: HEAD is detached, so the base branch is unknown",
+                hint="check out the base branch (e.g. git switch main) or pass --base-branch",
+            )
+        url = probe.run("remote", "get-url", remote, check=False)
+        if not url.ok:
+            raise UserError(
+                f"--repo {path}: the checkout has no remote {remote!r}",
+                hint=f"add it: git remote add {remote} <config repo URL>",
+            )
+        remote_url = url.text
+        runner = Git(
+            cwd=root,
+            token=token if token is not None else base.token,
+            remote_url=remote_url,
+            identity=identity,
+            noop=noop,
+            echo=base.echo,
+            binary=base.binary,
+            base_env=base.base_env,
+            timeout=base.timeout,
+        )
+        promisor = runner.run("config", "--bool", f"remote.{remote}.promisor", check=False)
+        partial = promisor.text == "true" or bool(
+            runner.run("config", "--get", "extensions.partialClone", check=False).text
+        )
+        sparse = runner.run("config", "--bool", "core.sparseCheckout", check=False).text
+        repo = cls(
+            runner,
+            root,
+            base_branch=branch,
+            remote=remote,
+            partial=partial,
+            sparse=sparse == "true",
+        )
+        if require_clean:
+            repo.require_clean(what=f"--repo {path}")
+        return repo
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def remote_url(self) -> str:
+        """The remote's URL, without any user info (safe to print)."""
+        return safe_url(self.git.remote_url or "")
+
+    @property
+    def base_ref(self) -> str:
+        """The remote-tracking ref of the base branch (``refs/remotes/origin/main``)."""
+        return f"refs/remotes/{self.remote}/{self.base_branch}"
+
+    @property
+    def sparse_paths(self) -> tuple[str, ...]:
+        """Paths this checkout was asked to include (empty when not sparse)."""
+        return tuple(self._sparse_paths)
+
+    def head(self) -> str:
+        """The sha of HEAD."""
+        sha = self.rev_parse("HEAD")
+        if sha is None:
+            raise UserError(f"{self.root}: the branch {self.base_branch!r} has no commit yet")
+        return sha
+
+    def dirty_files(self) -> list[str]:
+        """Changed, staged and untracked files (ignored files excluded)."""
+        out = self.git.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules"
+        ).stdout
+        files: list[str] = []
+        tokens = out.split(b"\0")
+        i = 0
+        while i < len(tokens):
+            entry = tokens[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            files.append(entry[3:].decode("utf-8", "surrogateescape"))
+            if entry[:1] in (b"R", b"C"):
+                i += 1  # the source of a rename/copy follows
+        return files
+
+    def require_clean(self, *, what: str | None = None) -> None:
+        """UserError when the work tree has uncommitted changes."""
+        files = self.dirty_files()
+        if files:
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            raise UserError(
+                f"{what or self.root} has uncommitted changes ({shown})",
+                hint="commit or stash them first: promote commits only its own edits and "
+                "resets the checkout to the remote branch when it has to retry",
+            )
+
+    def add_sparse(self, paths: Sequence[str]) -> None:
+        """Add ``paths`` to the sparse checkout (no-op for a full checkout)."""
+        cleaned = [clean_path(p) for p in paths]
+        new = [p for p in cleaned if p not in self._sparse_paths]
+        if not self.sparse or not new:
+            return
+        patterns = "".join(f"{sparse_pattern(p)}\n" for p in new)
+        self.git.run(
+            "sparse-checkout", "add", "--stdin", input=patterns.encode("utf-8", "surrogateescape")
+        )
+        self._sparse_paths += new
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def rev_parse(self, rev: str, *, peel: str | None = "commit") -> str | None:
+        """The object id ``rev`` names (peeled to ``peel``: ``commit``, ``tree``, or None
+        for no peeling), or None when it does not exist."""
+        if rev.startswith("-"):
+            raise UserError(f"revision {rev!r} is not valid")
+        spec = f"{rev}^{{{peel}}}" if peel else rev
+        out = self.git.run(
+            "rev-parse", "--quiet", "--verify", "--end-of-options", spec, check=False
+        )
+        return (out.text or None) if out.ok else None
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of ``a`` and ``b`` (None: unrelated histories)."""
+        out = self.git.run("merge-base", "--end-of-options", a, b, check=False)
+        if out.returncode == 1:
+            return None
+        if not out.ok:
+            raise self._error("merge-base", out)
+        return out.text
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        out = self.git.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if out.returncode not in (0, 1):
+            raise self._error("merge-base", out)
+        return out.returncode == 0
+
+    def diff_names(self, base: str, head: str) -> list[str]:
+        """Files a pull request changes: ``base...head`` (from their merge base to head)."""
+        out = self.git.run(
+            "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", f"{base}...{head}", "--"
+        ).stdout
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+    def show(self, rev: str, path: str) -> bytes | None:
+        """Content of ``path`` at ``rev`` (None: no such regular file)."""
+        return self.read_blobs([(rev, path)])[(rev, clean_path(path))]
+
+    def read_blobs(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
+        """Content of many ``(rev, path)`` pairs: one ``cat-file`` process; in a partial clone
+        the missing blobs come in one fetch. Keys use the cleaned path."""
+        cleaned = [(rev, clean_path(path)) for rev, path in pairs]
+        return gitlog.read_blobs(self.git, cleaned, partial=self.partial, remote=self.remote)
+
+    def read_objects(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Content of blobs by id (e.g. ``FileChange.new_blob``), fetched in one batch."""
+        return gitlog.read_objects(self.git, oids, partial=self.partial, remote=self.remote)
+
+    def log_paths(
+        self,
+        paths: Sequence[str],
+        ref: str | None = None,
+        *,
+        first_parent: bool = True,
+        max_count: int | None = None,
+    ) -> list[gitlog.CommitInfo]:
+        """Commits of ``ref`` (default: HEAD) that changed any of ``paths``: one pass."""
+        cleaned = [clean_path(p) for p in paths]
+        return gitlog.log_paths(
+            self.git, cleaned, ref or "HEAD", first_parent=first_parent, max_count=max_count
+        )
+
+    def fetch(self, refs: Sequence[str]) -> dict[str, str]:
+        """Fetch branches (``name`` or ``refs/heads/name``), other refs (``refs/...``) or
+        commit ids from the remote in one request; return each one's commit id. Branches
+        land in ``refs/remotes/origin/<name>``, other refs under ``refs/remotes/origin/``.
+        """
+        specs: list[str] = []
+        local: dict[str, str] = {}
+        for ref in refs:
+            if _OID_RE.fullmatch(ref):
+                specs.append(ref)
+                local[ref] = ref
+                continue
+            if ref.startswith("refs/") and not ref.startswith("refs/heads/"):
+                if _BAD_BRANCH_RE.search(ref.removeprefix("refs/")):
+                    raise UserError(f"ref {ref!r} is not valid")
+                dst = f"refs/remotes/{self.remote}/{ref.removeprefix('refs/')}"
+                specs.append(f"+{ref}:{dst}")
+            else:
+                name = branch_name(ref)
+                dst = f"refs/remotes/{self.remote}/{name}"
+                specs.append(f"+refs/heads/{name}:{dst}")
+            local[ref] = dst
+        if not specs:
+            return {}
+        self.git.run(
+            "fetch", "--quiet", "--no-tags", "--recurse-submodules=no", self.remote, *specs
+        )
+        result: dict[str, str] = {}
+        for ref, dst in local.items():
+            sha = self.rev_parse(dst)
+            if sha is None:
+                raise GitPushError(f"git fetch: {ref} did not arrive from {self.remote_url}")
+            result[ref] = sha
+        return result
+
+    def remote_branch_sha(self, branch: str) -> str | None:
+        """The commit ``branch`` points at on the remote (None: no such branch), with
+        ``git ls-remote`` (one request, which also learns the remote's default branch)."""
+        name = branch_name(branch)
+        out = self.git.run("ls-remote", "--symref", self.remote, "HEAD", f"refs/heads/{name}").text
+        sha: str | None = None
+        for line in out.splitlines():
+            left, _, right = line.partition("\t")
+            if left.startswith("ref: ") and right == "HEAD":
+                self._remote_default = left.removeprefix("ref: ").removeprefix("refs/heads/")
+            elif right == f"refs/heads/{name}":
+                sha = left
+        return sha
+
+    def reset_hard(self, rev: str) -> None:
+        """Move the current branch and the (sparse) work tree to ``rev``."""
+        if rev.startswith("-"):
+            raise UserError(f"revision {rev!r} is not valid")
+        self.git.run("reset", "--quiet", "--hard", rev, "--", write=True)
+
+    def switch(self, branch: str, start: str | None = None) -> None:
+        """Check out a local branch ``branch`` at ``start`` (default: the base tip),
+        created or moved there."""
+        name = branch_name(branch)
+        self.git.run(
+            "checkout", "--quiet", "--force", "-B", name, start or self.base_ref, write=True
+        )
+
+    def _error(self, sub: str, out: Completed) -> GitCommandError:
+        from gitops_promote.git.runner import command_error  # noqa: PLC0415 - tiny cycle
+
+        return command_error(sub, out, self.git.remote_url)
+
+    # -- commits --------------------------------------------------------------------------
+
+    def commit(self, paths: Sequence[str], message: str) -> str | None:
+        """Commit the changes under ``paths`` (files or directories) and nothing else;
+        return the new commit id, or None when there is nothing to commit.
+
+        Refuses (UserError) when anything outside ``paths`` is staged. In noop mode the
+        commit is printed, not made (returns None).
+        """
+        roots = [clean_path(p) for p in paths]
+        if not roots:
+            raise UserError("nothing to commit: no paths given")
+        if not message.strip():
+            raise UserError("the commit message is empty")
+        if self.git.noop:
+            self.git.echo(f"dry-run: would commit {', '.join(roots)}: {message.splitlines()[0]}")
+            return None
+        present = self._existing(roots)
+        if present:
+            self.git.run("--literal-pathspecs", "add", "--all", "--", *present)
+        staged = self._staged()
+        outside = [p for p in staged if not _under(p, roots)]
+        if outside:
+            raise UserError(
+                f"refusing to commit: files outside the promoted paths are staged "
+                f"({', '.join(outside[:3])})",
+                hint="unstage them (git restore --staged) or use a clean checkout",
+            )
+        if not staged:
+            return None
+        self.git.run(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--cleanup=whitespace",
+            "--file=-",
+            input=message.encode(),
+        )
+        return self.head()
+
+    def _existing(self, roots: Sequence[str]) -> list[str]:
+        """The roots that exist on disk or in the index (a pathspec must match something)."""
+        tracked = self.git.run("--literal-pathspecs", "ls-files", "-z", "--", *roots).stdout
+        tracked_paths = [p.decode("utf-8", "surrogateescape") for p in tracked.split(b"\0") if p]
+        return [
+            root
+            for root in roots
+            if (self.root / root).exists()
+            or (self.root / root).is_symlink()
+            or any(t == root or t.startswith(root + "/") for t in tracked_paths)
+        ]
+
+    def _staged(self) -> list[str]:
+        out = self.git.run(
+            "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"
+        ).stdout
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+    # -- pushes ---------------------------------------------------------------------------
+
+    def push(
+        self,
+        branch: str,
+        *,
+        allow_base_push: bool,
+        lease: str | Literal[False] | None = False,
+        rev: str = "HEAD",
+    ) -> _Outcome:
+        """THE one place ``git push`` runs: ``rev`` to ``refs/heads/<branch>``, after
+        :func:`check_push_allowed`. ``lease``: False for a plain (fast-forward) push; a
+        commit id, or None for "must not exist yet", for ``--force-with-lease``.
+        """
+        guard = check_push_allowed(
+            branch,
+            base_branch=self.base_branch,
+            allow_base_push=allow_base_push,
+            protected=(self._remote_default,),
+        )
+        name = branch_name(branch)
+        args = ["push", "--porcelain", "--no-verify", "--no-recurse-submodules"]
+        if lease is not False:
+            args.append(f"--force-with-lease=refs/heads/{name}:{lease or ''}")
+        args += [self.remote, f"{rev}:refs/heads/{name}"]
+        if self.git.noop:
+            self.git.run(*args, write=True, push_guard=guard)
+            return _Outcome("dry-run", "", None)
+        out = self.git.run(*args, check=False, push_guard=guard)
+        flag, summary = "", ""
+        for line in out.text.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3 and parts[1].endswith(f":refs/heads/{name}"):
+                flag, summary = parts[0], parts[2]
+        error = None
+        if not out.ok and flag in ("", "!"):
+            error = self._error("push", out)
+        if error is not None and flag == "!":
+            error = None  # the porcelain line says it all
+        return _Outcome(flag, secrets.redact(summary), error)
+
+    def _sync_base(self) -> None:
+        """Before the first push from an opened checkout: bring the base branch to the
+        remote tip (fast-forward only; local commits not on the remote are refused)."""
+        if self._synced:
+            return
+        tip = self.fetch([self.base_branch])[self.base_branch]
+        head = self.head()
+        if head != tip:
+            if not self.is_ancestor(head, tip):
+                raise UserError(
+                    f"{self.root}: branch {self.base_branch!r} has commits that are not on "
+                    f"{self.remote}/{self.base_branch}",
+                    hint="push or drop them first; promote pushes only its own commit",
+                )
+            self.reset_hard(tip)
+        self._synced = True
+
+    def push_with_retry(
+        self,
+        apply: Callable[[], bool],
+        message: str | Callable[[], str],
+        *,
+        paths: Sequence[str],
+        allow_base_push: bool,
+        retry: Retry | None = None,
+    ) -> PushResult:
+        """Edit, commit and push to the base branch until it lands (``mode: push`` only).
+
+        ``apply()`` edits the files under ``paths`` in the work tree and returns whether
+        it changed anything; it is re-run from the new remote tip after every rejected or
+        failed push (the edit is re-applied, text is never merged). ``message`` may be a
+        callable, evaluated after each ``apply()``. Returns ``unchanged`` when ``apply()``
+        finds nothing to do (already in place, or superseded by a newer push). Raises
+        :class:`ProtectedBranchError` unless ``allow_base_push`` is True, and
+        :class:`GitPushError` after ``retry.attempts`` failed pushes.
+        """
+        check_push_allowed(
+            self.base_branch, base_branch=self.base_branch, allow_base_push=allow_base_push
+        )
+        retry = retry or Retry()
+        self._sync_base()
+        last = ""
+        ours: str | None = None
+        for attempt in range(1, retry.attempts + 1):
+            if attempt > 1:
+                retry.sleep(retry.delay(attempt - 1))
+                try:
+                    tip = self.fetch([self.base_branch])[self.base_branch]
+                except GitCommandError as exc:
+                    if not exc.transient:
+                        raise
+                    last = str(exc.message)
+                    continue
+                if ours is not None and self.is_ancestor(ours, tip):
+                    # the "failed" push had landed (the answer was lost on the way back)
+                    return PushResult("pushed", self.base_branch, ours, None, attempt - 1)
+                self.reset_hard(tip)
+            parent = self.head()
+            if not apply():
+                return PushResult("unchanged", self.base_branch, None, parent, attempt - 1)
+            text = message() if callable(message) else message
+            if self.git.noop:
+                self.commit(paths, text)
+                self.push(self.base_branch, allow_base_push=allow_base_push)
+                return PushResult("dry-run", self.base_branch, None, parent, 0)
+            ours = self.commit(paths, text)
+            if ours is None:
+                return PushResult("unchanged", self.base_branch, None, parent, attempt - 1)
+            outcome = self.push(self.base_branch, allow_base_push=allow_base_push)
+            if outcome.pushed or outcome.flag == "=":
+                return PushResult("pushed", self.base_branch, ours, parent, attempt)
+            if not outcome.retryable:
+                raise self._push_error(outcome)
+            last = outcome.describe()
+            logger.info("push to %s failed (%s); retrying", self.base_branch, last)
+        raise GitPushError(
+            f"git push to {self.base_branch} of {self.remote_url} failed "
+            f"{retry.attempts} times; last: {last}",
+            hint="others keep pushing or the server keeps failing: re-run the job, it "
+            "starts again from the new tip and changes nothing that is already in place",
+        )
+
+    def push_branch(
+        self,
+        branch: str,
+        *,
+        expected_remote_sha: str | None,
+        rev: str = "HEAD",
+        retry: Retry | None = None,
+    ) -> PushResult:
+        """Force-push ``rev`` to ``branch`` (a pull-request branch, never the base branch)
+        with lease: only when the remote branch is still at ``expected_remote_sha`` (None:
+        it must not exist). Transient failures are retried; a lost lease raises
+        :class:`StaleBranchError`. ``unchanged`` when the branch already had ``rev``.
+        """
+        retry = retry or Retry()
+        if self._remote_default is None and not self.git.noop:
+            self.remote_branch_sha(branch)  # learn the remote's default branch for the guard
+        commit = self.rev_parse(rev)
+        last = ""
+        for attempt in range(1, retry.attempts + 1):
+            if attempt > 1:
+                retry.sleep(retry.delay(attempt - 1))
+            outcome = self.push(branch, allow_base_push=False, lease=expected_remote_sha, rev=rev)
+            if outcome.flag == "dry-run":
+                return PushResult("dry-run", branch, commit, expected_remote_sha, 0)
+            if outcome.pushed:
+                return PushResult("pushed", branch, commit, expected_remote_sha, attempt)
+            if outcome.flag == "=":
+                return PushResult("unchanged", branch, commit, expected_remote_sha, attempt)
+            if outcome.flag == "!" and "stale info" in outcome.summary:
+                now = self.remote_branch_sha(branch)
+                if now is not None and now == commit:
+                    # an earlier attempt landed but its answer was lost
+                    return PushResult("pushed", branch, commit, expected_remote_sha, attempt)
+                raise StaleBranchError(
+                    f"branch {branch} of {self.remote_url} moved while promoting "
+                    f"(expected {(expected_remote_sha or 'no branch')[:12]}, "
+                    f"found {(now or 'no branch')[:12]})",
+                    hint="another run updated it at the same time: re-run, the promotion "
+                    "starts again from the current state",
+                )
+            if not outcome.retryable:
+                raise self._push_error(outcome)
+            last = outcome.describe()
+        raise GitPushError(
+            f"git push to {branch} of {self.remote_url} failed {retry.attempts} times; "
+            f"last: {last}",
+            hint="the git server keeps failing: re-run the job",
+        )
+
+    def _push_error(self, outcome: _Outcome) -> GitPushError:
+        if outcome.error is not None:
+            error = outcome.error
+            return GitPushError(str(error.message), hint=error.hint)
+        hint = None
+        if "protected" in outcome.summary or "declined" in outcome.summary:
+            hint = (
+                "the server refused the push (branch protection?): let the bot push to it, "
+                "or make the environment mode: pull-request"
+            )
+        return GitPushError(
+            f"git push to {self.remote_url} was refused: {outcome.summary}", hint=hint
+        )
