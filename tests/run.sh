@@ -12,6 +12,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 need_pkgs=()
 command -v git >/dev/null || need_pkgs+=(git)
 [ -x /usr/bin/docker-registry ] || need_pkgs+=(docker-registry)
+command -v htpasswd >/dev/null || need_pkgs+=(apache2-utils)  # bcrypt htpasswd for the registry
 command -v buildah >/dev/null || need_pkgs+=(buildah)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 command -v npm >/dev/null || need_pkgs+=(npm)

@@ -504,10 +504,23 @@ class ProxiedRequest:
 
 
 class FaultProxy:
-    """An HTTP proxy in front of a registry that misbehaves as scripted, then forwards."""
+    """An HTTP proxy in front of a registry that misbehaves as scripted, then forwards.
 
-    def __init__(self, upstream: Registry) -> None:
+    ``paginate_tags``: distribution 2.8 ignores ``n=`` on tag lists (only its catalog
+    pages), so the proxy pages them itself as ghcr.io, Docker Hub and distribution 3 do:
+    lexical order, ``n`` and ``last``, a ``Link: <...>; rel="next"`` header that is a
+    relative URL (``"relative"``), an absolute one on the proxy's host (``"absolute"``), or
+    one on another host (``"foreign"``, which clients must refuse to follow).
+    """
+
+    def __init__(
+        self,
+        upstream: Registry,
+        *,
+        paginate_tags: Literal["relative", "absolute", "foreign"] | None = None,
+    ) -> None:
         self.upstream = upstream
+        self.paginate_tags = paginate_tags
         self.faults: list[Fault] = []
         self.strip_digest = False
         self.log: list[ProxiedRequest] = []
@@ -584,13 +597,19 @@ class FaultProxy:
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
+        parts = urlsplit(handler.path)
+        paginate = bool(self.paginate_tags) and parts.path.endswith("/tags/list")
         host, port = self.upstream.host.split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         try:
             headers = {k: v for k, v in handler.headers.items() if k.lower() != "connection"}
-            conn.request(handler.command, handler.path, body=body or None, headers=headers)
+            upstream_path = parts.path if paginate else handler.path
+            conn.request(handler.command, upstream_path, body=body or None, headers=headers)
             response = conn.getresponse()
             data = response.read()
+            link = ""
+            if paginate and response.status == 200:
+                data, link = self._page(parts.path, parse_qs(parts.query), data)
             self.log.append(
                 ProxiedRequest(handler.command, handler.path, response.status, False, auth)
             )
@@ -601,6 +620,8 @@ class FaultProxy:
                 if self.strip_digest and key.lower() == "docker-content-digest":
                     continue
                 handler.send_header(key, value)
+            if link:
+                handler.send_header("Link", link)
             length_header = response.getheader("Content-Length")
             if handler.command == "HEAD":
                 handler.send_header("Content-Length", length_header or "0")
@@ -611,6 +632,24 @@ class FaultProxy:
                 handler.wfile.write(data)
         finally:
             conn.close()
+
+    def _page(self, path: str, query: dict[str, list[str]], data: bytes) -> tuple[bytes, str]:
+        listing = json.loads(data)
+        tags = sorted(listing.get("tags") or [])
+        last = query.get("last", [""])[0]
+        if last:
+            tags = [t for t in tags if t > last]
+        size = int(query.get("n", ["0"])[0] or 0)
+        link = ""
+        if size and len(tags) > size:
+            tags = tags[:size]
+            target = f"{path}?n={size}&last={tags[-1]}"
+            if self.paginate_tags == "absolute":
+                target = f"http://{self.host}{target}"
+            elif self.paginate_tags == "foreign":
+                target = f"http://registry.invalid{target}"
+            link = f'<{target}>; rel="next"'
+        return json.dumps({"name": listing.get("name"), "tags": tags}).encode(), link
 
 
 # -- fixtures ----------------------------------------------------------------------------
@@ -659,7 +698,7 @@ def registry_repo() -> str:
 
 @pytest.fixture
 def registry_faults(oci_registry: Registry) -> Iterator[FaultProxy]:
-    """A :class:`FaultProxy` in front of ``oci_registry``."""
-    proxy = FaultProxy(oci_registry)
+    """A :class:`FaultProxy` in front of ``oci_registry`` that pages tag lists."""
+    proxy = FaultProxy(oci_registry, paginate_tags="relative")
     yield proxy
     proxy.close()
