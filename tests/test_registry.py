@@ -604,6 +604,25 @@ def test_no_credential_in_any_failure_message(
         proxy.close()
 
 
+def test_netrc_is_never_used(
+    registry_faults: FaultProxy,
+    registry_repo: str,
+    make_client: ClientFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ~/.netrc entry for the registry's host is not sent: only credentials the client
+    was given (or found in the documented places) ever go out."""
+    digest = registry_faults.upstream.push_image(registry_repo, "v1.0.0")
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret-pw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert make_client().resolve(ref(registry_faults, registry_repo, "v1.0.0")) == digest
+    assert registry_faults.log
+    assert all(r.authorization is None for r in registry_faults.log)
+
+
 def test_credentials_are_registered_for_redaction() -> None:
     """A Credential registers its password and basic value with secrets.redact, and its
     repr does not show the password."""

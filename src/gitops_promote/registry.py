@@ -324,7 +324,6 @@ class RegistryClient:
         self._requests = requests
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "gitops-promote"
-        self._session.trust_env = False  # never pick up credentials from ~/.netrc
         self._timeout = timeout
         self._retries = max(0, retries)
         self._backoff = max(0.0, backoff)
@@ -556,6 +555,7 @@ class RegistryClient:
                     method,
                     url,
                     headers=dict(headers),
+                    auth=_no_netrc,  # our Authorization header, never one from ~/.netrc
                     timeout=self._timeout,
                     allow_redirects=True,
                     stream=True,
@@ -633,7 +633,11 @@ class RegistryClient:
             wait = min(MAX_BACKOFF, self._backoff * (2**attempt)) * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
             try:
                 response = self._session.get(
-                    realm, params=query, auth=auth, timeout=self._timeout, allow_redirects=False
+                    realm,
+                    params=query,
+                    auth=auth or _no_netrc,
+                    timeout=self._timeout,
+                    allow_redirects=False,
                 )
             except self._requests.RequestException as err:
                 failure = f"cannot reach it ({type(err).__name__})"
@@ -716,6 +720,12 @@ class RegistryClient:
             f"registry {endpoint.registry} refused reading {what}: {detail}",
             hint="check the image name and the registry address",
         )
+
+
+def _no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An explicit "auth" that changes nothing: requests then skips ~/.netrc (proxy and CA
+    settings from the environment still apply)."""
+    return request
 
 
 def _login_hint(registry: str) -> str:
