@@ -1,0 +1,66 @@
+"""The values the overlay editors take and give: which image (Target), what is pinned (Pin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from gitops_promote.config import EditorKind
+from gitops_promote.errors import InputError, OverlayError
+from gitops_promote.images import KEEP, ImageRef, SetImage
+
+KUSTOMIZATION_NAMES: Final = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which image in a file an edit is about.
+
+    ``image``: the app's repository (``ghcr.io/myorg/api-service``); ``match``: the
+    kustomize ``images[].name`` to match (usually the same); ``kind``: which editor
+    (``auto`` detects); ``key``: dotted Helm values key path; ``setter``: the setter-marker
+    name (``{"$promote": "<app>"}``, or Flux's ``"ns:policy"``).
+    """
+
+    image: str
+    match: str
+    kind: EditorKind
+    key: str = "image"
+    setter: str = ""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a file pins for a target: the effective reference, and the 1-based line
+    where it is written (the digest's line, else the tag's, else the name's)."""
+
+    ref: ImageRef
+    line: int
+
+
+def resolve(current: ImageRef | None, new: SetImage) -> ImageRef:
+    """The reference a file should carry after ``new``, as ``kustomize edit set image``
+    would make it: the argument replaces the whole pin; ``*`` keeps what is there; a name
+    that is not given is the argument's own name."""
+    if new.new_name == KEEP:
+        name = current.name if current is not None else new.name
+    else:
+        name = new.new_name or new.name
+    tag = (current.tag if current else None) if new.new_tag == KEEP else new.new_tag
+    digest = (current.digest if current else None) if new.digest == KEEP else new.digest
+    return ImageRef(name, tag, digest)
+
+
+def ref_at(file: str, line: int, name: str, tag: str | None, digest: str | None) -> ImageRef:
+    """An ImageRef from values read out of a file; invalid ones are the file's fault."""
+    try:
+        return ImageRef(name, tag or None, digest or None)
+    except InputError as err:
+        raise OverlayError(f"{file}:{line}: {err.message}", hint=err.hint) from None
+
+
+def parse_ref_at(file: str, line: int, text: str) -> ImageRef:
+    try:
+        return ImageRef.parse(text)
+    except InputError as err:
+        raise OverlayError(f"{file}:{line}: {err.message}", hint=err.hint) from None
