@@ -353,6 +353,37 @@ def test_digest_from_body_when_header_missing(
     assert [r.method for r in registry_faults.log] == ["HEAD", "GET"]
 
 
+def test_registry_without_head_is_read_with_get(
+    registry_faults: FaultProxy, registry_repo: str, make_client: ClientFactory
+) -> None:
+    """A registry that answers HEAD with 405 is asked with GET instead (resolve, exists)."""
+    digest = registry_faults.upstream.push_image(registry_repo, "v1.0.0")
+    registry_faults.inject(405, times=2, path="/manifests/", method="HEAD")
+    client = make_client()
+    assert client.resolve(ref(registry_faults, registry_repo, "v1.0.0")) == digest
+    assert client.exists(ref(registry_faults, registry_repo, digest=digest))
+    assert [r.method for r in registry_faults.log] == ["HEAD", "GET", "HEAD", "GET"]
+
+
+def test_malformed_digest_from_registry_is_the_worlds_error(
+    registry_faults: FaultProxy, registry_repo: str, make_client: ClientFactory
+) -> None:
+    """A Docker-Content-Digest that is not a digest is never pinned: RegistryError (3)."""
+    registry_faults.inject(200, path="/manifests/", headers={"Docker-Content-Digest": "sha256:xyz"})
+    with pytest.raises(RegistryError, match="malformed digest") as caught:
+        make_client().resolve(ref(registry_faults, registry_repo, "v1.0.0"))
+    assert caught.value.exit_code == 3
+
+
+def test_401_without_challenge(
+    registry_faults: FaultProxy, registry_repo: str, make_client: ClientFactory
+) -> None:
+    """A 401 that does not say how to authenticate ends in one clear RegistryError."""
+    registry_faults.inject(401, path="/manifests/")
+    with pytest.raises(RegistryError, match="authentication it does not describe"):
+        make_client().resolve(ref(registry_faults, registry_repo, "v1.0.0"))
+
+
 # -- basic auth -----------------------------------------------------------------------------
 
 

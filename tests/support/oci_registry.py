@@ -486,12 +486,14 @@ def _wait_ready(registry: Registry) -> bool:
 @dataclass
 class Fault:
     """One scripted misbehaviour: answer ``status`` (with ``headers``) or drop the
-    connection (``status=0``), for requests whose path contains ``path``."""
+    connection (``status=0``), for requests whose path contains ``path`` (and whose
+    method is ``method``, when given)."""
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     path: str = "/v2/"
     times: int = 1
+    method: str | None = None
 
 
 @dataclass
@@ -559,10 +561,11 @@ class FaultProxy:
         times: int = 1,
         path: str = "/v2/",
         headers: dict[str, str] | None = None,
+        method: str | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (0 drops the connection)."""
         with self._lock:
-            self.faults.append(Fault(status, dict(headers or {}), path, times))
+            self.faults.append(Fault(status, dict(headers or {}), path, times, method))
 
     def injected(self) -> int:
         return sum(1 for r in self.log if r.injected)
@@ -571,10 +574,10 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.path in path:
+                if fault.times > 0 and fault.path in path and fault.method in (None, method):
                     fault.times -= 1
                     return fault
         return None
@@ -583,7 +586,7 @@ class FaultProxy:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         auth = handler.headers.get("Authorization")
-        fault = self._take_fault(handler.path)
+        fault = self._take_fault(handler.command, handler.path)
         if fault is not None:
             self.log.append(ProxiedRequest(handler.command, handler.path, fault.status, True, auth))
             if fault.status == 0:
