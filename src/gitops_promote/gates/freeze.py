@@ -21,6 +21,7 @@ Time rules, all in the window's IANA ``timezone``:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -121,6 +122,70 @@ def _croniter(expr: str, start: datetime) -> Any:
     from croniter import croniter  # noqa: PLC0415 - lazy: only freeze evaluation needs it
 
     return croniter(expr, start)
+
+
+_CRON_ALIASES: Final = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+)
+_CRON_WORDS: Final = frozenset(
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "oct",
+        "nov",
+        "dec",
+        "sun",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "l",
+    ]
+)
+_CRON_FIELD: Final = re.compile(r"^[0-9A-Za-z*/,#?-]+$")
+_CRON_NAMES: Final = ("minute", "hour", "day of month", "month", "day of week")
+
+
+def cron_problem(expr: str) -> str | None:
+    """Why ``expr`` is not a usable 5-field cron expression (one line), or None when it is.
+
+    Accepted: ``minute hour day-of-month month day-of-week`` with numbers, ``*``, ranges,
+    lists, steps, month/day names (``FRI``), ``L`` and ``#``; or an alias like ``@weekly``.
+    Refused: seconds/years fields, Jenkins-style ``H``, random ``R``, and expressions that
+    never fire (``0 0 31 2 *``)."""
+    from croniter import CroniterBadDateError, croniter  # noqa: PLC0415 - lazy
+
+    text = expr.strip()
+    example = "e.g. '0 16 * * FRI' (minute hour day-of-month month day-of-week)"
+    if text.startswith("@"):
+        if text.lower() not in _CRON_ALIASES:
+            return f"cron alias {text!r} is not supported; use {example}"
+    else:
+        fields = text.split()
+        if len(fields) != 5:
+            return f"cron expression {expr!r} has {len(fields)} fields, not 5; write {example}"
+        for name, field in zip(_CRON_NAMES, fields, strict=True):
+            words = {w.lower() for w in re.findall(r"[A-Za-z]+", field)}
+            if not _CRON_FIELD.match(field) or not words <= _CRON_WORDS:
+                return f"cron expression {expr!r} has an invalid {name} field {field!r}; {example}"
+    if not croniter.is_valid(text):
+        return f"cron expression {expr!r} is not valid; write {example}"
+    try:
+        croniter(text, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        return f"cron expression {expr!r} never fires (no such date); check day and month"
+    except (ValueError, KeyError, OverflowError) as err:
+        return f"cron expression {expr!r} is not valid ({err}); write {example}"
+    return None
 
 
 def _fires(expr: str, start: datetime, *, backwards: bool) -> Iterator[datetime]:
@@ -382,6 +447,7 @@ __all__ = [
     "ActiveFreeze",
     "active_freeze",
     "active_freezes",
+    "cron_problem",
     "display_zone",
     "format_instant",
     "freeze_chain",

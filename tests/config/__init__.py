@@ -1,0 +1,1 @@
+"""Tests of promotion.yaml loading, its JSON Schema, durations and templates."""
