@@ -1,0 +1,134 @@
+"""Arguments and helpers every command shares: where the config repo is, credentials,
+output format, ``--now``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gitops_promote.config import DEFAULT_CONFIG_PATH, App, Config, Environment
+from gitops_promote.errors import InputError
+from gitops_promote.secrets import redact
+from gitops_promote.workspace import Credentials, Location, credentials_from_env
+
+
+def add_location_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("config repository")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument(
+        "--repo", metavar="DIR", help="work in this checkout of the config repo (default: .)"
+    )
+    where.add_argument(
+        "--remote", metavar="URL", help="clone this config repo (partial, sparse) to work on it"
+    )
+    where.add_argument(
+        "--config-repo", metavar="OWNER/NAME", help="clone this GitHub repository to work on it"
+    )
+    group.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG_PATH,
+        metavar="PATH",
+        help=f"promotion.yaml path inside the repo (default: {DEFAULT_CONFIG_PATH})",
+    )
+    group.add_argument(
+        "--base-branch", metavar="BRANCH", help="base branch (default: settings.base-branch)"
+    )
+    auth = parser.add_argument_group("credentials (from the environment, never argv)")
+    auth.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="environment variable holding the token (default: GITOPS_PROMOTE_TOKEN, "
+        "then GITHUB_TOKEN)",
+    )
+    auth.add_argument(
+        "--app-id",
+        metavar="ID",
+        help="GitHub App id (its private key in GITOPS_PROMOTE_APP_PRIVATE_KEY)",
+    )
+    auth.add_argument(
+        "--github-api-url",
+        metavar="URL",
+        help="GitHub API URL, for GitHub Enterprise Server (default: GITHUB_API_URL)",
+    )
+
+
+def location(args: argparse.Namespace) -> Location:
+    return Location(
+        repo_dir=args.repo,
+        remote=args.remote,
+        config_repo=args.config_repo,
+        base_branch=args.base_branch,
+        config_path=args.config,
+    )
+
+
+def credentials(args: argparse.Namespace) -> Credentials:
+    return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
+
+
+def add_now_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--now",
+        metavar="TIME",
+        help="evaluate time-based gates at this ISO 8601 time (default: now)",
+    )
+
+
+def parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--now {text!r} is not an ISO 8601 time", hint="e.g. 2026-11-27T17:00:00+01:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def split_names(values: Sequence[str] | None) -> list[str]:
+    """``--app a --app b,c`` / newline-separated action inputs -> [a, b, c] (order kept)."""
+    out: list[str] = []
+    for value in values or ():
+        for part in value.replace("\n", ",").split(","):
+            name = part.strip()
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def pick_env(config: Config, name: str) -> Environment:
+    if not config.has_env(name):
+        known = ", ".join(e.name for e in config.environments)
+        raise InputError(
+            f"environment {name!r} is not in {config.file}", hint=f"known environments: {known}"
+        )
+    return config.env(name)
+
+
+def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> list[App]:
+    apps: list[App] = []
+    for name in names:
+        if not config.has_app(name):
+            known = ", ".join(a.name for a in config.apps)
+            raise InputError(f"app {name!r} is not in {config.file}", hint=f"known apps: {known}")
+        app = config.app(name)
+        if env is not None and app.environments is not None and env.name not in app.environments:
+            raise InputError(
+                f"app {name!r} is not deployed to {env.name!r}",
+                hint=f"its environments are: {', '.join(app.environments)}",
+            )
+        apps.append(app)
+    return apps
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(redact(json.dumps(data, indent=2, sort_keys=False, default=str)) + "\n")
+
+
+def emit(text: str) -> None:
+    sys.stdout.write(redact(text) + ("\n" if not text.endswith("\n") else ""))

@@ -1,0 +1,158 @@
+"""``gitops-promote promote``: pin an image in an environment.
+
+Reads top to bottom: inputs -> workspace -> config -> what to pin (explicit, upstream,
+registry) -> gates -> deliver (commit + push for ``mode: push``; branch + pull request
+for gated environments) -> report. The tool never pushes a gated environment's change
+to the base branch, whatever the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gitops_promote.commands import common
+
+
+@dataclass(frozen=True)
+class Request:
+    """The typed, validated inputs of one promote run."""
+
+    env: str
+    apps: tuple[str, ...]
+    all_apps: bool
+    digest: str | None
+    tag: str | None
+    image: str | None
+    latest: bool
+    rollback: bool
+    dry_run: bool
+    no_push: bool
+    as_json: bool
+    now: datetime
+    message: str | None
+    title: str | None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    draft: bool | None = None
+    auto_merge: str | None = None
+    author: str | None = None
+    allow_downgrade: bool = False
+    registry_check: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--app",
+        action="append",
+        metavar="APP",
+        help="app to promote (repeat, or comma-separated; several go in one commit/PR)",
+    )
+    parser.add_argument("--all", action="store_true", help="promote every app of the env")
+    parser.add_argument("--env", required=True, metavar="ENV", help="target environment")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--digest", metavar="DIGEST", help="pin this digest (sha256:...)")
+    what.add_argument(
+        "--tag", metavar="TAG", help="pin this tag, with the digest it has now in the registry"
+    )
+    what.add_argument("--image", metavar="REF", help="pin this full reference (name:tag@digest)")
+    what.add_argument(
+        "--latest",
+        action="store_true",
+        help="pin the highest registry tag allowed by the env's or app's `track` range",
+    )
+    what.add_argument(
+        "--rollback", action="store_true", help="propose the env's previous digest (from history)"
+    )
+    parser.add_argument(
+        "--allow-downgrade", action="store_true", help="let --tag/--latest pin a lower version"
+    )
+    parser.add_argument(
+        "--skip-registry-check",
+        action="store_true",
+        help="do not ask the registry whether a given digest exists (offline use)",
+    )
+    out = parser.add_argument_group("delivery")
+    out.add_argument(
+        "--dry-run", action="store_true", help="print the diff and the plan; change nothing"
+    )
+    out.add_argument(
+        "--no-push", action="store_true", help="commit in the local checkout; do not push"
+    )
+    out.add_argument("--json", action="store_true", help="print the result as JSON")
+    out.add_argument("--message", metavar="TEMPLATE", help="commit message template")
+    out.add_argument("--title", metavar="TEMPLATE", help="pull request title template")
+    out.add_argument("--label", action="append", metavar="LABEL", help="extra PR label")
+    out.add_argument("--reviewer", action="append", metavar="USER", help="extra PR reviewer")
+    out.add_argument(
+        "--team-reviewer", action="append", metavar="TEAM", help="extra PR team reviewer"
+    )
+    out.add_argument("--draft", action="store_true", default=None, help="open the PR as draft")
+    out.add_argument(
+        "--auto-merge",
+        choices=["merge", "squash", "rebase"],
+        help="enable auto-merge on the PR with this method",
+    )
+    out.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
+    common.add_now_argument(parser)
+    common.add_location_arguments(parser)
+
+
+def request(args: argparse.Namespace) -> Request:
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    apps = tuple(common.split_names(args.app))
+    if not apps and not args.all:
+        raise InputError("no app given", hint="pass --app NAME (or --all)")
+    if apps and args.all:
+        raise InputError("give --app or --all, not both")
+    return Request(
+        env=args.env,
+        apps=apps,
+        all_apps=args.all,
+        digest=args.digest,
+        tag=args.tag,
+        image=args.image,
+        latest=args.latest,
+        rollback=args.rollback,
+        dry_run=args.dry_run,
+        no_push=args.no_push,
+        as_json=args.json,
+        now=common.parse_now(args.now),
+        message=args.message,
+        title=args.title,
+        labels=tuple(common.split_names(args.label)),
+        reviewers=tuple(common.split_names(args.reviewer)),
+        team_reviewers=tuple(common.split_names(args.team_reviewer)),
+        draft=args.draft,
+        auto_merge=args.auto_merge,
+        author=args.author,
+        allow_downgrade=args.allow_downgrade,
+        registry_check=not args.skip_registry_check,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops_promote import report  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.promotion import promote  # noqa: PLC0415
+
+    req = request(args)
+    result, gates = promote(
+        req, common.location(args), common.credentials(args), identity_text=req.author
+    )
+    if req.as_json:
+        data = report.to_json(result)
+        data["gates"] = [report.gate_json(g) for g in gates]
+        common.emit_json(data)
+    else:
+        for gate in gates:
+            if not gate.passed or gate.overridden:
+                common.emit(f"{'warning' if gate.passed else 'refused'}: {gate.message}")
+        common.emit(report.text(result))
+    from gitops_promote import actions  # noqa: PLC0415
+
+    actions.publish(report.outputs(result), report.summary(result))
+    return 0

@@ -1,0 +1,46 @@
+"""``gitops-promote status``: what every app runs in every environment, and since when."""
+
+from __future__ import annotations
+
+import argparse
+
+from gitops_promote.commands import common
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=["table", "json", "markdown"],
+        default="table",
+        help="output format (default: table)",
+    )
+    parser.add_argument("--json", action="store_true", help="same as --format json")
+    parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
+    parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
+    common.add_location_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops_promote import statusview  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+
+    fmt = "json" if args.json else args.format
+    loc = common.location(args)
+    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        config = load_config(ws.root, loc.config_path)
+        envs = [common.pick_env(config, e) for e in common.split_names(args.env)] or list(
+            config.environments
+        )
+        names = common.split_names(args.app) or [a.name for a in config.apps]
+        apps = common.pick_apps(config, names, None)
+        targets = [(a, e) for a in apps for e in config.envs_of(a) if e in envs]
+        ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
+        rows = statusview.gather(ws.repo, config, targets)
+    if fmt == "json":
+        common.emit_json(statusview.to_json(rows))
+    elif fmt == "markdown":
+        common.emit(statusview.markdown(rows))
+    else:
+        common.emit(statusview.table(rows))
+    return 0

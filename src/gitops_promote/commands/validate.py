@@ -1,0 +1,59 @@
+"""``gitops-promote validate``: promotion.yaml is valid, and every app's overlay in every
+environment exists and carries the app's image. Every problem is listed, not just the first."""
+
+from __future__ import annotations
+
+import argparse
+
+from gitops_promote.commands import common
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the problems as JSON")
+    common.add_location_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops_promote import pins  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.errors import ConfigError, Problem, UserError  # noqa: PLC0415
+    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+
+    loc = common.location(args)
+    problems: list[Problem] = []
+    checked = 0
+    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        config = load_config(ws.root, loc.config_path)
+        targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
+        ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
+        for app, env in targets:
+            checked += 1
+            try:
+                state = pins.read_state(ws.root, config, app, env)
+            except UserError as err:
+                problems.append(Problem(config.overlay_path(app, env), None, str(err)))
+                continue
+            if state.pin is None:
+                problems.append(
+                    Problem(
+                        state.file,
+                        None,
+                        f"does not pin {app.name}'s image {app.image} "
+                        f"(add an images: entry named {app.kustomize_name}, or a setter marker)",
+                    )
+                )
+    if args.json:
+        common.emit_json(
+            {
+                "valid": not problems,
+                "checked": checked,
+                "problems": [
+                    {"file": p.file, "line": p.line, "message": p.message} for p in problems
+                ],
+            }
+        )
+        return 2 if problems else 0
+    if problems:
+        raise ConfigError(problems)
+    common.emit(f"{config.file}: valid; {checked} overlays carry their app's image")
+    return 0

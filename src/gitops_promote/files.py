@@ -1,0 +1,100 @@
+"""Files of the config repo: safe paths inside it, and atomic writes.
+
+Every path that comes from promotion.yaml or the command line passes through
+:func:`resolve_in_repo`, which refuses absolute paths, ``..`` and symlinks that leave the
+repository. Writes go to a temporary file beside the target and are renamed over it, so
+an interrupted run never leaves a half-written overlay.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from gitops_promote.errors import InputError, OverlayError
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def check_relative(rel: str, *, what: str) -> PurePosixPath:
+    """A repo-relative POSIX path without ``..``; raise a one-line error otherwise."""
+    if not rel or rel.strip() != rel:
+        raise InputError(f"{what} {rel!r} is empty or has surrounding spaces")
+    if "\\" in rel or "\0" in rel:
+        raise InputError(f"{what} {rel!r} contains a backslash or NUL", hint="use / separators")
+    path = PurePosixPath(rel)
+    if path.is_absolute():
+        raise InputError(
+            f"{what} {rel!r} is absolute", hint="paths are relative to the config repo root"
+        )
+    if ".." in path.parts:
+        raise InputError(f"{what} {rel!r} contains '..'", hint="paths must stay inside the repo")
+    return path
+
+
+def resolve_in_repo(root: Path, rel: str, *, what: str = "path") -> Path:
+    """Resolve ``rel`` under ``root``; refuse anything (symlinks included) that leaves it."""
+    clean = check_relative(rel, what=what)
+    base = root.resolve()
+    target = (base / clean).resolve()
+    if target != base and base not in target.parents:
+        raise InputError(
+            f"{what} {rel!r} resolves outside the repository (through a symlink)",
+            hint="replace the symlink with the file itself",
+        )
+    return target
+
+
+def overlay_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
+    """The file an overlay path names: the path itself, or the kustomization in a directory.
+
+    Returns the absolute path and its repo-relative POSIX form.
+    """
+    path = resolve_in_repo(root, rel, what=what)
+    if path.is_dir():
+        for name in KUSTOMIZATION_NAMES:
+            candidate = path / name
+            if candidate.is_file():
+                resolved = resolve_in_repo(root, f"{rel.rstrip('/')}/{name}", what=what)
+                return resolved, f"{rel.rstrip('/')}/{name}"
+        raise OverlayError(
+            f"{what} {rel!r} has no kustomization.yaml",
+            hint="create it, or point the path at a values file or manifest",
+        )
+    if not path.exists():
+        raise OverlayError(
+            f"{what} {rel!r} does not exist",
+            hint="create the overlay, or fix the path template in promotion.yaml",
+        )
+    if not path.is_file():
+        raise OverlayError(f"{what} {rel!r} is not a regular file")
+    return path, rel
+
+
+def read_bytes(path: Path, *, what: str) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise OverlayError(
+            f"{what} is {size // 1024 // 1024} MiB, over the {MAX_FILE_BYTES // 1024 // 1024} MiB "
+            "limit for YAML files",
+            hint="an overlay this large is almost certainly not one",
+        )
+    return path.read_bytes()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file + rename, keeping the file mode."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

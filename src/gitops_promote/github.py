@@ -1,0 +1,227 @@
+"""GitHub access (PyGithub): pull requests, labels, reviewers, comments, auto-merge.
+
+Auth by token, or as a GitHub App (app id + private key -> installation token); GitHub
+Enterprise Server through ``api_url``. PyGithub's ``GithubRetry`` retries 5xx answers and
+secondary rate limits (honouring ``Retry-After``). Every method here is one API call
+(noted), so the orchestrators can keep to the budget: a new promotion PR in 3 calls after
+the push (create, labels, reviewers), an update in 2 (find, edit).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitops_promote import secrets
+from gitops_promote.errors import GitHubError, InputError, UserError
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    url: str  # html_url
+    title: str
+    body: str
+    head_sha: str
+    labels: tuple[str, ...]
+    reviewers: tuple[str, ...]
+    team_reviewers: tuple[str, ...]
+    node_id: str
+    draft: bool
+
+
+def api_url_from_env(explicit: str | None = None) -> str:
+    return (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+def _pull_info(pr: PullRequest) -> PullInfo:
+    raw: dict[str, Any] = pr.raw_data
+    return PullInfo(
+        number=pr.number,
+        url=str(raw.get("html_url") or ""),
+        title=str(raw.get("title") or ""),
+        body=str(raw.get("body") or ""),
+        head_sha=str((raw.get("head") or {}).get("sha") or ""),
+        labels=tuple(str(label.get("name")) for label in raw.get("labels") or ()),
+        reviewers=tuple(str(u.get("login")) for u in raw.get("requested_reviewers") or ()),
+        team_reviewers=tuple(str(t.get("slug")) for t in raw.get("requested_teams") or ()),
+        node_id=str(raw.get("node_id") or ""),
+        draft=bool(raw.get("draft")),
+    )
+
+
+def _error(action: str, exc: Exception) -> GitHubError | UserError:
+    from github import GithubException  # noqa: PLC0415
+
+    if not isinstance(exc, GithubException):
+        return GitHubError(secrets.redact(f"GitHub API: {action} failed: {exc}"))
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "")
+    details = "; ".join(
+        str(e.get("message") or e.get("code"))
+        for e in data.get("errors") or ()
+        if isinstance(e, dict)
+    )
+    text = secrets.redact(
+        f"GitHub API: {action} failed with HTTP {exc.status}: {message}"
+        + (f" ({details})" if details else "")
+    )
+    if exc.status in (401, 403, 404, 422):
+        hints = {
+            401: "the token is invalid or expired: check the token input / GITHUB_TOKEN",
+            403: "the token lacks permission: it needs contents: write and "
+            "pull-requests: write on the config repo",
+            404: "the repository does not exist or the token cannot see it",
+            422: "GitHub refused the request as sent",
+        }
+        return UserError(text, hint=hints[exc.status])
+    return GitHubError(text, hint="GitHub failed after retries: re-run the job")
+
+
+class GitHub:
+    """One config repository on GitHub (``owner/name``)."""
+
+    def __init__(
+        self,
+        repository: str,
+        *,
+        token: str,
+        api_url: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 6,
+    ) -> None:
+        from github import Auth, Github, GithubRetry  # noqa: PLC0415 - heavy import, lazy
+
+        if "/" not in repository:
+            raise InputError(f"repository {repository!r} is not owner/name")
+        secrets.register(token)
+        self.repository = repository
+        self.owner = repository.split("/", 1)[0]
+        self.api_url = api_url_from_env(api_url)
+        self._gh = Github(
+            base_url=self.api_url,
+            auth=Auth.Token(token),
+            timeout=int(timeout),
+            retry=GithubRetry(total=retries, backoff_factor=0.5),
+            per_page=100,
+        )
+        self._repo: Repository = self._gh.get_repo(repository, lazy=True)
+
+    @staticmethod
+    def app_token(
+        repository: str,
+        *,
+        app_id: str,
+        private_key: str,
+        api_url: str | None = None,
+    ) -> str:
+        """An installation token of a GitHub App installed on the repository (2 calls:
+        find the installation, create the token). Used for both git and the API."""
+        from github import Auth, GithubException, GithubIntegration  # noqa: PLC0415
+
+        secrets.register(private_key)
+        owner, _, name = repository.partition("/")
+        try:
+            integration = GithubIntegration(
+                auth=Auth.AppAuth(int(app_id), private_key), base_url=api_url_from_env(api_url)
+            )
+            installation = integration.get_repo_installation(owner, name)
+            token = str(integration.get_access_token(installation.id).token)
+        except ValueError as exc:
+            raise InputError(
+                "GitHub App credentials are not valid (app id must be a number, the private "
+                "key a PEM RSA key)",
+                hint="pass app-id and app-private-key as given by the App's settings page",
+            ) from exc
+        except GithubException as exc:
+            raise _error("authenticating as GitHub App", exc) from None
+        secrets.register(token)
+        return token
+
+    @property
+    def web_url(self) -> str:
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        return f"{server}/{self.repository}"
+
+    # -- pull requests ----------------------------------------------------------------
+
+    def find_open_pull(self, branch: str, base: str) -> PullInfo | None:
+        """The open PR from ``branch`` into ``base`` (1 call)."""
+        try:
+            pulls = self._repo.get_pulls(state="open", head=f"{self.owner}:{branch}", base=base)
+            for pr in pulls.get_page(0):
+                return _pull_info(pr)
+        except Exception as exc:  # noqa: BLE001 - every PyGithub failure becomes one error
+            raise _error(f"listing pull requests of {self.repository}", exc) from None
+        return None
+
+    def create_pull(
+        self, *, branch: str, base: str, title: str, body: str, draft: bool
+    ) -> PullInfo:
+        """Open a PR (1 call)."""
+        try:
+            pr = self._repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"opening a pull request from {branch}", exc) from None
+        return _pull_info(pr)
+
+    def update_pull(self, number: int, *, title: str, body: str) -> None:
+        """Update title and body of a PR (1 call)."""
+        try:
+            self._gh.requester.requestJsonAndCheck(
+                "PATCH", f"{self._repo.url}/pulls/{number}", input={"title": title, "body": body}
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"updating pull request #{number}", exc) from None
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        """Add labels to a PR (1 call; none when there are no labels)."""
+        if not labels:
+            return
+        try:
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/issues/{number}/labels", input={"labels": list(labels)}
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"labelling pull request #{number}", exc) from None
+
+    def request_reviewers(
+        self, number: int, reviewers: Sequence[str], team_reviewers: Sequence[str]
+    ) -> None:
+        """Request reviews from users and teams (1 call; none when there are none)."""
+        if not reviewers and not team_reviewers:
+            return
+        payload: dict[str, Any] = {}
+        if reviewers:
+            payload["reviewers"] = list(reviewers)
+        if team_reviewers:
+            payload["team_reviewers"] = list(team_reviewers)
+        try:
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/pulls/{number}/requested_reviewers", input=payload
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"requesting reviewers on pull request #{number}", exc) from None
+
+    def enable_auto_merge(self, node_id: str, method: str) -> None:
+        """Turn on auto-merge (1 GraphQL call)."""
+        query = (
+            "mutation($id: ID!, $method: PullRequestMergeMethod!) {"
+            " enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method})"
+            " { clientMutationId } }"
+        )
+        try:
+            self._gh.requester.graphql_query(query, {"id": node_id, "method": method.upper()})
+        except Exception as exc:  # noqa: BLE001
+            raise _error("enabling auto-merge", exc) from None
+
+    def close(self) -> None:
+        self._gh.close()

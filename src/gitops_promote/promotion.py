@@ -1,0 +1,514 @@
+"""The promotion orchestrator, shared by ``promote`` and ``soak``.
+
+inputs -> workspace -> config -> what to pin -> gates -> deliver -> result. Pure decisions
+live in :mod:`history`, :mod:`gates` and :mod:`report`; this module only sequences them
+and calls the edges (:mod:`pins`, :mod:`gitrepo`, :mod:`github`, :mod:`registry`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from gitops_promote import facts, pins, report
+from gitops_promote.commands import common
+from gitops_promote.config import App, Config, Environment
+from gitops_promote.configload import load_config
+from gitops_promote.diffs import unified
+from gitops_promote.errors import GateError, InputError, UserError
+from gitops_promote.gates import GateResult
+from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo
+from gitops_promote.images import ImageRef, parse_digest
+from gitops_promote.result import Change, PromotionResult, Source, Upstream
+from gitops_promote.workspace import Credentials, Location, Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from gitops_promote.commands.promote import Request
+    from gitops_promote.github import GitHub, PullInfo
+
+PROMOTED_AT = "Promoted-At"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What one app should pin, and where that came from."""
+
+    app: App
+    ref: ImageRef
+    source: Source
+    upstream: Upstream | None = None
+
+
+def parse_identity(text: str | None) -> Identity:
+    if not text:
+        return DEFAULT_IDENTITY
+    match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+    if not match:
+        raise InputError(
+            f"--author {text!r} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
+        )
+    return Identity(match.group(1), match.group(2))
+
+
+def promote(
+    req: Request, loc: Location, creds: Credentials, *, identity_text: str | None = None
+) -> tuple[PromotionResult, list[GateResult]]:
+    identity = parse_identity(identity_text)
+    with open_workspace(
+        loc, creds, identity=identity, noop=False, require_clean=not req.dry_run
+    ) as ws:
+        config = load_config(ws.root, loc.config_path)
+        base = check_base_branch(ws, config, loc)
+        env = common.pick_env(config, req.env)
+        names = req.apps or tuple(a.name for a in config.apps if env in config.envs_of(a))
+        apps = common.pick_apps(config, names, env)
+        upstream_env = config.upstream_of(env)
+        envs = [env] + ([upstream_env] if upstream_env else [])
+        ws.repo.add_sparse([config.overlay_path(a, e) for a in apps for e in envs])
+        lines = facts.timelines(ws.repo, config, [(a, e) for a in apps for e in envs])
+        choices = [choose(req, config, ws, app, env, lines) for app in apps]
+        states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
+        changes = tuple(change_of(c, states[c.app.name]) for c in choices)
+        gates = preflight(config, env, changes, req.now)
+        blocking = [g for g in gates if g.blocking]
+        if blocking:
+            raise GateError("\n".join(g.message for g in blocking))
+        result = PromotionResult(
+            "unchanged",
+            env.name,
+            changes,
+            base=base,
+            rollback=req.rollback,
+            repo_url=ws_web_url(ws),
+        )
+        pending = [c for c in changes if c.changed]
+        if not pending:
+            return result, gates
+        if req.dry_run:
+            return dry_run(result, states, choices), gates
+        if env.mode == "push":
+            return deliver_push(req, ws, config, env, result, choices), gates
+        if req.no_push:
+            raise InputError(
+                f"{env.name} is mode: pull-request: it changes only through a pull request",
+                hint="drop --no-push (a PR is opened), or use --dry-run to preview",
+            )
+        return deliver_pull_request(req, ws, config, env, result, choices), gates
+
+
+def change_of(choice: Choice, state: pins.OverlayState) -> Change:
+    pin = state.pin
+    return Change(
+        app=choice.app.name,
+        env=state.env.name,
+        file=state.file,
+        old=pin.ref if pin else None,
+        new=choice.ref,
+        line=pin.line if pin else None,
+        source=choice.source,
+        upstream=choice.upstream,
+    )
+
+
+def ws_web_url(ws: Workspace) -> str | None:
+    if not ws.github_repo:
+        return None
+    import os  # noqa: PLC0415
+
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    return f"{server}/{ws.github_repo}"
+
+
+def check_base_branch(ws: Workspace, config: Config, loc: Location) -> str:
+    """The base branch: --base-branch, else settings.base-branch; the checkout must be on it."""
+    wanted = loc.base_branch or config.settings.base_branch
+    if ws.repo.base_branch != wanted:
+        raise InputError(
+            f"the checkout is on branch {ws.repo.base_branch!r} but the base branch is {wanted!r}",
+            hint=f"check out {wanted} (or pass --base-branch {ws.repo.base_branch})",
+        )
+    return wanted
+
+
+# -- what to pin ------------------------------------------------------------------------------
+
+
+def choose(
+    req: Request,
+    config: Config,
+    ws: Workspace,
+    app: App,
+    env: Environment,
+    lines: dict[facts.Key, facts.Timeline],
+) -> Choice:
+    """The reference ``app`` should pin in ``env``: given, upstream's, latest, or previous."""
+    if req.digest:
+        ref = ImageRef(app.image, None, parse_digest(req.digest, what="--digest"))
+        verify(req, ref)
+        return Choice(app, ref, "digest")
+    if req.image:
+        ref = ImageRef.parse(req.image, what="--image")
+        if not ref.same_repository(ImageRef(app.image)):
+            raise InputError(
+                f"--image {req.image!r} is not app {app.name}'s image {app.image}",
+                hint="pass a reference of the app's own repository, or fix apps.image",
+            )
+        if ref.tag and not ref.digest:
+            ref = resolve_tag(req, env, ref)
+        elif ref.digest:
+            verify(req, ref)
+        return Choice(app, ref, "image")
+    if req.tag:
+        ref = resolve_tag(req, env, ImageRef(app.image, req.tag))
+        return Choice(app, ref, "tag")
+    if req.latest:
+        return Choice(app, latest(req, config, ws, app, env), "latest")
+    if req.rollback:
+        return rollback_choice(app, env, lines)
+    upstream = config.upstream_of(env)
+    if upstream is None:
+        raise InputError(
+            f"{env.name} has no upstream (from:) to promote from",
+            hint="pass --digest, --tag or --image",
+        )
+    state = pins.read_state(ws.root, config, app, upstream)
+    if state.pin is None:
+        raise UserError(
+            f"{app.name} is not pinned in {upstream.name} ({state.file})",
+            hint=f"promote it into {upstream.name} first",
+        )
+    line = lines.get((app.name, upstream.name))
+    since = line.held_since(state.pin.ref) if line else None
+    return Choice(
+        app,
+        state.pin.ref,
+        "upstream",
+        Upstream(upstream.name, since.commit if since else None, since.date if since else None),
+    )
+
+
+def rollback_choice(app: App, env: Environment, lines: dict[facts.Key, facts.Timeline]) -> Choice:
+    from gitops_promote import history  # noqa: PLC0415
+
+    line = lines.get((app.name, env.name))
+    previous = history.previous_artifact(line.events, line.current) if line else None
+    if previous is None or previous.new is None:
+        raise UserError(
+            f"{app.name} has no earlier pin in {env.name} to roll back to",
+            hint="pass the digest to restore with --digest",
+        )
+    return Choice(app, previous.new, "rollback", Upstream(env.name, previous.commit, previous.date))
+
+
+def verify(req: Request, ref: ImageRef) -> None:
+    """Refuse a digest the registry does not have, before anything is written."""
+    if not req.registry_check:
+        return
+    from gitops_promote.registry import ImageNotFoundError, RegistryClient  # noqa: PLC0415
+
+    client = RegistryClient()
+    try:
+        if not client.exists(ref):
+            raise ImageNotFoundError(
+                f"{ref} does not exist in the registry",
+                hint="check the digest (docker buildx imagetools inspect), or pass "
+                "--skip-registry-check when the registry cannot be reached from here",
+            )
+    finally:
+        client.close()
+
+
+def resolve_tag(req: Request, env: Environment, ref: ImageRef) -> ImageRef:
+    """A tag pinned together with the digest it has now (``name:tag@digest``)."""
+    if not req.registry_check:
+        if env.require_digest:
+            raise InputError(
+                f"{env.name} requires a digest, and --skip-registry-check leaves the tag "
+                f"{ref.tag!r} unresolved",
+                hint="pass --digest (or --image name:tag@digest), or let the registry be asked",
+            )
+        return ref
+    from gitops_promote.registry import RegistryClient  # noqa: PLC0415
+
+    client = RegistryClient()
+    try:
+        return ref.with_digest(client.resolve(ref))
+    finally:
+        client.close()
+
+
+def latest(req: Request, config: Config, ws: Workspace, app: App, env: Environment) -> ImageRef:
+    from gitops_promote import semverpolicy  # noqa: PLC0415
+    from gitops_promote.registry import RegistryClient  # noqa: PLC0415
+
+    text = app.track or env.track
+    if not text:
+        raise InputError(
+            f"--latest needs a `track` semver range on app {app.name} or env {env.name}",
+            hint='add e.g. track: ">=1.0.0 <2.0.0" in promotion.yaml',
+        )
+    rng = semverpolicy.parse_range(text)
+    client = RegistryClient()
+    try:
+        tags = client.list_tags(app.image)
+        best = semverpolicy.highest(tags, rng)
+        if best is None:
+            raise UserError(
+                f"no tag of {app.image} matches {text!r} ({len(tags)} tags)",
+                hint="push a matching tag, or widen the range",
+            )
+        state = pins.read_state(ws.root, config, app, env)
+        current = state.pin.ref.tag if state.pin else None
+        if current and not req.allow_downgrade and semverpolicy.is_downgrade(current, best):
+            raise UserError(
+                f"{app.name} in {env.name} runs {current}; the highest tag in {text!r} is "
+                f"{best}, a downgrade",
+                hint="pass --allow-downgrade to pin it anyway",
+            )
+        ref = ImageRef(app.image, best)
+        return ref.with_digest(client.resolve(ref))
+    finally:
+        client.close()
+
+
+# -- gates ------------------------------------------------------------------------------------
+
+
+def preflight(
+    config: Config, env: Environment, changes: Sequence[Change], now: datetime
+) -> list[GateResult]:
+    """The gates a promotion must pass before anything is written."""
+    from gitops_promote.gates.freeze import freeze_gate  # noqa: PLC0415
+
+    results: list[GateResult] = []
+    pending = [c for c in changes if c.changed]
+    if not pending:
+        return results
+    results.append(freeze_gate(env, now, (), config.settings.freeze_exception_label))
+    for c in pending:
+        if env.require_digest and not c.new.digest:
+            results.append(
+                GateResult(
+                    "pinning",
+                    c.app,
+                    env.name,
+                    False,
+                    f"{env.name} requires a digest; {c.app} would be pinned by the mutable "
+                    f"tag {c.new.tag!r}",
+                    file=c.file,
+                    line=c.line,
+                )
+            )
+    return results
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+def dry_run(
+    result: PromotionResult, states: dict[str, pins.OverlayState], choices: Sequence[Choice]
+) -> PromotionResult:
+    diffs = []
+    for choice in choices:
+        state = states[choice.app.name]
+        if state.pin is not None and state.pin.ref == choice.ref:
+            continue
+        diffs.append(unified(state.file, state.text, pins.edit(state, choice.ref)))
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(result, operation="dry-run", diff="".join(diffs))
+
+
+def _promoted_at(repo: Repo, file: str) -> str | None:
+    """The Promoted-At trailer of the last commit that changed ``file`` (None: a human's)."""
+    out = repo.git.run(
+        "log",
+        "-1",
+        "--format=%(trailers:key=Promoted-At,valueonly)",
+        "HEAD",
+        "--",
+        file,
+        check=False,
+    )
+    value = out.text.strip() if out.ok else ""
+    return value or None
+
+
+def deliver_push(
+    req: Request,
+    ws: Workspace,
+    config: Config,
+    env: Environment,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+) -> PromotionResult:
+    """``mode: push``: commit to the base branch and push, re-applying on a race."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    first_seen = {c.app: c.old for c in result.changes}
+    stamp = req.now.isoformat()
+    applied: list[Change] = []
+
+    def apply() -> bool:
+        applied.clear()
+        for choice in choices:
+            state = pins.read_state(ws.root, config, choice.app, env)
+            now_ref = state.pin.ref if state.pin else None
+            if now_ref == choice.ref:
+                continue
+            if now_ref != first_seen[choice.app.name]:
+                theirs = _promoted_at(ws.repo, state.file)
+                if theirs is None or theirs >= stamp:
+                    continue  # superseded: someone promoted it after we were asked to
+            pins.write(state, pins.edit(state, choice.ref))
+            applied.append(
+                Change(
+                    choice.app.name,
+                    env.name,
+                    state.file,
+                    now_ref,
+                    choice.ref,
+                    state.pin.line if state.pin else None,
+                    choice.source,
+                    choice.upstream,
+                )
+            )
+        return bool(applied)
+
+    def message() -> str:
+        done = replace(result, changes=tuple(applied))
+        text = report.commit_message(done, config.settings, req.message)
+        return f"{text}{PROMOTED_AT}: {stamp}\n"
+
+    paths = sorted({c.file for c in result.changes})
+    if not ws.has_remote or req.no_push:
+        if not apply():
+            return result
+        sha = ws.repo.commit(paths, message())
+        return replace(result, operation="committed", commit=sha, changes=tuple(applied))
+    pushed = ws.repo.push_with_retry(
+        apply, message, paths=paths, allow_base_push=env.mode == "push"
+    )
+    if pushed.status == "unchanged":
+        superseded = [c.app for c in result.changes if c.app not in {a.app for a in applied}]
+        notes = tuple(f"{app}: superseded by a newer promotion" for app in superseded)
+        return replace(result, notes=notes)
+    return replace(result, operation="pushed", commit=pushed.commit, changes=tuple(applied))
+
+
+def github_client(ws: Workspace) -> GitHub:
+    from gitops_promote.github import GitHub  # noqa: PLC0415
+
+    if not ws.github_repo:
+        raise InputError(
+            "a pull-request environment needs the config repo on GitHub",
+            hint="pass --config-repo OWNER/NAME (or --remote with a GitHub URL); "
+            "--dry-run previews without GitHub",
+        )
+    if not ws.credentials.token:
+        raise InputError(
+            "a pull-request environment needs a GitHub token",
+            hint="set GITOPS_PROMOTE_TOKEN or GITHUB_TOKEN (contents: write, "
+            "pull-requests: write), or a GitHub App",
+        )
+    return GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+
+
+def branch_for(config: Config, env: Environment, apps: Sequence[str]) -> str:
+    from gitops_promote import templates  # noqa: PLC0415
+
+    template = env.pull_request.branch or config.settings.branch
+    if len(apps) == 1:
+        values = templates.template_values(env=env.name, app=apps[0], apps=apps)
+    else:
+        import hashlib  # noqa: PLC0415
+
+        batch = "batch-" + hashlib.sha256(",".join(sorted(apps)).encode()).hexdigest()[:8]
+        values = templates.template_values(env=env.name, app=batch, apps=[batch])
+    values["from_env"] = env.upstream or ""
+    return templates.render_branch(template, values)
+
+
+def deliver_pull_request(
+    req: Request,
+    ws: Workspace,
+    config: Config,
+    env: Environment,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+) -> PromotionResult:
+    """Gated env: a stable branch per target, force-pushed with lease; one PR, updated."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    gh = github_client(ws)
+    repo = ws.repo
+    opts = env.pull_request
+    branch = branch_for(config, env, [c.app.name for c in choices])
+    result = replace(result, branch=branch)
+    labels = tuple(dict.fromkeys((*opts.labels, *req.labels)))
+    reviewers = tuple(dict.fromkeys((*opts.reviewers, *req.reviewers)))
+    teams = tuple(dict.fromkeys((*opts.team_reviewers, *req.team_reviewers)))
+    remote_sha = repo.remote_branch_sha(branch)
+    existing = gh.find_open_pull(branch, result.base) if remote_sha else None
+    wanted = report.parse_marker(report.marker(result))
+    if existing is not None and report.parse_marker(existing.body) == wanted:
+        ensure_decorations(gh, existing.number, existing, labels, reviewers, teams)
+        return replace(
+            result,
+            operation="unchanged",
+            pr_number=existing.number,
+            pr_url=existing.url,
+            notes=("the same promotion is already proposed",),
+        )
+    base_tip = repo.head()
+    repo.switch(branch, start=base_tip)
+    try:
+        for choice in choices:
+            state = pins.read_state(ws.root, config, choice.app, env)
+            if state.pin is None or state.pin.ref != choice.ref:
+                pins.write(state, pins.edit(state, choice.ref))
+        message = report.commit_message(result, config.settings, req.message)
+        sha = repo.commit(sorted({c.file for c in result.changes}), message)
+        repo.push_branch(branch, expected_remote_sha=remote_sha)
+    finally:
+        repo.switch(repo.base_branch, start=base_tip)
+    title = report.pr_title(result, req.title or opts.title or config.settings.pr_title)
+    body = report.pr_body(result)
+    if existing is not None:
+        gh.update_pull(existing.number, title=title, body=body)
+        ensure_decorations(gh, existing.number, existing, labels, reviewers, teams)
+        return replace(
+            result,
+            operation="pr-updated",
+            commit=sha,
+            pr_number=existing.number,
+            pr_url=existing.url,
+        )
+    draft = opts.draft if req.draft is None else req.draft
+    created = gh.create_pull(branch=branch, base=result.base, title=title, body=body, draft=draft)
+    ensure_decorations(gh, created.number, created, labels, reviewers, teams)
+    method = req.auto_merge or opts.auto_merge
+    if method:
+        gh.enable_auto_merge(created.node_id, method)
+    return replace(
+        result, operation="pr-created", commit=sha, pr_number=created.number, pr_url=created.url
+    )
+
+
+def ensure_decorations(
+    gh: GitHub,
+    number: int,
+    pull: PullInfo,
+    labels: Sequence[str],
+    reviewers: Sequence[str],
+    teams: Sequence[str],
+) -> None:
+    """Add the labels and review requests a PR lacks (a re-run heals a half-made PR)."""
+    missing_labels = [label for label in labels if label not in pull.labels]
+    gh.add_labels(number, missing_labels)
+    missing_users = [r for r in reviewers if r not in pull.reviewers]
+    missing_teams = [t for t in teams if t not in pull.team_reviewers]
+    gh.request_reviewers(number, missing_users, missing_teams)

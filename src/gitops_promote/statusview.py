@@ -1,0 +1,106 @@
+"""Status of every app x env: the pinned reference and since when (from git history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gitops_promote import facts, pins
+from gitops_promote.config import App, Config, Environment
+from gitops_promote.errors import UserError
+from gitops_promote.gitrepo import Repo
+from gitops_promote.images import ImageRef, short_digest
+
+
+@dataclass(frozen=True)
+class Row:
+    app: str
+    env: str
+    file: str | None
+    ref: ImageRef | None
+    since_commit: str | None
+    since: datetime | None
+    problem: str | None = None
+
+
+def gather(repo: Repo, config: Config, targets: Sequence[tuple[App, Environment]]) -> list[Row]:
+    """One history pass for every target; the working tree says what is pinned now."""
+    lines = facts.timelines(repo, config, targets)
+    rows: list[Row] = []
+    for app, env in targets:
+        try:
+            state = pins.read_state(repo.root, config, app, env)
+        except UserError as err:
+            rows.append(Row(app.name, env.name, None, None, None, None, err.message))
+            continue
+        ref = state.pin.ref if state.pin else None
+        line = lines.get((app.name, env.name))
+        since = line.held_since(ref) if line and ref else None
+        rows.append(
+            Row(
+                app.name,
+                env.name,
+                state.file,
+                ref,
+                since.commit if since else None,
+                since.date if since else None,
+                None if ref else "image not pinned",
+            )
+        )
+    return rows
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _pin(ref: ImageRef | None) -> tuple[str, str]:
+    if ref is None:
+        return "-", "-"
+    return ref.tag or "-", short_digest(ref.digest) if ref.digest else "-"
+
+
+def table(rows: Sequence[Row]) -> str:
+    header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT")
+    body = []
+    for r in rows:
+        tag, digest = _pin(r.ref)
+        if r.problem and r.ref is None:
+            body.append((r.app, r.env, "-", f"({r.problem})", "-", "-"))
+            continue
+        body.append((r.app, r.env, tag, digest, _when(r.since), (r.since_commit or "-")[:12]))
+    widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *body]
+    )
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        tag, digest = _pin(r.ref)
+        out.append(
+            f"| {r.app} | {r.env} | {tag} | `{digest}` | {_when(r.since)} | "
+            f"{(r.since_commit or '-')[:12]} |"
+        )
+    return "\n".join(out)
+
+
+def to_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [
+        {
+            "app": r.app,
+            "env": r.env,
+            "file": r.file,
+            "image": str(r.ref) if r.ref else None,
+            "tag": r.ref.tag if r.ref else None,
+            "digest": r.ref.digest if r.ref else None,
+            "since": r.since.isoformat() if r.since else None,
+            "since-commit": r.since_commit,
+            "problem": r.problem,
+        }
+        for r in rows
+    ]
