@@ -15,6 +15,8 @@ command -v git >/dev/null || need_pkgs+=(git)
 command -v htpasswd >/dev/null || need_pkgs+=(apache2-utils)  # bcrypt htpasswd for the registry
 command -v buildah >/dev/null || need_pkgs+=(buildah)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+# debootstrap checks Debian's signatures with this keyring (absent on Ubuntu runners).
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need_pkgs+=(debian-archive-keyring)
 command -v npm >/dev/null || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_pkgs[*]}"
