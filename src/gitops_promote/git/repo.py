@@ -86,9 +86,11 @@ class Retry:
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def delay(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based): half fixed, half random."""
+        """Delay before retry number ``attempt`` (1-based): "full jitter", uniform between
+        a tenth of the ceiling and the ceiling, which doubles up to ``max_delay``; racing
+        writers spread out instead of colliding again."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        return self.rng.uniform(ceiling / 10, ceiling)
 
 
 # -- validation ---------------------------------------------------------------------------
