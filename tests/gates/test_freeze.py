@@ -312,6 +312,10 @@ def test_frozen_until_reports_forever() -> None:
     """Windows that never leave a gap within a year end FOREVER, not in a loop."""
     always = cron("always", "* * * * *", "1h")
     assert frozen_until([always], at("2026-06-01T00:00:00+00:00")) == FOREVER
+    env = Environment(name="production", path="p/{app}", freeze=(always,))
+    result = freeze_gate(env, at("2026-06-01T00:00:00+00:00"), [], "freeze-exception")
+    assert not result.passed
+    assert "with no end in sight" in result.message
 
 
 def test_naive_now_is_refused() -> None:

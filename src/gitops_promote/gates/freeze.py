@@ -33,7 +33,7 @@ from gitops_promote.durations import format_duration
 from gitops_promote.gates import GateResult
 
 GATE: Final = "freeze"
-# The freeze does not end within this horizon: a configuration that never lets changes in.
+# The freeze does not end in sight (within a year, or after 1000 back-to-back windows).
 FOREVER: Final = datetime.max.replace(tzinfo=UTC)
 _HORIZON: Final = timedelta(days=366)
 _MAX_STEPS: Final = 5000  # cron fires examined per search (a '* * * * *' day is 1440)
@@ -322,7 +322,8 @@ def freeze_chain(
 ) -> tuple[tuple[ActiveFreeze, ...], datetime | None]:
     """The occurrences that keep changes frozen continuously from ``now``, and when the
     freeze really ends (windows that overlap or touch are followed). ``((), None)`` when
-    not frozen; the end is :data:`FOREVER` when it does not end within a year."""
+    not frozen; the end is :data:`FOREVER` when no end is in sight (not within a year, or
+    not after 1000 windows that follow each other back to back)."""
     chain: list[ActiveFreeze] = []
     at = now
     for _ in range(_MAX_CHAIN):
@@ -337,8 +338,8 @@ def freeze_chain(
 
 
 def frozen_until(windows: Sequence[FreezeWindow], now: datetime) -> datetime | None:
-    """When changes may go in again (None: not frozen at ``now``; :data:`FOREVER`: not
-    within a year)."""
+    """When changes may go in again (None: not frozen at ``now``; :data:`FOREVER`: no end
+    in sight)."""
     return freeze_chain(windows, now)[1]
 
 
@@ -366,7 +367,10 @@ def _describe(window: FreezeWindow) -> str:
 
 def _until(end: datetime, window: FreezeWindow, now: datetime) -> str:
     if end == FOREVER:
-        return "with no end within the next year (check the window's schedule and duration)"
+        return (
+            "with no end in sight (its windows follow each other back to back; check their "
+            "schedules and durations)"
+        )
     left = format_duration(end - now)
     return f"until {format_instant(end, display_zone(window))}, {left} from now"
 
