@@ -1,0 +1,93 @@
+"""Config repos for end-to-end tests: the built-in example, seeded into the git server
+with a dated history, and a helper to run the CLI as a user would (a child process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support.githttp import GitServer
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
+SEED_DATE = "2026-11-20T10:00:00+00:00"
+
+
+def digest_of(text: str) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: int | None = 0,
+) -> Run:
+    """Run ``gitops-promote ARGS`` in a child process, as a user would."""
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "GITOPS_PROMOTE_", "INPUT_", "GIT_"))
+    }
+    full_env.update({"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd or Path.cwd())})
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitops_promote", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    run = Run(proc.returncode, proc.stdout, proc.stderr)
+    if check is not None and proc.returncode != check:
+        raise AssertionError(
+            f"gitops-promote {' '.join(args)} exited {proc.returncode}, expected {check}\n"
+            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+    return run
+
+
+@dataclass
+class ConfigRepo:
+    server: GitServer
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+    @property
+    def bare(self) -> Path:
+        return self.server.path(self.name)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment that hands the token to gitops-promote (never argv)."""
+        return {"GITOPS_PROMOTE_TOKEN": self.server.token or ""}
+
+
+@pytest.fixture
+def config_repo(git_server: GitServer) -> Iterator[ConfigRepo]:
+    """examples/config-repo on the HTTP git server, committed on 2026-11-20."""
+    git_server.seed("org/config", EXAMPLE, message="Initial config", date=SEED_DATE)
+    yield ConfigRepo(git_server, "org/config")
