@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +87,7 @@ class ConfigRepo:
 
 
 @pytest.fixture
-def config_repo(git_server: GitServer) -> Iterator[ConfigRepo]:
+def config_repo(git_server: GitServer) -> ConfigRepo:
     """examples/config-repo on the HTTP git server, committed on 2026-11-20."""
     git_server.seed("org/config", EXAMPLE, message="Initial config", date=SEED_DATE)
-    yield ConfigRepo(git_server, "org/config")
+    return ConfigRepo(git_server, "org/config")
