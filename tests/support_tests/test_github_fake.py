@@ -367,6 +367,27 @@ def test_graphql_enable_auto_merge(fake: GitHubFake, repo: Repository) -> None:
     assert fake.count("graphql") == 1
 
 
+def test_graphql_inline_input_with_typed_variables(fake: GitHubFake, repo: Repository) -> None:
+    """The input may be an inline object of variables; their declared types are checked."""
+    pr = repo.create_pull(base="main", head="promote/a", title="t")
+    query = (
+        "mutation($id: ID!, $method: PullRequestMergeMethod!) {"
+        " enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: $method})"
+        " { clientMutationId } }"
+    )
+    requester = client(fake).requester
+    requester.graphql_query(query, {"id": pr.node_id, "method": "MERGE"})
+    assert fake.graphql_calls[0]["input"] == {"pullRequestId": pr.node_id, "mergeMethod": "MERGE"}
+    assert fake.pull(pr.number).auto_merge is not None
+    with pytest.raises(GithubException):
+        requester.graphql_query(
+            query.replace("PullRequestMergeMethod!", "String!"),
+            {"id": pr.node_id, "method": "MERGE"},
+        )
+    [failure] = fake.take_validation_errors()
+    assert "mergeMethod needs PullRequestMergeMethod" in failure.errors[0]
+
+
 def test_graphql_other_queries_are_refused(fake: GitHubFake) -> None:
     """Anything but the auto-merge mutation is answered with errors and recorded."""
     status, body, _ = raw_call(fake, "POST", "/graphql", {"query": "{ viewer { login } }"})

@@ -434,13 +434,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _graphql(self, raw: bytes, principal: Principal) -> tuple[Reply, Any]:
         shared = self.server.shared
         payload: Any = _try_json(raw)
-        errors = _graphql_shape_errors(payload)
+        data, errors = _graphql_input(payload)
         if errors:
             self._fail_request(GRAPHQL, 200, errors)
             return Reply(200, {"errors": [{"message": e} for e in errors]}), payload
-        assert isinstance(payload, dict)
-        variables: dict[str, Any] = payload.get("variables") or {}
-        data: dict[str, Any] = variables.get("input", variables)
         with shared.state.lock:
             found = shared.state.pull_by_node_id(data["pullRequestId"])
             if found is None:
@@ -508,51 +505,93 @@ class _Handler(BaseHTTPRequestHandler):
         return Reply(200, {"data": {"enablePullRequestAutoMerge": result}}), payload
 
 
+# EnablePullRequestAutoMergeInput in GitHub's GraphQL schema: field -> GraphQL type.
 _AUTO_MERGE_INPUT = {
-    "authorEmail": str,
-    "clientMutationId": str,
-    "commitBody": str,
-    "commitHeadline": str,
-    "expectedHeadOid": str,
-    "mergeMethod": str,
-    "pullRequestId": str,
+    "authorEmail": "String",
+    "clientMutationId": "String",
+    "commitBody": "String",
+    "commitHeadline": "String",
+    "expectedHeadOid": "GitObjectID",
+    "mergeMethod": "PullRequestMergeMethod",
+    "pullRequestId": "ID!",
 }
+_MERGE_METHODS = ("MERGE", "SQUASH", "REBASE")
 
 
-def _graphql_shape_errors(payload: Any) -> list[str]:
-    """Only ``enablePullRequestAutoMerge`` is supported; check the request's shape."""
+def _graphql_input(payload: Any) -> tuple[dict[str, Any], list[str]]:
+    """The ``enablePullRequestAutoMerge`` input of a GraphQL request, or what is wrong.
+
+    Accepts the input as one variable (``input: $input`` declared
+    ``EnablePullRequestAutoMergeInput!``, as PyGithub sends it) or as an inline object whose
+    fields are variables (declared with the field's type) or literals.
+    """
     if not isinstance(payload, dict):
-        return ["GraphQL request body must be a JSON object with 'query' and 'variables'"]
+        return {}, ["GraphQL request body must be a JSON object with 'query' and 'variables'"]
     extra = set(payload) - {"query", "variables", "operationName"}
     if extra:
-        return [f"unknown GraphQL request keys {sorted(extra)}"]
+        return {}, [f"unknown GraphQL request keys {sorted(extra)}"]
     query = payload.get("query")
-    if not isinstance(query, str) or not re.search(r"^\s*mutation\b", query):
-        return ["GraphQL 'query' must be a mutation (only enablePullRequestAutoMerge is faked)"]
-    if not re.search(r"\benablePullRequestAutoMerge\s*\(", query):
-        return ["only the enablePullRequestAutoMerge mutation is supported by the fake"]
-    if len(re.findall(r"\b[a-z]\w*\s*\(\s*input\s*:", query)) > 1:
-        return ["one mutation per request, please"]
-    variables = payload.get("variables")
+    if not isinstance(query, str) or not re.match(r"\s*mutation\b", query):
+        return {}, ["GraphQL 'query' must be a mutation (only enablePullRequestAutoMerge is faked)"]
+    variables = payload.get("variables") or {}
     if not isinstance(variables, dict):
-        return ["GraphQL 'variables' must be an object"]
-    data = variables.get("input", variables)
-    if not isinstance(data, dict):
-        return ["variables.input must be an object"]
-    errors = []
+        return {}, ["GraphQL 'variables' must be an object"]
+    if len(re.findall(r"\b\w+\s*\(\s*input\s*:", query)) != 1:
+        return {}, ["exactly one mutation per request (enablePullRequestAutoMerge)"]
+    call = re.search(
+        r"\benablePullRequestAutoMerge\s*\(\s*input\s*:\s*(\$\w+|\{[^{}]*\})\s*\)", query
+    )
+    if call is None:
+        return {}, ["only enablePullRequestAutoMerge(input: ...) is supported by the fake"]
+    header = re.match(r"\s*mutation\b\s*\w*\s*(\(([^)]*)\))?", query)
+    declared = dict(
+        re.findall(r"\$(\w+)\s*:\s*([\w!\[\]]+)", header.group(2) or "")
+        if header is not None
+        else []
+    )
+    used = set(re.findall(r"\$(\w+)", query[header.end() if header else 0 :]))
+    errors = [f"variable ${v} is used but not declared" for v in sorted(used - set(declared))]
+    errors += [f"variable ${v} is declared but not used" for v in sorted(set(declared) - used)]
+    errors += [
+        f"variable ${v} is not given"
+        for v, kind in declared.items()
+        if kind.endswith("!") and v not in variables
+    ]
+    arg = call.group(1)
+    data: dict[str, Any] = {}
+    if arg.startswith("$"):
+        name = arg[1:]
+        if declared.get(name) != "EnablePullRequestAutoMergeInput!":
+            errors.append(f"${name} must be declared as EnablePullRequestAutoMergeInput!")
+        value = variables.get(name)
+        if not isinstance(value, dict):
+            errors.append(f"variables.{name} must be an object")
+        else:
+            data = dict(value)
+    else:
+        fields = re.findall(r'(\w+)\s*:\s*(\$\w+|"(?:[^"\\]|\\.)*"|\w+)', arg[1:-1])
+        for key, raw in fields:
+            if raw.startswith("$"):
+                want = _AUTO_MERGE_INPUT.get(key, "").rstrip("!")
+                got = declared.get(raw[1:], "").rstrip("!")
+                if want and got != want:
+                    errors.append(f"${raw[1:]} is {got or 'undeclared'}, {key} needs {want}")
+                data[key] = variables.get(raw[1:])
+            elif raw.startswith('"'):
+                data[key] = json.loads(raw)
+            else:
+                data[key] = raw  # an enum value, e.g. SQUASH
     for key, value in data.items():
         if key not in _AUTO_MERGE_INPUT:
             errors.append(f"EnablePullRequestAutoMergeInput has no field {key!r}")
-        elif not isinstance(value, _AUTO_MERGE_INPUT[key]):
+        elif not isinstance(value, str):
             errors.append(f"{key} must be a string")
     if "pullRequestId" not in data:
         errors.append("pullRequestId is required")
     method = data.get("mergeMethod")
-    if method is not None and method not in ("MERGE", "SQUASH", "REBASE"):
+    if method is not None and method not in _MERGE_METHODS:
         errors.append(f"mergeMethod {method!r} is not one of MERGE, SQUASH, REBASE")
-    if "input" in variables and not re.search(r"EnablePullRequestAutoMergeInput!", query):
-        errors.append("$input must be declared as EnablePullRequestAutoMergeInput!")
-    return errors
+    return data, errors
 
 
 def _try_json(raw: bytes) -> Any:
