@@ -18,7 +18,6 @@ from gitops_promote import secrets
 from gitops_promote.errors import GitHubError, InputError, UserError
 
 if TYPE_CHECKING:
-    from github.PullRequest import PullRequest
     from github.Repository import Repository
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -42,10 +41,11 @@ def api_url_from_env(explicit: str | None = None) -> str:
     return (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
 
 
-def _pull_info(pr: PullRequest) -> PullInfo:
-    raw: dict[str, Any] = pr.raw_data
+def _pull_info(raw: dict[str, Any]) -> PullInfo:
+    """A PR from its JSON (used as it came: reading PyGithub's ``raw_data`` would cost a
+    second call to complete the object)."""
     return PullInfo(
-        number=pr.number,
+        number=int(raw["number"]),
         url=str(raw.get("html_url") or ""),
         title=str(raw.get("title") or ""),
         body=str(raw.get("body") or ""),
@@ -155,23 +155,28 @@ class GitHub:
 
     def find_open_pull(self, branch: str, base: str) -> PullInfo | None:
         """The open PR from ``branch`` into ``base`` (1 call)."""
+        params = {"state": "open", "head": f"{self.owner}:{branch}", "base": base}
         try:
-            pulls = self._repo.get_pulls(state="open", head=f"{self.owner}:{branch}", base=base)
-            for pr in pulls.get_page(0):
-                return _pull_info(pr)
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "GET", f"{self._repo.url}/pulls", parameters=params
+            )
         except Exception as exc:  # noqa: BLE001 - every PyGithub failure becomes one error
             raise _error(f"listing pull requests of {self.repository}", exc) from None
-        return None
+        pulls = data if isinstance(data, list) else []
+        return _pull_info(pulls[0]) if pulls else None
 
     def create_pull(
         self, *, branch: str, base: str, title: str, body: str, draft: bool
     ) -> PullInfo:
         """Open a PR (1 call)."""
+        payload = {"base": base, "head": branch, "title": title, "body": body, "draft": draft}
         try:
-            pr = self._repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+            _, data = self._gh.requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/pulls", input=payload
+            )
         except Exception as exc:  # noqa: BLE001
             raise _error(f"opening a pull request from {branch}", exc) from None
-        return _pull_info(pr)
+        return _pull_info(data)
 
     def update_pull(self, number: int, *, title: str, body: str) -> None:
         """Update title and body of a PR (1 call)."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from support.githttp import GitServer
+from support.github_fake import GitHubFake
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 SEED_DATE = "2026-11-20T10:00:00+00:00"
@@ -91,3 +92,36 @@ def config_repo(git_server: GitServer) -> ConfigRepo:
     """examples/config-repo on the HTTP git server, committed on 2026-11-20."""
     git_server.seed("org/config", EXAMPLE, message="Initial config", date=SEED_DATE)
     return ConfigRepo(git_server, "org/config")
+
+
+@dataclass
+class Platform:
+    """A GitHub stand-in: the git server and the API fake sharing one token, with the
+    example config repo as ``org/config`` on both."""
+
+    git: GitServer
+    api: GitHubFake
+    repo: str = "org/config"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a workflow step would have: token, API URL, server URL."""
+        return {
+            "GITOPS_PROMOTE_TOKEN": self.api.token,
+            "GITHUB_API_URL": self.api.api_url,
+            "GITHUB_SERVER_URL": self.git.base_url,
+        }
+
+    @property
+    def bare(self) -> Path:
+        return self.git.path(self.repo)
+
+
+@pytest.fixture
+def platform(github: GitHubFake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """git over HTTP + the OpenAPI-held GitHub fake, both serving org/config."""
+    server = GitServer(tmp_path_factory.mktemp("git-platform"), token=github.token)
+    with server:
+        server.seed("org/config", EXAMPLE, message="Initial config", date=SEED_DATE)
+        github.add_repo("org", "config", server.path("org/config"))
+        yield Platform(server, github)

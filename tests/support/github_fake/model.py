@@ -363,7 +363,9 @@ def label_json(urls: Urls, repo: Repo, label: Label) -> dict[str, Any]:
         "node_id": node_id("LA", label.id),
         "url": f"{urls.repo(repo)}/labels/{label.name}",
         "name": label.name,
-        "description": label.description,
+        # pull-request-simple's labels[].description is a non-nullable string in the
+        # description (label's own is nullable): "" satisfies both.
+        "description": label.description or "",
         "color": label.color,
         "default": False,
     }
