@@ -549,3 +549,35 @@ def test_enterprise_server_prefix(ghes: GitHubFake) -> None:
     pr.enable_automerge()
     assert ghes.count("graphql") == 1
     assert ghes.pull(pr.number).auto_merge is not None
+
+
+def test_every_read_of_a_fully_dressed_pull_conforms(
+    fake: GitHubFake, repo: Repository, bare: Path
+) -> None:
+    """A PR with labels, reviewers, teams, auto-merge, comments, a check run and a merged
+    sibling is read back through every read operation; all answers conform (the fixture's
+    teardown would fail otherwise)."""
+    pr = repo.create_pull(base="main", head="promote/a", title="dressed", body="| a | b |")
+    base = f"/repos/{OWNER}/{NAME}"
+    raw_call(fake, "POST", f"{base}/issues/{pr.number}/labels", {"labels": ["promotion"]})
+    pr.create_review_request(reviewers=["alice"], team_reviewers=["oncall-approvers"])
+    pr.enable_automerge(merge_method="MERGE")
+    pr.create_issue_comment("<!-- gitops-promote -->")
+    sha = gitutil.rev_parse(bare, "promote/a")
+    repo.create_check_run(name="gate", head_sha=sha, conclusion="success")
+    other = repo.create_pull(base="main", head="promote/b", title="sibling")
+    merged = fake.merge(other.number, "squash")
+    for path in (
+        f"{base}/pulls?state=all",
+        f"{base}/pulls/{pr.number}",
+        f"{base}/pulls/{other.number}",
+        f"{base}/issues/{pr.number}",
+        f"{base}/issues/{pr.number}/labels",
+        f"{base}/issues/{pr.number}/comments",
+        f"{base}/commits/{sha}/pulls",
+        f"{base}/commits/{merged}/pulls",
+        base,
+    ):
+        status, _, _ = raw_call(fake, "GET", path)
+        assert status == 200, path
+    assert fake.validation_errors == []
