@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
     "schema": ("schema", "print the JSON Schema of promotion.yaml"),
+    "action": ("action", "run as the GitHub Action / container entry point (reads INPUT_*)"),
 }
 
 
@@ -39,14 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Parser(argparse.ArgumentParser):
-    pass
+def _report_error(error: PromoteError) -> None:
+    """One place for every failure: stderr, and in Actions an annotation + job summary."""
+    from gitops_promote import actions  # noqa: PLC0415
 
-
-def _print_error(error: PromoteError) -> None:
     text = redact(str(error))
-    for line in text.splitlines() or [text]:
+    lines = text.splitlines() or [text]
+    for line in lines:
         print(f"error: {line}", file=sys.stderr)
+    if actions.in_actions():
+        title = {1: "promotion refused", 2: "invalid input"}.get(error.exit_code, "failed")
+        for line in lines:
+            actions.annotate("error", line, title=f"gitops-promote: {title}")
+        body = "\n".join(f"> {line}" for line in lines)
+        actions.append_summary(f"### gitops-promote: {title}\n\n{body}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,8 +66,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except PromoteError as error:
-        _print_error(error)
+        _report_error(error)
         return error.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug: one redacted line, traceback on demand
+        import os  # noqa: PLC0415
+        import traceback  # noqa: PLC0415
+
+        if os.environ.get("GITOPS_PROMOTE_DEBUG"):
+            print(redact(traceback.format_exc()), file=sys.stderr)
+        wrapped = PromoteError(
+            f"internal error: {type(error).__name__}: {error}",
+            hint="this is a bug in gitops-promote; re-run with GITOPS_PROMOTE_DEBUG=1 for the "
+            "traceback and report it",
+        )
+        _report_error(wrapped)
+        return 3

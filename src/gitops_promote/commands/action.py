@@ -1,0 +1,188 @@
+"""``gitops-promote action``: the entry point of the GitHub Action and the container image.
+
+Reads the action's inputs from ``INPUT_*`` (never from argv, never interpolated into a
+script), masks the secrets at once, puts credentials in the environment where the
+commands look for them, and runs the chosen command with the matching arguments, so the
+action and the CLI are one program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+
+from gitops_promote import actions
+from gitops_promote.errors import InputError
+
+COMMANDS = ("promote", "check", "soak", "status", "validate", "history")
+TRUE = {"true", "True", "TRUE", "yes", "1", "on"}
+FALSE = {"false", "False", "FALSE", "no", "0", "off", ""}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Inputs come from INPUT_<NAME> environment variables (as GitHub Actions and "
+        "`docker run -e INPUT_COMMAND=check ...` set them); see action.yml."
+    )
+
+
+def get(name: str) -> str:
+    """``INPUT_CONFIG_REPO`` (composite action env) or ``INPUT_CONFIG-REPO`` (container)."""
+    upper = name.upper()
+    for key in (f"INPUT_{upper.replace('-', '_')}", f"INPUT_{upper}"):
+        value = os.environ.get(key, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def flag(name: str) -> bool:
+    value = get(name)
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise InputError(f"input {name}: {value!r} is not a boolean", hint="use true or false")
+
+
+def _names(value: str) -> list[str]:
+    return [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
+
+
+def _location(argv: list[str]) -> None:
+    if get("config-repo"):
+        argv += ["--config-repo", get("config-repo")]
+    else:
+        argv += ["--repo", get("repo-path") or os.environ.get("GITHUB_WORKSPACE") or "."]
+    for name, option in (
+        ("config-path", "--config"),
+        ("base-branch", "--base-branch"),
+        ("app-id", "--app-id"),
+        ("github-api-url", "--github-api-url"),
+    ):
+        if get(name):
+            argv += [option, get(name)]
+
+
+def _promote(argv: list[str]) -> None:
+    for app in _names(get("app")):
+        argv += ["--app", app]
+    if not get("app") and flag("all"):
+        argv.append("--all")
+    if not get("environment"):
+        raise InputError("input environment is empty", hint="set `environment: dev` (or another)")
+    argv += ["--env", get("environment")]
+    image, digest, tag = get("image"), get("digest"), get("tag")
+    if image and (digest or tag) and "@" not in image:
+        argv += ["--image", image + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")]
+    elif image:
+        argv += ["--image", image]
+    elif digest:
+        argv += ["--digest", digest]
+    elif tag:
+        argv += ["--tag", tag]
+    for name, option in (
+        ("latest", "--latest"),
+        ("rollback", "--rollback"),
+        ("dry-run", "--dry-run"),
+        ("draft", "--draft"),
+        ("allow-downgrade", "--allow-downgrade"),
+        ("skip-registry-check", "--skip-registry-check"),
+    ):
+        if get(name) and flag(name):
+            argv.append(option)
+    for name, option in (
+        ("labels", "--label"),
+        ("reviewers", "--reviewer"),
+        ("team-reviewers", "--team-reviewer"),
+    ):
+        for value in _names(get(name)):
+            argv += [option, value]
+    for name, option in (
+        ("auto-merge", "--auto-merge"),
+        ("commit-author", "--author"),
+        ("commit-message", "--message"),
+        ("pr-title", "--title"),
+        ("now", "--now"),
+    ):
+        if get(name):
+            argv += [option, get(name)]
+
+
+def _check(argv: list[str]) -> None:
+    for name, option in (("base", "--base"), ("head", "--head"), ("now", "--now")):
+        if get(name):
+            argv += [option, get(name)]
+    if get("comment") and flag("comment"):
+        argv.append("--comment")
+
+
+def _soak(argv: list[str]) -> None:
+    if get("dry-run") and flag("dry-run"):
+        argv.append("--dry-run")
+    if get("now"):
+        argv += ["--now", get("now")]
+
+
+def _status(argv: list[str]) -> None:
+    argv += ["--format", get("format") or "markdown"]
+
+
+def _nothing(argv: list[str]) -> None:
+    """validate takes only the location arguments."""
+
+
+def _history(argv: list[str]) -> None:
+    argv += ["--app", get("app"), "--env", get("environment")]
+
+
+BUILDERS: dict[str, Callable[[list[str]], None]] = {
+    "promote": _promote,
+    "check": _check,
+    "soak": _soak,
+    "status": _status,
+    "validate": _nothing,
+    "history": _history,
+}
+
+
+def argv_from_inputs() -> list[str]:
+    """The command line the inputs stand for (it never carries a secret)."""
+    command = get("command") or "promote"
+    if command not in BUILDERS:
+        raise InputError(
+            f"input command: {command!r} is not a command",
+            hint=f"use one of: {', '.join(COMMANDS)}",
+        )
+    argv = [command]
+    BUILDERS[command](argv)
+    _location(argv)
+    return argv
+
+
+def export_credentials() -> None:
+    """Mask the secrets at once and hand them to the commands through the environment."""
+    from gitops_promote import secrets  # noqa: PLC0415
+
+    token = get("token")
+    key = get("app-private-key")
+    for secret in (token, key):
+        actions.mask(secret)
+        secrets.register(secret)
+    for line in key.splitlines():
+        if len(line) > 8 and "PRIVATE KEY" not in line:
+            actions.mask(line)
+    if token:
+        os.environ["GITOPS_PROMOTE_TOKEN"] = token
+    if key:
+        os.environ["GITOPS_PROMOTE_APP_PRIVATE_KEY"] = key
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitops_promote.cli import main  # noqa: PLC0415
+
+    export_credentials()
+    argv = argv_from_inputs()
+    print(f"gitops-promote {' '.join(argv)}", flush=True)
+    return main(argv)
