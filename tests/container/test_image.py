@@ -25,6 +25,7 @@ import pytest
 from gitops_promote import __version__
 from support import gitutil
 from support.githttp import GitServer
+from support.oci_registry import Registry
 from support.tools import missing
 
 pytestmark = pytest.mark.slow
@@ -219,7 +220,9 @@ def run_in_image(
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def _config_repo_files(digest: str) -> dict[str, gitutil.FileContent]:
+def _config_repo_files(
+    digest: str, image: str = "ghcr.io/myorg/api-service"
+) -> dict[str, gitutil.FileContent]:
     return {
         "promotion.yaml": (
             "version: 1\n"
@@ -232,7 +235,7 @@ def _config_repo_files(digest: str) -> dict[str, gitutil.FileContent]:
             "    from: dev\n"
             "    mode: pull-request\n"
             "apps:\n"
-            "  api-service: {image: ghcr.io/myorg/api-service}\n"
+            f"  api-service: {{image: {image}}}\n"
         ),
         "apps/api-service/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
         "apps/api-service/base/deployment.yaml": (
@@ -249,15 +252,11 @@ def _config_repo_files(digest: str) -> dict[str, gitutil.FileContent]:
             "    spec:\n"
             "      containers:\n"
             "        - name: api\n"
-            "          image: ghcr.io/myorg/api-service:latest\n"
+            f"          image: {image}:latest\n"
         ),
         **{
             f"apps/api-service/overlays/{env}/kustomization.yaml": (
-                "resources:\n"
-                "  - ../../base\n"
-                "images:\n"
-                "  - name: ghcr.io/myorg/api-service\n"
-                f"    digest: {digest}\n"
+                f"resources:\n  - ../../base\nimages:\n  - name: {image}\n    digest: {digest}\n"
             )
             for env in ("dev", "staging")
         },
@@ -284,7 +283,7 @@ def workspace(tmp_path: Path) -> Workspace:
 def test_gitops_promote_reports_its_version(image: str) -> None:
     """`gitops-promote --version` in the image prints the packaged version."""
     run = run_in_image(image, ["gitops-promote", "--version"])
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == f"gitops-promote {__version__}"
 
 
@@ -311,7 +310,7 @@ def test_kubectl_kustomize_renders_an_overlay_with_the_digest(
         volumes={workspace.path: WORKSPACE},
         workdir=WORKSPACE,
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     assert f"image: ghcr.io/myorg/api-service@{OLD_DIGEST}\n" in run.stdout
 
 
@@ -326,7 +325,7 @@ def test_git_trusts_the_mounted_workspace_owned_by_another_uid(
         volumes={workspace.path: WORKSPACE},
         workdir=WORKSPACE,
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == workspace.head
 
     control = run_in_image(
@@ -367,7 +366,7 @@ def test_git_in_the_image_clones_and_pushes_over_http(
         volumes={secrets_dir: "/run/test-secrets"},
         env={"GIT_CONFIG_GLOBAL": "/run/test-secrets/gitconfig", "GIT_TERMINAL_PROMPT": "0"},
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     overlay = gitutil.read_file(
         git_server.path("myorg/config"), "main", "apps/api-service/overlays/dev/kustomization.yaml"
     )
@@ -389,7 +388,7 @@ def test_image_keeps_no_build_secrets_or_build_tools(image: str) -> None:
             " env | grep -c '^PIP_' || true",
         ],
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.split()
     assert lines == ["0", "0"], run.stdout
     history = _buildah("inspect", "--type", "image", image)
@@ -403,17 +402,26 @@ def _has_action_command(image: str) -> bool:
 
 
 def test_entrypoint_promotes_into_dev_from_inputs(
-    image: str, git_server: GitServer, tmp_path: Path
+    image: str,
+    git_server: GitServer,
+    oci_registry: Registry,
+    registry_repo: str,
+    tmp_path: Path,
 ) -> None:
-    """The entrypoint reads INPUT_* like the composite action: a dev promotion with the same
-    `with:` inputs pushes one commit pinning the digest and writes the outputs file."""
+    """The entrypoint reads INPUT_* as `uses: docker://...` passes them: a dev promotion of
+    a digest that exists in the (real) registry pushes one commit to the config repo on the
+    test git server, writes the outputs and the job summary, and prints the token only in
+    its `::add-mask::` command."""
     if not _has_action_command(image):
         pytest.skip(
             "SKIPPED LOUDLY: `gitops-promote action` (the image's entrypoint, reading INPUT_*)"
             " is not implemented yet by the CLI"
         )
-    git_server.seed("myorg/config", _config_repo_files(OLD_DIGEST))
-    before = gitutil.rev_parse(git_server.path("myorg/config"), "main")
+    app_image = oci_registry.image(registry_repo)
+    digest = oci_registry.push_image(registry_repo, "1.0.0")
+    git_server.seed("myorg/config", _config_repo_files(OLD_DIGEST, app_image))
+    bare = git_server.path("myorg/config")
+    before = gitutil.rev_parse(bare, "main")
     github = tmp_path / "github"
     (github / "workspace").mkdir(parents=True)
     (github / "file_commands").mkdir()
@@ -430,10 +438,12 @@ def test_entrypoint_promotes_into_dev_from_inputs(
         "GITHUB_EVENT_PATH": "/github/event.json",
         "GITHUB_EVENT_NAME": "push",
         "GITHUB_REPOSITORY": "myorg/api-service",
+        # A container action gets its inputs with the names as written, hyphens included.
         "INPUT_COMMAND": "promote",
         "INPUT_APP": "api-service",
         "INPUT_ENVIRONMENT": "dev",
-        "INPUT_DIGEST": DIGEST,
+        "INPUT_IMAGE": app_image,
+        "INPUT_DIGEST": digest,
         "INPUT_CONFIG-REPO": "myorg/config",
         "INPUT_TOKEN": git_server.token,
     }
@@ -444,12 +454,20 @@ def test_entrypoint_promotes_into_dev_from_inputs(
         env=env,
         workdir=WORKSPACE,
     )
-    assert run.returncode == 0, run.stderr
-    assert git_server.token not in run.stdout + run.stderr
-    bare = git_server.path("myorg/config")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    leaks = [
+        line
+        for line in output.splitlines()
+        if git_server.token in line and not line.startswith("::add-mask::")
+    ]
+    assert leaks == []
     assert gitutil.rev_parse(bare, "main") != before
     overlay = gitutil.read_file(bare, "main", "apps/api-service/overlays/dev/kustomization.yaml")
-    assert f"digest: {DIGEST}".encode() in overlay
+    assert f"digest: {digest}".encode() in overlay
     outputs = (github / "file_commands" / "output").read_text(encoding="utf-8")
     assert "operation" in outputs
-    assert DIGEST in outputs
+    assert digest in outputs
+    summary = (github / "file_commands" / "summary").read_text(encoding="utf-8")
+    assert "api-service" in summary
+    assert git_server.token not in outputs + summary
