@@ -37,6 +37,13 @@ class PullInfo:
     draft: bool
 
 
+@dataclass(frozen=True)
+class CommentInfo:
+    id: int
+    body: str
+    url: str  # html_url
+
+
 def api_url_from_env(explicit: str | None = None) -> str:
     return (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
 
@@ -112,6 +119,11 @@ class GitHub:
             timeout=int(timeout),
             retry=GithubRetry(total=retries, backoff_factor=0.5),
             per_page=100,
+            # A promotion makes a handful of calls: PyGithub's default pacing (0.25 s per
+            # call, 1 s per write) would only add seconds; GithubRetry still honours
+            # secondary rate limits (Retry-After) when a soak run makes many writes.
+            seconds_between_requests=0.0,
+            seconds_between_writes=0.25,
         )
         self._repo: Repository = self._gh.get_repo(repository, lazy=True)
 
@@ -215,6 +227,53 @@ class GitHub:
             )
         except Exception as exc:  # noqa: BLE001
             raise _error(f"requesting reviewers on pull request #{number}", exc) from None
+
+    # -- comments ---------------------------------------------------------------------
+
+    def find_comment(self, number: int, marker: str) -> CommentInfo | None:
+        """The first comment on issue/PR ``number`` whose body starts with ``marker`` (1 call
+        per 100 comments)."""
+        page = 1
+        while True:
+            try:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET",
+                    f"{self._repo.url}/issues/{number}/comments",
+                    parameters={"per_page": 100, "page": page},
+                )
+            except Exception as exc:  # noqa: BLE001
+                raise _error(f"listing comments of #{number}", exc) from None
+            items = data if isinstance(data, list) else []
+            for item in items:
+                body = str(item.get("body") or "")
+                if body.lstrip().startswith(marker):
+                    return CommentInfo(int(item["id"]), body, str(item.get("html_url") or ""))
+            if len(items) < 100:
+                return None
+            page += 1
+
+    def upsert_comment(self, number: int, body: str, marker: str) -> tuple[str, CommentInfo]:
+        """Create the marked comment, or update it in place: ("created" | "updated" |
+        "unchanged", comment). 2 calls (find, then create or update); 1 when unchanged."""
+        existing = self.find_comment(number, marker)
+        if existing is not None and existing.body == body:
+            return "unchanged", existing
+        try:
+            if existing is not None:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "PATCH",
+                    f"{self._repo.url}/issues/comments/{existing.id}",
+                    input={"body": body},
+                )
+                operation = "updated"
+            else:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "POST", f"{self._repo.url}/issues/{number}/comments", input={"body": body}
+                )
+                operation = "created"
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"commenting on #{number}", exc) from None
+        return operation, CommentInfo(int(data["id"]), body, str(data.get("html_url") or ""))
 
     def enable_auto_merge(self, node_id: str, method: str) -> None:
         """Turn on auto-merge (1 GraphQL call)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,8 +23,14 @@ def missing(what: str, how: str) -> None:
     pytest.skip(f"SKIPPED LOUDLY: {message}")
 
 
+def which(name: str) -> str | None:
+    """``name`` on PATH, or beside the running Python (the venv's bin/, when the suite is
+    run as ``.venv/bin/python -m pytest`` without activating the venv)."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
 def require_binary(name: str, how: str) -> str:
-    path = shutil.which(name)
+    path = which(name)
     if path is None:
         missing(name, how)
         raise AssertionError("unreachable")
