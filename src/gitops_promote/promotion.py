@@ -337,6 +337,23 @@ def _promoted_at(repo: Repo, file: str) -> str | None:
     return value or None
 
 
+def _superseded(repo: Repo, file: str, now: datetime, *, moved: bool) -> bool:
+    """Whether the pin in ``file`` must be left alone: the last promotion of it was requested
+    at or after ``now`` (its Promoted-At trailer), or it was changed by a human (no trailer)
+    while this run was going (``moved``). An older request that starts late never
+    overwrites a newer one, whichever process cloned first."""
+    from datetime import UTC  # noqa: PLC0415
+
+    text = _promoted_at(repo, file)
+    try:
+        theirs = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        theirs = None  # not one of ours: treat it as a human's commit
+    if theirs is None:
+        return moved
+    return (theirs if theirs.tzinfo else theirs.replace(tzinfo=UTC)) >= now
+
+
 def deliver_push(
     req: Request,
     ws: Workspace,
@@ -359,10 +376,9 @@ def deliver_push(
             now_ref = state.pin.ref if state.pin else None
             if now_ref == choice.ref:
                 continue
-            if now_ref != first_seen[choice.app.name]:
-                theirs = _promoted_at(ws.repo, state.file)
-                if theirs is None or theirs >= stamp:
-                    continue  # superseded: someone promoted it after we were asked to
+            moved = now_ref != first_seen[choice.app.name]
+            if _superseded(ws.repo, state.file, req.now, moved=moved):
+                continue
             pins.write(state, pins.edit(state, choice.ref))
             applied.append(
                 Change(
