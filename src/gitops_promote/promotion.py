@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops_promote import facts, pins, report
+from gitops_promote import state as statefile
 from gitops_promote.commands import common
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.configload import load_config
@@ -89,14 +90,26 @@ def promote(
             return result, gates
         if req.dry_run:
             return dry_run(result, states, choices), gates
-        if env.mode == "push":
-            return deliver_push(req, ws, config, env, result, choices), gates
-        if req.no_push:
-            raise InputError(
-                f"{env.name} is mode: pull-request: it changes only through a pull request",
-                hint="drop --no-push (a PR is opened), or use --dry-run to preview",
-            )
-        return deliver_pull_request(req, ws, config, env, result, choices), gates
+        return deliver(req, ws, config, env, result, choices), gates
+
+
+def deliver(
+    req: Request,
+    ws: Workspace,
+    config: Config,
+    env: Environment,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+) -> PromotionResult:
+    """The env's normal path: commit + push for ``mode: push``, a pull request otherwise."""
+    if env.mode == "push":
+        return deliver_push(req, ws, config, env, result, choices)
+    if req.no_push:
+        raise InputError(
+            f"{env.name} is mode: pull-request: it changes only through a pull request",
+            hint="drop --no-push (a PR is opened), or use --dry-run to preview",
+        )
+    return deliver_pull_request(req, ws, config, env, result, choices)
 
 
 def change_of(choice: Choice, state: pins.OverlayState) -> Change:
@@ -392,6 +405,8 @@ def deliver_push(
                     choice.upstream,
                 )
             )
+        if applied:
+            statefile.refresh(ws.repo, config, {(c.app, env.name): req.now for c in applied})
         return bool(applied)
 
     def message() -> str:
@@ -399,7 +414,7 @@ def deliver_push(
         text = report.commit_message(done, config.settings, req.message)
         return f"{text}{PROMOTED_AT}: {stamp}\n"
 
-    paths = sorted({c.file for c in result.changes})
+    paths = sorted({c.file for c in result.changes} | set(statefile.paths(config) or ()))
     if not ws.has_remote or req.no_push:
         if not apply():
             return result
@@ -486,8 +501,10 @@ def deliver_pull_request(
             state = pins.read_state(ws.root, config, choice.app, env)
             if state.pin is None or state.pin.ref != choice.ref:
                 pins.write(state, pins.edit(state, choice.ref))
+        pinned = {(c.app, env.name): req.now for c in result.changes if c.changed}
+        extra = statefile.refresh(repo, config, pinned)
         message = report.commit_message(result, config.settings, req.message)
-        sha = repo.commit(sorted({c.file for c in result.changes}), message)
+        sha = repo.commit(sorted({c.file for c in result.changes} | set(extra)), message)
         repo.push_branch(branch, expected_remote_sha=remote_sha)
     finally:
         repo.switch(repo.base_branch, start=base_tip)

@@ -10,11 +10,17 @@ from gitops_promote.commands import common
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the problems as JSON")
+    parser.add_argument(
+        "--write-state",
+        action="store_true",
+        help="rewrite settings.state-file and VERSIONS.md from the overlays (then commit them)",
+    )
     common.add_location_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from gitops_promote import pins  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote import state as statefile  # noqa: PLC0415
     from gitops_promote.configload import load_config  # noqa: PLC0415
     from gitops_promote.errors import ConfigError, Problem, UserError  # noqa: PLC0415
     from gitops_promote.workspace import open_workspace  # noqa: PLC0415
@@ -42,6 +48,17 @@ def run(args: argparse.Namespace) -> int:
                         f"(add an images: entry named {app.kustomize_name}, or a setter marker)",
                     )
                 )
+        written: list[str] = []
+        if args.write_state:
+            written = statefile.refresh(ws.repo, config)
+            if not written:
+                raise UserError(
+                    "--write-state: promotion.yaml sets no settings.state-file",
+                    hint="add settings: {state-file: versions.json}",
+                )
+        json_text, md_text = statefile.read_texts(ws.repo, config)
+        pinned = statefile.read_pins(ws.repo, config)
+        problems += statefile.check(config, json_text, md_text, pinned)
     if args.json:
         common.emit_json(
             {
@@ -55,5 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return 2 if problems else 0
     if problems:
         raise ConfigError(problems)
+    for path in written:
+        common.emit(f"wrote {path}")
     common.emit(f"{config.file}: valid; {checked} overlays carry their app's image")
     return 0
