@@ -38,7 +38,9 @@ security=${security:-http://deb.debian.org/debian-security}
 
 key=$( { cat "$0"; echo "$suite $packages $mirror $security"; } | sha256sum | cut -c1-16)
 storage=()
-[ -z "${STORAGE_DRIVER:-}" ] || storage=(--storage-driver "$STORAGE_DRIVER")
+# One storage root cannot hold two drivers: another driver gets its own root.
+[ -z "${STORAGE_DRIVER:-}" ] ||
+  storage=(--storage-driver "$STORAGE_DRIVER" --root "/var/lib/containers/storage-$STORAGE_DRIVER")
 
 have=$(buildah "${storage[@]}" inspect --type image --format "{{ index .OCIv1.Config.Labels \"$label\" }}" \
   "$image" 2>/dev/null || true)

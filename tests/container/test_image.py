@@ -54,8 +54,12 @@ def _buildah_env() -> dict[str, str]:
 
 
 def _storage_args() -> list[str]:
+    """STORAGE_DRIVER=vfs (where overlay mounts fail) gets its own storage root: one root
+    cannot hold two drivers. build_base.sh makes the same choice."""
     driver = os.environ.get("STORAGE_DRIVER")
-    return ["--storage-driver", driver] if driver else []
+    if not driver:
+        return []
+    return ["--storage-driver", driver, "--root", f"/var/lib/containers/storage-{driver}"]
 
 
 def _buildah(*args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -151,7 +155,8 @@ def _build(log: Path) -> str:
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         pytest.fail(
-            f"buildah build failed (full log: {log}):\n{_tail(proc.stdout + proc.stderr)}",
+            f"buildah build failed (full log: {log}; if the storage driver is the problem,"
+            f" retry with STORAGE_DRIVER=vfs):\n{_tail(proc.stdout + proc.stderr)}",
             pytrace=False,
         )
     current = _image_id(IMAGE)
