@@ -81,7 +81,7 @@ def _require_tools() -> None:
             missing(tool, f"tests/run.sh installs it with apt-get ({tool})")
 
 
-def _pip_secrets() -> list[str]:
+def _pip_secrets(secrets_dir: Path) -> list[str]:
     """``--secret`` arguments carrying this host's pip CA bundle and index (if any) into
     the build: mounted for one RUN at a time, never written to a layer or the history."""
     args: list[str] = []
@@ -92,10 +92,8 @@ def _pip_secrets() -> list[str]:
             break
     index = os.environ.get("PIP_INDEX_URL") or _pip_config("global.index-url")
     if index and index.startswith(("http://", "https://")):
-        path = _cache_dir() / "pip-index-url"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = secrets_dir / "pip-index-url"  # may carry credentials: a private temp dir
         path.write_text(index, encoding="utf-8")
-        path.chmod(0o600)
         args += ["--secret", f"id=pip_index_url,src={path}"]
     return args
 
@@ -135,23 +133,8 @@ def _build(log: Path) -> str:
     if base.returncode != 0:
         pytest.fail(f"build_base.sh failed:\n{_tail(base.stderr)}", pytrace=False)
     previous = _image_id(IMAGE)
-    proc = _buildah(
-        "build",
-        "--layers",
-        "--format",
-        "docker",  # keeps SHELL; the OCI format drops it
-        "--network",
-        "host",
-        "--build-arg",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        *_pip_secrets(),
-        "--tag",
-        IMAGE,
-        "--file",
-        str(REPO / "Dockerfile"),
-        str(REPO),
-        timeout=BUILD_TIMEOUT,
-    )
+    with tempfile.TemporaryDirectory(prefix="gitops-promote-build-") as secrets_dir:
+        proc = _build_image(Path(secrets_dir))
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         pytest.fail(
@@ -163,6 +146,26 @@ def _build(log: Path) -> str:
     if previous and previous != current:
         _buildah("rmi", previous)  # the superseded image; its cached layers stay
     return IMAGE
+
+
+def _build_image(secrets_dir: Path) -> subprocess.CompletedProcess[str]:
+    return _buildah(
+        "build",
+        "--layers",
+        "--format",
+        "docker",  # keeps SHELL; the OCI format drops it
+        "--network",
+        "host",
+        "--build-arg",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        *_pip_secrets(secrets_dir),
+        "--tag",
+        IMAGE,
+        "--file",
+        str(REPO / "Dockerfile"),
+        str(REPO),
+        timeout=BUILD_TIMEOUT,
+    )
 
 
 @pytest.fixture(scope="session")
