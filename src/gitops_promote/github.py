@@ -2,7 +2,8 @@
 
 Auth by token, or as a GitHub App (app id + private key -> installation token); GitHub
 Enterprise Server through ``api_url``. PyGithub's ``GithubRetry`` retries 5xx answers and
-secondary rate limits (honouring ``Retry-After``). Every method here is one API call
+secondary rate limits (honouring ``Retry-After``), and a request that gets no answer within
+``GITOPS_PROMOTE_API_TIMEOUT`` seconds (default 30). Every method here is one API call
 (noted), so the orchestrators can keep to the budget: a new promotion PR in 3 calls after
 the push (create, labels, reviewers), an update in 2 (find, edit).
 """
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_TIMEOUT = 30
+TIMEOUT_ENV = "GITOPS_PROMOTE_API_TIMEOUT"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,20 @@ class CommentInfo:
 
 def api_url_from_env(explicit: str | None = None) -> str:
     return (explicit or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+def api_timeout_from_env() -> int:
+    """Seconds to wait for one GitHub API answer before retrying: ``GITOPS_PROMOTE_API_TIMEOUT``
+    (whole seconds, 1 to 600), else 30."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    if not text.isdigit() or not 1 <= int(text) <= 600:
+        raise InputError(
+            f"{TIMEOUT_ENV}={text!r} is not a whole number of seconds from 1 to 600",
+            hint=f"unset it for the default ({DEFAULT_TIMEOUT}), or set e.g. 60",
+        )
+    return int(text)
 
 
 def _pull_info(raw: dict[str, Any]) -> PullInfo:
@@ -102,7 +119,7 @@ class GitHub:
         *,
         token: str,
         api_url: str | None = None,
-        timeout: float = 30.0,
+        timeout: int | None = None,
         retries: int = 6,
     ) -> None:
         from github import Auth, Github, GithubRetry  # noqa: PLC0415 - heavy import, lazy
@@ -116,7 +133,7 @@ class GitHub:
         self._gh = Github(
             base_url=self.api_url,
             auth=Auth.Token(token),
-            timeout=int(timeout),
+            timeout=api_timeout_from_env() if timeout is None else timeout,
             retry=GithubRetry(total=retries, backoff_factor=0.5),
             per_page=100,
             # A promotion makes a handful of calls: PyGithub's default pacing (0.25 s per
