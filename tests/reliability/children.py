@@ -86,6 +86,16 @@ def run(*args: str, cwd: Path, env: Mapping[str, str] | None = None, check: int 
 
 # -- a git that tells what it was given ------------------------------------------------------
 
+
+def real_git() -> str:
+    """The git the tests' PATH finds."""
+    return next(
+        str(p)
+        for p in (Path(d) / "git" for d in os.environ.get("PATH", "").split(os.pathsep) if d)
+        if p.is_file() and os.access(p, os.X_OK)
+    )
+
+
 _SHIM = """#!{python} -I
 import json, os, sys
 entry = {{"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}}
@@ -125,11 +135,7 @@ class GitShim:
 
     @classmethod
     def install(cls, where: Path) -> GitShim:
-        real = next(
-            str(p)
-            for p in (Path(d) / "git" for d in os.environ.get("PATH", "").split(os.pathsep) if d)
-            if p.is_file() and os.access(p, os.X_OK)
-        )
+        real = real_git()
         bin_dir = where / "shim-bin"
         bin_dir.mkdir(parents=True)
         log = where / "git-calls.jsonl"
@@ -154,3 +160,43 @@ class GitShim:
 
     def forget(self) -> None:
         self.log.unlink(missing_ok=True)
+
+
+_RACE_SHIM = """#!{python} -I
+import os, sys
+if "push" in sys.argv[1:] and not os.path.exists({marker!r}):
+    open({marker!r}, "w").close()
+    sys.path.insert(0, {tests!r})
+    from support import gitutil
+    gitutil.commit_tree_to_bare(
+        __import__("pathlib").Path({bare!r}), {files!r}, message={message!r}
+    )
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def install_race(where: Path, bare: Path, files: Mapping[str, str], message: str) -> dict[str, str]:
+    """A ``git`` on PATH that, just before the first ``git push`` of the child, commits
+    ``files`` straight into ``bare`` (someone else's push lands first); returns the child
+    environment entries that put it first on PATH."""
+    real = real_git()
+    bin_dir = where / "race-bin"
+    bin_dir.mkdir(parents=True)
+    shim = bin_dir / "git"
+    shim.write_text(
+        _RACE_SHIM.format(
+            python=sys.executable,
+            marker=str(where / "race-fired"),
+            tests=str(Path(__file__).resolve().parents[1]),
+            bare=str(bare),
+            files=dict(files),
+            message=message,
+            real=real,
+        )
+    )
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def race_fired(where: Path) -> bool:
+    return (where / "race-fired").exists()
