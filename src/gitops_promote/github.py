@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gitops_promote import secrets
@@ -110,6 +110,20 @@ def _error(action: str, exc: Exception) -> GitHubError | UserError:
     return GitHubError(text, hint="GitHub failed after retries: re-run the job")
 
 
+def _already_open(exc: Exception) -> bool:
+    """GitHub's 422 for a second PR from the same head branch."""
+    from github import GithubException  # noqa: PLC0415
+
+    if not isinstance(exc, GithubException) or exc.status != 422:
+        return False
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return any(
+        "already exists" in str(e.get("message") or "")
+        for e in data.get("errors") or ()
+        if isinstance(e, dict)
+    )
+
+
 class GitHub:
     """One config repository on GitHub (``owner/name``)."""
 
@@ -197,14 +211,22 @@ class GitHub:
     def create_pull(
         self, *, branch: str, base: str, title: str, body: str, draft: bool
     ) -> PullInfo:
-        """Open a PR (1 call)."""
+        """Open a PR (1 call). When GitHub says one is already open from ``branch`` (our
+        earlier request was applied but its answer lost, and the retry found it done), that
+        PR is adopted: found (1 call) and given ``title`` and ``body`` if it differs (1 call)."""
         payload = {"base": base, "head": branch, "title": title, "body": body, "draft": draft}
         try:
             _, data = self._gh.requester.requestJsonAndCheck(
                 "POST", f"{self._repo.url}/pulls", input=payload
             )
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"opening a pull request from {branch}", exc) from None
+            existing = self.find_open_pull(branch, base) if _already_open(exc) else None
+            if existing is None:
+                raise _error(f"opening a pull request from {branch}", exc) from None
+            if (existing.title, existing.body) != (title, body):
+                self.update_pull(existing.number, title=title, body=body)
+                existing = replace(existing, title=title, body=body)
+            return existing
         return _pull_info(data)
 
     def update_pull(self, number: int, *, title: str, body: str) -> None:
