@@ -15,6 +15,7 @@ ruamel.yaml is imported on first use so that commands that never parse YAML star
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -135,6 +136,8 @@ def _compose(yaml: Any, text: str, name: str) -> list[Node]:
     from ruamel.yaml.nodes import ScalarNode  # noqa: PLC0415 - lazy: fast start
 
     _check_size(text, name)
+    _check_line_breaks(text, name)
+    _check_flow_depth(text, name)
     docs: list[Node | None] = _guarded(lambda: list(yaml.compose_all(text)), name, text)
     out = []
     for doc in docs:
@@ -161,6 +164,60 @@ def _yaml() -> Any:
     from ruamel.yaml import YAML  # noqa: PLC0415 - lazy: fast start
 
     return YAML(typ="rt", pure=True)
+
+
+MAX_FLOW_DEPTH: Final = 64
+
+
+def _check_flow_depth(text: str, name: str) -> None:
+    """Refuse deeply nested flow collections before ruamel.yaml sees them: its scanner
+    slows down quadratically on them (a denial of service, not a config)."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth = 0
+    quote = ""
+    comment = False
+    prev = "\n"
+    for index, char in enumerate(text):
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char == "#" and prev in " \t\n":
+            comment = True
+        elif char in "'\"" and prev in " \t\n[{,:":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise YamlError(
+                    name,
+                    f"nests flow collections ([...] or {{...}}) more than {MAX_FLOW_DEPTH} deep",
+                    line=_line(text, index),
+                    column=_column(text, index),
+                    hint="flatten the nesting",
+                )
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        prev = char
+
+
+_ODD_BREAK: Final = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+
+
+def _check_line_breaks(text: str, name: str) -> None:
+    """Only LF and CRLF end lines here: YAML also breaks lines at a lone CR, NEL, LS and PS,
+    which editors and git do not, so line numbers and edits would disagree."""
+    odd = _ODD_BREAK.search(text)
+    if odd is not None:
+        raise YamlError(
+            name,
+            f"contains a line break other than LF or CRLF (U+{ord(odd.group()):04X})",
+            line=_line(text, odd.start()),
+            column=_column(text, odd.start()),
+            hint="save the file with LF or CRLF line endings, e.g. with dos2unix",
+        )
 
 
 def _check_size(text: str, name: str) -> None:

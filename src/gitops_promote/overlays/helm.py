@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from gitops_promote import yamlsafe
+from gitops_promote.errors import OverlayError
 from gitops_promote.images import ImageRef, SetImage
 from gitops_promote.overlays import blocks, nodes, textedit
 from gitops_promote.overlays.model import Pin, parse_ref_at, ref_at, resolve
@@ -88,12 +89,22 @@ def _repo_key(mapping: MappingNode) -> str:
     )
 
 
-def _field(mapping: MappingNode, name: str, file: str, text: str) -> tuple[str | None, int | None]:
-    pair = nodes.get(mapping, name)
+def _field(hit: Found, name: str, file: str, text: str) -> tuple[str | None, int | None]:
+    if not nodes.is_map(hit.value):
+        raise AssertionError("_field needs a mapping")  # a bug: callers check the shape
+    pair = nodes.get(hit.value, name)
     if pair is None:
         return None, None
     key, value = pair
     line = textedit.line_number(text, nodes.start(key))
+    if id(value) in hit.aliased:
+        raise textedit.refuse(
+            file,
+            text,
+            nodes.start(key),
+            f"{name} is a YAML alias (*name)",
+            f"write the {name} value out instead of using an alias",
+        )
     if nodes.is_null(value):
         return None, line
     return nodes.raw(nodes.one_line_scalar(value, file, text, name)) or None, line
@@ -108,10 +119,10 @@ def read(file: str, text: str, key: str, image: str) -> Pin | None:
         line = textedit.line_number(text, nodes.start(hit.value))
         return Pin(parse_ref_at(file, line, nodes.raw(hit.value) or ""), line)
     mapping = hit.value
-    registry, _ = _field(mapping, "registry", file, text)
-    repository, repo_line = _field(mapping, _repo_key(mapping), file, text)
-    tag, tag_line = _field(mapping, "tag", file, text)
-    digest, digest_line = _field(mapping, "digest", file, text)
+    registry, _ = _field(hit, "registry", file, text)
+    repository, repo_line = _field(hit, _repo_key(mapping), file, text)
+    tag, tag_line = _field(hit, "tag", file, text)
+    digest, digest_line = _field(hit, "digest", file, text)
     if tag and "@" in tag and not digest:
         tag, _, digest = tag.partition("@")
         digest_line = tag_line
@@ -162,13 +173,10 @@ def set_image(file: str, text: str, key: str, image: str, new: SetImage) -> str:
     """``text`` with the image at ``key`` pinned as ``new`` says (see module docs)."""
     current = read(file, text, key, image)
     if current is None:
-        raise textedit.refuse(
-            file,
-            text,
-            0,
-            f"has no {key!r} key to pin the image in",
-            f"add {key}: {{repository: {image or 'REPO'}, tag: ...}} to the values file, or set "
-            "the app's key: in promotion.yaml to where the chart reads the image",
+        raise OverlayError(
+            f"{file}: has no {key!r} key to pin the image in",
+            hint=f"add {key}: {{repository: {image or 'REPO'}, tag: ...}} to the values file, "
+            "or set the app's key: in promotion.yaml to where the chart reads the image",
         )
     want = resolve(current.ref, new)
     for _ in range(_MAX_STEPS):

@@ -127,6 +127,14 @@ def entries(doc: Doc, seq: SequenceNode) -> list[Entry]:
             if key.value not in FIELDS:
                 continue
             lines[key.value] = textedit.line_number(doc.text, nodes.start(key))
+            if id(value) in doc.aliased:
+                raise textedit.refuse(
+                    doc.file,
+                    doc.text,
+                    nodes.start(key),
+                    f"{key.value} is a YAML alias (*name)",
+                    f"write the {key.value} value out instead of using an alias",
+                )
             if nodes.is_null(value):
                 continue
             text = nodes.raw(nodes.one_line_scalar(value, doc.file, doc.text, key.value))

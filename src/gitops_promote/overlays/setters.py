@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from gitops_promote import yamlsafe
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, OverlayError
 from gitops_promote.images import ImageRef, SetImage
 from gitops_promote.overlays import nodes, textedit
 from gitops_promote.overlays.model import Pin, Target, parse_ref_at, ref_at, resolve
@@ -203,33 +203,32 @@ def set_image(file: str, text: str, target: Target, new: SetImage) -> str:
     mine = matching(target, found)
     current = read(file, text, target)
     if not mine or current is None:
-        raise textedit.refuse(
-            file,
-            text,
-            0,
-            f"has no setter marker for {target.setter or target.image}",
-            f'mark the image value: image: {target.image}:TAG # {{"$promote": '
+        raise OverlayError(
+            f"{file}: has no setter marker for {target.setter or target.image}",
+            hint=f'mark the image value: image: {target.image}:TAG # {{"$promote": '
             f'"{target.setter or "<app>"}"}}',
         )
     want = resolve(current.ref, new)
     fields = {m.field for m in mine}
     if None not in fields:
-        if want.digest and "digest" not in fields:
-            raise textedit.refuse(
-                file,
-                text,
-                nodes.start(mine[0].node),
-                f"the markers of {mine[0].name} carry no digest, so {want} cannot be pinned",
-                f'add a digest field marked # {{"$imagepolicy": "{mine[0].name}:digest"}} or '
-                "mark the whole reference",
+        missing = [
+            part
+            for part, needed in (
+                ("digest", bool(want.digest)),
+                ("tag", bool(want.tag)),
+                ("name", want.name != current.ref.name),
             )
-        if want.tag and not want.digest and "tag" not in fields:
+            if needed and part not in fields
+        ]
+        if missing:
             raise textedit.refuse(
                 file,
                 text,
                 nodes.start(mine[0].node),
-                f"the markers of {mine[0].name} carry no tag, so {want} cannot be pinned",
-                "mark the tag field (:tag) or the whole reference",
+                f"the markers of {mine[0].name} carry no {' or '.join(missing)}, so {want} "
+                "cannot be pinned here",
+                f'mark that field too, e.g. # {{"$imagepolicy": "{mine[0].name}:{missing[0]}"}}, '
+                "or mark the whole reference",
             )
     edits: list[textedit.Edit] = []
     for marker in mine:
