@@ -1,0 +1,344 @@
+"""The facts ``check`` judges, gathered from git (and kustomize) with few processes.
+
+- the two trees: the base branch's tip, and the tree once the pull request is merged
+  (``git merge-tree --write-tree``: what GitHub's merge ref would hold; when the PR
+  conflicts, its head against the merge base);
+- the texts the gates need from both trees, in one ``cat-file`` batch (a partial clone
+  fetches the missing blobs in one request);
+- pin histories on the base branch's first-parent history, in one ``git log``;
+- renders of the kustomize overlays the PR touches and their upstreams, from the merged
+  tree written to a temporary directory (regular files only: no symlinks, no submodules).
+
+Nothing here decides anything; :func:`gitops_promote.gates.evaluate.evaluate` does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from gitops_promote import changes, facts, files, render, yamlsafe
+from gitops_promote.changes import ChangeSet, Key, Tree
+from gitops_promote.config import Config
+from gitops_promote.configload import parse_config
+from gitops_promote.errors import ConfigError, InputError, OverlayError, Problem, UserError
+from gitops_promote.gates.evaluate import Facts, RenderFact
+from gitops_promote.gitrepo import Repo
+from gitops_promote.images import ImageRef
+
+_REGULAR = frozenset({"100644", "100755"})
+MAX_TREE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """What is compared: the base tip, the PR head, their merge base, and the tree that
+    merging would give (``merged`` False: it conflicts, so ``after`` is the head's tree and
+    ``before`` the merge base)."""
+
+    base: str
+    head: str
+    merge_base: str
+    before: str
+    after: str
+    merged: bool
+
+
+def ls_tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
+    """path -> (mode, object id) of every entry of ``rev``'s tree, recursively (trees are
+    always present in a blob-less clone, so nothing is fetched)."""
+    out = repo.git.run("ls-tree", "-r", "-z", "--full-tree", rev).stdout
+    entries: dict[str, tuple[str, str]] = {}
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, _type, oid = meta.decode().split(" ")
+        entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+    return entries
+
+
+def revisions(repo: Repo, base: str, head: str) -> Revisions:
+    """Resolve ``base`` and ``head`` and compute the merged tree."""
+    base_sha = repo.rev_parse(base)
+    head_sha = repo.rev_parse(head)
+    if base_sha is None:
+        raise InputError(f"--base {base}: no such commit", hint="fetch it: git fetch origin")
+    if head_sha is None:
+        raise InputError(f"--head {head}: no such commit", hint="fetch it: git fetch origin")
+    fork = repo.merge_base(base_sha, head_sha)
+    if fork is None:
+        raise InputError(
+            f"--base {base} and --head {head} have no common history",
+            hint="compare the pull request's head with the branch it targets",
+        )
+    if fork == base_sha:  # up to date with the base: merging is a fast-forward
+        tree = repo.rev_parse(head_sha, peel="tree") or head_sha
+        return Revisions(base_sha, head_sha, fork, base_sha, tree, True)
+    proc = repo.git.run(
+        "merge-tree", "--write-tree", "--no-messages", base_sha, head_sha, check=False
+    )
+    if proc.returncode == 0 and proc.text:
+        tree = proc.text.splitlines()[0].strip()
+        return Revisions(base_sha, head_sha, fork, base_sha, tree, True)
+    return Revisions(base_sha, head_sha, fork, fork, head_sha, False)
+
+
+def _decode(blobs: Mapping[str, bytes], oid: str, path: str) -> str | None:
+    raw = blobs.get(oid)
+    if raw is None:
+        return None
+    try:
+        return yamlsafe.decode(raw, path)
+    except OverlayError:
+        return None
+
+
+def _load_config(text: str | None, path: str) -> Config:
+    if text is None:
+        raise UserError(
+            f"{path} is not in the base branch or the pull request",
+            hint="add promotion.yaml at the config repo root (or pass --config PATH)",
+        )
+    return parse_config(text, path)
+
+
+def _head_config(text: str | None, path: str) -> tuple[Config | None, tuple[Problem, ...]]:
+    if text is None:
+        return None, (Problem(path, None, f"this pull request removes {path}"),)
+    try:
+        return parse_config(text, path), ()
+    except ConfigError as err:
+        return None, err.problems
+
+
+def needed_keys(config: Config, change_set: ChangeSet) -> set[Key]:
+    """The (app, env) pins the gates read: touched targets, their upstreams, and the
+    dependencies of promoted apps in the env and its upstream."""
+    keys: set[Key] = set()
+    for app_name, env_name in change_set.touched:
+        if not (config.has_app(app_name) and config.has_env(env_name)):
+            continue
+        env = config.env(env_name)
+        keys.add((app_name, env_name))
+        envs = [env_name] + ([env.upstream] if env.upstream else [])
+        keys.update((app_name, e) for e in envs)
+        for dep in config.app(app_name).depends_on:
+            keys.update((dep, e) for e in envs)
+    return {
+        k
+        for k in keys
+        if config.has_app(k[0])
+        and config.has_env(k[1])
+        and config.env(k[1]) in config.envs_of(config.app(k[0]))
+    }
+
+
+def history_keys(config: Config, change_set: ChangeSet) -> set[Key]:
+    """Keys whose base-branch history the gates read: a promoted target (rollbacks) and
+    its upstream (soak)."""
+    keys: set[Key] = set()
+    for change in change_set.pins:
+        if not (config.has_app(change.app) and config.has_env(change.env)):
+            continue
+        keys.add(change.key)
+        upstream = config.env(change.env).upstream
+        if upstream:
+            keys.add((change.app, upstream))
+    return keys
+
+
+def render_dirs(config: Config, tree: Tree, change_set: ChangeSet) -> dict[Key, str]:
+    """The kustomize overlay directory of each touched target and of its upstream."""
+    out: dict[Key, str] = {}
+    for app_name, env_name in change_set.touched:
+        if not (config.has_app(app_name) and config.has_env(env_name)):
+            continue
+        app, env = config.app(app_name), config.env(env_name)
+        envs = [env] + ([config.env(env.upstream)] if env.upstream else [])
+        for e in envs:
+            if e not in config.envs_of(app):
+                continue
+            root = changes.overlay_root(config, app, e)
+            if tree.is_dir(root) and tree.kustomization(root):
+                out[(app.name, e.name)] = root
+    return out
+
+
+def materialise(repo: Repo, entries: Mapping[str, tuple[str, str]], dest: Path) -> None:
+    """Write the regular files of a tree under ``dest`` (one blob batch)."""
+    wanted = {p: oid for p, (mode, oid) in entries.items() if mode in _REGULAR}
+    blobs = repo.read_objects(set(wanted.values()))
+    total = 0
+    for path, oid in wanted.items():
+        data = blobs.get(oid)
+        if data is None:
+            continue
+        total += len(data)
+        if total > MAX_TREE_BYTES:
+            raise UserError(
+                f"the config repo tree is larger than {MAX_TREE_BYTES // 1048576} MiB",
+                hint="render checks need the tree on disk; keep large files out of the config repo",
+            )
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts:
+            continue
+        target = files.resolve_in_repo(dest, path, what="tree path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def renders(
+    repo: Repo,
+    entries: Mapping[str, tuple[str, str]],
+    dirs: Collection[str],
+    renderer: render.Renderer | None,
+) -> dict[str, RenderFact]:
+    """Render each overlay directory of the merged tree."""
+    if not dirs:
+        return {}
+    if renderer is None:
+        why = (
+            "neither kustomize nor kubectl is installed; install one (the gitops-promote "
+            "container image has both)"
+        )
+        return {d: RenderFact(d, error=why, refused=True) for d in dirs}
+    out: dict[str, RenderFact] = {}
+    with tempfile.TemporaryDirectory(prefix="gitops-promote-tree-") as tmp:
+        root = Path(tmp)
+        materialise(repo, entries, root)
+        for directory in sorted(set(dirs)):
+            done = render.render(renderer, root, directory)
+            out[directory] = RenderFact(directory, done.objects, done.error, done.refused)
+    return out
+
+
+def pins_of(tree: Tree, config: Config, keys: Iterable[Key]) -> dict[Key, ImageRef | None]:
+    out: dict[Key, ImageRef | None] = {}
+    for app_name, env_name in keys:
+        pinned = changes.read_pinned(tree, config, config.app(app_name), config.env(env_name))
+        out[(app_name, env_name)] = pinned.ref
+    return out
+
+
+def gather(
+    repo: Repo,
+    revs: Revisions,
+    *,
+    config_path: str,
+    now: datetime,
+    labels: Iterable[str] = (),
+    base_ref: str = "",
+    renderer: render.Renderer | None = None,
+    render_overlays: bool = True,
+) -> Facts:
+    """Every fact :func:`~gitops_promote.gates.evaluate.evaluate` needs for ``revs``."""
+    before_entries = ls_tree(repo, revs.before)
+    after_entries = ls_tree(repo, revs.after)
+    changed = sorted(
+        p
+        for p in set(before_entries) | set(after_entries)
+        if before_entries.get(p) != after_entries.get(p)
+    )
+    before = Tree.of(revs.before, (p for p, (m, _) in before_entries.items() if m in _REGULAR))
+    after = Tree.of(revs.after, (p for p, (m, _) in after_entries.items() if m in _REGULAR))
+
+    # promotion.yaml: the base branch's governs; the PR's is only validated.
+    first = repo.read_objects(
+        {e[1] for e in (before_entries.get(config_path), after_entries.get(config_path)) if e}
+    )
+    base_text = (
+        _decode(first, before_entries[config_path][1], config_path)
+        if config_path in before_entries
+        else None
+    )
+    head_text = (
+        _decode(first, after_entries[config_path][1], config_path)
+        if config_path in after_entries
+        else None
+    )
+    config = _load_config(base_text if base_text is not None else head_text, config_path)
+
+    # Every text the gates need, from both trees, in one batch.
+    closure = changes.needs_closure(config, changed)
+    want_before = changes.texts_needed(config, before, changed, closure=closure)
+    want_after = changes.texts_needed(config, after, changed, closure=closure)
+    oids = {before_entries[p][1] for p in want_before} | {after_entries[p][1] for p in want_after}
+    blobs = repo.read_objects(oids)
+    before = before.with_texts(
+        {p: t for p in want_before if (t := _decode(blobs, before_entries[p][1], p)) is not None}
+    )
+    after = after.with_texts(
+        {p: t for p in want_after if (t := _decode(blobs, after_entries[p][1], p)) is not None}
+    )
+    change_set = changes.compute(config, before, after, changed)
+
+    head_config: Config | None = None
+    head_problems: tuple[Problem, ...] = ()
+    if change_set.config_changed:
+        head_config, head_problems = _head_config(head_text, config_path)
+
+    keys = needed_keys(config, change_set)
+    pins_before = pins_of(before, config, keys)
+    pins_after = pins_of(after, config, keys)
+
+    wanted_history = history_keys(config, change_set)
+    history_files = {
+        key: file
+        for key in wanted_history
+        if (file := changes.pin_file(before, config, config.app(key[0]), config.env(key[1])))
+    }
+    lines = facts.timelines(
+        repo,
+        config,
+        [(config.app(a), config.env(e)) for a, e in wanted_history],
+        revs.base,
+        files=history_files,
+    )
+
+    overlays = render_dirs(config, after, change_set) if render_overlays else {}
+    rendered = renders(repo, after_entries, set(overlays.values()), renderer)
+
+    owners_file = next(
+        (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
+    )
+    return Facts(
+        config=config,
+        changes=change_set,
+        now=now,
+        before=pins_before,
+        after=pins_after,
+        history={key: line.events for key, line in lines.items()},
+        overlays=overlays,
+        renders=rendered,
+        labels=tuple(labels),
+        codeowners_file=owners_file,
+        codeowners=after.text(owners_file),
+        head_config=head_config,
+        head_config_problems=head_problems,
+        base=revs.base,
+        head=revs.head,
+        base_ref=base_ref,
+        notes=()
+        if revs.merged
+        else (
+            f"the pull request conflicts with {base_ref or 'the base branch'}: its head was "
+            "checked against the commit it branched from; resolve the conflict for an exact check",
+        ),
+    )
+
+
+__all__ = [
+    "Revisions",
+    "gather",
+    "history_keys",
+    "ls_tree",
+    "materialise",
+    "needed_keys",
+    "render_dirs",
+    "renders",
+    "revisions",
+]

@@ -1,0 +1,430 @@
+"""Render a :class:`~gitops_promote.gates.evaluate.CheckResult`: terminal text, JSON,
+annotations, the job summary and the PR comment. Pure functions of the one record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from gitops_promote.actions import Level
+from gitops_promote.durations import format_duration
+from gitops_promote.gates import GateResult
+from gitops_promote.gates.evaluate import CheckResult, TargetPlan
+from gitops_promote.gates.freeze import FOREVER, display_zone, format_instant
+from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.report import gate_json
+
+COMMENT_MARKER: Final = "<!-- gitops-promote check -->"
+GATE_ORDER: Final = (
+    "freeze",
+    "pinning",
+    "upstream",
+    "soak",
+    "dependencies",
+    "drift",
+    "references",
+    "limits",
+    "render",
+    "overlay",
+)
+MAX_COMMENT: Final = 60_000  # GitHub refuses comments over 65,536 characters
+DIFF_INLINE_LINES: Final = 25
+DIFF_MAX_LINES: Final = 400
+
+
+@dataclass(frozen=True)
+class Annotation:
+    level: Level
+    message: str
+    file: str | None
+    line: int | None
+    title: str
+
+
+def _ref(ref: ImageRef | None) -> str:
+    if ref is None:
+        return "(not pinned)"
+    if ref.digest:
+        tag = f"{ref.tag}@" if ref.tag else ""
+        return f"{tag}{short_digest(ref.digest)}…"
+    return f"{ref.tag} (tag only)" if ref.tag else f"{ref.name} (no tag)"
+
+
+def _status(result: GateResult) -> str:
+    if result.blocking:
+        return "FAIL"
+    if result.overridden:
+        return "OVERRIDE"
+    if not result.passed:
+        return "WARN"
+    return "ok"
+
+
+def _where(file: str | None, line: int | None) -> str:
+    if not file:
+        return ""
+    return f"{file}:{line}" if line else file
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment == FOREVER:
+        return "not within a year"
+    return format_instant(moment)
+
+
+def _short(sha: str) -> str:
+    return sha[:7] if sha else "?"
+
+
+def headline(result: CheckResult) -> str:
+    verdict = "passed" if result.passed else "FAILED"
+    failed = len(result.blocking)
+    warned = len(result.warnings)
+    parts = []
+    if failed:
+        parts.append(f"{failed} gate(s) failed")
+    if warned:
+        parts.append(f"{warned} warning(s)")
+    if not result.targets and not result.results:
+        parts.append("nothing to check: no environment changes")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return f"check {verdict}{detail}"
+
+
+def _soak_text(target: TargetPlan) -> str:
+    soak = target.soak
+    if soak is None:
+        return "—"
+    if soak.since is None:
+        return "not started (not on the base branch upstream yet)"
+    if soak.met:
+        return f"met ({format_duration(soak.elapsed)})"
+    left = format_duration(soak.remaining) if soak.remaining is not None else "?"
+    return f"{left} left (met {_when(soak.ready_at)})"
+
+
+def _freeze_text(target: TargetPlan) -> str:
+    if target.frozen_until is not None:
+        return f"frozen until {_when(target.frozen_until)}"
+    if target.next_freeze is not None:
+        upcoming = target.next_freeze
+        starts = format_instant(upcoming.started, display_zone(upcoming.window))
+        return f"open; next '{upcoming.window.name}' {starts}"
+    return "—"
+
+
+def _ready_text(target: TargetPlan) -> str:
+    if target.blocking and not all(r.gate in ("soak", "freeze") for r in target.blocking):
+        return "blocked (see failures)"
+    if target.ready_at is not None:
+        return _when(target.ready_at)
+    if target.soak is not None and target.soak.since is None:
+        return "after the upstream promotion soaks"
+    return "now" if not target.blocking else "—"
+
+
+# -- terminal ----------------------------------------------------------------------------------
+
+
+def text(result: CheckResult) -> str:
+    lines = [
+        f"gitops-promote check: {result.base_ref or 'base'} {_short(result.base)} <- "
+        f"{_short(result.head)}, {len(result.changed_files)} file(s) changed"
+    ]
+    lines += [f"note: {n}" for n in result.notes]
+    seen: set[int] = set()
+    for target in result.targets:
+        change = (
+            f"{_ref(target.old)} -> {_ref(target.new)}" if target.pin_changed else "overlay edited"
+        )
+        where = _where(target.file, target.line)
+        lines.append("")
+        lines.append(f"{target.app} in {target.env}: {change}" + (f"  [{where}]" if where else ""))
+        for r in target.results:
+            seen.add(id(r))
+            lines.append(f"  {_status(r):<8} {r.gate:<13} {r.message}")
+    rest = [r for r in result.results if id(r) not in seen]
+    if rest:
+        lines += ["", "repository:"]
+        for r in rest:
+            where = _where(r.file, r.line)
+            lines.append(
+                f"  {_status(r):<8} {r.gate:<13} {r.message}" + (f"  [{where}]" if where else "")
+            )
+    if result.unmapped:
+        lines += ["", "changed files outside every environment: " + ", ".join(result.unmapped)]
+    for target in result.targets:
+        if target.drift:
+            lines += ["", f"rendered differences, {target.app}: {target.env} vs its upstream:"]
+            lines += [f"  {line}" for line in target.drift.rstrip("\n").splitlines()]
+    lines += ["", headline(result)]
+    return "\n".join(lines)
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None or moment == FOREVER:
+        return None
+    return moment.astimezone(UTC).isoformat()
+
+
+def target_json(target: TargetPlan) -> dict[str, Any]:
+    soak = target.soak
+    upcoming = target.next_freeze
+    return {
+        "app": target.app,
+        "env": target.env,
+        "file": target.file,
+        "line": target.line,
+        "from": str(target.old) if target.old else None,
+        "to": str(target.new) if target.new else None,
+        "pin-changed": target.pin_changed,
+        "passed": not target.blocking,
+        "edits": [
+            {"file": e.file, "line": e.line, "kind": e.kind, "via": e.via} for e in target.edits
+        ],
+        "soak": None
+        if soak is None
+        else {
+            "required": format_duration(soak.required, exact=True),
+            "elapsed": format_duration(soak.elapsed, exact=True),
+            "met": soak.met,
+            "since": _iso(soak.since.date) if soak.since else None,
+            "since-commit": soak.since.commit if soak.since else None,
+            "met-at": _iso(soak.ready_at),
+        },
+        "frozen-until": _iso(target.frozen_until),
+        "next-freeze": None
+        if upcoming is None
+        else {
+            "name": upcoming.window.name,
+            "starts": _iso(upcoming.started),
+            "ends": _iso(upcoming.ends),
+        },
+        "ready-at": _iso(target.ready_at),
+        "drift": target.drift or None,
+    }
+
+
+def to_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "passed": result.passed,
+        "base": result.base,
+        "head": result.head,
+        "base-ref": result.base_ref,
+        "now": _iso(result.now),
+        "results": [gate_json(r) for r in result.results],
+        "targets": [target_json(t) for t in result.targets],
+        "unmapped": list(result.unmapped),
+        "changed-files": list(result.changed_files),
+        "notes": list(result.notes),
+    }
+
+
+def outputs(result: CheckResult) -> dict[str, str]:
+    import json  # noqa: PLC0415
+
+    return {
+        "passed": "true" if result.passed else "false",
+        "failed-gates": json.dumps(
+            [gate_json(r) for r in result.blocking], sort_keys=True, separators=(",", ":")
+        ),
+    }
+
+
+# -- annotations -----------------------------------------------------------------------------
+
+
+def annotations_of(result: CheckResult) -> list[Annotation]:
+    """One annotation per failed, warned or overridden gate, on the line it is about."""
+    out: list[Annotation] = []
+    for r in result.results:
+        if r.passed and not r.overridden:
+            continue
+        level: Level = "error" if r.blocking else "warning"
+        who = " ".join(x for x in (r.app, f"in {r.env}" if r.env else None) if x)
+        title = f"{r.gate}: {who}" if who else r.gate
+        out.append(Annotation(level, r.message, r.file, r.line, title))
+    return out
+
+
+# -- markdown ----------------------------------------------------------------------------------
+
+
+def _icon(results: list[GateResult]) -> str:
+    if not results:
+        return "—"
+    if any(r.blocking for r in results):
+        return "❌"
+    if any(r.overridden for r in results):
+        return "🔓"
+    if any(not r.passed for r in results):
+        return "⚠️"
+    return "✅"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def gate_table(result: CheckResult) -> str:
+    """Gates x targets: ✅ passed, ❌ failed, ⚠️ warning, 🔓 break-glass, — not applicable."""
+    gates = [g for g in GATE_ORDER if any(r.gate == g for t in result.targets for r in t.results)]
+    gates += sorted({r.gate for t in result.targets for r in t.results} - set(gates))
+    if not result.targets:
+        return ""
+    rows = [
+        "| Target | " + " | ".join(gates) + " |",
+        "| --- | " + " | ".join("---" for _ in gates) + " |",
+    ]
+    for t in result.targets:
+        cells = [_icon([r for r in t.results if r.gate == g]) for g in gates]
+        rows.append(f"| `{t.app}` → `{t.env}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def plan_table(result: CheckResult) -> str:
+    rows = [
+        "| App | Environment | From | To | Soak | Freeze | Earliest merge |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in result.targets:
+        old = _md(_ref(t.old)) if t.pin_changed else "(edit)"
+        new = _md(_ref(t.new)) if t.pin_changed else "(edit)"
+        rows.append(
+            f"| `{t.app}` | `{t.env}` | {old} | {new} | {_md(_soak_text(t))} | "
+            f"{_md(_freeze_text(t))} | {_md(_ready_text(t))} |"
+        )
+    return "\n".join(rows)
+
+
+def _listing(result: CheckResult) -> list[str]:
+    lines: list[str] = []
+    failed = list(result.blocking)
+    if failed:
+        lines += ["**Failed**", ""]
+        for r in failed:
+            where = _where(r.file, r.line)
+            lines.append(
+                f"- ❌ **{r.gate}**{_who(r)}: {_md(r.message)}" + (f" (`{where}`)" if where else "")
+            )
+        lines.append("")
+    warned = list(result.warnings)
+    if warned:
+        lines += ["**Warnings**", ""]
+        for r in warned:
+            icon = "🔓" if r.overridden else "⚠️"
+            where = _where(r.file, r.line)
+            lines.append(
+                f"- {icon} **{r.gate}**{_who(r)}: {_md(r.message)}"
+                + (f" (`{where}`)" if where else "")
+            )
+        lines.append("")
+    return lines
+
+
+def _who(r: GateResult) -> str:
+    if r.app and r.env:
+        return f" `{r.app}` → `{r.env}`"
+    if r.env:
+        return f" `{r.env}`"
+    return ""
+
+
+def _diff_block(target: TargetPlan, *, collapse_over: int) -> list[str]:
+    lines = target.drift.rstrip("\n").splitlines()
+    cut = len(lines) - DIFF_MAX_LINES
+    if cut > 0:
+        lines = [*lines[:DIFF_MAX_LINES], f"... {cut} more line(s) (see the job log)"]
+    body = ["```diff", *lines, "```"]
+    title = (
+        f"Rendered differences: `{target.app}` in `{target.env}` vs its upstream "
+        f"({len(lines)} lines)"
+    )
+    if len(lines) > collapse_over:
+        return ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>", ""]
+    return [f"**{title}**", "", *body, ""]
+
+
+def summary(result: CheckResult) -> str:
+    """Markdown for the job summary: verdict, the gates x targets table, what failed."""
+    icon = "✅" if result.passed else "❌"
+    lines = [
+        f"### {icon} Promotion check {'passed' if result.passed else 'failed'}",
+        "",
+        f"`{result.base_ref or 'base'}` @ `{_short(result.base)}` ← `{_short(result.head)}` · "
+        f"{len(result.changed_files)} file(s) changed",
+        "",
+    ]
+    lines += [f"> {n}" for n in result.notes]
+    table = gate_table(result)
+    if table:
+        lines += [table, ""]
+    lines += _listing(result)
+    if result.unmapped:
+        lines += [
+            "Changed outside every environment: " + ", ".join(f"`{p}`" for p in result.unmapped),
+            "",
+        ]
+    for t in result.targets:
+        if t.drift:
+            lines += _diff_block(t, collapse_over=0)
+    return "\n".join(lines) + "\n"
+
+
+def comment(result: CheckResult) -> str:
+    """The PR comment: the promotion plan (soak left, freeze ending and the next one, the
+    earliest merge), what failed, rendered diffs (collapsed when long). Kept under
+    GitHub's size limit; the hidden marker lets the next run update it in place."""
+    icon = "✅" if result.passed else "❌"
+    head = [
+        COMMENT_MARKER,
+        f"## {icon} Promotion plan: check {'passed' if result.passed else 'failed'}",
+        "",
+        f"Base `{result.base_ref or 'base'}` @ `{_short(result.base)}`, head "
+        f"`{_short(result.head)}`, checked {_when(result.now)}.",
+        "",
+    ]
+    head += [f"> {n}" for n in result.notes]
+    body: list[str] = []
+    if result.targets:
+        body += [plan_table(result), ""]
+    else:
+        body += ["No environment changes in this pull request.", ""]
+    body += _listing(result)
+    if result.unmapped:
+        body += [
+            "Changed outside every environment: " + ", ".join(f"`{p}`" for p in result.unmapped),
+            "",
+        ]
+    diffs: list[str] = []
+    for t in result.targets:
+        if t.drift:
+            diffs += _diff_block(t, collapse_over=DIFF_INLINE_LINES)
+    footer = ["<sub>Updated by gitops-promote on every push and label change.</sub>", ""]
+    text = "\n".join(head + body + diffs + footer)
+    if len(text) > MAX_COMMENT:
+        note = ["_Rendered differences are too long for a comment: see the job summary._", ""]
+        text = "\n".join(head + body + note + footer)
+    return text[:MAX_COMMENT]
+
+
+__all__ = [
+    "COMMENT_MARKER",
+    "Annotation",
+    "annotations_of",
+    "comment",
+    "gate_table",
+    "headline",
+    "outputs",
+    "plan_table",
+    "summary",
+    "target_json",
+    "text",
+    "to_json",
+]

@@ -1,0 +1,256 @@
+"""``gitops-promote check``: the required status check on config-repo pull requests.
+
+Reads top to bottom: inputs (arguments, else the pull_request event) -> workspace ->
+which commits (fetched when missing) -> facts (git, kustomize) -> gates (pure) -> report
+(text or JSON, annotations on the overlay lines, job summary, optionally one PR comment
+updated in place) -> exit code: 0 passed, 1 a gate failed, 2 bad input, 3 the world failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gitops_promote.commands import common
+
+if TYPE_CHECKING:
+    from gitops_promote.gates.evaluate import CheckResult
+    from gitops_promote.workspace import Location, Workspace
+
+_PR_EVENTS = ("pull_request", "pull_request_target")
+
+
+@dataclass(frozen=True)
+class Request:
+    """The typed inputs of one check run."""
+
+    base: str | None  # a revision; None: origin/<base branch>
+    head: str | None  # a revision; None: HEAD
+    base_branch: str | None  # the PR's base branch name, when known
+    labels: tuple[str, ...]
+    pr: int | None
+    now: datetime
+    as_json: bool
+    comment: bool
+    render: bool
+    render_timeout: float
+    from_event: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="the base branch revision (default: the pull_request event's base branch, "
+        "else origin/<settings.base-branch>)",
+    )
+    parser.add_argument(
+        "--head",
+        metavar="REF",
+        help="the pull request's head revision (default: the event's head sha, else HEAD)",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        metavar="LABEL",
+        help="a pull request label (added to the event's labels), e.g. freeze-exception",
+    )
+    parser.add_argument(
+        "--pr", type=int, metavar="NUMBER", help="pull request number (default: the event's)"
+    )
+    parser.add_argument(
+        "--comment",
+        action="store_true",
+        help="write the promotion plan as one PR comment, updated in place on re-runs "
+        "(needs pull-requests: write)",
+    )
+    parser.add_argument("--json", action="store_true", help="print every gate result as JSON")
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="do not render overlays (skips drift, references and limits)",
+    )
+    parser.add_argument(
+        "--render-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit of one kustomize render (default: 60)",
+    )
+    common.add_now_argument(parser)
+    common.add_location_arguments(parser)
+
+
+def _event_pull_request() -> dict[str, Any]:
+    from gitops_promote import actions  # noqa: PLC0415
+
+    if os.environ.get("GITHUB_EVENT_NAME") not in _PR_EVENTS:
+        return {}
+    return actions.pull_request()
+
+
+def request(args: argparse.Namespace) -> Request:
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    pr = _event_pull_request()
+    base_info: dict[str, Any] = pr["base"] if isinstance(pr.get("base"), dict) else {}
+    head_info: dict[str, Any] = pr["head"] if isinstance(pr.get("head"), dict) else {}
+    event_labels = [
+        str(label.get("name"))
+        for label in pr.get("labels") or ()
+        if isinstance(label, dict) and label.get("name")
+    ]
+    number = args.pr if args.pr is not None else pr.get("number")
+    if args.comment and not isinstance(number, int):
+        raise InputError(
+            "--comment needs a pull request number",
+            hint="run on a pull_request event, or pass --pr NUMBER",
+        )
+    if args.render_timeout <= 0:
+        raise InputError(f"--render-timeout {args.render_timeout} must be positive")
+    head_sha = head_info.get("sha") if isinstance(head_info.get("sha"), str) else None
+    base_name = base_info.get("ref") if isinstance(base_info.get("ref"), str) else None
+    return Request(
+        base=args.base,
+        head=args.head or head_sha,
+        base_branch=args.base_branch or base_name,
+        labels=tuple(dict.fromkeys([*event_labels, *common.split_names(args.label)])),
+        pr=number if isinstance(number, int) else None,
+        now=common.parse_now(args.now),
+        as_json=args.json,
+        comment=args.comment,
+        render=not args.no_render,
+        render_timeout=args.render_timeout,
+        from_event=bool(pr),
+    )
+
+
+def base_branch_name(ws: Workspace, loc: Location, req: Request) -> str:
+    """The branch the pull request targets: the event's or --base-branch, else
+    settings.base-branch of the checkout's promotion.yaml, else the checked-out branch."""
+    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.errors import UserError  # noqa: PLC0415
+
+    if req.base_branch:
+        return req.base_branch
+    try:
+        return load_config(ws.root, loc.config_path).settings.base_branch
+    except UserError:
+        return ws.repo.base_branch
+
+
+def revisions(ws: Workspace, req: Request, branch: str) -> tuple[str, str]:
+    """The base and head commits, fetched from the remote when they are not here yet (a
+    fresh clone of the config repo has only its base branch)."""
+    repo = ws.repo
+    remote_base = f"{repo.remote}/{branch}"
+    base = req.base or remote_base
+    head = req.head or "HEAD"
+    if ws.has_remote:
+        wanted: list[str] = []
+        if req.base is None and (req.from_event or repo.rev_parse(base) is None):
+            wanted.append(branch)
+        elif req.base is not None and repo.rev_parse(base) is None:
+            wanted.append(req.base.removeprefix(f"{repo.remote}/"))
+        if repo.rev_parse(head) is None:
+            wanted.append(head)
+        if wanted:
+            fetched = repo.fetch(wanted)
+            if req.base is None and branch in fetched:
+                base = fetched[branch]
+            head = fetched.get(head, head)
+            if req.base is not None:
+                base = fetched.get(req.base.removeprefix(f"{repo.remote}/"), base)
+    if req.base is None and repo.rev_parse(base) is None and repo.rev_parse(branch):
+        base = branch  # a checkout without the remote-tracking branch: the local one
+    return base, head
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from gitops_promote import checkfacts, render  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.gates.evaluate import evaluate  # noqa: PLC0415
+    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+
+    req = request(args)
+    loc = replace(common.location(args), base_branch=req.base_branch)
+    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        if req.comment:
+            require_github(ws)
+        branch = base_branch_name(ws, loc, req)
+        base, head = revisions(ws, req, branch)
+        revs = checkfacts.revisions(ws.repo, base, head)
+        facts = checkfacts.gather(
+            ws.repo,
+            revs,
+            config_path=loc.config_path,
+            now=req.now,
+            labels=req.labels,
+            base_ref=branch,
+            renderer=render.find_renderer(req.render_timeout) if req.render else None,
+            render_overlays=req.render,
+        )
+        result = evaluate(facts)
+        publish(result, req)
+        if req.comment:
+            post_comment(ws, req, result)
+    return 0 if result.passed else 1
+
+
+def require_github(ws: Workspace) -> None:
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    if not ws.github_repo:
+        raise InputError(
+            "--comment needs the config repo on GitHub",
+            hint="pass --config-repo OWNER/NAME, or run in GitHub Actions (GITHUB_REPOSITORY)",
+        )
+    if not ws.credentials.token:
+        raise InputError(
+            "--comment needs a GitHub token",
+            hint="set GITHUB_TOKEN (pull-requests: write) or GITOPS_PROMOTE_TOKEN",
+        )
+
+
+def publish(result: CheckResult, req: Request) -> None:
+    """Terminal (or JSON), annotations, job summary and outputs: all from the one record."""
+    from gitops_promote import actions, checkreport  # noqa: PLC0415
+
+    for note in checkreport.annotations_of(result):
+        actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
+    if req.as_json:
+        common.emit_json(checkreport.to_json(result))
+    else:
+        common.emit(checkreport.text(result))
+    actions.append_summary(checkreport.summary(result))
+    actions.set_outputs(checkreport.outputs(result))
+
+
+def post_comment(ws: Workspace, req: Request, result: CheckResult) -> None:
+    """One comment per PR, found by its hidden marker and updated in place. A failure to
+    comment is reported but does not change the verdict."""
+    from gitops_promote import actions, checkreport  # noqa: PLC0415
+    from gitops_promote.errors import PromoteError  # noqa: PLC0415
+    from gitops_promote.github import GitHub  # noqa: PLC0415
+
+    if req.pr is None or not ws.github_repo or not ws.credentials.token:
+        return
+    gh = GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+    try:
+        operation, info = gh.upsert_comment(
+            req.pr, checkreport.comment(result), checkreport.COMMENT_MARKER
+        )
+    except PromoteError as err:
+        message = f"could not write the promotion plan comment on #{req.pr}: {err}"
+        actions.annotate("warning", message, title="check: comment")
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    finally:
+        gh.close()
+    if not req.as_json:
+        common.emit(f"comment {operation} on #{req.pr}: {info.url}")

@@ -1,0 +1,457 @@
+"""Run every gate over the facts of one pull request (or one promotion): pure.
+
+:class:`Facts` is what the I/O edge (:mod:`gitops_promote.checkfacts`) gathered; the
+result is one frozen :class:`CheckResult` that feeds the terminal text, ``--json``, the
+annotations, the job summary and the PR comment (:mod:`gitops_promote.checkreport`).
+
+Per (app, env) the pull request touches:
+
+- freeze (any change to the env), pinning (``require-digest`` envs), overlay edits beyond
+  pins (gated envs: a warning to reviewers), files that cannot be read (an error);
+- for a changed pin: upstream match, soak, dependencies;
+- for a kustomize overlay, once rendered: drift against the upstream env, Secret/ConfigMap
+  references, resource limits.
+
+Repository-wide: ownership (CODEOWNERS), and promotion.yaml itself when the PR changes it
+(the gates always use the base branch's promotion.yaml: a pull request cannot loosen the
+rules that judge it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from gitops_promote.changes import ChangeSet, Edit, Key
+from gitops_promote.config import App, Config, Environment
+from gitops_promote.errors import Problem
+from gitops_promote.gates import GateResult
+from gitops_promote.gates.dependencies import dependencies_gate
+from gitops_promote.gates.drift import drift_gate
+from gitops_promote.gates.freeze import (
+    FOREVER,
+    ActiveFreeze,
+    freeze_gate,
+    frozen_until,
+    next_freeze,
+)
+from gitops_promote.gates.manifests import limits_gate, references_gate
+from gitops_promote.gates.ownership import ownership_gate, render_block
+from gitops_promote.gates.pinning import pinning_gate
+from gitops_promote.gates.soak import SoakStatus, soak_gate, soak_status
+from gitops_promote.gates.upstream import is_rollback, upstream_gate
+from gitops_promote.history import PinEvent
+from gitops_promote.images import ImageRef
+
+RENDER = "render"
+OVERLAY = "overlay"
+CONFIG = "config"
+
+
+@dataclass(frozen=True)
+class RenderFact:
+    """One overlay directory's render: objects, or why not (``refused``: not attempted
+    because it would run code or no renderer is installed; else a build failure)."""
+
+    overlay: str
+    objects: tuple[Mapping[str, Any], ...] = ()
+    error: str | None = None
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the gates look at, gathered once.
+
+    ``before``/``after``: pins on the base branch / once the PR is merged (for the keys the
+    gates need); ``history``: base-branch pin events per key; ``overlays``: the overlay
+    directory of each kustomize target in the merged tree; ``renders``: by directory.
+    """
+
+    config: Config
+    changes: ChangeSet
+    now: datetime
+    before: Mapping[Key, ImageRef | None] = field(default_factory=dict)
+    after: Mapping[Key, ImageRef | None] = field(default_factory=dict)
+    history: Mapping[Key, Sequence[PinEvent]] = field(default_factory=dict)
+    overlays: Mapping[Key, str] = field(default_factory=dict)
+    renders: Mapping[str, RenderFact] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    codeowners_file: str = ".github/CODEOWNERS"
+    codeowners: str | None = None
+    head_config: Config | None = None  # the PR's promotion.yaml, when it changes and is valid
+    head_config_problems: tuple[Problem, ...] = ()
+    base: str = ""
+    head: str = ""
+    base_ref: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One (app, env) the pull request touches, with every gate's verdict on it."""
+
+    app: str
+    env: str
+    file: str | None
+    line: int | None
+    old: ImageRef | None
+    new: ImageRef | None
+    pin_changed: bool
+    edits: tuple[Edit, ...]
+    results: tuple[GateResult, ...]
+    soak: SoakStatus | None = None
+    frozen_until: datetime | None = None
+    next_freeze: ActiveFreeze | None = None
+    ready_at: datetime | None = None  # when soak and freeze both allow it (None: now/unknown)
+    drift: str = ""
+
+    @property
+    def blocking(self) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if r.blocking)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The one record of a check run."""
+
+    base: str
+    head: str
+    base_ref: str
+    now: datetime
+    targets: tuple[TargetPlan, ...]
+    results: tuple[GateResult, ...]  # every verdict: the targets' and repository-wide ones
+    unmapped: tuple[str, ...] = ()
+    changed_files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def blocking(self) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if r.blocking)
+
+    @property
+    def warnings(self) -> tuple[GateResult, ...]:
+        return tuple(r for r in self.results if not r.blocking and (not r.passed or r.overridden))
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+
+# -- the gates of one promotion ----------------------------------------------------------------
+
+
+def promotion_gates(
+    config: Config,
+    app: App,
+    env: Environment,
+    new: ImageRef | None,
+    *,
+    before: Mapping[Key, ImageRef | None],
+    after: Mapping[Key, ImageRef | None],
+    history: Mapping[Key, Sequence[PinEvent]],
+    now: datetime,
+    file: str | None = None,
+    line: int | None = None,
+) -> tuple[list[GateResult], SoakStatus | None]:
+    """Pinning, upstream match, soak and dependencies of ``app`` getting ``new`` in ``env``."""
+    results = [pinning_gate(app.name, env, new, file=file, line=line)]
+    source = env.upstream
+    up_key = (app.name, source) if source else None
+    up_before = before.get(up_key) if up_key else None
+    up_after = after.get(up_key) if up_key else None
+    own = history.get((app.name, env.name), ())
+    results.append(
+        upstream_gate(
+            app.name,
+            env,
+            new,
+            upstream_base=up_before,
+            upstream_after=up_after,
+            history=own,
+            file=file,
+            line=line,
+        )
+    )
+    rollback = env.allow_rollback and is_rollback(new, up_before, up_after, own)
+    up_history = history.get(up_key, ()) if up_key else ()
+    results.append(
+        soak_gate(
+            app.name,
+            env,
+            new,
+            up_history,
+            now,
+            upstream_after=up_after,
+            rollback=rollback,
+            file=file,
+            line=line,
+        )
+    )
+    soak = None
+    if env.soak and new is not None and not rollback:
+        soak = soak_status(env.soak, new, up_history, now)
+    results.append(dependencies_gate(app, env, config, after, file=file, line=line))
+    return results, soak
+
+
+def _freeze(
+    config: Config,
+    env: Environment,
+    facts: Facts,
+    app: str | None,
+    file: str | None,
+    line: int | None,
+) -> GateResult:
+    result = freeze_gate(
+        env, facts.now, facts.labels, config.settings.freeze_exception_label, app=app
+    )
+    # The annotation goes on the overlay line the PR changes, not on promotion.yaml.
+    return replace(result, file=file, line=line) if file else result
+
+
+def _ready_at(env: Environment, now: datetime, soak: SoakStatus | None) -> datetime | None:
+    """When both the soak and the freeze windows allow the promotion (None: now, or
+    unknown because the soak has not started)."""
+    at = now
+    if soak is not None and not soak.met:
+        if soak.ready_at is None:
+            return None
+        at = max(at, soak.ready_at)
+    if env.freeze:
+        until = frozen_until(env.freeze, at)
+        if until is not None:
+            at = until
+    if at == FOREVER:
+        return None
+    return at if at > now else None
+
+
+def _render_results(
+    facts: Facts, app: App, env: Environment, file: str | None
+) -> tuple[list[GateResult], str]:
+    key = (app.name, env.name)
+    overlay = facts.overlays.get(key)
+    if overlay is None:
+        return [], ""
+    rendered = facts.renders.get(overlay)
+    if rendered is None:
+        return [], ""
+    if rendered.error is not None:
+        if rendered.refused:
+            message = (
+                f"{env.name} not rendered, so drift, references and limits are not checked: "
+                f"{rendered.error}"
+            )
+            return [
+                GateResult(
+                    RENDER, app.name, env.name, False, message, file=file, severity="warning"
+                )
+            ], ""
+        return [GateResult(RENDER, app.name, env.name, False, rendered.error, file=file)], ""
+    results = [
+        references_gate(app.name, env, rendered.objects, file=file),
+        limits_gate(app.name, env, rendered.objects, file=file),
+    ]
+    diff = ""
+    source = facts.config.upstream_of(env)
+    if source is not None:
+        up_overlay = facts.overlays.get((app.name, source.name))
+        up = facts.renders.get(up_overlay) if up_overlay else None
+        if up is not None and up.error is None:
+            result, diff = drift_gate(
+                app.name,
+                env,
+                source,
+                rendered.objects,
+                up.objects,
+                env_label=f"{env.name}: {overlay}",
+                upstream_label=f"{source.name}: {up_overlay}",
+                file=file,
+            )
+            results.insert(0, result)
+        elif up is not None:
+            results.insert(
+                0,
+                GateResult(
+                    "drift",
+                    app.name,
+                    env.name,
+                    False,
+                    f"{source.name} cannot be rendered, so drift is not checked: {up.error}",
+                    file=file,
+                    severity="warning",
+                ),
+            )
+    return results, diff
+
+
+def _edit_result(env: Environment, edit: Edit) -> GateResult:
+    return GateResult(
+        OVERLAY,
+        edit.app,
+        env.name,
+        False,
+        f"{edit.describe()}: {env.name} is gated, so reviewers should read this change",
+        file=edit.file,
+        line=edit.line,
+        severity="warning",
+    )
+
+
+def _target(facts: Facts, key: Key) -> TargetPlan:
+    config = facts.config
+    app, env = config.app(key[0]), config.env(key[1])
+    change = facts.changes.pin(key)
+    edits = facts.changes.edits_of(key)
+    new = change.new if change else facts.after.get(key)
+    old = change.old if change else new
+    file = change.file if change else (edits[0].file if edits else None)
+    line = change.line if change else (edits[0].line if edits else None)
+    results = [_freeze(config, env, facts, app.name, file, line)]
+    soak: SoakStatus | None = None
+    if change is not None:
+        gates, soak = promotion_gates(
+            config,
+            app,
+            env,
+            new,
+            before=facts.before,
+            after=facts.after,
+            history=facts.history,
+            now=facts.now,
+            file=file,
+            line=line,
+        )
+        results += gates
+    elif env.require_digest:
+        results.append(pinning_gate(app.name, env, new, file=file, line=line))
+    if env.gated:
+        results += [_edit_result(env, e) for e in edits]
+    rendered, diff = _render_results(facts, app, env, file)
+    results += rendered
+    chain_end = frozen_until(env.freeze, facts.now) if env.freeze else None
+    upcoming = next_freeze(env.freeze, facts.now) if env.freeze else None
+    return TargetPlan(
+        app=app.name,
+        env=env.name,
+        file=file,
+        line=line,
+        old=old,
+        new=new,
+        pin_changed=change is not None,
+        edits=edits,
+        results=tuple(results),
+        soak=soak,
+        frozen_until=chain_end,
+        next_freeze=upcoming,
+        ready_at=_ready_at(env, facts.now, soak),
+        drift=diff,
+    )
+
+
+def _unknown_app_results(facts: Facts) -> list[GateResult]:
+    """Freeze and a warning for changes in an env's path of apps promotion.yaml lacks."""
+    out: list[GateResult] = []
+    config = facts.config
+    for edit in facts.changes.edits:
+        if edit.app is not None or not config.has_env(edit.env):
+            continue
+        env = config.env(edit.env)
+        out.append(_freeze(config, env, facts, None, edit.file, edit.line))
+        if env.gated:
+            out.append(_edit_result(env, edit))
+    return out
+
+
+def _repository_results(facts: Facts) -> list[GateResult]:
+    out: list[GateResult] = []
+    config = facts.config
+    changes = facts.changes
+    if changes.config_changed:
+        if facts.head_config_problems:
+            first = facts.head_config_problems[0]
+            more = len(facts.head_config_problems) - 1
+            out.append(
+                GateResult(
+                    CONFIG,
+                    None,
+                    None,
+                    False,
+                    f"{first.message}"
+                    + (f" (and {more} more problem(s))" if more else "")
+                    + "; 'gitops-promote validate' lists them all",
+                    file=first.file,
+                    line=first.line,
+                )
+            )
+        else:
+            out.append(
+                GateResult(
+                    CONFIG,
+                    None,
+                    None,
+                    False,
+                    f"this pull request changes {config.file}; these gates used the base "
+                    "branch's version (a pull request cannot change the rules that judge it), "
+                    "the new rules apply once it is merged",
+                    file=config.file,
+                    severity="warning",
+                )
+            )
+    for problem in changes.problems:
+        out.append(
+            GateResult(
+                OVERLAY,
+                problem.app,
+                problem.env,
+                False,
+                problem.message,
+                problem.file,
+                problem.line,
+            )
+        )
+    owners_config = facts.head_config or config
+    if (
+        render_block(owners_config)
+        or render_block(config)
+        or (facts.codeowners and "gitops-promote" in facts.codeowners)
+    ):
+        out.append(ownership_gate(owners_config, facts.codeowners, facts.codeowners_file))
+    return out
+
+
+def evaluate(facts: Facts) -> CheckResult:
+    """Every gate over every target the pull request touches: the one result record."""
+    config = facts.config
+    keys = [k for k in facts.changes.touched if config.has_app(k[0]) and config.has_env(k[1])]
+    targets = tuple(_target(facts, key) for key in keys)
+    results = [r for t in targets for r in t.results]
+    results += _unknown_app_results(facts)
+    results += _repository_results(facts)
+    return CheckResult(
+        base=facts.base,
+        head=facts.head,
+        base_ref=facts.base_ref,
+        now=facts.now,
+        targets=targets,
+        results=tuple(results),
+        unmapped=facts.changes.unmapped,
+        changed_files=facts.changes.files,
+        notes=facts.notes,
+    )
+
+
+__all__ = [
+    "CONFIG",
+    "OVERLAY",
+    "RENDER",
+    "CheckResult",
+    "Facts",
+    "RenderFact",
+    "TargetPlan",
+    "evaluate",
+    "promotion_gates",
+]

@@ -1,0 +1,65 @@
+"""Pinning: a ``require-digest`` environment runs only immutable references.
+
+A bare reference (no tag, no digest: ``latest`` implied) or a tag alone (``v1.2.3``,
+``latest``, ``sha-abc1234``: registries let anyone move them) fails; a digest passes,
+with or without a tag beside it (``v1.4.0@sha256:...``: the tag is only a label).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gitops_promote.config import Environment
+from gitops_promote.gates import GateResult
+from gitops_promote.images import ImageRef, short_digest
+
+GATE: Final = "pinning"
+
+
+def pinning_gate(
+    app: str,
+    env: Environment,
+    ref: ImageRef | None,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+) -> GateResult:
+    """Pass when ``env`` does not require digests, or ``ref`` carries one."""
+    if not env.require_digest:
+        return GateResult(GATE, app, env.name, True, f"{env.name} does not require digests")
+    if ref is None:
+        return GateResult(
+            GATE,
+            app,
+            env.name,
+            False,
+            f"{env.name} requires a digest, and {app} has no image pin in {file or 'its overlay'}",
+            file=file,
+            line=line,
+        )
+    if ref.digest:
+        label = f"{ref.tag}@" if ref.tag else ""
+        return GateResult(
+            GATE,
+            app,
+            env.name,
+            True,
+            f"{app} is pinned by digest in {env.name} ({label}{short_digest(ref.digest)}…)",
+            file=file,
+            line=line,
+        )
+    what = f"the mutable tag {ref.tag!r}" if ref.tag else "no tag or digest (that is 'latest')"
+    return GateResult(
+        GATE,
+        app,
+        env.name,
+        False,
+        f"{env.name} requires a digest, but {app} is pinned by {what}: a tag can be moved "
+        f"to another build; pin {ref.name}@sha256:<digest> (gitops-promote promote "
+        f"--env {env.name} --app {app} resolves a tag to its digest)",
+        file=file,
+        line=line,
+    )
+
+
+__all__ = ["GATE", "pinning_gate"]

@@ -1,0 +1,1 @@
+"""End-to-end tests of ``gitops-promote check`` on real repos, and of its parts."""
