@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
     "schema": ("schema", "print the JSON Schema of promotion.yaml"),
+    "check": ("check", "the required status check on config-repo pull requests (the gates)"),
+    "codeowners": ("codeowners", "write the envs' owners: into a marked block of CODEOWNERS"),
     "action": ("action", "run as the GitHub Action / container entry point (reads INPUT_*)"),
 }
 

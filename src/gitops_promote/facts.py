@@ -6,7 +6,7 @@ cost does not grow with one process per app and env.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gitops_promote import history, pins, yamlsafe
@@ -52,10 +52,19 @@ def timelines(
     config: Config,
     targets: Iterable[tuple[App, Environment]],
     ref: str | None = None,
+    *,
+    files: Mapping[Key, str] | None = None,
 ) -> dict[Key, Timeline]:
-    """Pin timelines of every target on ``ref``'s first-parent history, oldest first."""
+    """Pin timelines of every target on ``ref``'s first-parent history, oldest first.
+
+    ``files``: the pin-carrying file of each target, when the caller knows it from ``ref``'s
+    tree (default: located in the working tree)."""
     targets = list(targets)
-    files = overlay_files(repo, config, targets)
+    if files is None:
+        files = overlay_files(repo, config, targets)
+    else:
+        wanted = {(a.name, e.name) for a, e in targets}
+        files = {key: rel for key, rel in files.items() if key in wanted}
     if not files:
         return {}
     by_file: dict[str, list[Key]] = {}

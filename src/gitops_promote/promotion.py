@@ -27,8 +27,12 @@ from gitops_promote.result import Change, PromotionResult, Source, Upstream
 from gitops_promote.workspace import Credentials, Location, Workspace, open_workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from gitops_promote.commands.promote import Request
     from gitops_promote.github import GitHub, PullInfo
+    from gitops_promote.history import PinEvent
 
 PROMOTED_AT = "Promoted-At"
 
@@ -73,7 +77,9 @@ def promote(
         choices = [choose(req, config, ws, app, env, lines) for app in apps]
         states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
         changes = tuple(change_of(c, states[c.app.name]) for c in choices)
-        gates = preflight(config, env, changes, req.now)
+        gates = preflight(
+            config, env, changes, req.now, **preflight_facts(ws, config, env, changes, lines)
+        )
         blocking = [g for g in gates if g.blocking]
         if blocking:
             raise GateError("\n".join(g.message for g in blocking))
@@ -291,10 +297,22 @@ def latest(req: Request, config: Config, ws: Workspace, app: App, env: Environme
 
 
 def preflight(
-    config: Config, env: Environment, changes: Sequence[Change], now: datetime
+    config: Config,
+    env: Environment,
+    changes: Sequence[Change],
+    now: datetime,
+    *,
+    before: Mapping[facts.Key, ImageRef | None] | None = None,
+    after: Mapping[facts.Key, ImageRef | None] | None = None,
+    history: Mapping[facts.Key, Sequence[PinEvent]] | None = None,
 ) -> list[GateResult]:
-    """The gates a promotion must pass before anything is written."""
+    """The gates a promotion must pass before anything is written: freeze and pinning;
+    with the facts (``before``/``after``: pins now and once promoted, ``history``: pin
+    events on the base branch) also upstream match, soak and dependencies, exactly as
+    ``check`` judges the pull request later."""
+    from gitops_promote.gates.evaluate import promotion_gates  # noqa: PLC0415
     from gitops_promote.gates.freeze import freeze_gate  # noqa: PLC0415
+    from gitops_promote.gates.pinning import pinning_gate  # noqa: PLC0415
 
     results: list[GateResult] = []
     pending = [c for c in changes if c.changed]
@@ -302,20 +320,78 @@ def preflight(
         return results
     results.append(freeze_gate(env, now, (), config.settings.freeze_exception_label))
     for c in pending:
-        if env.require_digest and not c.new.digest:
-            results.append(
-                GateResult(
-                    "pinning",
-                    c.app,
-                    env.name,
-                    False,
-                    f"{env.name} requires a digest; {c.app} would be pinned by the mutable "
-                    f"tag {c.new.tag!r}",
-                    file=c.file,
-                    line=c.line,
-                )
-            )
+        if history is None or before is None or after is None:
+            results.append(pinning_gate(c.app, env, c.new, file=c.file, line=c.line))
+            continue
+        gates, _ = promotion_gates(
+            config,
+            config.app(c.app),
+            env,
+            c.new,
+            before=before,
+            after=after,
+            history=history,
+            now=now,
+            file=c.file,
+            line=c.line,
+        )
+        results += [_deferred(env, g) for g in gates]
     return results
+
+
+_DEFERRED_GATES = ("upstream", "soak", "dependencies")
+
+
+def _deferred(env: Environment, gate: GateResult) -> GateResult:
+    """A gated env's promotion is a pull request that ``check`` judges before it can be
+    merged: upstream, soak and dependency failures are reported now but do not stop the PR
+    from being opened (it waits, say, for the soak). A ``mode: push`` env has no such
+    check after it, so there every gate blocks."""
+    if not env.gated or gate.passed or gate.gate not in _DEFERRED_GATES:
+        return gate
+    from dataclasses import replace  # noqa: PLC0415
+
+    note = "; the pull request's check refuses it until this passes"
+    return replace(gate, severity="warning", message=gate.message + note)
+
+
+def preflight_facts(
+    ws: Workspace,
+    config: Config,
+    env: Environment,
+    changes: Sequence[Change],
+    lines: Mapping[facts.Key, facts.Timeline],
+) -> dict[str, Any]:
+    """The pins and history :func:`preflight` needs, from the work tree (the base branch)
+    and the timelines already read: the promoted apps and their dependencies, in ``env``
+    and its upstream."""
+    envs = [env.name] + ([env.upstream] if env.upstream else [])
+    names: dict[str, None] = {}
+    for c in changes:
+        names[c.app] = None
+        names.update(dict.fromkeys(config.app(c.app).depends_on))
+    before: dict[facts.Key, ImageRef | None] = {}
+    for name in names:
+        if not config.has_app(name):
+            continue
+        app = config.app(name)
+        for env_name in envs:
+            target_env = config.env(env_name)
+            if target_env not in config.envs_of(app):
+                continue
+            try:
+                state = pins.read_state(ws.root, config, app, target_env)
+            except UserError:
+                before[(name, env_name)] = None
+                continue
+            before[(name, env_name)] = state.pin.ref if state.pin else None
+    after = dict(before)
+    after.update({(c.app, env.name): c.new for c in changes})
+    return {
+        "before": before,
+        "after": after,
+        "history": {key: line.events for key, line in lines.items()},
+    }
 
 
 # -- delivery ---------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         for gate in gates:
             if not gate.passed or gate.overridden:
-                common.emit(f"{'warning' if gate.passed else 'refused'}: {gate.message}")
+                common.emit(f"{'refused' if gate.blocking else 'warning'}: {gate.message}")
         common.emit(report.text(result))
     from gitops_promote import actions  # noqa: PLC0415
 
