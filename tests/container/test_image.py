@@ -152,6 +152,7 @@ def _build_image(secrets_dir: Path) -> subprocess.CompletedProcess[str]:
     return _buildah(
         "build",
         "--layers",
+        "--force-rm",  # no working containers left behind by a failed step
         "--format",
         "docker",  # keeps SHELL; the OCI format drops it
         "--network",
