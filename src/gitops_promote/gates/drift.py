@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,8 +32,13 @@ from gitops_promote.gates import GateResult
 from gitops_promote.images import ImageRef
 
 GATE: Final = "drift"
+_MISSING: Final = object()
 _HASH_SUFFIX: Final = re.compile(r"^(?P<base>.+)-[2456789bcdfghkmt]{10}$")
 _CONTAINER_LISTS: Final = ("containers", "initContainers", "ephemeralContainers")
+# Strings that YAML would read as another type are shown quoted: "1" is not 1.
+_LOOKS_TYPED: Final = re.compile(
+    r"^(?:[-+]?[0-9][0-9_.eE+-]*|true|false|yes|no|on|off|null|~)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -70,30 +76,30 @@ def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
     return (str(obj.get("kind") or "?"), _name(obj))
 
 
-def _delete(node: Any, path: Sequence[str]) -> None:
+def _delete(node: Any, path: Sequence[str]) -> bool:
+    """Delete what ``path`` matches under ``node``; containers that become empty because
+    of it go too. True when ``node`` itself became empty."""
     if not path:
-        return
+        return False
     head, rest = path[0], path[1:]
     if isinstance(node, dict):
         keys = list(node) if head == "*" else [head] if head in node else []
         for key in keys:
-            if rest:
-                _delete(node[key], rest)
-            else:
+            if not rest or _delete(node[key], rest):
                 del node[key]
-    elif isinstance(node, list):
+        return bool(keys) and not node
+    if isinstance(node, list):
         if head == "*":
             indexes = list(range(len(node)))
         elif head.isdigit() and int(head) < len(node):
             indexes = [int(head)]
         else:
             indexes = []
-        if rest:
-            for i in indexes:
-                _delete(node[i], rest)
-        else:
-            for i in sorted(indexes, reverse=True):
+        for i in sorted(indexes, reverse=True):
+            if not rest or _delete(node[i], rest):
                 del node[i]
+        return bool(indexes) and not node
+    return False
 
 
 def _strip_images(node: Any) -> None:
@@ -203,18 +209,11 @@ def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        if value == "" or value.strip() != value or "\n" in value or ": " in value:
-            return repr(value)
+        plain = value != "" and value.strip() == value and "\n" not in value and ": " not in value
+        if not plain or _LOOKS_TYPED.match(value):
+            return json.dumps(value)
         return value
     return str(value)
-
-
-def text_of(objects: Mapping[tuple[str, str], Any]) -> str:
-    lines: list[str] = []
-    for key in sorted(objects):
-        lines.append(f"# {key[0]}/{key[1]}")
-        lines += _dump(objects[key])
-    return "\n".join(lines) + ("\n" if lines else "")
 
 
 @dataclass(frozen=True)
@@ -236,24 +235,24 @@ def compare(
     """Normalise both renders and diff upstream -> env."""
     ours = normalise(env_objects, ignore)
     theirs = normalise(upstream_objects, ignore)
-    changed = sorted(
-        f"{k[0]}/{k[1]}"
-        for k in set(ours) | set(theirs)
-        if ours.get(k, _MISSING) != theirs.get(k, _MISSING)
+    keys = sorted(
+        k for k in set(ours) | set(theirs) if ours.get(k, _MISSING) != theirs.get(k, _MISSING)
     )
-    if not changed:
-        return Drift("", ())
-    lines = difflib.unified_diff(
-        text_of(theirs).splitlines(keepends=True),
-        text_of(ours).splitlines(keepends=True),
-        fromfile=upstream_label,
-        tofile=env_label,
-        n=3,
-    )
-    return Drift("".join(lines), tuple(changed))
-
-
-_MISSING: Final = object()
+    parts: list[str] = []
+    for key in keys:
+        name = f"{key[0]}/{key[1]}"
+        before = _dump(theirs[key]) if key in theirs else []
+        after = _dump(ours[key]) if key in ours else []
+        lines = difflib.unified_diff(
+            [f"{line}\n" for line in before],
+            [f"{line}\n" for line in after],
+            fromfile=f"{upstream_label} {name}" if before else "/dev/null",
+            tofile=f"{env_label} {name}" if after else "/dev/null",
+            n=3,
+        )
+        parts.append("".join(lines))
+    changed = [f"{k[0]}/{k[1]}" for k in keys]
+    return Drift("".join(parts), tuple(changed))
 
 
 def drift_gate(

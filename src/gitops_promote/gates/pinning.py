@@ -26,7 +26,8 @@ def pinning_gate(
 ) -> GateResult:
     """Pass when ``env`` does not require digests, or ``ref`` carries one."""
     if not env.require_digest:
-        return GateResult(GATE, app, env.name, True, f"{env.name} does not require digests")
+        message = f"{env.name} does not require digests"
+        return GateResult(GATE, app, env.name, True, message, file=file, line=line)
     if ref is None:
         return GateResult(
             GATE,
