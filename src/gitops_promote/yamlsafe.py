@@ -15,6 +15,7 @@ ruamel.yaml is imported on first use so that commands that never parse YAML star
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -109,8 +110,20 @@ def compose(text: str, name: str) -> list[Node]:
     """Every document of ``text`` as a ruamel.yaml node tree (empty documents dropped).
 
     Scalars keep their raw text (``newTag: 1.10`` is ``"1.10"``) and exact spans
-    (``start_mark.index``/``end_mark.index``, quotes included)."""
-    return _compose(_yaml(), text, name)
+    (``start_mark.index``/``end_mark.index``, quotes included). The nodes are shared
+    between calls with the same text: treat them as read-only."""
+    if len(text) > _CACHE_TEXT_LIMIT:
+        return _compose(_yaml(), text, name)
+    return list(_compose_cached(text, name))
+
+
+# Editors read the same small file several times per edit (read, plan, each step).
+_CACHE_TEXT_LIMIT: Final = 256 * 1024
+
+
+@functools.lru_cache(maxsize=16)
+def _compose_cached(text: str, name: str) -> tuple[Node, ...]:
+    return tuple(_compose(_yaml(), text, name))
 
 
 def load(text: str, name: str) -> Any:

@@ -187,10 +187,13 @@ def read(file: str, text: str, target: Target) -> Pin | None:
 
 
 def read_all(file: str, text: str) -> list[tuple[str, Pin]]:
-    """Every marked pin, keyed by marker name, in file order."""
+    """Every marked pin, keyed by marker name, in file order (markers that do not name
+    the image, only its tag or digest, are left out: use :func:`read` with a target)."""
     found = markers(file, text)
     out: list[tuple[str, Pin]] = []
     for name in dict.fromkeys(m.name for m in found):
+        if not any(m.name == name and m.field in (None, "name") for m in found):
+            continue  # only :tag/:digest markers: the file does not say which image
         pin = read(file, text, Target(image="", match="", kind="setter", setter=name))
         if pin is not None:
             out.append((name, pin))
