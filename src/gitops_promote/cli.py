@@ -18,6 +18,7 @@ from gitops_promote.secrets import redact
 COMMANDS: dict[str, tuple[str, str]] = {
     "promote": ("promote", "pin an image in an environment: push (dev) or pull request"),
     "status": ("status", "what every app runs in every environment, and since when"),
+    "soak": ("soak", "promote every digest that has soaked long enough upstream (cron)"),
     "history": ("history", "every pin change of an app in an environment, with its PR"),
     "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
