@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from gitops_promote.git.log import CommitInfo, FileChange
 from gitops_promote.git.repo import (
+    FILTER_COMMITS,
+    FILTER_HISTORY,
     ProtectedBranchError,
     PushResult,
     PushStatus,
@@ -38,6 +40,8 @@ from gitops_promote.git.runner import (
 
 __all__ = [
     "DEFAULT_IDENTITY",
+    "FILTER_COMMITS",
+    "FILTER_HISTORY",
     "CommitInfo",
     "Completed",
     "FileChange",

@@ -10,8 +10,9 @@ never one round trip per blob.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gitops_promote.git.runner import Git
@@ -89,56 +90,141 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def parse_log(out: bytes) -> list[CommitInfo]:
-    """Parse the output of ``git log`` run with :data:`_LOG_OPTIONS`."""
-    commits: list[CommitInfo] = []
+def _commit(header: list[str], changes: list[FileChange]) -> CommitInfo:
+    sha, parents, an, ae, ad, cn, ce, cd, subject = header
+    return CommitInfo(
+        sha=sha,
+        parents=tuple(parents.split()),
+        author_name=an,
+        author_email=ae,
+        author_date=datetime.fromisoformat(ad),
+        committer_name=cn,
+        committer_email=ce,
+        date=datetime.fromisoformat(cd),
+        subject=subject,
+        changes=tuple(changes),
+    )
+
+
+def _tokens(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """NUL-separated tokens of a byte stream that arrives in chunks."""
+    rest = b""
+    for chunk in chunks:
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def parse_log_stream(chunks: Iterable[bytes]) -> Generator[CommitInfo, None, None]:
+    """Parse, as it arrives, the output of ``git log`` run with :data:`_LOG_OPTIONS`."""
     header: list[str] | None = None
     changes: list[FileChange] = []
-    tokens = out.split(b"\0")
-    i = 0
-
-    def flush() -> None:
-        if header is None:
-            return
-        sha, parents, an, ae, ad, cn, ce, cd, subject = header
-        commits.append(
-            CommitInfo(
-                sha=sha,
-                parents=tuple(parents.split()),
-                author_name=an,
-                author_email=ae,
-                author_date=datetime.fromisoformat(ad),
-                committer_name=cn,
-                committer_email=ce,
-                date=datetime.fromisoformat(cd),
-                subject=subject,
-                changes=tuple(changes),
-            )
-        )
-
-    while i < len(tokens):
-        token = tokens[i].lstrip(b"\n")
-        i += 1
+    tokens = _tokens(chunks)
+    for raw in tokens:
+        token = raw.lstrip(b"\n")
         if token.startswith(b"\x1e"):
-            flush()
+            if header is not None:
+                yield _commit(header, changes)
             header = _decode(token[1:]).split("\x1f", len(_FIELDS) - 1)
             changes = []
         elif token.startswith(b":"):
-            # ":<old mode> <new mode> <old oid> <new oid> <status>" then the path
+            # ":<old mode> <new mode> <old oid> <new oid> <status>", then the path
             meta = token[1:].split(b" ")
-            path = _decode(tokens[i]) if i < len(tokens) else ""
-            i += 1
-            status = meta[4].decode()[:1]
+            path = _decode(next(tokens, b""))
             changes.append(
                 FileChange(
                     path=path,
-                    status=status,
+                    status=meta[4].decode()[:1],
                     old_blob=_oid_or_none(meta[2].decode()),
                     new_blob=_oid_or_none(meta[3].decode()),
                 )
             )
-    flush()
-    return commits
+    if header is not None:
+        yield _commit(header, changes)
+
+
+def parse_log(out: bytes) -> list[CommitInfo]:
+    """Parse the whole output of ``git log`` run with :data:`_LOG_OPTIONS`."""
+    return list(parse_log_stream([out]))
+
+
+# git compares every tree entry with every pathspec: thousands of pathspecs make a history
+# pass quadratic. Beyond this many, ask git for their common parent directories instead and
+# keep only the requested paths here (same result with first-parent history).
+MAX_PATHSPECS = 32
+
+
+def coarse_pathspecs(paths: Sequence[str], limit: int = MAX_PATHSPECS) -> list[str]:
+    """At most ``limit`` pathspecs that cover ``paths`` (their deepest common parents);
+    an empty list means the whole tree."""
+    unique = sorted(set(paths))
+    if len(unique) <= limit:
+        return unique
+    depth = max(p.count("/") + 1 for p in unique)
+    for level in range(depth - 1, 0, -1):
+        prefixes = sorted({"/".join(p.split("/")[:level]) for p in unique})
+        if len(prefixes) <= limit:
+            return prefixes
+    return []
+
+
+def _selector(paths: Sequence[str]) -> Callable[[str], bool]:
+    wanted = frozenset(paths)
+
+    def selected(path: str) -> bool:
+        if path in wanted:
+            return True
+        cut = path.rfind("/")
+        while cut > 0:
+            if path[:cut] in wanted:
+                return True
+            cut = path.rfind("/", 0, cut)
+        return False
+
+    return selected
+
+
+def iter_log(
+    git: Git,
+    paths: Sequence[str],
+    ref: str = "HEAD",
+    *,
+    first_parent: bool = True,
+    max_count: int | None = None,
+) -> Iterator[CommitInfo]:
+    """Commits of ``ref`` that changed any of ``paths`` (files or directories; none: every
+    commit), newest first, from ONE ``git log`` read as it runs: stop iterating when you
+    have what you need and git is stopped. ``first_parent`` (default) follows the branch
+    itself: a pull request shows up as its merge commit (the date it landed on the branch)
+    with the merge's changes against the branch. No blob is read: a partial clone fetches
+    nothing. ``changes`` of each commit lists only files under ``paths``.
+    """
+    specs = list(paths)
+    keep: Callable[[str], bool] | None = None
+    if first_parent and len(set(paths)) > MAX_PATHSPECS:
+        specs = coarse_pathspecs(paths)
+        keep = _selector(paths)
+    args = ["--literal-pathspecs", "log", *_LOG_OPTIONS]
+    if first_parent:
+        args += ["--first-parent", "--diff-merges=first-parent"]
+    if max_count is not None and keep is None:
+        args.append(f"--max-count={max_count}")
+    args += [ref, "--", *specs]
+    count = 0
+    with closing(parse_log_stream(git.stream(*args))) as commits:
+        for found in commits:
+            commit = found
+            if keep is not None:
+                changes = tuple(c for c in found.changes if keep(c.path))
+                if not changes:
+                    continue
+                commit = replace(found, changes=changes)
+            yield commit
+            count += 1
+            if max_count is not None and count >= max_count:
+                return
 
 
 def log_paths(
@@ -149,18 +235,8 @@ def log_paths(
     first_parent: bool = True,
     max_count: int | None = None,
 ) -> list[CommitInfo]:
-    """Every commit of ``ref`` that changed any of ``paths`` (files or directories), newest
-    first, in ONE ``git log``. ``first_parent`` (default) follows the branch itself: a pull
-    request shows up as its merge commit (the date it landed), with the merge's changes
-    against the branch. No blob is read, so a partial clone fetches nothing.
-    """
-    args = ["--literal-pathspecs", "log", *_LOG_OPTIONS]
-    if first_parent:
-        args += ["--first-parent", "--diff-merges=first-parent"]
-    if max_count is not None:
-        args.append(f"--max-count={max_count}")
-    args += [ref, "--", *paths]
-    return parse_log(git.run(*args).stdout)
+    """:func:`iter_log` as a list."""
+    return list(iter_log(git, paths, ref, first_parent=first_parent, max_count=max_count))
 
 
 # -- blobs --------------------------------------------------------------------------------

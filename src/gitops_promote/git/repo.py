@@ -21,7 +21,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -43,6 +43,9 @@ from gitops_promote.git.runner import (
 logger = logging.getLogger("gitops_promote.git")
 
 PushStatus = Literal["pushed", "unchanged", "dry-run"]
+
+FILTER_HISTORY = "blob:none"  # every commit and tree; blobs on demand
+FILTER_COMMITS = "tree:0"  # commits only (with their dates); trees and blobs on demand
 
 _OID_RE = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 _BAD_BRANCH_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
@@ -205,12 +208,14 @@ class Repo:
         partial: bool = False,
         sparse: bool = False,
         synced: bool = False,
+        filter: str | None = None,
     ) -> None:
         self.git = git.at(root)
         self.root = root
         self.base_branch = branch_name(base_branch)
         self.remote = remote
-        self.partial = partial
+        self.partial = partial or filter is not None
+        self.filter = filter
         self.sparse = sparse
         self._synced = synced
         self._remote_default: str | None = None
@@ -233,12 +238,18 @@ class Repo:
         identity: Identity = DEFAULT_IDENTITY,
         noop: bool = False,
         git: Git | None = None,
-        filter: str | None = "blob:none",
+        filter: str | None = FILTER_HISTORY,
     ) -> Repo:
-        """Clone ``url`` into ``dest`` (absent or empty): partial (``filter``), one branch
-        (``branch``, default the remote's default branch), no tags, not shallow; then check
-        out ``sparse_paths`` only (None: everything). ``git``: a runner to copy options
-        from (echo, binary, timeout); ``token``/``identity``/``noop`` override its own.
+        """Clone ``url`` into ``dest`` (absent or empty): one branch (``branch``, default
+        the remote's default branch), no tags, never shallow (every commit and its date is
+        there), then check out ``sparse_paths`` only (None: everything).
+
+        ``filter`` (partial clone): :data:`FILTER_HISTORY` (``blob:none``, the default: every
+        commit and tree, blobs on demand: path history is one local pass) or
+        :data:`FILTER_COMMITS` (``tree:0``: commits only, the fastest for a promotion that
+        reads no path history; :meth:`log_paths` then first downloads the trees once).
+        None: a full clone. ``git``: a runner to copy options from (echo, binary, timeout,
+        environment); ``token``/``identity``/``noop`` given here win.
         """
         check_remote_url(url)
         dest = Path(dest).absolute()
@@ -270,7 +281,7 @@ class Repo:
             runner,
             dest,
             base_branch=head or branch or "main",
-            partial=bool(filter),
+            filter=filter or None,
             sparse=sparse_paths is not None,
             synced=True,
         )
@@ -355,6 +366,9 @@ class Repo:
         partial = promisor.text == "true" or bool(
             runner.run("config", "--get", "extensions.partialClone", check=False).text
         )
+        spec = runner.run(
+            "config", "--get", f"remote.{remote}.partialclonefilter", check=False
+        ).text
         sparse = runner.run("config", "--bool", "core.sparseCheckout", check=False).text
         repo = cls(
             runner,
@@ -363,6 +377,7 @@ class Repo:
             remote=remote,
             partial=partial,
             sparse=sparse == "true",
+            filter=spec or None,
         )
         if require_clean:
             repo.require_clean(what=f"--repo {path}")
@@ -482,6 +497,16 @@ class Repo:
         """Content of blobs by id (e.g. ``FileChange.new_blob``), fetched in one batch."""
         return gitlog.read_objects(self.git, oids, partial=self.partial, remote=self.remote)
 
+    def iter_log(
+        self, paths: Sequence[str], ref: str | None = None, *, first_parent: bool = True
+    ) -> Iterator[gitlog.CommitInfo]:
+        """Commits of ``ref`` (default: HEAD) that changed any of ``paths``, newest first,
+        from one ``git log`` read as it runs (stop early: git stops). See
+        :func:`gitops_promote.git.log.iter_log`."""
+        cleaned = [clean_path(p) for p in paths]
+        self._ensure_trees()
+        return gitlog.iter_log(self.git, cleaned, ref or "HEAD", first_parent=first_parent)
+
     def log_paths(
         self,
         paths: Sequence[str],
@@ -492,9 +517,28 @@ class Repo:
     ) -> list[gitlog.CommitInfo]:
         """Commits of ``ref`` (default: HEAD) that changed any of ``paths``: one pass."""
         cleaned = [clean_path(p) for p in paths]
+        self._ensure_trees()
         return gitlog.log_paths(
             self.git, cleaned, ref or "HEAD", first_parent=first_parent, max_count=max_count
         )
+
+    def _ensure_trees(self) -> None:
+        """A commits-only clone (``tree:0``) would fetch trees one commit at a time during
+        a history pass: download them all once instead, and remember the new filter."""
+        if not (self.filter or "").startswith("tree:"):
+            return
+        logger.info("downloading the trees of %s for a history pass", self.remote_url)
+        self.git.run(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--refetch",
+            f"--filter={FILTER_HISTORY}",
+            self.remote,
+            f"+refs/heads/{self.base_branch}:{self.base_ref}",
+        )
+        self.git.run("config", f"remote.{self.remote}.partialclonefilter", FILTER_HISTORY)
+        self.filter = FILTER_HISTORY
 
     def fetch(self, refs: Sequence[str]) -> dict[str, str]:
         """Fetch branches (``name`` or ``refs/heads/name``), other refs (``refs/...``) or

@@ -21,7 +21,8 @@ import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -498,6 +499,43 @@ class Git:
         if check and not result.ok:
             raise command_error(sub, result, self.remote_url)
         return result
+
+    def stream(self, *args: str, chunk_size: int = 1 << 16) -> Iterator[bytes]:
+        """Run a read-only ``git *args`` and yield its stdout as it comes. Closing the
+        iterator early stops git; a failure raises :class:`GitCommandError` at the end."""
+        sub = _subcommand(args)
+        if sub == "push":
+            raise PushGuardError("git push must go through Repo.push (the base-branch guard)")
+        argv = (self.binary, *args)
+        with tempfile.TemporaryFile() as errors:
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=self.cwd,
+                    env=self.env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                )
+            except FileNotFoundError as exc:
+                raise _missing_git(self.binary) from exc
+            stdout = proc.stdout
+            if stdout is None:  # pragma: no cover - stdout=PIPE always gives one
+                raise RuntimeError("no stdout pipe")
+            finished = False
+            try:
+                while chunk := stdout.read(chunk_size):
+                    yield chunk
+                finished = True
+            finally:
+                if not finished:
+                    proc.kill()
+                stdout.close()
+                returncode = proc.wait()
+            if returncode != 0:
+                errors.seek(0)
+                stderr = secrets.redact(errors.read().decode("utf-8", "replace"))
+                raise command_error(sub, Completed(tuple(args), returncode, b"", stderr), None)
 
 
 class _GuardPassed:
