@@ -128,8 +128,13 @@ def schema() -> dict[str, Any]:
 
 
 def load_config(root: Path, path: str = DEFAULT_CONFIG_PATH) -> Config:
-    """Read and validate ``root/path``; raise UserError/ConfigError with every problem."""
-    file = root / path
+    """Read and validate ``root/path``; raise UserError/ConfigError with every problem.
+
+    ``path`` must stay inside the repository: no ``..``, not absolute, no symlink out."""
+    from gitops_promote.files import resolve_in_repo  # noqa: PLC0415
+
+    what = "config file" if path == DEFAULT_CONFIG_PATH else "--config"
+    file = resolve_in_repo(root, path, what=what)
     if not file.exists():
         raise UserError(
             f"{path}: no such file in {root}",
