@@ -109,6 +109,7 @@ def request(args: argparse.Namespace) -> Request:
         raise InputError("no app given", hint="pass --app NAME (or --all)")
     if apps and args.all:
         raise InputError("give --app or --all, not both")
+    check_templates(args.message, args.title)
     return Request(
         env=args.env,
         apps=apps,
@@ -133,6 +134,18 @@ def request(args: argparse.Namespace) -> Request:
         allow_downgrade=args.allow_downgrade,
         registry_check=not args.skip_registry_check,
     )
+
+
+def check_templates(message: str | None, title: str | None) -> None:
+    """--message and --title are refused before anything is edited (not when the commit
+    message is rendered, with the overlay already written)."""
+    from gitops_promote import templates  # noqa: PLC0415
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    for flag, text in (("--message", message), ("--title", title)):
+        problems = templates.validate_template(text) if text is not None else []
+        if problems:
+            raise InputError(f"{flag} {text!r}: {problems[0]}")
 
 
 def run(args: argparse.Namespace) -> int:
