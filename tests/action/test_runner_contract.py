@@ -12,13 +12,16 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from itertools import takewhile
 from pathlib import Path
 
 from action.conftest import ACTION_DIR, ActionHarness
+from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
 from support import gitutil
 from support.repos import digest_of
 from support.runner import ActionRun, CacheStore, CompositeRunner, load_action, runner_env
+from support.tools import kustomize_argv
 
 CONFIG = "org/config"
 WEDNESDAY = "2026-11-25T10:00:00+00:00"  # no freeze window open
@@ -349,3 +352,61 @@ def test_cache_key_covers_the_lock_and_the_package_source(tmp_path: Path) -> Non
         now = key()
         assert now not in seen, changed
         seen.add(now)
+
+
+def test_check_on_a_pull_request_event_fails_then_passes(
+    action: ActionHarness, tmp_path: Path
+) -> None:
+    """command: check in the config repo on a pull_request event (base and head from the
+    payload): production asking for a digest staging got 1h ago fails soak (exit 1,
+    passed=false, an error annotation on the overlay line, the gate table in the job
+    summary); the same PR a day later passes (exit 0, passed=true)."""
+    kustomize_argv()
+    repo = ConfigRepo(tmp_path / "config")
+    repo.promote("api-service", "dev", f"{API}@{NEW_API}", at=T0 + timedelta(hours=1))
+    repo.promote("api-service", "staging", f"{API}@{NEW_API}", at=T0 + timedelta(hours=3))
+    base = repo.head()
+    repo.branch("promote/production/api-service")
+    head = repo.promote("api-service", "production", f"{API}@{NEW_API}", at=T0 + timedelta(hours=4))
+    gitutil.git(
+        "push",
+        "-q",
+        "--force",
+        str(action.platform.bare),
+        "main",
+        "promote/production/api-service",
+        cwd=repo.root,
+    )
+    event = {
+        "action": "opened",
+        "number": 1,
+        "pull_request": {
+            "number": 1,
+            "base": {"ref": "main", "sha": base},
+            "head": {"ref": "promote/production/api-service", "sha": head},
+            "labels": [{"name": "promotion"}],
+        },
+    }
+    inputs = {"command": "check", "config-repo": CONFIG, "token": action.token}
+    soon = (T0 + timedelta(hours=5)).isoformat()
+    run = action.run(
+        {**inputs, "now": soon}, event=event, event_name="pull_request", repository=CONFIG
+    )
+    assert run.exit_code == 1, run.stderr
+    assert run.outputs["passed"] == "false"
+    errors = [a for a in run.annotations if a.level == "error"]
+    assert [a.title for a in errors] == ["soak: api-service in production"]
+    assert errors[0].properties["file"] == overlay("api-service", "production")
+    assert int(errors[0].properties["line"]) > 0
+    assert "### ❌ Promotion check failed" in run.summary
+    assert_no_leak(run, action.token)
+
+    later = (T0 + timedelta(hours=28)).isoformat()
+    ok = action.run(
+        {**inputs, "now": later}, event=event, event_name="pull_request", repository=CONFIG
+    )
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
+    assert ok.outputs["passed"] == "true"
+    assert [a for a in ok.annotations if a.level == "error"] == []
+    assert "### ✅ Promotion check passed" in ok.summary
+    assert_no_leak(ok, action.token)
