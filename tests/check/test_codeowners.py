@@ -1,0 +1,86 @@
+"""``gitops-promote codeowners`` writes the owners block; ``check`` holds PRs to it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from check.scenario import API, NEW_API, T0, ConfigRepo, failed, result
+from support.repos import cli
+
+NOW = T0 + timedelta(hours=28)
+BLOCK_LINE = "/apps/*/overlays/production/ @myorg/oncall-approvers"
+
+
+def with_owners(repo: ConfigRepo, owners: str = '["@myorg/oncall-approvers"]') -> str:
+    """promotion.yaml with production's owners: set to ``owners``."""
+    text = repo.text("promotion.yaml")
+    if "    owners: " in text:
+        return re.sub(r"(?m)^    owners: .*$", f"    owners: {owners}", text)
+    return text.replace(
+        "    require-digest: true", f"    require-digest: true\n    owners: {owners}"
+    )
+
+
+def test_codeowners_writes_the_block_once(tmp_path: Path) -> None:
+    """The command creates .github/CODEOWNERS with the block, keeps other rules on later
+    runs, and --check agrees; a changed owners: makes --check fail until it is re-run."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
+    run = cli("codeowners", "--repo", str(repo.root))
+    assert f"+{BLOCK_LINE}" in run.stdout
+    text = repo.text(".github/CODEOWNERS")
+    assert BLOCK_LINE in text.splitlines()
+    assert "up to date" in cli("codeowners", "--repo", str(repo.root)).stdout
+    assert cli("codeowners", "--repo", str(repo.root), "--check").stdout.startswith("ok: ")
+
+    (repo.root / ".github/CODEOWNERS").write_text("* @myorg/everyone\n" + text)
+    cli("codeowners", "--repo", str(repo.root))
+    assert repo.text(".github/CODEOWNERS") == "* @myorg/everyone\n" + text
+
+    (repo.root / "promotion.yaml").write_text(with_owners(repo, '["@myorg/sre"]'))
+    stale = cli("codeowners", "--repo", str(repo.root), "--check", check=1)
+    assert "should read '/apps/*/overlays/production/ @myorg/sre'" in stale.stdout
+    cli("codeowners", "--repo", str(repo.root))
+    assert "/apps/*/overlays/production/ @myorg/sre" in repo.text(".github/CODEOWNERS")
+
+
+def test_check_fails_when_owners_change_without_codeowners(tmp_path: Path) -> None:
+    """With the block committed, a PR that changes production's owners in promotion.yaml
+    but not CODEOWNERS fails the ownership gate on the stale line; updating the file in the
+    same PR passes."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
+    cli("codeowners", "--repo", str(repo.root))
+    repo.commit({}, at=T0, message="codeowners")
+    repo.promote("api-service", "dev", f"{API}@{NEW_API}", at=T0 + timedelta(hours=1))
+    repo.branch("pr")
+    repo.commit({"promotion.yaml": with_owners(repo, '["@myorg/sre"]')}, at=NOW, message="sre")
+    data = repo.check_json(now=NOW, code=1)
+    assert ("ownership", None, None) in failed(data)
+    owners = result(data, "ownership")
+    assert (owners["file"], owners["line"]) == (".github/CODEOWNERS", 2)
+    cli("codeowners", "--repo", str(repo.root))
+    repo.commit({}, at=NOW, message="codeowners")
+    data = repo.check_json(now=NOW, code=0)
+    assert result(data, "ownership")["passed"]
+
+
+def test_check_fails_without_the_block(tmp_path: Path) -> None:
+    """owners: configured on the base branch but no CODEOWNERS block: every PR fails."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
+    repo.branch("pr")
+    repo.commit({"README.md": "x\n"}, at=NOW, message="docs")
+    data = repo.check_json(now=NOW, code=1)
+    assert (
+        "does not exist, so the owners of production (@myorg/oncall-approvers)"
+        in (result(data, "ownership")["message"])
+    )
+
+
+def test_codeowners_refuses_a_clone(tmp_path: Path) -> None:
+    """Writing needs a checkout: with --remote it says so (exit 2)."""
+    run = cli("codeowners", "--remote", "https://example.invalid/x.git", check=2)
+    assert "needs --repo (or --check)" in run.stderr
