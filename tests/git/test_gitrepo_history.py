@@ -10,7 +10,7 @@ import pytest
 
 from git.gitrepo_helpers import ArgvLog, ConfigRepo, clone, kustomization, overlay
 from gitops_promote.errors import GitError, UserError
-from gitops_promote.gitrepo import FILTER_COMMITS, CommitInfo, Repo
+from gitops_promote.gitrepo import FILTER_COMMITS, FILTER_HISTORY, CommitInfo, Repo
 from support import gitutil
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -198,7 +198,13 @@ def test_commits_only_clone_downloads_trees_once_for_history(
     trees come in one refetch, not one request per commit, and the answer is the same."""
     for n in range(10):
         config_repo.server.seed(config_repo.name, _pin("web", "dev", n), message=f"w{n}")
-    full = clone(config_repo, tmp_path / "full")
+    full = Repo.clone(
+        config_repo.url,
+        tmp_path / "full",
+        token=config_repo.token,
+        sparse_paths=["promotion.yaml"],
+        filter=FILTER_HISTORY,
+    )
     fast = Repo.clone(
         config_repo.url,
         tmp_path / "fast",

@@ -1,8 +1,9 @@
 """A config-repo checkout: clone only what a promotion needs, commit, push safely.
 
-- :meth:`Repo.clone`: partial clone (``--filter=blob:none``: every commit and tree, so
-  history and commit dates are there; blobs only on demand), one branch, no tags,
-  protocol v2, a sparse checkout of just the paths asked (more with :meth:`Repo.add_sparse`).
+- :meth:`Repo.clone`: partial clone, never shallow: every commit (and its date) comes,
+  trees and blobs on demand (``--filter=tree:0``; the first history pass downloads the
+  trees once); one branch, no tags, protocol v2, a sparse checkout of just the paths asked
+  (more with :meth:`Repo.add_sparse`).
 - :meth:`Repo.open`: an existing checkout (``--repo DIR``); a dirty tree is refused.
 - :meth:`Repo.push_with_retry` (``mode: push`` environments): commit, push; when the push
   is rejected (someone pushed first) or the server fails, fetch, drop the local commit,
@@ -220,6 +221,7 @@ class Repo:
         self._synced = synced
         self._remote_default: str | None = None
         self._sparse_paths: list[str] = []
+        self._trees_at: set[str] = set()  # commits whose whole tree is known to be local
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, base_branch={self.base_branch!r})"
@@ -238,17 +240,17 @@ class Repo:
         identity: Identity = DEFAULT_IDENTITY,
         noop: bool = False,
         git: Git | None = None,
-        filter: str | None = FILTER_HISTORY,
+        filter: str | None = FILTER_COMMITS,
     ) -> Repo:
         """Clone ``url`` into ``dest`` (absent or empty): one branch (``branch``, default
         the remote's default branch), no tags, never shallow (every commit and its date is
         there), then check out ``sparse_paths`` only (None: everything).
 
-        ``filter`` (partial clone): :data:`FILTER_HISTORY` (``blob:none``, the default: every
-        commit and tree, blobs on demand: path history is one local pass) or
-        :data:`FILTER_COMMITS` (``tree:0``: commits only, the fastest for a promotion that
-        reads no path history; :meth:`log_paths` then first downloads the trees once).
-        None: a full clone. ``git``: a runner to copy options from (echo, binary, timeout,
+        ``filter`` (partial clone): :data:`FILTER_COMMITS` (``tree:0``, the default: every
+        commit, trees and blobs on demand: the fastest clone; the first history pass or
+        historical read downloads the trees once, see :meth:`ensure_trees`) or
+        :data:`FILTER_HISTORY` (``blob:none``: every commit and tree up front), or None
+        for a full clone. ``git``: a runner to copy options from (echo, binary, timeout,
         environment); ``token``/``identity``/``noop`` given here win.
         """
         check_remote_url(url)
@@ -295,8 +297,10 @@ class Repo:
                 input="".join(f"{p}\n" for p in patterns).encode("utf-8", "surrogateescape"),
             )
             repo._sparse_paths = [clean_path(p) for p in sparse_paths]
-        if repo.rev_parse("HEAD") is not None:
+        tip = repo.rev_parse("HEAD")
+        if tip is not None:
             runner.run("checkout", "--quiet", "--force", repo.base_branch)
+            repo._trees_at.add(tip)  # the checkout fetched HEAD's trees in one batch
         return repo
 
     @classmethod
@@ -478,6 +482,7 @@ class Repo:
 
     def diff_names(self, base: str, head: str) -> list[str]:
         """Files a pull request changes: ``base...head`` (from their merge base to head)."""
+        self.ensure_trees()
         out = self.git.run(
             "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", f"{base}...{head}", "--"
         ).stdout
@@ -491,6 +496,8 @@ class Repo:
         """Content of many ``(rev, path)`` pairs: one ``cat-file`` process; in a partial clone
         the missing blobs come in one fetch. Keys use the cleaned path."""
         cleaned = [(rev, clean_path(path)) for rev, path in pairs]
+        if any(not self._tree_is_local(rev) for rev, _ in cleaned):
+            self.ensure_trees()
         return gitlog.read_blobs(self.git, cleaned, partial=self.partial, remote=self.remote)
 
     def read_objects(self, oids: Iterable[str]) -> dict[str, bytes]:
@@ -504,7 +511,7 @@ class Repo:
         from one ``git log`` read as it runs (stop early: git stops). See
         :func:`gitops_promote.git.log.iter_log`."""
         cleaned = [clean_path(p) for p in paths]
-        self._ensure_trees()
+        self.ensure_trees()
         return gitlog.iter_log(self.git, cleaned, ref or "HEAD", first_parent=first_parent)
 
     def log_paths(
@@ -517,14 +524,22 @@ class Repo:
     ) -> list[gitlog.CommitInfo]:
         """Commits of ``ref`` (default: HEAD) that changed any of ``paths``: one pass."""
         cleaned = [clean_path(p) for p in paths]
-        self._ensure_trees()
+        self.ensure_trees()
         return gitlog.log_paths(
             self.git, cleaned, ref or "HEAD", first_parent=first_parent, max_count=max_count
         )
 
-    def _ensure_trees(self) -> None:
-        """A commits-only clone (``tree:0``) would fetch trees one commit at a time during
-        a history pass: download them all once instead, and remember the new filter."""
+    def _tree_is_local(self, rev: str) -> bool:
+        if not (self.filter or "").startswith("tree:"):
+            return True
+        if rev in ("HEAD", self.base_branch):
+            rev = self.rev_parse(rev) or rev
+        return rev in self._trees_at
+
+    def ensure_trees(self) -> None:
+        """Make every tree of the base branch's history local (no-op unless the clone is
+        commits-only, ``tree:0``): one refetch instead of one request per tree during a
+        history pass. Called by the history and blob readers; the new filter is kept."""
         if not (self.filter or "").startswith("tree:"):
             return
         logger.info("downloading the trees of %s for a history pass", self.remote_url)
@@ -594,6 +609,7 @@ class Repo:
         if rev.startswith("-"):
             raise UserError(f"revision {rev!r} is not valid")
         self.git.run("reset", "--quiet", "--hard", rev, "--", write=True)
+        self._trees_at.add(self.head())
 
     def switch(self, branch: str, start: str | None = None) -> None:
         """Check out a local branch ``branch`` at ``start`` (default: the base tip),
@@ -602,6 +618,7 @@ class Repo:
         self.git.run(
             "checkout", "--quiet", "--force", "-B", name, start or self.base_ref, write=True
         )
+        self._trees_at.add(self.head())
 
     def _error(self, sub: str, out: Completed) -> GitCommandError:
         from gitops_promote.git.runner import command_error  # noqa: PLC0415 - tiny cycle
@@ -645,8 +662,11 @@ class Repo:
             "--cleanup=whitespace",
             "--file=-",
             input=message.encode(),
+            write=True,
         )
-        return self.head()
+        sha = self.head()
+        self._trees_at.add(sha)  # written from the (full) index: every tree is local
+        return sha
 
     def _existing(self, roots: Sequence[str]) -> list[str]:
         """The roots that exist on disk or in the index (a pathspec must match something)."""
