@@ -310,3 +310,48 @@ def test_nothing_eligible_says_so(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[1] == (
         "no environment has auto: true with from: for any app; nothing to do"
     )
+
+
+def test_one_history_pass_for_every_app_and_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Planning reads git history ONCE for all 14 targets (one git log, one blob batch),
+    not once per app and env; in Actions the job summary gets one row per target."""
+    from gitops_promote import cli as entry
+    from gitops_promote.gitrepo import Repo
+
+    repo = gitutil.init_repo(tmp_path / "config")
+    tree: dict[str, gitutil.FileContent] = {"promotion.yaml": fleet.PROMOTION_YAML}
+    for app in fleet.APPS:
+        for env in fleet.envs_of(app):
+            tree[fleet.path(app, env)] = fleet.overlay(app, fleet.build(app, 1))
+    gitutil.commit_files(repo, tree, date="2026-11-20T10:00:00+00:00")
+    for n, app in enumerate(fleet.APPS, start=2):
+        gitutil.commit_files(
+            repo,
+            {fleet.path(app, "dev"): fleet.overlay(app, fleet.build(app, n))},
+            date=f"2026-11-2{n}T10:00:00+00:00",
+        )
+    calls = {"log_paths": 0, "read_objects": 0}
+    for name in calls:
+        original = getattr(Repo, name)
+
+        def counting(self: Repo, *a: Any, _f: Any = original, _n: str = name, **k: Any) -> Any:
+            calls[_n] += 1
+            return _f(self, *a, **k)
+
+        monkeypatch.setattr(Repo, name, counting)
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outputs.touch()  # the runner creates both files before the step
+    summary.touch()
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    assert entry.main(["soak", "--repo", str(repo), "--dry-run", "--json", "--now", FRIDAY]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["targets"]) == 14
+    assert calls == {"log_paths": 1, "read_objects": 1}
+    rows = [line for line in summary.read_text().splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + 14
+    assert rows[2].startswith("| perf | api-service | would promote | dev runs sha256:")
+    written = outputs.read_text().splitlines()
+    assert written[written.index(next(w for w in written if w.startswith("promoted<<"))) + 1] == "0"
