@@ -56,6 +56,7 @@ def test_promotion_of_what_staging_soaked_passes(tmp_path: Path) -> None:
     assert "check passed" in run.stdout
     data = repo.check_json(now=NOW, code=0)
     assert failed(data) == []
+    assert [r for r in data["results"] if not r["passed"]] == []  # not even a warning
     assert result(data, "soak", "api-service", "production")["passed"]
     assert "soak met" in result(data, "soak", "api-service", "production")["message"]
     target = data["targets"][0]

@@ -159,7 +159,7 @@ def revisions(ws: Workspace, req: Request, branch: str) -> tuple[str, str]:
         if repo.rev_parse(head) is None:
             wanted.append(head)
         if wanted:
-            fetched = repo.fetch(wanted)
+            fetched = fetch(ws, req, wanted)
             if req.base is None and branch in fetched:
                 base = fetched[branch]
             head = fetched.get(head, head)
@@ -168,6 +168,24 @@ def revisions(ws: Workspace, req: Request, branch: str) -> tuple[str, str]:
     if req.base is None and repo.rev_parse(base) is None and repo.rev_parse(branch):
         base = branch  # a checkout without the remote-tracking branch: the local one
     return base, head
+
+
+def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
+    """Fetch ``wanted`` in one request. A fork's head commit is not on any branch of the
+    config repo: when fetching it by id fails, it is fetched as ``refs/pull/N/head``."""
+    from gitops_promote.errors import GitError  # noqa: PLC0415
+
+    try:
+        return ws.repo.fetch(wanted)
+    except GitError:
+        head = req.head
+        if req.pr is None or head is None or head not in wanted:
+            raise
+    others = [w for w in wanted if w != head]
+    fetched = ws.repo.fetch([*others, f"refs/pull/{req.pr}/head"])
+    newest = fetched.pop(f"refs/pull/{req.pr}/head")
+    fetched[head] = head if ws.repo.rev_parse(head) else newest
+    return fetched
 
 
 def run(args: argparse.Namespace) -> int:
