@@ -61,12 +61,13 @@ class Outcome:
             )
         if self.result is None:
             return "would promote"
+        if self.result.operation == "unchanged":
+            return "already proposed" if self.result.pr_number else "up to date"
         return {
             "pushed": "pushed",
             "committed": "committed",
             "pr-created": "opened PR",
             "pr-updated": "updated PR",
-            "unchanged": "already proposed",
             "dry-run": "would promote",
         }[self.result.operation]
 
