@@ -49,7 +49,7 @@ FILTER_HISTORY = "blob:none"  # every commit and tree; blobs on demand
 FILTER_COMMITS = "tree:0"  # commits only (with their dates); trees and blobs on demand
 
 _OID_RE = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
-_BAD_BRANCH_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|/\.")
+_BAD_BRANCH_RE = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.+]|[/.]$|\.lock$|/\.")
 # `git push --porcelain`: "<flag>\t<from>:<to>\t<summary>"
 _RETRYABLE_REMOTE_REJECT = ("lock", "failed to update ref", "incorrect old value", "is at ")
 
@@ -836,7 +836,10 @@ class Repo:
             if outcome.pushed:
                 return PushResult("pushed", branch, commit, expected_remote_sha, attempt)
             if outcome.flag == "=":
-                return PushResult("unchanged", branch, commit, expected_remote_sha, attempt)
+                # up to date: already there before we came, or an earlier attempt of ours
+                # landed but its answer was lost
+                status: PushStatus = "unchanged" if attempt == 1 else "pushed"
+                return PushResult(status, branch, commit, expected_remote_sha, attempt)
             if outcome.flag == "!" and "stale info" in outcome.summary:
                 now = self.remote_branch_sha(branch)
                 if now is not None and now == commit:
