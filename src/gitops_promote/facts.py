@@ -86,7 +86,7 @@ def timelines(
                         continue
                     try:
                         text = yamlsafe.decode(raw, change.path)
-                        pin = pins.read_pin_text(change.path.rsplit("/", 1)[-1], text, apps[key[0]])
+                        pin = pins.read_pin_text(change.path, text, apps[key[0]])
                     except UserError:
                         continue  # a broken historical version: the pin is unknown, not gone
                     if pin is not None:

@@ -53,7 +53,7 @@ def locate(root: Path, config: Config, app: App, env: Environment) -> tuple[Path
 def read_state(root: Path, config: Config, app: App, env: Environment) -> OverlayState:
     path, rel = locate(root, config, app, env)
     text = yamlsafe.decode(files.read_bytes(path, what=rel), rel)
-    pin = overlays.read_pin(path.name, text, target(app))
+    pin = overlays.read_pin(rel, text, target(app))
     return OverlayState(app, env, path, rel, text, pin)
 
 
@@ -65,9 +65,9 @@ def read_pin_text(filename: str, text: str, app: App) -> overlays.Pin | None:
 def edit(state: OverlayState, new: ImageRef) -> str:
     """The overlay text with ``new`` pinned; raises when the editor cannot do it safely."""
     text = overlays.set_pin(
-        state.path.name, state.text, target(state.app), set_image_arg(state.app, new)
+        state.file, state.text, target(state.app), set_image_arg(state.app, new)
     )
-    pin = overlays.read_pin(state.path.name, text, target(state.app))
+    pin = overlays.read_pin(state.file, text, target(state.app))
     if pin is None or pin.ref != new:
         raise OverlayError(
             f"{state.file}: editing the pin of {state.app.name} did not yield {new}",
