@@ -210,7 +210,14 @@ def run(args: argparse.Namespace) -> int:
         lines = facts.timelines(ws.repo, config, targets)
         current: dict[Key, ImageRef | None] = {}
         files: dict[Key, str] = {}
+        dirty = set(ws.repo.dirty_files())
         for app, env in targets:
+            line = lines.get((app.name, env.name))
+            if line is not None and line.events and line.file not in dirty:
+                # what HEAD pins, already read by the history pass: no second parse
+                current[(app.name, env.name)] = line.current
+                files[(app.name, env.name)] = line.file
+                continue
             try:
                 overlay = pins.read_state(ws.root, config, app, env)
             except UserError:
