@@ -130,30 +130,38 @@ def render_json(entries: Iterable[Entry]) -> str:
     return json.dumps(to_data(entries), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _cell(text: str | None) -> str:
-    return text.replace("|", "\\|") if text else "-"
+def _md(text: str) -> str:
+    """Text safe inside Markdown emphasis (names are plain, but keep it exact)."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>|" else c for c in text)
 
 
 def render_markdown(entries: Sequence[Entry], json_name: str, env_order: Sequence[str]) -> str:
-    """VERSIONS.md: one row per app and env (apps sorted, envs in pipeline order)."""
+    """VERSIONS.md: a section per app (sorted), one line per env (pipeline order).
+
+    Every entry is one line between blank lines, so two promotion pull requests that change
+    different entries (api-service to staging and to production, say) never touch adjacent
+    lines: whichever is merged second still merges cleanly."""
     rank = {name: i for i, name in enumerate(env_order)}
     rows = sorted(entries, key=lambda e: (e.app, rank.get(e.env, len(rank)), e.env))
-    out = [
-        "# Versions",
-        "",
-        _GENERATED.format(json=f"`{PurePosixPath(json_name).name}`"),
-        "",
-        "| App | Environment | Tag | Digest | Since | Commit |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    out = ["# Versions", "", _GENERATED.format(json=f"`{PurePosixPath(json_name).name}`")]
+    app = None
     for e in rows:
-        since = e.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.since else "-"
-        digest = f"`{e.ref.digest}`" if e.ref.digest else "-"
-        commit = f"`{e.commit[:12]}`" if e.commit else "(this commit)"
-        out.append(
-            f"| {_cell(e.app)} | {_cell(e.env)} | {_cell(e.ref.tag)} | {digest} | {since} | "
-            f"{commit} |"
+        if e.app != app:
+            app = e.app
+            out += ["", f"## {_md(e.app)}"]
+        what = " ".join(
+            part
+            for part in (
+                f"`{e.ref.tag}`" if e.ref.tag else "",
+                f"`{e.ref.digest}`" if e.ref.digest else "",
+            )
+            if part
         )
+        since = e.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.since else "unknown"
+        commit = f"commit `{e.commit[:12]}`" if e.commit else "this commit"
+        if not e.commit and not e.since:
+            commit = "not committed yet"
+        out += ["", f"- **{_md(e.env)}**: {what} since {since} ({commit})"]
     return "\n".join(out) + "\n"
 
 

@@ -77,17 +77,27 @@ def test_json_is_byte_stable_sorted_and_round_trips() -> None:
 
 
 def test_markdown_lists_envs_in_pipeline_order() -> None:
-    """VERSIONS.md: apps sorted, envs in pipeline order, full digests, '(this commit)' for
-    a pin the commit itself makes; trailing newline."""
+    """VERSIONS.md: a section per app (sorted), one line per env in pipeline order with tag,
+    full digest, since and commit ('this commit' for a pin the commit itself makes), every
+    entry between blank lines; one trailing newline."""
     md = state.render_markdown(ENTRIES, "state/versions.json", ["dev", "staging"])
-    rows = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows[1:] == [
-        f"| api | dev | - | `{A}` | 2026-03-02 09:00 UTC | `222222222222` |",
-        f"| web | dev | - | `{B}` | 2026-03-03 12:30 UTC | (this commit) |",
-        f"| web | staging | v1 | `{A}` | 2026-03-01 09:00 UTC | `111111111111` |",
+    body = md.split("\n## ", 1)[1]
+    assert body.split("\n") == [
+        "api",
+        "",
+        f"- **dev**: `{A}` since 2026-03-02 09:00 UTC (commit `222222222222`)",
+        "",
+        "## web",
+        "",
+        f"- **dev**: `{B}` since 2026-03-03 12:30 UTC (this commit)",
+        "",
+        f"- **staging**: `v1` `{A}` since 2026-03-01 09:00 UTC (commit `111111111111`)",
+        "",
     ]
     assert "`versions.json`" in md
-    assert md.endswith("|\n")
+    assert md == state.render_markdown(
+        list(reversed(ENTRIES)), "state/versions.json", ["dev", "staging"]
+    )
 
 
 def test_build_takes_since_from_history_and_marks_new_pins() -> None:
@@ -154,7 +164,7 @@ def test_check_reports_missing_malformed_and_hand_edited_files() -> None:
     assert "not valid JSON" in state.check(CONFIG, "{", md, pins)[0].message
     compact = json.dumps(json.loads(good)) + "\n"
     assert "canonical" in state.check(CONFIG, compact, md, pins)[0].message
-    edited = state.check(CONFIG, good, md.replace("web", "WEB"), pins)
+    edited = state.check(CONFIG, good, md.replace("## web", "## WEB"), pins)
     assert [(p.file, "does not match" in p.message) for p in edited] == [
         ("state/VERSIONS.md", True)
     ]
@@ -221,7 +231,7 @@ def test_push_promotion_keeps_state_file_current_in_the_same_commit(
     assert data["apps"]["worker"]["production"]["commit"] == seed
     assert data["apps"]["worker"]["production"]["since"] == "2026-11-20T10:00:00Z"
     md = gitutil.read_file(config_repo.bare, "main", "state/VERSIONS.md").decode()
-    assert f"| api-service | dev | - | `{digest}` | 2026-11-22 08:15 UTC | (this commit) |" in md
+    assert f"- **dev**: `{digest}` since 2026-11-22 08:15 UTC (this commit)\n" in md
     run = cli("validate", "--remote", config_repo.url, cwd=tmp_path, env=config_repo.env)
     assert "valid" in run.stdout
 
@@ -337,6 +347,55 @@ def test_pull_request_promotion_carries_the_state_file(platform: Platform, tmp_p
     assert data["apps"]["api-service"]["dev"]["commit"] == before
     assert gitutil.rev_parse(platform.bare, "main") == before
     platform.api.merge(out["pr-number"], "squash")
+    assert (
+        "valid"
+        in cli("validate", "--config-repo", platform.repo, cwd=tmp_path, env=platform.env).stdout
+    )
+
+
+def test_two_open_promotion_prs_both_merge_cleanly(platform: Platform, tmp_path: Path) -> None:
+    """api-service to staging and to production proposed at the same time: each PR rewrites
+    the state files, yet after one is merged the other still merges without conflict (the
+    entries never sit on adjacent lines), and the result is valid."""
+    enable_state_file(platform.bare)
+    digest = digest_of("build-21")
+    common = ("--config-repo", platform.repo, "--skip-registry-check", "--json")
+    cli(
+        "promote",
+        *common,
+        "--app",
+        "api-service,worker",
+        "--env",
+        "dev",
+        "--digest",
+        digest,
+        "--now",
+        "2026-11-24T10:00:00+00:00",
+        cwd=tmp_path,
+        env=platform.env,
+    )
+    numbers = []
+    for env in ("staging", "production"):
+        run = cli(
+            "promote",
+            *common,
+            "--app",
+            "api-service",
+            "--env",
+            env,
+            "--digest",
+            digest,
+            "--now",
+            "2026-11-25T10:00:00+00:00",
+            cwd=tmp_path,
+            env=platform.env,
+        )
+        numbers.append(json.loads(run.stdout)["pr-number"])
+    platform.api.merge(numbers[0], "merge")
+    platform.api.merge(numbers[1], "merge")  # raises on a conflict
+    data = json.loads(gitutil.read_file(platform.bare, "main", "state/versions.json"))
+    assert data["apps"]["api-service"]["staging"]["digest"] == digest
+    assert data["apps"]["api-service"]["production"]["digest"] == digest
     assert (
         "valid"
         in cli("validate", "--config-repo", platform.repo, cwd=tmp_path, env=platform.env).stdout
