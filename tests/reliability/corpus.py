@@ -79,7 +79,7 @@ def put(root: Path, files: Mapping[str, gitutil.FileContent], message: str = "co
     """Write (None: delete) ``files`` and commit them (the checkout stays clean)."""
     gitutil.write_files(root, files)
     gitutil.git("add", "-A", cwd=root)
-    gitutil.git("commit", "-q", "--no-verify", "-m", message, cwd=root)
+    gitutil.git("commit", "-q", "--no-verify", "--allow-empty", "-m", message, cwd=root)
 
 
 def assert_refused(
