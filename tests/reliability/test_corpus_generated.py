@@ -439,13 +439,13 @@ def config_mutation(draw: st.DrawFn, config: dict[str, Any]) -> str:
         )
         value = draw(WRONG_VALUES)
         if where in ("version", "environments", "apps", "settings"):
-            wrong = {
+            wrong: dict[str, Callable[[Any], bool]] = {
                 "version": lambda v: v != 1,
                 "environments": lambda v: not (isinstance(v, list) and v),
                 "apps": lambda v: not (isinstance(v, dict) and v),
                 "settings": lambda v: not isinstance(v, dict),
-            }[where]
-            if not wrong(value):
+            }
+            if not wrong[where](value):
                 value = "nonsense"
             config[where] = value
         elif where == "image":
