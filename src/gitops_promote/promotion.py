@@ -181,6 +181,7 @@ def choose(
             verify(req, ref)
         return Choice(app, ref, "image")
     if req.tag:
+        refuse_downgrade(req, config, ws, app, env, req.tag, f"--tag {req.tag}")
         ref = resolve_tag(req, env, ImageRef(app.image, req.tag))
         return Choice(app, ref, "tag")
     if req.latest:
@@ -257,6 +258,24 @@ def resolve_tag(req: Request, env: Environment, ref: ImageRef) -> ImageRef:
         return ref.with_digest(client.resolve(ref))
     finally:
         client.close()
+
+
+def refuse_downgrade(
+    req: Request, config: Config, ws: Workspace, app: App, env: Environment, tag: str, what: str
+) -> None:
+    """Refuse a semver tag lower than the one the env runs now, unless --allow-downgrade."""
+    from gitops_promote import semverpolicy  # noqa: PLC0415
+
+    if req.allow_downgrade:
+        return
+    state = pins.read_state(ws.root, config, app, env)
+    current = state.pin.ref.tag if state.pin else None
+    if current and semverpolicy.is_downgrade(current, tag):
+        raise UserError(
+            f"{app.name} in {env.name} runs {current}; {what} is a downgrade",
+            hint="pass --allow-downgrade to pin it anyway, "
+            "or --rollback to restore the previous pin",
+        )
 
 
 def latest(req: Request, config: Config, ws: Workspace, app: App, env: Environment) -> ImageRef:

@@ -233,3 +233,20 @@ def test_latest_without_a_track_range_says_where_to_add_one(
         "error: --latest needs a `track` semver range on app api or env production "
         '(add e.g. track: ">=1.0.0 <2.0.0" in promotion.yaml)'
     ]
+
+
+def test_tag_refuses_a_downgrade_unless_allowed(
+    platform: Platform, tmp_path: Path, config: str, oci_registry: Registry, registry_repo: str
+) -> None:
+    """dev runs v0.9.0; --tag v0.8.0 is a lower version: refused before the registry is
+    even asked (exit 2, the fix named); with --allow-downgrade it is pinned with its digest."""
+    low = oci_registry.push_image(registry_repo, "v0.8.0")
+    before = gitutil.rev_parse(platform.bare, "main")
+    run = promote(platform, tmp_path, "--env", "dev", "--tag", "v0.8.0", check=2)
+    assert run.stderr.splitlines() == [
+        "error: api in dev runs v0.9.0; --tag v0.8.0 is a downgrade (pass --allow-downgrade "
+        "to pin it anyway, or --rollback to restore the previous pin)"
+    ]
+    assert gitutil.rev_parse(platform.bare, "main") == before
+    promote(platform, tmp_path, "--env", "dev", "--tag", "v0.8.0", "--allow-downgrade")
+    assert image_entry(platform, DEV) == ["    newTag: v0.8.0", f"    digest: {low}"]
