@@ -45,10 +45,6 @@ class Renderer:
     flags: tuple[str, ...]
     timeout: float = DEFAULT_TIMEOUT
 
-    @property
-    def name(self) -> str:
-        return " ".join([Path(self.argv[0]).name, *self.argv[1:]])
-
 
 @dataclass(frozen=True)
 class Rendered:
