@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
+    from gitops_promote import soakplan
     from gitops_promote.config import App, Config, Environment
     from gitops_promote.facts import Key
     from gitops_promote.images import ImageRef
@@ -186,17 +187,51 @@ def deliver(
 # -- the command ------------------------------------------------------------------------------
 
 
+def gather(
+    ws: Workspace,
+    config: Config,
+    base: str,
+    now: datetime,
+    chosen: Sequence[tuple[App, Environment]],
+) -> tuple[soakplan.Facts, list[str]]:
+    """The facts of every target in one history pass (HEAD's pins come from it too), and
+    the open promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
+    from gitops_promote import facts, pins, soakplan  # noqa: PLC0415
+    from gitops_promote.errors import UserError  # noqa: PLC0415
+
+    targets = soakplan.fact_targets(config)
+    ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
+    lines = facts.timelines(ws.repo, config, targets)
+    current: dict[Key, ImageRef | None] = {}
+    files: dict[Key, str] = {}
+    dirty = set(ws.repo.dirty_files())
+    for app, env in targets:
+        key = (app.name, env.name)
+        line = lines.get(key)
+        if line is not None and line.events and line.file not in dirty:
+            current[key], files[key] = line.current, line.file  # no second YAML parse
+            continue
+        try:
+            overlay = pins.read_state(ws.root, config, app, env)
+        except UserError:
+            current[key] = None
+            continue
+        current[key], files[key] = (overlay.pin.ref if overlay.pin else None), overlay.file
+    open_prs, why = proposals(ws, config, base, _branches(config, chosen))
+    found = soakplan.Facts(config, now, current, lines, files=files, proposals=open_prs)
+    return found, [why] if why else []
+
+
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import facts, pins, soakplan  # noqa: PLC0415 - lazy: fast start-up
+    from gitops_promote import soakplan  # noqa: PLC0415 - lazy: keep start-up fast
     from gitops_promote.configload import load_config  # noqa: PLC0415
-    from gitops_promote.errors import PromoteError, UserError  # noqa: PLC0415
+    from gitops_promote.errors import PromoteError  # noqa: PLC0415
     from gitops_promote.promotion import check_base_branch, parse_identity  # noqa: PLC0415
     from gitops_promote.workspace import open_workspace  # noqa: PLC0415
 
     now = common.parse_now(args.now)
     identity = parse_identity(args.author)
     loc = common.location(args)
-    notes: list[str] = []
     outcomes: list[Outcome] = []
     with open_workspace(
         loc, common.credentials(args), identity=identity, require_clean=not args.dry_run
@@ -205,39 +240,14 @@ def run(args: argparse.Namespace) -> int:
         base = check_base_branch(ws, config, loc)
         only_apps = [a.name for a in common.pick_apps(config, common.split_names(args.app), None)]
         only_envs = [common.pick_env(config, e).name for e in common.split_names(args.env)]
-        targets = soakplan.fact_targets(config)
-        ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
-        lines = facts.timelines(ws.repo, config, targets)
-        current: dict[Key, ImageRef | None] = {}
-        files: dict[Key, str] = {}
-        dirty = set(ws.repo.dirty_files())
-        for app, env in targets:
-            line = lines.get((app.name, env.name))
-            if line is not None and line.events and line.file not in dirty:
-                # what HEAD pins, already read by the history pass: no second parse
-                current[(app.name, env.name)] = line.current
-                files[(app.name, env.name)] = line.file
-                continue
-            try:
-                overlay = pins.read_state(ws.root, config, app, env)
-            except UserError:
-                current[(app.name, env.name)] = None
-                continue
-            current[(app.name, env.name)] = overlay.pin.ref if overlay.pin else None
-            files[(app.name, env.name)] = overlay.file
         chosen = [
             (a, e)
             for a, e in soakplan.eligible(config)
             if (not only_apps or a.name in only_apps) and (not only_envs or e.name in only_envs)
         ]
-        open_prs, why = proposals(ws, config, base, _branches(config, chosen))
-        if why:
-            notes.append(why)
-        plan = soakplan.plan(
-            soakplan.Facts(config, now, current, lines, files=files, proposals=open_prs)
-        )
+        facts, notes = gather(ws, config, base, now, chosen)
         keep = {(a.name, e.name) for a, e in chosen}
-        for decision in plan:
+        for decision in soakplan.plan(facts):
             if (decision.app, decision.env) not in keep:
                 continue
             if decision.status != "promote" or args.dry_run:
