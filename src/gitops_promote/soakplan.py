@@ -12,7 +12,8 @@ both), the candidate is what the upstream env runs. Then, in this order:
 - **waiting**: the candidate has not run upstream for ``soak`` yet (how long is left);
 - **frozen**: the env is inside a freeze window (which one, until when);
 - **blocked**: a dependency does not run in the env what it runs upstream (which one to
-  promote first), or the env requires a digest and the candidate is a bare tag;
+  promote first), the env requires a digest and the candidate is a bare tag, or the
+  overlay of the env or of its upstream cannot be read (the error says why);
 - else **promote**.
 
 The reason names the first of these that holds, then every other gate that also says no
@@ -77,6 +78,7 @@ class Facts:
     lines: Mapping[Key, Timeline]  # pin timelines on the base branch's first-parent history
     files: Mapping[Key, str] = field(default_factory=dict)  # overlay file of each target
     proposals: Mapping[Key, Proposal] = field(default_factory=dict)
+    unreadable: Mapping[Key, str] = field(default_factory=dict)  # overlay -> why (one line)
     labels: Sequence[str] = ()  # no PR yet, so no break-glass label: freeze holds
 
 
@@ -277,6 +279,9 @@ def decide(
         proposal=proposal,
         file=file,
     )
+    for broken in (key, (app.name, source)):
+        if broken in facts.unreadable:
+            return _with(base, "blocked", facts.unreadable[broken])
     if candidate is None:
         return _with(base, "skipped", f"nothing to promote: {app.name} is not pinned in {source}")
     upstream_line = facts.lines.get((app.name, source))

@@ -355,3 +355,22 @@ def test_one_history_pass_for_every_app_and_env(
     assert rows[2].startswith("| perf | api-service | would promote | dev runs sha256:")
     written = outputs.read_text().splitlines()
     assert written[written.index(next(w for w in written if w.startswith("promoted<<"))) + 1] == "0"
+
+
+def test_an_overlay_broken_at_head_blocks_only_its_targets(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """A person broke billing's dev overlay: perf/billing and staging/billing are blocked
+    with the parse error (not promoted from an older version in history); api-service,
+    soaked, still goes; exit 0."""
+    fleet.seed(platform, "2026-11-20T10:00:00+00:00")
+    fleet.pin(platform, {("api-service", "dev"): 2}, "2026-11-24T09:00:00+00:00")
+    gitutil.commit_tree_to_bare(
+        platform.bare,
+        {fleet.path("billing", "dev"): "images:\n  - name: [unclosed\n"},
+        message="oops",
+        date="2026-11-24T10:00:00+00:00",
+    )
+    got = lines_of(soak(platform, tmp_path, "--env", "perf", "--now", "2026-11-24T12:00Z"))
+    assert got["perf/billing"].startswith("blocked apps/billing/dev/kustomization.yaml")
+    assert got["perf/api-service"].startswith("pushed ")

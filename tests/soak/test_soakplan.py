@@ -316,3 +316,23 @@ def test_counts_has_every_status() -> None:
         "frozen": 0,
         "blocked": 0,
     }
+
+
+def test_an_unreadable_overlay_blocks_its_targets_with_the_error() -> None:
+    """dev's overlay of web cannot be read: staging/web is blocked with that error (not
+    'nothing to promote'); the other apps are unaffected."""
+    found = facts(WEDNESDAY, {**SETTLED, ("web", "dev"): []})
+    broken = soakplan.Facts(
+        found.config,
+        found.now,
+        found.pins,
+        found.lines,
+        unreadable={("web", "dev"): "apps/web/dev/kustomization.yaml: line 3: bad indentation"},
+    )
+    plan = soakplan.plan(broken)
+    d = one(plan, "web", "staging")
+    assert (d.status, d.reason) == (
+        "blocked",
+        "apps/web/dev/kustomization.yaml: line 3: bad indentation",
+    )
+    assert one(plan, "api-service", "staging").status == "up-to-date"

@@ -194,8 +194,8 @@ def gather(
     now: datetime,
     chosen: Sequence[tuple[App, Environment]],
 ) -> tuple[soakplan.Facts, list[str]]:
-    """The facts of every target in one history pass (HEAD's pins come from it too), and
-    the open promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
+    """The facts of every target (one history pass, the work tree's pins) and the open
+    promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
     from gitops_promote import facts, pins, soakplan  # noqa: PLC0415
     from gitops_promote.errors import UserError  # noqa: PLC0415
 
@@ -204,21 +204,21 @@ def gather(
     lines = facts.timelines(ws.repo, config, targets)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
-    dirty = set(ws.repo.dirty_files())
+    unreadable: dict[Key, str] = {}
     for app, env in targets:
+        # the work tree, not the last parsable version in history: an overlay broken at
+        # HEAD must stop its target, not be read as the pin it had before
         key = (app.name, env.name)
-        line = lines.get(key)
-        if line is not None and line.events and line.file not in dirty:
-            current[key], files[key] = line.current, line.file  # no second YAML parse
-            continue
         try:
             overlay = pins.read_state(ws.root, config, app, env)
-        except UserError:
-            current[key] = None
+        except UserError as err:
+            current[key], unreadable[key] = None, str(err)
             continue
         current[key], files[key] = (overlay.pin.ref if overlay.pin else None), overlay.file
     open_prs, why = proposals(ws, config, base, _branches(config, chosen))
-    found = soakplan.Facts(config, now, current, lines, files=files, proposals=open_prs)
+    found = soakplan.Facts(
+        config, now, current, lines, files=files, proposals=open_prs, unreadable=unreadable
+    )
     return found, [why] if why else []
 
 
