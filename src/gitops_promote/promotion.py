@@ -68,6 +68,16 @@ def promote(
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = common.pick_env(config, req.env)
+        if env.gated and req.no_push:
+            raise InputError(
+                f"{env.name} is mode: pull-request: it changes only through a pull request",
+                hint="drop --no-push (a PR is opened), or use --dry-run to preview",
+            )
+        if req.defer_gates and not env.gated:
+            raise InputError(
+                f"--defer-gates: {env.name} is mode: push, so no check comes after the push",
+                hint="gates of push environments always apply; drop --defer-gates",
+            )
         names = req.apps or tuple(a.name for a in config.apps if env in config.envs_of(a))
         apps = common.pick_apps(config, names, env)
         upstream_env = config.upstream_of(env)
@@ -77,9 +87,17 @@ def promote(
         choices = [choose(req, config, ws, app, env, lines) for app in apps]
         states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
         changes = tuple(change_of(c, states[c.app.name]) for c in choices)
+        labels = (*env.pull_request.labels, *req.labels) if env.gated else ()
         gates = preflight(
-            config, env, changes, req.now, **preflight_facts(ws, config, env, changes, lines)
+            config,
+            env,
+            changes,
+            req.now,
+            labels=labels,
+            **preflight_facts(ws, config, env, changes, lines),
         )
+        if req.defer_gates:
+            gates = [defer(g) for g in gates]
         blocking = [g for g in gates if g.blocking]
         if blocking:
             raise GateError("\n".join(g.message for g in blocking))
@@ -110,11 +128,6 @@ def deliver(
     """The env's normal path: commit + push for ``mode: push``, a pull request otherwise."""
     if env.mode == "push":
         return deliver_push(req, ws, config, env, result, choices)
-    if req.no_push:
-        raise InputError(
-            f"{env.name} is mode: pull-request: it changes only through a pull request",
-            hint="drop --no-push (a PR is opened), or use --dry-run to preview",
-        )
     return deliver_pull_request(req, ws, config, env, result, choices)
 
 
@@ -321,6 +334,7 @@ def preflight(
     changes: Sequence[Change],
     now: datetime,
     *,
+    labels: Sequence[str] = (),
     before: Mapping[facts.Key, ImageRef | None] | None = None,
     after: Mapping[facts.Key, ImageRef | None] | None = None,
     history: Mapping[facts.Key, Sequence[PinEvent]] | None = None,
@@ -328,7 +342,9 @@ def preflight(
     """The gates a promotion must pass before anything is written: freeze and pinning;
     with the facts (``before``/``after``: pins now and once promoted, ``history``: pin
     events on the base branch) also upstream match, soak and dependencies, exactly as
-    ``check`` judges the pull request later."""
+    ``check`` judges the pull request later. Every failure blocks, in gated envs too: a
+    pull request the check would refuse is not opened. ``labels`` are the labels the PR
+    will carry (the freeze break-glass label among them)."""
     from gitops_promote.gates.evaluate import promotion_gates  # noqa: PLC0415
     from gitops_promote.gates.freeze import freeze_gate  # noqa: PLC0415
     from gitops_promote.gates.pinning import pinning_gate  # noqa: PLC0415
@@ -337,7 +353,7 @@ def preflight(
     pending = [c for c in changes if c.changed]
     if not pending:
         return results
-    results.append(freeze_gate(env, now, (), config.settings.freeze_exception_label))
+    results.append(freeze_gate(env, now, labels, config.settings.freeze_exception_label))
     for c in pending:
         if history is None or before is None or after is None:
             results.append(pinning_gate(c.app, env, c.new, file=c.file, line=c.line))
@@ -354,23 +370,21 @@ def preflight(
             file=c.file,
             line=c.line,
         )
-        results += [_deferred(env, g) for g in gates]
+        results += gates
     return results
 
 
-_DEFERRED_GATES = ("upstream", "soak", "dependencies")
+DEFERRABLE = ("freeze", "upstream", "soak", "dependencies")
 
 
-def _deferred(env: Environment, gate: GateResult) -> GateResult:
-    """A gated env's promotion is a pull request that ``check`` judges before it can be
-    merged: upstream, soak and dependency failures are reported now but do not stop the PR
-    from being opened (it waits, say, for the soak). A ``mode: push`` env has no such
-    check after it, so there every gate blocks."""
-    if not env.gated or gate.passed or gate.gate not in _DEFERRED_GATES:
+def defer(gate: GateResult) -> GateResult:
+    """``--defer-gates``: a failure the pull request's required check will hold the PR for
+    becomes a warning here (pinning never does: no check could ever pass it)."""
+    if gate.passed or gate.gate not in DEFERRABLE:
         return gate
     from dataclasses import replace  # noqa: PLC0415
 
-    note = "; the pull request's check refuses it until this passes"
+    note = "; deferred to the pull request's check, which refuses it until this passes"
     return replace(gate, severity="warning", message=gate.message + note)
 
 

@@ -76,10 +76,13 @@ def test_plan_comment_created_then_updated_in_place(platform: Platform, tmp_path
         "api-service",
         "--now",
         "2026-11-23T12:00:00+00:00",
+        "--defer-gates",
         env=platform.env,
     )
     assert "warning: sha256:" in opened.stdout
-    assert "the pull request's check refuses it until this passes" in opened.stdout
+    assert "deferred to the pull request's check, which refuses it until this passes" in (
+        opened.stdout
+    )
     (pull,) = platform.api.pulls(state="open")
     env = {
         **platform.env,
@@ -145,6 +148,7 @@ def test_failed_comment_keeps_the_verdict(
         "--skip-registry-check",
         "--now",
         "2026-11-23T12:00:00+00:00",
+        "--defer-gates",
         env=platform.env,
     )
     (pull,) = platform.api.pulls(state="open")

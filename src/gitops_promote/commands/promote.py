@@ -40,6 +40,7 @@ class Request:
     auto_merge: str | None = None
     author: str | None = None
     allow_downgrade: bool = False
+    defer_gates: bool = False
     registry_check: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -69,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--allow-downgrade", action="store_true", help="let --tag/--latest pin a lower version"
+    )
+    parser.add_argument(
+        "--defer-gates",
+        action="store_true",
+        help="gated envs only: open the pull request even when the freeze, upstream, soak or "
+        "dependency gates fail (they are reported; the PR's required check holds it)",
     )
     parser.add_argument(
         "--skip-registry-check",
@@ -132,6 +139,7 @@ def request(args: argparse.Namespace) -> Request:
         auto_merge=args.auto_merge,
         author=args.author,
         allow_downgrade=args.allow_downgrade,
+        defer_gates=args.defer_gates,
         registry_check=not args.skip_registry_check,
     )
 
