@@ -88,6 +88,7 @@ def _promote(argv: list[str]) -> None:
         ("dry-run", "--dry-run"),
         ("draft", "--draft"),
         ("allow-downgrade", "--allow-downgrade"),
+        ("defer-gates", "--defer-gates"),
         ("skip-registry-check", "--skip-registry-check"),
     ):
         if get(name) and flag(name):
