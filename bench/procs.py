@@ -1,0 +1,133 @@
+"""Run one command and measure it: wall time and the CPU time of that process tree.
+
+The CPU time comes from ``wait4`` on the child itself (its own and its waited-for
+descendants' user + system time), so servers running in the benchmark's own process
+(the git HTTP server and its ``http-backend`` children) are not counted in it.
+A timeout kills the child's whole process group (started as its own session), never
+anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Variables that would change what a child does: the GitHub Actions context, our own
+# inputs, git's repository and trace settings of the caller.
+_DROPPED_PREFIXES = ("GITHUB_", "GITOPS_PROMOTE_", "INPUT_", "GIT_", "RUNNER_")
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One finished (or killed) run."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    wall: float  # seconds
+    cpu: float  # seconds, user + system of the child's process tree
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    def describe_failure(self) -> str:
+        if self.timed_out:
+            return f"timed out after {self.wall:.0f} s"
+        tail = (self.stderr.strip() or self.stdout.strip()).splitlines()[-3:]
+        return f"exit {self.returncode}: {' | '.join(tail)}"
+
+
+def child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: no CI context, no caller git settings, an empty HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    env.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C.UTF-8",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_timed(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    stdin: bytes | None = None,
+) -> Timed:
+    """Run ``argv`` to completion (or until ``timeout`` seconds), measuring it."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryFile() as inp,
+    ):
+        if stdin is not None:
+            inp.write(stdin)
+            inp.seek(0)
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=inp,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if killed.is_set():
+            # the rest of the group (e.g. a git grandchild) may still be running
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return Timed(
+            argv=tuple(argv),
+            returncode=proc.returncode,
+            wall=wall,
+            cpu=usage.ru_utime + usage.ru_stime,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+            timed_out=killed.is_set(),
+        )
+
+
+def output(argv: Sequence[str], *, cwd: Path | None = None) -> str:
+    """stdout of a quick helper command ("" when it cannot run)."""
+    try:
+        proc = subprocess.run(
+            list(argv), cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""

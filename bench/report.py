@@ -1,0 +1,299 @@
+"""The goals (met / not met, with the ratio against the baseline of the same run) and the
+markdown of ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.gen import CachedRepo
+from bench.gittrace import Breakdown
+from bench.machine import Machine
+from bench.scenarios import P1, P2, P3, P4, P5
+from bench.stats import Series, fmt_s
+
+P1_SPEEDUP = 10.0
+P1_MAX_S = 1.5
+P2_MAX_RATIO = 1.2
+P3_MAX_S = 3.0
+P4_CREATE = 3
+P4_UPDATE = 2
+P5_MAX_RATIO = 2.0
+
+
+@dataclass(frozen=True)
+class Goal:
+    key: str
+    what: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None  # None: could not be measured
+
+    @property
+    def verdict(self) -> str:
+        return {True: "**met**", False: "**not met**", None: "not measured"}[self.met]
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def goals(p1: P1, p2: P2, p3: P3, p4: P4, p5: P5) -> list[Goal]:
+    out: list[Goal] = []
+    ours, guide = p1.ours.median, p1.guide.median
+    speedup = _ratio(guide, ours) if p1.ours.usable and p1.guide.usable else None
+    out.append(
+        Goal(
+            "P1",
+            "dev promotion end to end (clone, edit, commit, push)",
+            p1.ours.cell(),
+            p1.guide.cell(),
+            f"{speedup:.1f}x faster" if speedup is not None else "-",
+            f">= {P1_SPEEDUP:.0f}x faster and <= {P1_MAX_S} s",
+            None if speedup is None or ours is None else speedup >= P1_SPEEDUP and ours <= P1_MAX_S,
+        )
+    )
+    growth = _ratio(p2.big.median, p2.small.median) if p2.big.usable and p2.small.usable else None
+    out.append(
+        Goal(
+            "P2",
+            "check on a PR touching one overlay: large repo vs 10x smaller one",
+            f"{p2.big.cell()} (large)",
+            f"{p2.small.cell()} (small)",
+            f"{growth:.2f}x" if growth is not None else "-",
+            f"<= {P2_MAX_RATIO}x",
+            None if growth is None else growth <= P2_MAX_RATIO,
+        )
+    )
+    for series, tr, label in (
+        (p3.status, p3.status_trace, "status"),
+        (p3.soak, p3.soak_trace, "soak --dry-run"),
+    ):
+        median = series.median
+        passes = tr.history_passes if tr is not None else None
+        shown = "?" if passes is None else str(passes)
+        met: bool | None
+        if series.timed_out:
+            met = False
+        elif median is None or not series.usable:
+            met = None
+        else:
+            met = median <= P3_MAX_S and (passes is None or passes == 1)
+        out.append(
+            Goal(
+                "P3",
+                f"{label} across every app (history passes: {shown})",
+                series.cell(),
+                "-",
+                f"{median / P3_MAX_S:.1f}x the limit" if median is not None else "-",
+                f"<= {P3_MAX_S:.0f} s, one history pass",
+                met,
+            )
+        )
+    for count, limit, label in (
+        (p4.created, P4_CREATE, "GitHub API calls: new promotion PR"),
+        (p4.updated, P4_UPDATE, "GitHub API calls: update of that PR"),
+    ):
+        out.append(
+            Goal(
+                "P4",
+                label,
+                str(count) if count is not None else f"failed: {p4.failure}",
+                "-",
+                "-",
+                f"<= {limit}",
+                None if count is None else count <= limit,
+            )
+        )
+    slower = (
+        _ratio(p5.set_image.median, p5.kustomize.median)
+        if p5.set_image.usable and p5.kustomize.usable
+        else None
+    )
+    out.append(
+        Goal(
+            "P5",
+            "set-image on one overlay vs kubectl kustomize of it (process wall time)",
+            p5.set_image.cell(),
+            p5.kustomize.cell(),
+            f"{slower:.2f}x" if slower is not None else "-",
+            f"<= {P5_MAX_RATIO:.0f}x",
+            None if slower is None else slower <= P5_MAX_RATIO,
+        )
+    )
+    return out
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines
+
+
+def _series_rows(series: Sequence[Series]) -> list[list[str]]:
+    return [[s.name, str(len(s.walls)), s.cell(), s.cpu_cell()] for s in series]
+
+
+def _breakdown(title: str, tr: Breakdown | None) -> list[str]:
+    if tr is None:
+        return []
+    lines = [
+        f"**{title}** ({fmt_s(tr.wall)} wall; git processes {fmt_s(tr.git_total)}, "
+        f"the rest, {fmt_s(tr.outside_git)}, is Python start-up and work):",
+        "",
+    ]
+    rows = [[f"git {name}", str(n), fmt_s(s)] for name, n, s in tr.groups[:8]]
+    rows += [[f"(inside) git {name}", "1", fmt_s(s)] for name, s in tr.helpers[:3]]
+    return [*lines, *_table(["git command", "runs", "time"], rows), ""]
+
+
+def markdown(
+    *,
+    machine: Machine,
+    load_before: str,
+    load_after: str,
+    quick: bool,
+    reps: int,
+    big: CachedRepo,
+    small: CachedRepo,
+    edit_with: str,
+    results: tuple[P1, P2, P3, P4, P5],
+    notes: Sequence[str],
+    command: str,
+) -> str:
+    p1, p2, p3, p4, p5 = results
+    table = goals(*results)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{command}` (do not edit by hand; re-run it).",
+        "Speed is measured here, never in the test suite. Times are process wall times:",
+        f"median of {reps} repetitions (min-max in brackets); CPU is the median user+system",
+        "time of the measured process tree. Compared commands alternate order in each",
+        "repetition, so a burst of load on the machine hits both sides alike.",
+        "",
+    ]
+    if quick:
+        lines += [
+            "> **Quick mode** (`--quick`): a smaller repo and fewer repetitions, for trying",
+            "> the benchmark out. The goals are defined for the full run.",
+            "",
+        ]
+    lines += ["## Machine", ""]
+    lines += _table(
+        ["", ""],
+        [
+            *machine.rows(),
+            ("load average (1/5/15 min) before", load_before),
+            ("load average (1/5/15 min) after", load_after),
+        ],
+    )
+    lines += [
+        "",
+        "## Config repo",
+        "",
+        "Generated with `git fast-import` by `tests/git/bigrepo.py` (cached under",
+        "`bench/out/cache/`, keyed by its parameters and the generator's source), served over",
+        "HTTP on 127.0.0.1 by the test suite's git server (`git http-backend` behind token",
+        "auth, tests/support/githttp.py); the GitHub API is the suite's OpenAPI-checked fake.",
+        "",
+    ]
+    lines += _table(
+        ["repo", "apps x envs", "commits", "pack", "generated in"],
+        [
+            [
+                label,
+                f"{len(r.apps)} x {len(r.envs)}",
+                f"{r.commits:,}",
+                f"{r.pack_bytes / 1e6:.1f} MB",
+                f"{r.seconds:.0f} s" + (" (cached)" if r.reused else ""),
+            ]
+            for label, r in (("large", big), ("small (P2, P4)", small))
+        ],
+    )
+    lines += ["", "## Goals", ""]
+    lines += _table(
+        ["", "what", "gitops-promote", "baseline", "ratio", "goal", "verdict"],
+        [[g.key, g.what, g.ours, g.baseline, g.ratio, g.target, g.verdict] for g in table],
+    )
+    lines += ["", "## Measurements", ""]
+    lines += _table(
+        ["command", "runs", "wall: median (min-max)", "CPU (median)"],
+        _series_rows(
+            [
+                p1.ours,
+                p1.guide,
+                p2.small,
+                p2.big,
+                p3.status,
+                p3.soak,
+                p5.set_image,
+                p5.kustomize,
+                p5.python_floor,
+            ]
+        ),
+    )
+    lines += [
+        "",
+        "### P1: the two flows",
+        "",
+        "- gitops-promote: `gitops-promote promote --remote URL --app APP --env dev "
+        "--digest D --skip-registry-check` (token in `GITOPS_PROMOTE_TOKEN`).",
+        '- guide (lesson *Environment Promotion*, "Automating Dev Promotion from CI"): '
+        "`git clone https://x-token:$TOKEN@.../gitops-config.git`, `cd` to the dev overlay, "
+        + (
+            "`kustomize edit set image`, "
+            if edit_with == "kustomize"
+            else "the image edit with `sed` (no kustomize binary here; `kustomize edit set "
+            "image` would only add its own start-up to the baseline), "
+        )
+        + "`git config` user, `git add`, `git commit`, `git push`: one bash script, "
+        "command for command.",
+        f"- HTTP requests to the git server per promotion: gitops-promote "
+        f"{p1.requests_ours if p1.requests_ours is not None else '?'}, guide "
+        f"{p1.requests_guide if p1.requests_guide is not None else '?'}.",
+        "",
+    ]
+    lines += _breakdown("Where gitops-promote's dev promotion spends its time", p1.trace)
+    lines += ["### P2: check", ""]
+    lines += [
+        f"`gitops-promote check --remote URL --base main --head promote/staging/APP --json`: "
+        f"a PR promoting one app's dev digest into staging (verdicts: "
+        f"{', '.join(f'{k}: {v}' for k, v in p2.verdicts.items()) or '-'}).",
+        "",
+    ]
+    lines += _breakdown("Where check spends its time (large repo)", p2.trace_big)
+    lines += ["### P3: status and soak across the fleet", ""]
+    lines += [
+        f"`status --remote URL --json` ({p3.rows if p3.rows is not None else '?'} rows) and "
+        "`soak --remote URL --dry-run --json`.",
+        "",
+    ]
+    lines += _breakdown("status", p3.status_trace)
+    lines += _breakdown("soak --dry-run", p3.soak_trace)
+    lines += ["### P4: GitHub API calls", ""]
+    if p4.failure:
+        lines += [f"Failed: {p4.failure}", ""]
+    for op, calls in p4.operations.items():
+        lines.append(f"- {op}: {len(calls)} calls: {', '.join(calls) or 'none'}")
+    lines += [
+        f"- OpenAPI validation failures seen by the fake: {p4.validation_errors}",
+        "",
+        "### P5: start-up",
+        "",
+        f"Top-level imports of `gitops-promote set-image` (`python -X importtime`), "
+        f"{fmt_s(p5.import_total)} in all:",
+        "",
+    ]
+    lines += _table(
+        ["module", "cumulative", "self"],
+        [[f"`{name}`", fmt_s(cum), fmt_s(own)] for name, cum, own in p5.imports[:10]],
+    )
+    if notes:
+        lines += ["", "## Notes", ""]
+        lines += [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"

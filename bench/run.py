@@ -1,0 +1,210 @@
+"""Benchmark gitops-promote against the guide's flow; write docs/benchmarks.md.
+
+    python bench/run.py            # the full benchmark: 2,000 apps x 3 envs, 20,000 commits
+    python bench/run.py --quick    # a smaller repo and fewer repetitions, to try it out
+
+Run it from the project's virtualenv (``. .venv/bin/activate``): it uses the installed
+``gitops-promote`` and the test suite's git server and GitHub fake. Not part of the test
+run. The generated repos are cached under ``bench/out/cache/``; scratch work goes to
+``bench/out/run/`` (wiped at the start of each run); the raw figures to
+``bench/out/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# `python bench/run.py` puts bench/ itself first on the path: its modules are bench.*
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+for entry in (ROOT / "tests", ROOT):
+    if str(entry) not in sys.path:
+        sys.path.insert(0, str(entry))
+
+
+def _check_environment() -> str | None:
+    """A one-line reason the benchmark cannot run here, or None."""
+    try:
+        import pytest  # noqa: F401
+
+        import gitops_promote  # noqa: F401
+    except ImportError as exc:
+        return f"{exc.name} is not importable: activate the virtualenv (. .venv/bin/activate)"
+    if shutil.which("git") is None:
+        return "git is not on PATH"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small repo, few repetitions")
+    parser.add_argument("--apps", type=int, help="apps in the large repo (default 2000; quick 200)")
+    parser.add_argument("--commits", type=int, help="commits in the large repo (default 20000)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 5; quick 2)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds one run may take (default 300; quick 120)"
+    )
+    parser.add_argument(
+        "--only", default="12345", help="which goals to measure, e.g. --only 15 (default all)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "docs" / "benchmarks.md",
+        help="where to write the report (default docs/benchmarks.md)",
+    )
+    args = parser.parse_args(argv)
+    problem = _check_environment()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+    from bench.gen import cached_repo
+    from bench.machine import describe, load_average
+    from bench.report import goals, markdown
+    from bench.scenarios import (
+        P1,
+        P2,
+        P3,
+        P4,
+        P5,
+        Bench,
+        p1_dev_promotion,
+        p2_check,
+        p3_fleet,
+        p4_api_calls,
+        p5_set_image,
+    )
+    from bench.stats import Series
+    from support.githttp import GitServer
+    from support.github_fake import GitHubFake
+
+    apps = args.apps or (200 if args.quick else 2000)
+    commits = args.commits or (2000 if args.quick else 20000)
+    reps = args.reps or (2 if args.quick else 5)
+    timeout = args.timeout or (120.0 if args.quick else 300.0)
+    if apps < 10 or commits < 10 or reps < 1:
+        print("error: --apps and --commits must be >= 10, --reps >= 1", file=sys.stderr)
+        return 2
+
+    started = time.perf_counter()
+    load_before = load_average()
+    big = cached_repo(apps, commits)
+    small = cached_repo(apps // 10, commits // 10)
+    run_dir = ROOT / "bench" / "out" / "run"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    (run_dir / "home").mkdir(parents=True)
+    kustomize = shutil.which("kustomize")
+    kubectl = shutil.which("kubectl")
+    notes: list[str] = []
+    if not kustomize:
+        notes.append(
+            "No `kustomize` binary here: the guide flow's `kustomize edit set image` is the "
+            "same one-line edit made with `sed`."
+        )
+
+    def log(text: str) -> None:
+        print(text, flush=True)
+
+    with GitHubFake() as api, GitServer(run_dir / "server", token=api.token) as git:
+        for name, repo in ((Bench.BIG, big), (Bench.SMALL, small)):
+            shutil.copytree(repo.path, git.path(name), symlinks=True)
+            owner, short = name.split("/")
+            api.add_repo(owner, short, git.path(name))
+        bench = Bench(
+            quick=args.quick,
+            reps=reps,
+            timeout=timeout,
+            run_dir=run_dir,
+            git=git,
+            api=api,
+            big=big,
+            small=small,
+            log=log,
+            edit_with="kustomize" if kustomize else "sed",
+            kubectl=kubectl,
+        )
+        log(f"config repo: {len(big.apps)} apps, {big.commits} commits at {git.url(Bench.BIG)}")
+        skipped = Series("", failure="not run (--only)")
+        p1 = P1(skipped, skipped)
+        p2 = P2(skipped, skipped)
+        p3 = P3(skipped, skipped)
+        p4 = P4(failure="not run (--only)")
+        p5 = P5(skipped, skipped, skipped)
+        if "1" in args.only:
+            log("P1: dev promotion, gitops-promote vs the guide's flow")
+            p1 = p1_dev_promotion(bench)
+        if "2" in args.only:
+            log("P2: check on a one-overlay PR, small vs large repo")
+            p2 = p2_check(bench)
+        if "3" in args.only:
+            log("P3: status and soak --dry-run across every app")
+            p3 = p3_fleet(bench)
+        if "4" in args.only:
+            log("P4: GitHub API calls per promotion PR")
+            p4 = p4_api_calls(bench)
+        if "5" in args.only:
+            log("P5: set-image vs kubectl kustomize")
+            p5 = p5_set_image(bench)
+        edit_with = bench.edit_with
+
+    machine = describe(ROOT)
+    results = (p1, p2, p3, p4, p5)
+    gaps = ROOT / "bench" / "gaps.md"
+    text = markdown(
+        machine=machine,
+        load_before=load_before,
+        load_after=load_average(),
+        quick=args.quick,
+        reps=reps,
+        big=big,
+        small=small,
+        edit_with=edit_with,
+        results=results,
+        notes=notes,
+        command="python bench/run.py" + (" --quick" if args.quick else ""),
+    )
+    if gaps.is_file() and not args.quick:
+        text += "\n" + gaps.read_text()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    raw = {
+        "machine": asdict(machine),
+        "goals": [asdict(g) for g in goals(*results)],
+        "series": [
+            s.to_json()
+            for s in (
+                p1.ours,
+                p1.guide,
+                p2.small,
+                p2.big,
+                p3.status,
+                p3.soak,
+                p5.set_image,
+                p5.kustomize,
+                p5.python_floor,
+            )
+        ],
+        "p4": asdict(p4),
+    }
+    out = ROOT / "bench" / "out" / "results.json"
+    out.write_text(json.dumps(raw, indent=2, default=str))
+    log("")
+    for goal in goals(*results):
+        log(
+            f"{goal.key} {goal.what}: {goal.ours} vs {goal.baseline}: {goal.ratio}"
+            f" -> {goal.verdict}"
+        )
+    log(f"\nwrote {args.output} and {out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
