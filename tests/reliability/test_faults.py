@@ -65,7 +65,9 @@ def dev(app: str, digest: str) -> tuple[str, ...]:
 
 
 def prod(digest: str) -> tuple[str, ...]:
-    return ("--app", "app-03", "--env", "production", "--digest", digest)
+    """A production promotion of ``digest``: staging does not run it, so the upstream gate
+    would refuse it; --defer-gates opens the PR anyway (its required check holds it)."""
+    return ("--app", "app-03", "--env", "production", "--digest", digest, "--defer-gates")
 
 
 def assert_one_pr(fleet: Fleet, digest: str) -> None:
