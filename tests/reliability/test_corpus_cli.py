@@ -296,7 +296,7 @@ REMOTE_CASES = [
     ("gated-env-with-no-push", ["--no-push", "--env=production"], ("pull request",)),
     (
         "api-timeout-not-a-number",
-        ["--env=production", "--label=x"],
+        ["--env=production", "--defer-gates"],
         ("GITOPS_PROMOTE_API_TIMEOUT",),
     ),
 ]
