@@ -241,3 +241,17 @@ def test_forbidden_push_is_not_retried(
     assert info.value.exit_code == 3
     assert "403" in str(info.value)
     assert config_repo.server.pending_faults == 9
+
+
+def test_open_masks_a_token_left_in_the_remote_url(config_repo: ConfigRepo, tmp_path: Path) -> None:
+    """A checkout cloned the guide's way (token in the remote URL) is opened; the token in
+    that URL is masked in every message, and the URL shown has no user info."""
+    work = gitutil.init_repo(tmp_path / "checkout")
+    gitutil.commit_files(work, {"a": "1\n"})
+    host = config_repo.server.base_url.removeprefix("http://")
+    gitutil.git(
+        "remote", "add", "origin", f"http://x-token:ghp_leaky123456@{host}/org/nope.git", cwd=work
+    )
+    repo = Repo.open(work)
+    assert "ghp_leaky123456" not in repo.remote_url
+    assert secrets.redact("ghp_leaky123456") == "***"

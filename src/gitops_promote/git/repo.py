@@ -38,6 +38,7 @@ from gitops_promote.git.runner import (
     GitCommandError,
     Identity,
     check_remote_url,
+    register_url_secret,
     safe_url,
 )
 
@@ -355,6 +356,7 @@ class Repo:
                 hint=f"add it: git remote add {remote} <config repo URL>",
             )
         remote_url = url.text
+        register_url_secret(remote_url)  # a checkout made the guide's way has a token in it
         runner = Git(
             cwd=root,
             token=token if token is not None else base.token,

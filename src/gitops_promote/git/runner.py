@@ -153,6 +153,17 @@ def safe_url(url: str) -> str:
     return url
 
 
+def register_url_secret(url: str) -> None:
+    """Register the password (or token user name) of a URL with user info as a secret."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return
+    if "@" in netloc:
+        user, _, password = netloc.rsplit("@", 1)[0].partition(":")
+        secrets.register(password or user)
+
+
 def check_remote_url(url: str) -> str:
     """Refuse a remote URL that carries credentials (``https://user:token@host/...``).
 
