@@ -111,13 +111,15 @@ def assert_refused(
 
 
 @contextlib.contextmanager
-def plain_environ() -> Iterator[None]:
-    """os.environ as a user's shell has it: no Actions, token or input variables."""
+def plain_environ(extra: Mapping[str, str] | None = None) -> Iterator[None]:
+    """os.environ as a user's shell has it: no Actions, token or input variables; then
+    ``extra``."""
     saved = dict(os.environ)
     for key in list(os.environ):
         if key.startswith(("GITHUB_", "GITOPS_PROMOTE_", "INPUT_", "GIT_")):
             del os.environ[key]
     os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+    os.environ.update(extra or {})
     try:
         yield
     finally:
@@ -125,13 +127,13 @@ def plain_environ() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_in_process(argv: Sequence[str]) -> Outcome:
+def run_in_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Outcome:
     """``gitops-promote ARGV`` through ``cli.main`` in this process (fast, for the
-    generated part), stdout and stderr captured."""
+    generated part), stdout and stderr captured; ``env`` added to a plain environment."""
     from gitops_promote import cli, secrets
 
     out, err = io.StringIO(), io.StringIO()
-    with plain_environ(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with plain_environ(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = cli.main(list(argv))
         except SystemExit as exc:  # argparse
