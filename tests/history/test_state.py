@@ -385,6 +385,7 @@ def test_two_open_promotion_prs_both_merge_cleanly(platform: Platform, tmp_path:
             env,
             "--digest",
             digest,
+            "--defer-gates",  # production's staging soak has not started: the check holds it
             "--now",
             "2026-11-25T10:00:00+00:00",
             cwd=tmp_path,
