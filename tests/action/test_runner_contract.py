@@ -118,13 +118,36 @@ def test_rerun_is_unchanged_and_reuses_the_cached_venv(action: ActionHarness) ->
     assert_no_leak(second, action.token)
 
 
+def land(action: ActionHarness, env: str, digest: str, date: str) -> str:
+    """Commit on the config repo's main, dated ``date``, a new api-service digest in
+    ``env`` (as a merged promotion would land it); the new main."""
+    work = action.tmp_path / f"land-{env}-{digest[7:15]}"
+    gitutil.git("clone", "-q", str(action.platform.bare), str(work))
+    rel = f"apps/api-service/overlays/{env}/kustomization.yaml"
+    text = (work / rel).read_text(encoding="utf-8")
+    changed = re.sub(r"digest: sha256:[0-9a-f]{64}", f"digest: {digest}", text)
+    assert changed != text
+    gitutil.commit_files(work, {rel: changed}, message=f"promote to {env}", date=date)
+    gitutil.git("push", "-q", "origin", "main", cwd=work)
+    return gitutil.rev_parse(work, "HEAD")
+
+
+def upstream(action: ActionHarness, env: str, **more: str) -> dict[str, str]:
+    """promote without a digest: the environment takes what its upstream runs."""
+    inputs = promote(action, env, "", **more)
+    del inputs["digest"]
+    return inputs
+
+
 def test_production_opens_a_pull_request_then_updates_it(action: ActionHarness) -> None:
-    """promote into production (mode: pull-request): pr-created with pr-number/pr-url of the
-    PR now open in GitHub, main untouched; a newer digest updates the same PR."""
-    main = gitutil.rev_parse(action.platform.bare, "main")
+    """promote into production (mode: pull-request) takes what staging runs once it has
+    soaked: pr-created with pr-number/pr-url of the PR now open in GitHub, main untouched;
+    when staging moves on, the next run updates the same PR (pr-updated)."""
     first = digest_of("release 2.0.0")
-    run = action.run(promote(action, "production", first))
-    assert run.exit_code == 0, run.stderr
+    land(action, "staging", first, "2026-11-21T10:00:00+00:00")
+    main = gitutil.rev_parse(action.platform.bare, "main")
+    run = action.run(upstream(action, "production"))
+    assert run.exit_code == 0, run.stdout + run.stderr
     pulls = action.platform.api.pulls(state="open")
     assert len(pulls) == 1
     pr = pulls[0]
@@ -134,6 +157,9 @@ def test_production_opens_a_pull_request_then_updates_it(action: ActionHarness) 
     assert out["pr-url"] == f"{action.platform.api.web_url}/{CONFIG}/pull/{pr.number}"
     assert out["commit"] == pr.head_sha
     assert out["digest"] == first
+    assert out["previous-digest"] == SEEDED
+    [change] = json.loads(out["changes"])
+    assert (change["source"], change["upstream"]) == ("upstream", "staging")
     assert pr.head == "promote/production/api-service"
     assert set(pr.labels) == {"promotion", "production"}
     assert f"digest: {first}".encode() in gitutil.read_file(
@@ -142,13 +168,16 @@ def test_production_opens_a_pull_request_then_updates_it(action: ActionHarness) 
     assert gitutil.rev_parse(action.platform.bare, "main") == main
     assert "### Promotion to `production`: pr-created" in run.summary
     assert f"Pull request: [#{pr.number}]({out['pr-url']})" in run.summary
+    assert "`staging` since 2026-11-21 10:00 UTC" in run.summary
     assert_no_leak(run, action.token)
 
     second = digest_of("release 2.0.1")
-    again = action.run(promote(action, "production", second))
-    assert again.exit_code == 0, again.stderr
+    main = land(action, "staging", second, "2026-11-22T10:00:00+00:00")
+    again = action.run(upstream(action, "production"))
+    assert again.exit_code == 0, again.stdout + again.stderr
     assert again.outputs["operation"] == "pr-updated"
     assert again.outputs["pr-number"] == str(pr.number)
+    assert again.outputs["digest"] == second
     assert again.outputs["previous-digest"] == SEEDED
     assert len(action.platform.api.pulls(state="all")) == 1
     assert action.platform.api.pull(pr.number).title.endswith(second[:19])
@@ -156,16 +185,41 @@ def test_production_opens_a_pull_request_then_updates_it(action: ActionHarness) 
     assert_no_leak(again, action.token)
 
 
+def test_unsoaked_digest_is_refused_unless_gates_are_deferred(action: ActionHarness) -> None:
+    """A digest staging does not run is refused for production (exit 1: upstream and
+    soak, one annotation each, nothing opened); with defer-gates the PR is opened and the
+    refusals become warnings, left for the PR's required check."""
+    digest = digest_of("release 3.0.0")
+    refused = action.run(promote(action, "production", digest))
+    assert refused.exit_code == 1
+    messages = [a.message for a in refused.annotations]
+    assert all(a.title == "gitops-promote: promotion refused" for a in refused.annotations)
+    assert any("staging runs" in m for m in messages)
+    assert any("soak" in m for m in messages)
+    assert action.platform.api.pulls(state="all") == []
+    assert_no_leak(refused, action.token)
+
+    deferred = action.run(promote(action, "production", digest, **{"defer-gates": "true"}))
+    assert deferred.exit_code == 0, deferred.stdout + deferred.stderr
+    assert deferred.outputs["operation"] == "pr-created"
+    assert "deferred to the pull request's check" in deferred.stdout
+    assert len(action.platform.api.pulls(state="open")) == 1
+    assert_no_leak(deferred, action.token)
+
+
 def test_dry_run_writes_nothing(action: ActionHarness) -> None:
-    """dry-run: operation dry-run, no commit, no branch, no pull request."""
+    """dry-run: operation dry-run, the diff in the log; no commit, no branch, no PR."""
     main = gitutil.rev_parse(action.platform.bare, "main")
-    run = action.run(promote(action, "staging", digest_of("x"), **{"dry-run": "true"}))
+    digest = digest_of("x")
+    run = action.run(promote(action, "dev", digest, **{"dry-run": "true"}))
     assert run.exit_code == 0, run.stderr
     assert run.outputs["operation"] == "dry-run"
+    assert run.outputs["digest"] == digest
     assert run.outputs["commit"] == run.outputs["pr-number"] == ""
+    assert f"+    digest: {digest}" in run.stdout
     assert gitutil.rev_parse(action.platform.bare, "main") == main
     assert action.platform.api.pulls(state="all") == []
-    assert "### Promotion to `staging`: dry-run" in run.summary
+    assert "### Promotion to `dev`: dry-run" in run.summary
     assert_no_leak(run, action.token)
 
 
@@ -203,14 +257,18 @@ def test_bad_boolean_input_is_refused_before_any_work(action: ActionHarness) -> 
 
 
 def test_freeze_window_refuses_with_exit_1(action: ActionHarness) -> None:
-    """A gate that says no (production's weekend freeze): exit 1, an annotation titled
-    'promotion refused' naming the window, the same in the job summary; no PR."""
-    run = action.run(promote(action, "production", digest_of("w"), now=SATURDAY))
+    """A gate that says no (production's weekend freeze, everything else in order): exit 1,
+    one annotation titled 'promotion refused' naming the window and when it ends, the same
+    in the job summary; no PR."""
+    land(action, "staging", digest_of("w"), "2026-11-21T10:00:00+00:00")
+    run = action.run(upstream(action, "production", now=SATURDAY))
     assert run.exit_code == 1
     [error] = run.annotations
     assert error.title == "gitops-promote: promotion refused"
-    assert "weekend" in error.message
+    assert "production is frozen by window 'weekend'" in error.message
+    assert "until Mon 2026-11-30 08:00 CET" in error.message
     assert "### gitops-promote: promotion refused" in run.summary
+    assert "'weekend'" in run.summary
     assert action.platform.api.pulls(state="all") == []
     assert_no_leak(run, action.token)
 
@@ -260,8 +318,9 @@ def test_app_private_key_is_masked_line_by_line(action: ActionHarness, tmp_path:
 def test_install_step_builds_the_locked_environment(
     action: ActionHarness, composite_runner: CompositeRunner
 ) -> None:
-    """The cached virtual environment holds exactly requirements.lock's versions plus
-    gitops-promote itself, and its entry point is what the run step executes."""
+    """The cached virtual environment holds exactly the locked versions (runtime
+    dependencies and the build backend, hash-checked) plus gitops-promote itself, and its
+    entry point is what the run step executes."""
     workspace = action.tmp_path / "checkout"
     gitutil.git("clone", "-q", str(action.platform.bare), str(workspace))
     run = action.run({"command": "validate"}, workspace=workspace)
@@ -286,11 +345,13 @@ def test_install_step_builds_the_locked_environment(
         for line in freeze.splitlines()
         if "==" in line
     }
+    locks = ("requirements.lock", ".ci/build.lock")
     locked = {
         canonical(m.group(1)): m.group(2)
+        for lock in locks
         for m in re.finditer(
             r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)",
-            (ACTION_DIR / "requirements.lock").read_text(encoding="utf-8"),
+            (ACTION_DIR / lock).read_text(encoding="utf-8"),
             re.MULTILINE,
         )
     }
@@ -317,12 +378,19 @@ def test_inputs_reach_the_program_only_through_env() -> None:
 
 
 def test_cache_key_covers_the_lock_and_the_package_source(tmp_path: Path) -> None:
-    """The venv cache key changes with requirements.lock, pyproject.toml and any file of
+    """The venv cache key changes with the locks, pyproject.toml and any file of
     the package (a new action commit with the same lock must not reuse old code), and not
     with files the install does not read (README.md); it names the OS, arch and Python."""
     copy = tmp_path / "action"
     copy.mkdir()
-    for name in ("action.yml", "requirements.lock", "pyproject.toml", "README.md"):
+    for name in (
+        "action.yml",
+        "requirements.lock",
+        ".ci/build.lock",
+        "pyproject.toml",
+        "README.md",
+    ):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ACTION_DIR / name, copy / name)
     shutil.copytree(ACTION_DIR / "src", copy / "src", ignore=shutil.ignore_patterns("*.pyc"))
     runner = CompositeRunner(
@@ -346,7 +414,12 @@ def test_cache_key_covers_the_lock_and_the_package_source(tmp_path: Path) -> Non
     (copy / "README.md").write_text("changed\n", encoding="utf-8")
     assert key() == first
     seen = {first}
-    for changed in ("src/gitops_promote/cli.py", "requirements.lock", "pyproject.toml"):
+    for changed in (
+        "src/gitops_promote/cli.py",
+        "requirements.lock",
+        ".ci/build.lock",
+        "pyproject.toml",
+    ):
         with (copy / changed).open("a", encoding="utf-8") as handle:
             handle.write("\n")
         now = key()
