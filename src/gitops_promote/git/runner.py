@@ -225,8 +225,15 @@ def build_env(
     set through ``GIT_CONFIG_*``, after a reset of any earlier value for that URL (so a
     header persisted by ``actions/checkout`` is replaced, not sent twice); credential
     helpers are switched off for it. Entries already in ``GIT_CONFIG_COUNT`` are kept.
+    Variables whose value holds a registered secret (the token's own GITOPS_PROMOTE_TOKEN,
+    GITHUB_TOKEN or INPUT_TOKEN) are not passed on: git, and whatever git starts, get the
+    token only as that header.
     """
-    env = {k: v for k, v in base.items() if k not in _REPO_ENV}
+    env = {
+        k: v
+        for k, v in base.items()
+        if k not in _REPO_ENV and (k.startswith("GIT_CONFIG_") or secrets.redact(v) == v)
+    }
     env.update(
         {
             "LC_ALL": "C",
@@ -373,7 +380,11 @@ def git_version(binary: str = "git") -> tuple[int, ...]:
     """The version of the git at ``binary`` (checked once per process)."""
     try:
         proc = subprocess.run(
-            [binary, "version"], capture_output=True, check=False, stdin=subprocess.DEVNULL
+            [binary, "version"],
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            env=build_env(os.environ),
         )
     except FileNotFoundError:
         raise _missing_git(binary) from None
