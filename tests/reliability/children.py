@@ -200,3 +200,29 @@ def install_race(where: Path, bare: Path, files: Mapping[str, str], message: str
 
 def race_fired(where: Path) -> bool:
     return (where / "race-fired").exists()
+
+
+def install_push_counter(where: Path) -> tuple[dict[str, str], Path]:
+    """A cheap ``git`` shim (sh, no Python start-up) that logs ``<cwd> <subcommand>`` of
+    every git call; returns the child environment entries and the log file."""
+    bin_dir = where / "count-bin"
+    bin_dir.mkdir(parents=True)
+    log = where / "git-subcommands.log"
+    shim = bin_dir / "git"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do case "$a" in -*) ;; *) echo "$PWD $a" >> {log}; break;; esac; done\n'
+        f'exec {real_git()} "$@"\n'
+    )
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}, log
+
+
+def pushes_per_checkout(log: Path) -> dict[str, int]:
+    """How many ``git push`` each working directory ran (one clone per promotion)."""
+    counts: dict[str, int] = {}
+    for line in log.read_text().splitlines() if log.exists() else ():
+        cwd, _, sub = line.rpartition(" ")
+        if sub == "push":
+            counts[cwd] = counts.get(cwd, 0) + 1
+    return counts

@@ -281,7 +281,7 @@ def test_hand_picked_bad_input_is_refused_in_one_line(
         Outcome(run.returncode, run.stdout, run.stderr), lines=case.lines, mentions=case.mentions
     )
     assert not changed(before, snapshot(repo)), f"written: {changed(before, snapshot(repo))}"
-    figure(f"corpus.hand.{case.category}", 1)
+    figure(f"corpus.hand.{case.category}.{case.name}", 1)
 
 
 REMOTE_CASES = [
@@ -344,4 +344,4 @@ def test_bad_remote_input_is_refused_and_the_remote_is_untouched(
     assert gitutil.git("for-each-ref", cwd=fleet.bare) == refs
     assert fleet.api is not None
     assert fleet.api.pulls(state="all") == []
-    figure("corpus.hand.remote", 1)
+    figure(f"corpus.hand.remote.{name}", 1)

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from gitops_promote.gitrepo import Repo, Retry
 from reliability import children
 from reliability.conftest import Figure
-from reliability.fleet import APPS, NOW, Fleet, assert_sound, digest_of, overlay
+from reliability.fleet import APPS, NOW, Fleet, assert_sound, digest_of, kustomization, overlay
 
+DEV_00 = overlay("app-00", "dev")
 # How many promotions each app gets: 4 apps x 3, 2 x 2, 4 x 1 = 20 over 10 apps.
 PER_APP = (3, 3, 3, 3, 2, 2, 1, 1, 1, 1)
 
@@ -49,6 +51,7 @@ def test_twenty_concurrent_dev_promotions_land_or_are_superseded(
     assert len(promotions) == 20
     assert len({p.app for p in promotions}) == 10
     seed_tip = fleet.sha()
+    counter, log = children.install_push_counter(tmp_path)
     running = [
         children.start(
             "promote",
@@ -65,7 +68,7 @@ def test_twenty_concurrent_dev_promotions_land_or_are_superseded(
             p.now.isoformat(),
             "--json",
             cwd=tmp_path / f"run-{i:02d}",
-            env=fleet.env,
+            env={**fleet.env, **counter},
         )
         for i, p in enumerate(promotions)
     ]
@@ -119,6 +122,9 @@ def test_twenty_concurrent_dev_promotions_land_or_are_superseded(
     figure("load.merge_commits", 0)
     figure("load.push_attempts", len(pushes))
     figure("load.rejected_pushes", len(pushes) - len(landed))
+    attempts = children.pushes_per_checkout(log)
+    assert sum(attempts.values()) == len(pushes)
+    figure("load.max_pushes_one_promotion", max(attempts.values()))
 
 
 def test_an_older_request_that_starts_late_does_not_overwrite_a_newer_one(
@@ -156,3 +162,38 @@ def test_an_older_request_that_starts_late_does_not_overwrite_a_newer_one(
     assert late["notes"] == ["app-00: superseded by a newer promotion"]
     assert fleet.sha() == tip
     assert fleet.pin("app-00", "dev") == newer
+
+
+def test_a_promotion_outlasts_a_long_run_of_racing_pushes(fleet: Fleet, tmp_path: Path) -> None:
+    """Twelve other promotions land, one just before each of our pushes (more racers than
+    the 8 attempts allowed for a failing server): every rejection means someone else made
+    progress, so the promotion keeps re-applying and lands, with the default retry policy
+    (no sleeping here)."""
+    repo = Repo.clone(fleet.url, tmp_path / "clone", token=fleet.token, sparse_paths=[DEV_00])
+    racers = iter(range(12))
+
+    def apply() -> bool:
+        racer = next(racers, None)
+        if racer is not None:  # someone else's promotion lands while we edit
+            other = APPS[1 + racer % 9]
+            fleet.git.seed(
+                fleet.repo,
+                {overlay(other, "dev"): kustomization(other, "dev", digest_of(f"r{racer}"))},
+                message=f"racer {racer}",
+            )
+        path = repo.root / DEV_00
+        path.write_text(kustomization("app-00", "dev", digest_of("patient")))
+        return True
+
+    result = repo.push_with_retry(
+        apply,
+        "promote app-00",
+        paths=[DEV_00],
+        allow_base_push=True,
+        retry=Retry(sleep=lambda _s: None),
+    )
+    assert result.status == "pushed"
+    assert result.attempts == 13
+    assert fleet.pin("app-00", "dev") == digest_of("patient")
+    assert len(fleet.commits()) == 1 + 12 + 1
+    assert_sound(fleet)

@@ -214,23 +214,23 @@ def test_the_token_never_leaks_anywhere(
 # -- gated environments and the base branch ---------------------------------------------------
 
 
-GATED_FLAGS = ("--no-push", "--base-branch=main", "--defer-gates", "--dry-run", "--json", "--all")
+GATED_FLAGS = ("--no-push", "--base-branch=main", "--defer-gates", "--dry-run", "--all")
 
 
 def test_no_flag_combination_pushes_a_gated_env_to_the_base_branch(
     fleet: Fleet, tmp_path: Path, figure: Figure
 ) -> None:
-    """Every combination of --no-push, --base-branch main, --defer-gates, --dry-run, --json
-    and --all, for staging and production: main never moves; whatever is pushed goes to
-    a promote/* branch with a pull request; refusals are exit 1 or 2 in one line."""
+    """Every combination of --no-push, --base-branch main, --defer-gates, --dry-run and
+    --all for production (each alone for staging): main never moves; whatever is pushed
+    goes to a promote/* branch with a pull request; refusals are exit 1 or 2, no bug."""
     assert fleet.api is not None
     main = fleet.sha()
     outcomes: dict[int, int] = {}
     combos = 0
     for env, n in itertools.product(("staging", "production"), range(len(GATED_FLAGS) + 1)):
         for flags in itertools.combinations(GATED_FLAGS, n):
-            if env == "staging" and n > 2:
-                continue  # staging: every flag alone and in pairs; production: every set
+            if env == "staging" and n > 1:
+                continue  # staging: every flag alone; production: every combination
             combos += 1
             digest = digest_of(f"gated-{env}-{flags}")
             which = () if "--all" in flags else ("--app=app-04",)
