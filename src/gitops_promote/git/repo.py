@@ -82,9 +82,15 @@ class PushResult:
 
 @dataclass(frozen=True)
 class Retry:
-    """Bounded retries with jittered exponential backoff (delays in seconds)."""
+    """Bounded retries with jittered exponential backoff (delays in seconds).
+
+    ``attempts`` bounds the pushes that fail (server errors, dropped connections);
+    ``races`` bounds the pushes rejected because someone else's push landed first, each
+    of which means the others made progress: with many writers at once (CI of many apps)
+    the last one needs about as many tries as there are writers ahead of it."""
 
     attempts: int = 8
+    races: int = 40
     base_delay: float = 0.2
     max_delay: float = 6.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
@@ -763,7 +769,8 @@ class Repo:
         callable, evaluated after each ``apply()``. Returns ``unchanged`` when ``apply()``
         finds nothing to do (already in place, or superseded by a newer push). Raises
         :class:`ProtectedBranchError` unless ``allow_base_push`` is True, and
-        :class:`GitPushError` after ``retry.attempts`` failed pushes.
+        :class:`GitPushError` after ``retry.attempts`` failed pushes, or ``retry.races``
+        pushes rejected because others landed first.
         """
         check_push_allowed(
             self.base_branch, base_branch=self.base_branch, allow_base_push=allow_base_push
@@ -772,7 +779,10 @@ class Repo:
         self._sync_base()
         last = ""
         ours: str | None = None
-        for attempt in range(1, retry.attempts + 1):
+        failures = races = 0
+        attempt = 0
+        while failures < retry.attempts and races < retry.races:
+            attempt += 1
             if attempt > 1:
                 retry.sleep(retry.delay(attempt - 1))
                 try:
@@ -781,6 +791,7 @@ class Repo:
                     if not exc.transient:
                         raise
                     last = str(exc.message)
+                    failures += 1
                     continue
                 if ours is not None and self.is_ancestor(ours, tip):
                     # the "failed" push had landed (the answer was lost on the way back)
@@ -802,11 +813,19 @@ class Repo:
                 return PushResult("pushed", self.base_branch, ours, parent, attempt)
             if not outcome.retryable:
                 raise self._push_error(outcome)
+            if outcome.flag == "!" and outcome.summary.lower().startswith("[rejected]"):
+                races += 1  # another push landed first: re-apply on the new tip
+            else:
+                failures += 1
             last = outcome.describe()
             logger.info("push to %s failed (%s); retrying", self.base_branch, last)
+        tries = (
+            f"failed {failures} times"
+            if failures >= retry.attempts
+            else f"was rejected {races} times as other pushes landed first"
+        )
         raise GitPushError(
-            f"git push to {self.base_branch} of {self.remote_url} failed "
-            f"{retry.attempts} times; last: {last}",
+            f"git push to {self.base_branch} of {self.remote_url} {tries}; last: {last}",
             hint="others keep pushing or the server keeps failing: re-run the job, it "
             "starts again from the new tip and changes nothing that is already in place",
         )
