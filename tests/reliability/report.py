@@ -43,6 +43,12 @@ FINDINGS: tuple[tuple[str, str, str], ...] = (
         "superseded (Promoted-At compared as times, always)",
     ),
     (
+        "load",
+        "under 20 concurrent pushers a promotion needed up to 7 of its 8 push attempts: "
+        "rejections (others landing first) and server failures shared one budget",
+        "fix(git): rejections because another push landed first have their own budget",
+    ),
+    (
         "faults",
         "a retried PR create whose first answer was lost failed with exit 2 "
         "('A pull request already exists')",
@@ -247,7 +253,7 @@ def _load_section(figs: dict[str, str]) -> list[str]:
         f"| promotions lost | {get('load.lost', '?')} |",
         f"| push attempts / rejected and re-applied | {get('load.push_attempts', '?')} / "
         f"{get('load.rejected_pushes', '?')} |",
-        f"| most pushes one promotion needed (the retry bound is 8) | "
+        f"| most pushes one promotion needed (budget: 40 rejected, 8 failed) | "
         f"{get('load.max_pushes_one_promotion', '?')} |",
         f"| merge commits on main | {get('load.merge_commits', '?')} |",
         "",
