@@ -273,16 +273,17 @@ def test_freeze_window_refuses_with_exit_1(action: ActionHarness) -> None:
     assert_no_leak(run, action.token)
 
 
-def test_refused_token_fails_with_exit_3_and_never_shows_the_token(
+def test_refused_token_fails_with_exit_2_and_never_shows_the_token(
     action: ActionHarness,
 ) -> None:
-    """A token the git server refuses is the world's failure (exit 3); the token is masked
-    first and appears in no output, annotation, summary or log line."""
+    """A token the git server refuses is the user's to fix (exit 2, as the same answer from
+    the GitHub API); the token is masked first and appears in no output, annotation,
+    summary or log line."""
     wrong = "ghp_" + digest_of("not the token")[7:43]
     run = action.run({**promote(action, "dev", digest_of("v")), "token": wrong})
-    assert run.exit_code == 3
+    assert run.exit_code == 2
     [error] = run.annotations
-    assert error.title == "gitops-promote: failed"
+    assert error.title == "gitops-promote: invalid input"
     assert all(wrong not in a.message for a in run.annotations)
     assert_no_leak(run, wrong)
 

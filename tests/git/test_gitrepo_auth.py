@@ -92,12 +92,13 @@ def test_token_never_in_argv_config_or_output(
 
 def test_missing_token_is_a_clear_auth_error(config_repo: ConfigRepo, tmp_path: Path) -> None:
     """Without a token the server answers 401: the error says authentication failed, names
-    the remote, tells how to fix it, exits 3, and git never waits for a prompt."""
+    the remote, tells how to fix it, exits 2 (the user's to fix), and git never waits for a
+    prompt."""
     with pytest.raises(GitCommandError) as info:
         Repo.clone(config_repo.url, tmp_path / "c", sparse_paths=["promotion.yaml"])
     error = info.value
     assert error.kind == "auth"
-    assert error.exit_code == 3
+    assert error.exit_code == 2
     assert error.message == f"git clone failed ({config_repo.url}): authentication failed"
     assert error.hint is not None
     assert "token" in error.hint
@@ -200,7 +201,7 @@ def test_url_with_credentials_is_refused_without_echoing_them() -> None:
         check_remote_url("https://x-token:ghp_secretsecret123@github.com/org/config.git")
     assert "ghp_secretsecret123" not in str(info.value)
     assert "https://github.com/org/config.git" in str(info.value)
-    assert "--token" in str(info.value)
+    assert "GITOPS_PROMOTE_TOKEN" in str(info.value)
     assert secrets.redact("ghp_secretsecret123") == "***"
 
 
@@ -238,7 +239,7 @@ def test_forbidden_push_is_not_retried(
             allow_base_push=True,
             retry=no_wait,
         )
-    assert info.value.exit_code == 3
+    assert info.value.exit_code == 2
     assert "403" in str(info.value)
     assert config_repo.server.pending_faults == 9
 

@@ -885,7 +885,9 @@ class Repo:
     def _push_error(self, outcome: _Outcome) -> GitPushError:
         if outcome.error is not None:
             error = outcome.error
-            return GitPushError(str(error.message), hint=error.hint)
+            refused = GitPushError(str(error.message), hint=error.hint)
+            refused.exit_code = error.exit_code  # 2 for auth/permission, like the cause
+            return refused
         hint = None
         if "protected" in outcome.summary or "declined" in outcome.summary:
             hint = (

@@ -128,6 +128,10 @@ class GitCommandError(GitError):
         self.returncode = returncode
         self.stderr = stderr
         self.kind: ErrorKind = kind
+        if kind in ("auth", "forbidden", "not-found"):
+            # a token, permission or URL problem: the user's to fix, like the same answer
+            # from the GitHub API (exit 2); only the world's failures exit 3
+            self.exit_code = 2
 
     @property
     def transient(self) -> bool:
@@ -183,7 +187,8 @@ def check_remote_url(url: str) -> str:
         secrets.register(password or _user)
         raise UserError(
             f"remote URL {safe_url(url)} carries credentials in it",
-            hint="remove them from the URL and pass the token with --token or GITHUB_TOKEN: "
+            hint="remove them from the URL and pass the token in GITOPS_PROMOTE_TOKEN or "
+            "GITHUB_TOKEN (the action's token input): "
             "it is then sent as an Authorization header, never stored",
         )
     return url
@@ -345,8 +350,9 @@ def _shorten(line: str, limit: int = 300) -> str:
 
 
 _HINTS: dict[ErrorKind, str] = {
-    "auth": "the git server refused the credentials: pass a valid token (--token or "
-    "GITHUB_TOKEN) that can read and write the config repo (contents: write)",
+    "auth": "the git server refused the credentials: pass a valid token "
+    "(GITOPS_PROMOTE_TOKEN, GITHUB_TOKEN or the action's token input) that can read and "
+    "write the config repo (contents: write)",
     "forbidden": "the token is valid but may not do this: give it contents: write on the "
     "config repo (or add the GitHub App / bot user to it)",
     "not-found": "check the config repo URL or owner/name, and that the token can see it",
