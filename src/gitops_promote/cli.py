@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import NoReturn
 
 from gitops_promote import __version__
-from gitops_promote.errors import PromoteError
+from gitops_promote.errors import GateError, PromoteError
 from gitops_promote.secrets import redact
 
 # command name -> (module under gitops_promote.commands, one-line help)
@@ -63,7 +63,16 @@ def _report_error(error: PromoteError) -> None:
         print(f"error: {line}", file=sys.stderr)
     if actions.in_actions():
         title = {1: "promotion refused", 2: "invalid input"}.get(error.exit_code, "failed")
-        for line in lines:
+        where = error.where if isinstance(error, GateError) else ()
+        for spot in where:
+            actions.annotate(
+                "error",
+                spot.message,
+                file=spot.file,
+                line=spot.line,
+                title=f"gitops-promote: {title}" + (f" ({spot.title})" if spot.title else ""),
+            )
+        for line in [] if where else lines:
             actions.annotate("error", line, title=f"gitops-promote: {title}")
         body = "\n".join(f"> {line}" for line in lines)
         actions.append_summary(f"### gitops-promote: {title}\n\n{body}\n")

@@ -66,10 +66,28 @@ class ConfigError(UserError):
         return "\n".join(str(p) for p in self.problems)
 
 
+@dataclass(frozen=True)
+class Where:
+    """The line an error is about, for an annotation on it."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    title: str | None = None
+
+
 class GateError(PromoteError):
-    """A gate refused the promotion (freeze window, digest mismatch, soak...). Exit 1."""
+    """A gate refused the promotion (freeze window, digest mismatch, soak...). Exit 1.
+
+    ``where`` points each refusal at its overlay line, for annotations."""
 
     exit_code = 1
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, where: Sequence[Where] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.where = tuple(where)
 
 
 class ExternalError(PromoteError):

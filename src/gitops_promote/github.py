@@ -187,6 +187,9 @@ class GitHub:
         except GithubException as exc:
             raise _error("authenticating as GitHub App", exc) from None
         secrets.register(token)
+        from gitops_promote import actions  # noqa: PLC0415
+
+        actions.mask(token)  # the runner masks it in the log too (::add-mask::)
         return token
 
     @property

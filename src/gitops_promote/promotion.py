@@ -19,7 +19,7 @@ from gitops_promote.commands import common
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.configload import load_config
 from gitops_promote.diffs import unified
-from gitops_promote.errors import GateError, InputError, UserError
+from gitops_promote.errors import GateError, InputError, UserError, Where
 from gitops_promote.gates import GateResult
 from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo
 from gitops_promote.images import ImageRef, parse_digest
@@ -100,7 +100,10 @@ def promote(
             gates = [defer(g) for g in gates]
         blocking = [g for g in gates if g.blocking]
         if blocking:
-            raise GateError("\n".join(g.message for g in blocking))
+            raise GateError(
+                "\n".join(g.message for g in blocking),
+                where=[Where(g.message, g.file, g.line, g.gate) for g in blocking],
+            )
         result = PromotionResult(
             "unchanged",
             env.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -251,8 +251,8 @@ def text(result: PromotionResult) -> str:
     return "\n".join(lines)
 
 
-def summary(result: PromotionResult) -> str:
-    """Markdown for the job summary."""
+def summary(result: PromotionResult, warnings: Sequence[GateResult] = ()) -> str:
+    """Markdown for the job summary (with the gate warnings a run passed with)."""
     title = "Rollback" if result.rollback else "Promotion"
     lines = [f"### {title} to `{result.env}`: {result.operation}", ""]
     if result.pr_url:
@@ -262,6 +262,11 @@ def summary(result: PromotionResult) -> str:
     if result.changes:
         lines += [changes_table(result), ""]
     lines += [f"> {n}" for n in result.notes]
+    if warnings:
+        lines += ["", "**Warnings**", ""]
+        lines += [
+            f"- ⚠️ **{g.gate}** `{g.app or '*'}` → `{g.env or '*'}`: {g.message}" for g in warnings
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -76,12 +76,12 @@ def test_dev_promotion_pushes_one_commit_and_reports_it(action: ActionHarness) -
     assert run.exit_code == 0, run.stderr
     main = gitutil.rev_parse(action.platform.bare, "main")
     out = run.outputs
-    assert set(out) == OUTPUTS | {"passed"}
+    assert set(out) == OUTPUTS | {"passed", "failed-gates", "promoted", "results"}
     assert out["operation"] == "pushed"
     assert out["commit"] == main
     assert out["digest"] == digest
     assert out["previous-digest"] == SEEDED
-    assert out["pr-number"] == out["pr-url"] == out["passed"] == ""
+    assert out["pr-number"] == out["pr-url"] == out["passed"] == out["promoted"] == ""
     changes = json.loads(out["changes"])
     assert [(c["app"], c["env"], c["file"]) for c in changes] == [("api-service", "dev", DEV)]
     assert changes[0]["from-digest"] == SEEDED
@@ -193,7 +193,11 @@ def test_unsoaked_digest_is_refused_unless_gates_are_deferred(action: ActionHarn
     refused = action.run(promote(action, "production", digest))
     assert refused.exit_code == 1
     messages = [a.message for a in refused.annotations]
-    assert all(a.title == "gitops-promote: promotion refused" for a in refused.annotations)
+    assert {a.title for a in refused.annotations} >= {
+        "gitops-promote: promotion refused (upstream)",
+        "gitops-promote: promotion refused (soak)",
+    }
+    assert all(a.properties.get("file") == PROD for a in refused.annotations)
     assert any("staging runs" in m for m in messages)
     assert any("soak" in m for m in messages)
     assert action.platform.api.pulls(state="all") == []
@@ -264,7 +268,7 @@ def test_freeze_window_refuses_with_exit_1(action: ActionHarness) -> None:
     run = action.run(upstream(action, "production", now=SATURDAY))
     assert run.exit_code == 1
     [error] = run.annotations
-    assert error.title == "gitops-promote: promotion refused"
+    assert error.title == "gitops-promote: promotion refused (freeze)"
     assert "production is frozen by window 'weekend'" in error.message
     assert "until Mon 2026-11-30 08:00 CET" in error.message
     assert "### gitops-promote: promotion refused" in run.summary

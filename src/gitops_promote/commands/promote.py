@@ -175,5 +175,14 @@ def run(args: argparse.Namespace) -> int:
         common.emit(report.text(result))
     from gitops_promote import actions  # noqa: PLC0415
 
-    actions.publish(report.outputs(result), report.summary(result))
+    warnings = [g for g in gates if not g.passed or g.overridden]
+    for gate in warnings:
+        actions.annotate(
+            "warning",
+            gate.message,
+            file=gate.file,
+            line=gate.line,
+            title=f"gitops-promote: {gate.gate}",
+        )
+    actions.publish(report.outputs(result), report.summary(result, warnings))
     return 0

@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
         targets = [(a, e) for a in apps for e in config.envs_of(a) if e in envs]
         ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
         rows = statusview.gather(ws.repo, config, targets)
+    from gitops_promote import actions  # noqa: PLC0415
+
+    actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))
     if fmt == "json":
         common.emit_json(statusview.to_json(rows))
     elif fmt == "markdown":
