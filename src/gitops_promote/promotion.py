@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_promote import facts, pins, report
@@ -83,7 +83,7 @@ def promote(
         upstream_env = config.upstream_of(env)
         envs = [env] + ([upstream_env] if upstream_env else [])
         ws.repo.add_sparse([config.overlay_path(a, e) for a in apps for e in envs])
-        lines = facts.timelines(ws.repo, config, [(a, e) for a in apps for e in envs])
+        lines = facts.timelines(ws.repo, config, history_targets(req, apps, env, upstream_env))
         choices = [choose(req, config, ws, app, env, lines) for app in apps]
         states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
         changes = tuple(change_of(c, states[c.app.name]) for c in choices)
@@ -132,6 +132,20 @@ def deliver(
     if env.mode == "push":
         return deliver_push(req, ws, config, env, result, choices)
     return deliver_pull_request(req, ws, config, env, result, choices)
+
+
+def history_targets(
+    req: Request, apps: Sequence[App], env: Environment, upstream: Environment | None
+) -> list[tuple[App, Environment]]:
+    """The timelines a promotion reads: the upstream's (where the pin comes from, since
+    when: upstream choice, soak) and the env's own (rollback). A digest pinned into an env
+    without an upstream reads no history at all: nothing in a partial clone is fetched."""
+    targets: list[tuple[App, Environment]] = []
+    if upstream is not None:
+        targets += [(a, upstream) for a in apps]
+    if req.rollback or (upstream is not None and env.allow_rollback):
+        targets += [(a, env) for a in apps]
+    return targets
 
 
 def change_of(choice: Choice, state: pins.OverlayState) -> Change:
@@ -447,11 +461,17 @@ def dry_run(
     return replace(result, operation="dry-run", diff="".join(diffs))
 
 
-def _promoted_at(repo: Repo, file: str) -> str | None:
-    """The Promoted-At trailer of the last commit that changed ``file`` (None: a human's)."""
+RECENT = timedelta(days=1)
+
+
+def _promoted_at(repo: Repo, file: str, since: datetime) -> str | None:
+    """The Promoted-At trailer of the last commit since ``since`` that changed ``file``
+    (None: none, or a human's). Bounded by date, so a partial clone fetches the trees of
+    recent commits only, not of the whole history."""
     out = repo.git.run(
         "log",
         "-1",
+        f"--since={since.isoformat()}",
         "--format=%(trailers:key=Promoted-At,valueonly)",
         "HEAD",
         "--",
@@ -469,7 +489,12 @@ def _superseded(repo: Repo, file: str, now: datetime, *, moved: bool) -> bool:
     overwrites a newer one, whichever process cloned first."""
     from datetime import UTC  # noqa: PLC0415
 
-    text = _promoted_at(repo, file)
+    # A commit landed more than RECENT before this request cannot carry a later stamp
+    # (a stamp is taken before its commit is made), and a human's edit that moved the pin
+    # during this run is recent: looking back RECENT is exact, with a wide clock margin.
+    # --now may lie in the future or the past; commit dates are the clock's: look back from
+    # the earlier of the two.
+    text = _promoted_at(repo, file, min(now, datetime.now(UTC)) - RECENT)
     try:
         theirs = datetime.fromisoformat(text) if text else None
     except ValueError:
