@@ -38,7 +38,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's sub-parser is built, so a command
+    imports nothing it does not use (``gitops-promote --help`` builds them all)."""
     parser = _Parser(
         prog="gitops-promote",
         description="Promote verified container images through GitOps environments.",
@@ -46,11 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue  # a sub-parser costs ~2 ms to build: only the one in use
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        mod = import_module(f"gitops_promote.commands.{module}")
-        mod.add_arguments(cmd)
+        import_module(f"gitops_promote.commands.{module}").add_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None)
 
 
 def _report_error(error: PromoteError) -> None:
@@ -80,7 +88,7 @@ def _report_error(error: PromoteError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command_of(args_list))
     args = parser.parse_args(args_list)
     run: Callable[[argparse.Namespace], int] = import_module(
         f"gitops_promote.commands.{args._module}"

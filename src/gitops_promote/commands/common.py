@@ -8,12 +8,15 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitops_promote.config import DEFAULT_CONFIG_PATH, App, Config, Environment
+from gitops_promote.config import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError
 from gitops_promote.secrets import redact
-from gitops_promote.workspace import Credentials, Location, credentials_from_env
+
+if TYPE_CHECKING:
+    from gitops_promote.config import App, Config, Environment
+    from gitops_promote.workspace import Credentials, Location
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +60,8 @@ def add_location_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def location(args: argparse.Namespace) -> Location:
+    from gitops_promote.workspace import Location  # noqa: PLC0415 - lazy: git modules
+
     return Location(
         repo_dir=args.repo,
         remote=args.remote,
@@ -67,6 +72,8 @@ def location(args: argparse.Namespace) -> Location:
 
 
 def credentials(args: argparse.Namespace) -> Credentials:
+    from gitops_promote.workspace import credentials_from_env  # noqa: PLC0415
+
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 
 
