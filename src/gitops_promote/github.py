@@ -172,6 +172,19 @@ class GitHub:
 
         secrets.register(private_key)
         owner, _, name = repository.partition("/")
+        bad_key = InputError(
+            "the GitHub App private key is not a PEM RSA private key",
+            hint="pass the .pem file the App's settings page generated, whole (BEGIN/END "
+            "lines included), in GITOPS_PROMOTE_APP_PRIVATE_KEY or the app-private-key input",
+        )
+        try:
+            from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+                load_pem_private_key,
+            )
+
+            load_pem_private_key(private_key.encode(), password=None)
+        except (ValueError, TypeError):
+            raise bad_key from None
         try:
             integration = GithubIntegration(
                 auth=Auth.AppAuth(int(app_id), private_key), base_url=api_url_from_env(api_url)

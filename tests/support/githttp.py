@@ -98,6 +98,7 @@ class _Fault:
 class _State:
     root: Path
     token: str
+    accept: Callable[[str], bool] | None = None  # more tokens (e.g. a GitHub App's)
     requests: list[GitRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     backend_errors: list[str] = field(default_factory=list)
@@ -152,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         raw_path, _, query = self.path.partition("?")
         service = _service_of(self.command, raw_path, query)
-        authorized, scheme, user = self._check_auth(state.token)
+        authorized, scheme, user = self._check_auth(state.token, state.accept)
         fault = state.take_fault(self.command, self.path, service) if authorized else None
         status: int | None = None
         recorded = False
@@ -224,7 +225,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- auth -------------------------------------------------------------------------------
 
-    def _check_auth(self, token: str) -> tuple[bool, str | None, str | None]:
+    def _check_auth(
+        self, token: str, accept: Callable[[str], bool] | None
+    ) -> tuple[bool, str | None, str | None]:
+        def good(value: str) -> bool:
+            if hmac.compare_digest(value.encode(), token.encode()):
+                return True
+            return accept is not None and accept(value)
+
         header = self.headers.get("Authorization")
         if header is None:
             return False, None, None
@@ -232,14 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
         scheme = scheme.lower()
         value = value.strip()
         if scheme == "bearer":
-            return hmac.compare_digest(value.encode(), token.encode()), scheme, None
+            return good(value), scheme, None
         if scheme == "basic":
             try:
                 decoded = base64.b64decode(value, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 return False, scheme, None
             user, sep, password = decoded.partition(":")
-            ok = bool(sep) and hmac.compare_digest(password.encode(), token.encode())
+            ok = bool(sep) and good(password)
             return ok, scheme, user
         return False, scheme, None
 
@@ -511,11 +519,19 @@ class GitServer:
     (``http://127.0.0.1:PORT/myorg/config.git``).
     """
 
-    def __init__(self, root: Path, token: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        token: str | None = None,
+        *,
+        accept: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``token``: the one token always accepted; ``accept``: a check for more (say,
+        installation tokens the GitHub fake issued to a GitHub App)."""
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.token = token or f"gitsrv_{secrets.token_hex(16)}"
-        self._state = _State(root=root, token=self.token)
+        self._state = _State(root=root, token=self.token, accept=accept)
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.state = self._state
         self._thread: threading.Thread | None = None

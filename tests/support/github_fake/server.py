@@ -704,6 +704,12 @@ class GitHubFake:
         assert self._state.app is not None
         return self._state.app.installation_id
 
+    def knows_token(self, value: str) -> bool:
+        """Whether ``value`` is a token this fake issued (its own, a user's, or an App
+        installation's): for a git server that should accept the same credentials."""
+        with self._state.lock:
+            return value in self._state.principals
+
     def installation_token(self) -> str:
         """A fresh installation token (as if exchanged from a JWT), without an API call."""
         with self._state.lock:
