@@ -464,16 +464,18 @@ def dry_run(
 RECENT = timedelta(days=1)
 
 
-def _promoted_at(repo: Repo, file: str, since: datetime) -> str | None:
-    """The Promoted-At trailer of the last commit since ``since`` that changed ``file``
-    (None: none, or a human's). Bounded by date, so a partial clone fetches the trees of
-    recent commits only, not of the whole history."""
+def _promoted_at(repo: Repo, file: str, window: str) -> str | None:
+    """The Promoted-At trailer of the last commit in ``window`` (``--since=…`` or a
+    ``A..HEAD`` range) that changed ``file`` (None: none, or a human's). Bounded, so a
+    partial clone fetches the trees of a few recent commits, not of the whole history."""
+    bound = [window] if window.startswith("--") else []
+    rev = "HEAD" if bound else window
     out = repo.git.run(
         "log",
         "-1",
-        f"--since={since.isoformat()}",
+        *bound,
         "--format=%(trailers:key=Promoted-At,valueonly)",
-        "HEAD",
+        rev,
         "--",
         file,
         check=False,
@@ -482,19 +484,26 @@ def _promoted_at(repo: Repo, file: str, since: datetime) -> str | None:
     return value or None
 
 
-def _superseded(repo: Repo, file: str, now: datetime, *, moved: bool) -> bool:
+def _superseded(
+    repo: Repo, file: str, now: datetime, *, moved: bool, start: str | None = None
+) -> bool:
     """Whether the pin in ``file`` must be left alone: the last promotion of it was requested
     at or after ``now`` (its Promoted-At trailer), or it was changed by a human (no trailer)
     while this run was going (``moved``). An older request that starts late never
     overwrites a newer one, whichever process cloned first."""
     from datetime import UTC  # noqa: PLC0415
 
-    # A commit landed more than RECENT before this request cannot carry a later stamp
-    # (a stamp is taken before its commit is made), and a human's edit that moved the pin
-    # during this run is recent: looking back RECENT is exact, with a wide clock margin.
-    # --now may lie in the future or the past; commit dates are the clock's: look back from
-    # the earlier of the two.
-    text = _promoted_at(repo, file, min(now, datetime.now(UTC)) - RECENT)
+    if moved and start:
+        # the pin moved while this run went on: the commit that moved it lies between the
+        # tip this run started from and the new one
+        window = f"{start}..HEAD"
+    else:
+        # a newer promotion that landed before this run started is recent: a commit landed
+        # more than RECENT before this request cannot carry a later stamp (a stamp is taken
+        # before its commit is made). --now may lie in the future or the past while commit
+        # dates are the clock's: look back from the earlier of the two.
+        window = f"--since={(min(now, datetime.now(UTC)) - RECENT).isoformat()}"
+    text = _promoted_at(repo, file, window)
     try:
         theirs = datetime.fromisoformat(text) if text else None
     except ValueError:
@@ -518,16 +527,19 @@ def deliver_push(
     first_seen = {c.app: c.old for c in result.changes}
     stamp = req.now.isoformat()
     applied: list[Change] = []
+    start: list[str] = []  # the tip the first attempt edited
 
     def apply() -> bool:
         applied.clear()
+        if not start:
+            start.append(ws.repo.head())
         for choice in choices:
             state = pins.read_state(ws.root, config, choice.app, env)
             now_ref = state.pin.ref if state.pin else None
             if now_ref == choice.ref:
                 continue
             moved = now_ref != first_seen[choice.app.name]
-            if _superseded(ws.repo, state.file, req.now, moved=moved):
+            if _superseded(ws.repo, state.file, req.now, moved=moved, start=start[0]):
                 continue
             pins.write(state, pins.edit(state, choice.ref))
             applied.append(
