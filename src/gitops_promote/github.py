@@ -13,13 +13,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitops_promote import secrets
 from gitops_promote.errors import GitHubError, InputError, UserError
-
-if TYPE_CHECKING:
-    from github.Repository import Repository
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 30
@@ -156,7 +153,7 @@ class GitHub:
             seconds_between_requests=0.0,
             seconds_between_writes=0.25,
         )
-        self._repo: Repository = self._gh.get_repo(repository, lazy=True)
+        self._url = f"/repos/{repository}"  # relative to the API URL; no call to make it
 
     @staticmethod
     def app_token(
@@ -217,7 +214,7 @@ class GitHub:
         params = {"state": "open", "head": f"{self.owner}:{branch}", "base": base}
         try:
             _, data = self._gh.requester.requestJsonAndCheck(
-                "GET", f"{self._repo.url}/pulls", parameters=params
+                "GET", f"{self._url}/pulls", parameters=params
             )
         except Exception as exc:  # noqa: BLE001 - every PyGithub failure becomes one error
             raise _error(f"listing pull requests of {self.repository}", exc) from None
@@ -233,7 +230,7 @@ class GitHub:
         payload = {"base": base, "head": branch, "title": title, "body": body, "draft": draft}
         try:
             _, data = self._gh.requester.requestJsonAndCheck(
-                "POST", f"{self._repo.url}/pulls", input=payload
+                "POST", f"{self._url}/pulls", input=payload
             )
         except Exception as exc:  # noqa: BLE001
             existing = self.find_open_pull(branch, base) if _already_open(exc) else None
@@ -249,7 +246,7 @@ class GitHub:
         """Update title and body of a PR (1 call)."""
         try:
             self._gh.requester.requestJsonAndCheck(
-                "PATCH", f"{self._repo.url}/pulls/{number}", input={"title": title, "body": body}
+                "PATCH", f"{self._url}/pulls/{number}", input={"title": title, "body": body}
             )
         except Exception as exc:  # noqa: BLE001
             raise _error(f"updating pull request #{number}", exc) from None
@@ -260,7 +257,7 @@ class GitHub:
             return
         try:
             self._gh.requester.requestJsonAndCheck(
-                "POST", f"{self._repo.url}/issues/{number}/labels", input={"labels": list(labels)}
+                "POST", f"{self._url}/issues/{number}/labels", input={"labels": list(labels)}
             )
         except Exception as exc:  # noqa: BLE001
             raise _error(f"labelling pull request #{number}", exc) from None
@@ -278,7 +275,7 @@ class GitHub:
             payload["team_reviewers"] = list(team_reviewers)
         try:
             self._gh.requester.requestJsonAndCheck(
-                "POST", f"{self._repo.url}/pulls/{number}/requested_reviewers", input=payload
+                "POST", f"{self._url}/pulls/{number}/requested_reviewers", input=payload
             )
         except Exception as exc:  # noqa: BLE001
             raise _error(f"requesting reviewers on pull request #{number}", exc) from None
@@ -293,7 +290,7 @@ class GitHub:
             try:
                 _, data = self._gh.requester.requestJsonAndCheck(
                     "GET",
-                    f"{self._repo.url}/issues/{number}/comments",
+                    f"{self._url}/issues/{number}/comments",
                     parameters={"per_page": 100, "page": page},
                 )
             except Exception as exc:  # noqa: BLE001
@@ -317,13 +314,13 @@ class GitHub:
             if existing is not None:
                 _, data = self._gh.requester.requestJsonAndCheck(
                     "PATCH",
-                    f"{self._repo.url}/issues/comments/{existing.id}",
+                    f"{self._url}/issues/comments/{existing.id}",
                     input={"body": body},
                 )
                 operation = "updated"
             else:
                 _, data = self._gh.requester.requestJsonAndCheck(
-                    "POST", f"{self._repo.url}/issues/{number}/comments", input={"body": body}
+                    "POST", f"{self._url}/issues/{number}/comments", input={"body": body}
                 )
                 operation = "created"
         except Exception as exc:  # noqa: BLE001

@@ -621,9 +621,25 @@ def deliver_pull_request(
     choices: Sequence[Choice],
 ) -> PromotionResult:
     """Gated env: a stable branch per target, force-pushed with lease; one PR, updated."""
+    gh = github_client(ws)
+    try:
+        return open_or_update(gh, req, ws, config, env, result, choices)
+    finally:
+        gh.close()
+
+
+def open_or_update(
+    gh: GitHub,
+    req: Request,
+    ws: Workspace,
+    config: Config,
+    env: Environment,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+) -> PromotionResult:
+    """The PR side of :func:`deliver_pull_request`, with its GitHub client."""
     from dataclasses import replace  # noqa: PLC0415
 
-    gh = github_client(ws)
     repo = ws.repo
     opts = env.pull_request
     branch = branch_for(config, env, [c.app.name for c in choices])
