@@ -124,18 +124,9 @@ class ImageRef:
             raise InputError(f"{what} is empty", hint="give e.g. ghcr.io/myorg/api@sha256:<hex>")
         if any(c.isspace() for c in value):
             raise InputError(f"{what} {text!r} contains whitespace", hint="remove the spaces")
-        rest, at, digest = value.partition("@")
-        if at and not digest:
-            raise InputError(f"{what} {value!r} ends with '@'", hint="add the digest after '@'")
-        tag: str | None = None
-        slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        if colon > slash:
-            rest, tag = rest[:colon], rest[colon + 1 :]
-            if not tag:
-                raise InputError(f"{what} {value!r} ends with ':'", hint="add the tag after ':'")
+        rest, tag, digest = _split_target(value, value, what=what)
         try:
-            return cls(rest, tag, digest or None)
+            return cls(rest, tag, digest)
         except InputError as err:
             raise InputError(f"{what} {value!r}: {err.message}", hint=err.hint) from None
 
@@ -257,17 +248,20 @@ class SetImage:
         return out
 
 
-def _split_target(target: str, whole: str) -> tuple[str, str | None, str | None]:
+def _split_target(
+    target: str, whole: str, *, what: str = "image argument"
+) -> tuple[str, str | None, str | None]:
+    """``name[:tag][@digest]`` -> its three parts (a ``:`` after the last ``/`` is a tag)."""
     rest, at, digest = target.partition("@")
     if at and not digest:
-        raise InputError(f"image argument {whole!r} ends with '@'", hint="add the digest")
+        raise InputError(f"{what} {whole!r} ends with '@'", hint="add the digest after '@'")
     tag: str | None = None
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not tag:
-            raise InputError(f"image argument {whole!r} ends with ':'", hint="add the tag")
+            raise InputError(f"{what} {whole!r} ends with ':'", hint="add the tag after ':'")
     if not rest:
-        raise InputError(f"image argument {whole!r} has no image name")
+        raise InputError(f"{what} {whole!r} has no image name", hint="e.g. ghcr.io/org/api")
     return rest, tag, (digest or None)
