@@ -143,7 +143,8 @@ def _breakdown(title: str, tr: Breakdown | None) -> list[str]:
         return []
     lines = [
         f"**{title}** ({fmt_s(tr.wall)} wall; git processes {fmt_s(tr.git_total)}, "
-        f"the rest, {fmt_s(tr.outside_git)}, is Python start-up and work):",
+        f"the rest, {fmt_s(tr.outside_git)}, is Python and non-git children such as "
+        "kubectl):",
         "",
     ]
     rows = [[f"git {name}", str(n), fmt_s(s)] for name, n, s in tr.groups[:8]]
