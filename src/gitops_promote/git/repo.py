@@ -23,7 +23,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -199,6 +199,21 @@ class _Outcome:
         return self.summary or "push failed"
 
 
+def _runner(
+    base: Git, cwd: Path, token: str | None, url: str, identity: Identity, noop: bool
+) -> Git:
+    """``base``'s options (echo, binary, environment, timeout) for a remote at ``url``;
+    ``token`` (when given) replaces base's."""
+    return replace(
+        base,
+        cwd=cwd,
+        token=token if token is not None else base.token,
+        remote_url=url,
+        identity=identity,
+        noop=noop,
+    )
+
+
 class Repo:
     """A checkout of the config repo with its base branch (``main``).
 
@@ -266,17 +281,7 @@ class Repo:
             raise UserError(f"cannot clone into {dest}: it exists and is not an empty directory")
         dest.parent.mkdir(parents=True, exist_ok=True)
         base = git or Git()
-        runner = Git(
-            cwd=dest.parent,
-            token=token if token is not None else base.token,
-            remote_url=url,
-            identity=identity,
-            noop=noop,
-            echo=base.echo,
-            binary=base.binary,
-            base_env=base.base_env,
-            timeout=base.timeout,
-        )
+        runner = _runner(base, dest.parent, token, url, identity, noop)
         args = ["clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags"]
         args.append("--template=")
         if filter:
@@ -363,17 +368,7 @@ class Repo:
             )
         remote_url = url.text
         register_url_secret(remote_url)  # a checkout made the guide's way has a token in it
-        runner = Git(
-            cwd=root,
-            token=token if token is not None else base.token,
-            remote_url=remote_url,
-            identity=identity,
-            noop=noop,
-            echo=base.echo,
-            binary=base.binary,
-            base_env=base.base_env,
-            timeout=base.timeout,
-        )
+        runner = _runner(base, root, token, remote_url, identity, noop)
         promisor = runner.run("config", "--bool", f"remote.{remote}.promisor", check=False)
         partial = promisor.text == "true" or bool(
             runner.run("config", "--get", "extensions.partialClone", check=False).text
