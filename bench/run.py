@@ -6,7 +6,8 @@
 Run it from the project's virtualenv (``. .venv/bin/activate``): it uses the installed
 ``gitops-promote`` and the test suite's git server and GitHub fake. Not part of the test
 run. The generated repos are cached under ``bench/out/cache/``; scratch work goes to
-``bench/out/run/`` (wiped at the start of each run); the raw figures to
+a directory ``bench/out/run-*`` of its own (removed afterwards unless ``--keep``); the raw
+figures to
 ``bench/out/results.json``.
 """
 
@@ -16,9 +17,14 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.gen import CachedRepo
 
 ROOT = Path(__file__).resolve().parent.parent
 # `python bench/run.py` puts bench/ itself first on the path: its modules are bench.*
@@ -54,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="12345", help="which goals to measure, e.g. --only 15 (default all)"
     )
     parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch directory (git traces)"
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=ROOT / "docs" / "benchmarks.md",
@@ -66,6 +75,42 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from bench.gen import cached_repo
+    from bench.machine import load_average
+
+    apps = args.apps or (200 if args.quick else 2000)
+    commits = args.commits or (2000 if args.quick else 20000)
+    args.reps = args.reps or (2 if args.quick else 5)
+    args.timeout = args.timeout or (120.0 if args.quick else 300.0)
+    if apps < 10 or commits < 10 or args.reps < 1:
+        print("error: --apps and --commits must be >= 10, --reps >= 1", file=sys.stderr)
+        return 2
+
+    started = time.perf_counter()
+    load_before = load_average()
+    big = cached_repo(apps, commits)
+    small = cached_repo(apps // 10, commits // 10)
+    # A directory of its own: two runs at once (or a test) never pull each other's repos.
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=out_dir))
+    (run_dir / "home").mkdir(parents=True)
+    try:
+        return _measure(args, run_dir, started, load_before, big, small)
+    finally:
+        if args.keep:
+            print(f"kept {run_dir} (git traces under trace/)")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _measure(
+    args: argparse.Namespace,
+    run_dir: Path,
+    started: float,
+    load_before: str,
+    big: CachedRepo,
+    small: CachedRepo,
+) -> int:
     from bench.machine import describe, load_average
     from bench.report import goals, markdown
     from bench.scenarios import (
@@ -85,22 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     from support.githttp import GitServer
     from support.github_fake import GitHubFake
 
-    apps = args.apps or (200 if args.quick else 2000)
-    commits = args.commits or (2000 if args.quick else 20000)
-    reps = args.reps or (2 if args.quick else 5)
-    timeout = args.timeout or (120.0 if args.quick else 300.0)
-    if apps < 10 or commits < 10 or reps < 1:
-        print("error: --apps and --commits must be >= 10, --reps >= 1", file=sys.stderr)
-        return 2
-
-    started = time.perf_counter()
-    load_before = load_average()
-    big = cached_repo(apps, commits)
-    small = cached_repo(apps // 10, commits // 10)
-    run_dir = ROOT / "bench" / "out" / "run"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    (run_dir / "home").mkdir(parents=True)
+    reps = args.reps
+    timeout = args.timeout
     kustomize = shutil.which("kustomize")
     kubectl = shutil.which("kubectl")
     notes: list[str] = []
@@ -203,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
             f" -> {goal.verdict}"
         )
     log(f"\nwrote {args.output} and {out} in {time.perf_counter() - started:.0f} s")
+    everything = (p1.ours, p1.guide, p2.small, p2.big, p3.status, p3.soak, p5.set_image)
+    broken = [s.name for s in everything if s.failure and not s.timed_out and s.name]
+    if p4.failure and "--only" not in p4.failure:
+        broken.append("P4")
+    if broken:
+        print(f"warning: measurements failed: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 
