@@ -164,9 +164,18 @@ def load_config(root: Path, path: str = DEFAULT_CONFIG_PATH) -> Config:
 
 
 def parse_config(text: str, file: str = DEFAULT_CONFIG_PATH) -> Config:
-    """Validate promotion.yaml ``text`` (``file`` names it in messages); every problem at once."""
+    """Validate promotion.yaml ``text`` (``file`` names it in messages); every problem at once.
+
+    The YAML is composed through libyaml when that gives ruamel.yaml's very nodes (see
+    :mod:`gitops_promote.yamlsafe`); the model is frozen, so one text is parsed once per
+    process (``check`` reads the same promotion.yaml from the work tree and the base)."""
+    return _parse_config(text, file)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_config(text: str, file: str) -> Config:
     try:
-        data = load(text, file)
+        data = load(text, file, fast=True)
     except YamlError as err:
         raise ConfigError([_yaml_problem(err, file)]) from None
     return _Loader(file).config(data)

@@ -11,11 +11,24 @@
 
 Every refusal is a :class:`YamlError`: one line ``file:line:col: problem`` plus a hint.
 ruamel.yaml is imported on first use so that commands that never parse YAML start fast.
+
+**The fast path** (``fast=True``, for readers that edit nothing): libyaml (PyYAML's C
+parser) scans and parses, and a small composer here builds the very ruamel.yaml node
+tree ruamel.yaml's own composer would (same classes, tags from ruamel.yaml's resolver,
+values, styles, anchors, shared alias nodes, character positions), some 20-40 times
+faster. It takes only what it can reproduce exactly: printable ASCII text (so byte and
+character offsets agree) without directives, explicit tags, reused anchors or flow
+collections with empty values; anything else, and every error, goes through ruamel.yaml,
+so results and messages are ruamel.yaml's. The one difference: fast nodes carry no
+comments (``node.comment`` is None); nothing that reads overlays or promotion.yaml looks
+at them (setter markers are read from the text). ``tests/overlays/test_yamlfast.py``
+holds the two paths to the same trees, values and errors.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -106,15 +119,16 @@ def _wide_encoding(data: bytes) -> str | None:
     return None
 
 
-def compose(text: str, name: str) -> list[Node]:
+def compose(text: str, name: str, *, fast: bool = False) -> list[Node]:
     """Every document of ``text`` as a ruamel.yaml node tree (empty documents dropped).
 
     Scalars keep their raw text (``newTag: 1.10`` is ``"1.10"``) and exact spans
     (``start_mark.index``/``end_mark.index``, quotes included). The nodes are shared
-    between calls with the same text: treat them as read-only."""
+    between calls with the same text: treat them as read-only. ``fast``: through libyaml
+    when it can give the same tree (see the module docs), for readers only."""
     if len(text) > _CACHE_TEXT_LIMIT:
-        return _compose(_yaml(), text, name)
-    return list(_compose_cached(text, name))
+        return _compose_either(text, name, fast=fast)
+    return list(_compose_cached(text, name, fast))
 
 
 # Editors read the same small file several times per edit (read, plan, each step).
@@ -122,15 +136,33 @@ _CACHE_TEXT_LIMIT: Final = 256 * 1024
 
 
 @functools.lru_cache(maxsize=16)
-def _compose_cached(text: str, name: str) -> tuple[Node, ...]:
-    return tuple(_compose(_yaml(), text, name))
+def _compose_cached(text: str, name: str, fast: bool) -> tuple[Node, ...]:
+    return tuple(_compose_either(text, name, fast=fast))
 
 
-def load(text: str, name: str) -> Any:
+def _compose_either(text: str, name: str, *, fast: bool) -> list[Node]:
+    if fast:
+        docs = _fast_docs(text, name)
+        if docs is not None:
+            return docs
+    return _compose(_yaml(), text, name)
+
+
+def load(text: str, name: str, *, fast: bool = False) -> Any:
     """The round-trip value of a single-document YAML text (None when empty).
 
     Mappings are ``CommentedMap`` with ``.lc`` positions; duplicate keys, alias bombs and
-    more than one document are refused."""
+    more than one document are refused. ``fast``: composed through libyaml when it can
+    give the same nodes (see the module docs); the values are built by ruamel.yaml either
+    way."""
+    if fast:
+        docs = _fast_docs(text, name)
+        if docs is not None and len(docs) <= 1:
+            yaml = _yaml()
+            try:
+                return yaml.constructor.construct_document(docs[0]) if docs else None
+            except Exception:  # noqa: BLE001, S110 - ruamel.yaml below says what is wrong
+                pass
     yaml = _yaml()
     nodes = _compose(yaml, text, name)
     if not nodes:
@@ -146,12 +178,17 @@ def load(text: str, name: str) -> Any:
 
 
 def _compose(yaml: Any, text: str, name: str) -> list[Node]:
-    from ruamel.yaml.nodes import ScalarNode  # noqa: PLC0415 - lazy: fast start
-
     _check_size(text, name)
     _check_line_breaks(text, name)
     _check_flow_depth(text, name)
     docs: list[Node | None] = _guarded(lambda: list(yaml.compose_all(text)), name, text)
+    return _checked(docs, name, text)
+
+
+def _checked(docs: list[Node | None], name: str, text: str) -> list[Node]:
+    """The non-empty documents, after the alias and duplicate-key checks."""
+    from ruamel.yaml.nodes import ScalarNode  # noqa: PLC0415 - lazy: fast start
+
     out = []
     for doc in docs:
         if doc is None:
@@ -359,3 +396,236 @@ def _yaml_error(err: BaseException, name: str, text: str) -> YamlError:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+# -- the fast path: libyaml events, composed into ruamel.yaml nodes ---------------------------
+
+# Printable ASCII, tab and the two line-break characters: the text libyaml and ruamel.yaml
+# read alike, where a byte offset is a character offset.
+_FAST_TEXT: Final = re.compile(r"[\n\r\x20-\x7e]*")
+# Deeper block nesting than this goes through ruamel.yaml, which decides whether it is
+# too deep (its composer recurses more per level than this one).
+_FAST_MAX_DEPTH: Final = 48
+# A block scalar header as ruamel.yaml reads it: indicators, then spaces and a comment.
+_BLOCK_HEADER: Final = re.compile(r"\|(?:[+-][1-9]?|[1-9][+-]?)?(?: +#[^\r\n]*| *)(?:\r?\n|$)")
+
+
+class _SlowPathError(Exception):
+    """The fast path cannot reproduce ruamel.yaml here: take the slow path."""
+
+
+@functools.cache
+def _libyaml() -> tuple[Any, ...] | None:
+    """libyaml's parser and PyYAML's event classes, or None (pure-Python PyYAML, or none)."""
+    try:  # import_module: PyYAML ships no type hints, and this stays untyped on purpose
+        events = importlib.import_module("yaml.events")
+        parser = importlib.import_module("yaml._yaml").CParser
+    except (ImportError, AttributeError):
+        return None
+    return (
+        parser,
+        events.ScalarEvent,
+        events.SequenceStartEvent,
+        events.SequenceEndEvent,
+        events.MappingStartEvent,
+        events.MappingEndEvent,
+        events.AliasEvent,
+        events.StreamEndEvent,
+    )
+
+
+def fast_available() -> bool:
+    """Whether the fast path can run here (PyYAML built with libyaml)."""
+    return _libyaml() is not None
+
+
+def _fast_docs(text: str, name: str) -> list[Node] | None:
+    """The checked documents of ``text`` through libyaml, or None: take the slow path
+    (which also raises every error, in ruamel.yaml's words)."""
+    parts = _libyaml()
+    if parts is None or not _FAST_TEXT.fullmatch(text) or text.startswith("%") or "\n%" in text:
+        return None
+    try:
+        _check_size(text, name)
+        _check_line_breaks(text, name)
+        _check_flow_depth(text, name)
+        composer = _FastComposer(text, parts)
+        docs = list(composer.documents())
+        if composer.aliases:
+            return _checked(list(docs), name, text)
+        # a tree without aliases: nothing recurses or expands, and duplicate keys were
+        # refused while composing; drop the empty documents as _checked does
+        return [d for d in docs if not (d.value == "" and d.tag == _NULL_TAG)]
+    except Exception:  # noqa: BLE001 - whatever it is, ruamel.yaml says it properly
+        return None
+
+
+class _FastComposer:
+    """ruamel.yaml's composer (``ruamel.yaml.composer.Composer``) over libyaml's events."""
+
+    def __init__(self, text: str, parts: tuple[Any, ...]) -> None:
+        from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415
+
+        self.text = text
+        self.size = len(text)
+        self.scalar_node = ScalarNode
+        self.sequence_node = SequenceNode
+        self.mapping_node = MappingNode
+        parser, self.scalar, self.seq_start, self.seq_end = parts[:4]
+        self.map_start, self.map_end, self.alias, self.stream_end = parts[4:]
+        self.get = parser(text).get_event
+        self.anchors: dict[str, Node] = {}
+        self.aliases = False
+        self.depth = 0
+
+    def documents(self) -> Iterator[Node]:
+        get = self.get
+        get()  # StreamStart
+        while True:
+            event = get()
+            if type(event) is self.stream_end:
+                return
+            self.anchors = {}
+            root = self.node(get(), None)
+            get()  # DocumentEnd
+            yield root
+
+    def node(self, event: Any, parent_flow: bool | None) -> Node:
+        """The node that starts with ``event``; ``parent_flow``: the style of the mapping
+        whose value it is (None: not a mapping value)."""
+        kind = type(event)
+        if kind is self.scalar and event.anchor is None and event.tag is None:
+            return self._scalar(event, None, parent_flow)  # the common case, first
+        if kind is self.alias:
+            self._name_ends(event.start_mark.index, event.anchor)
+            self.aliases = True
+            return self.anchors[event.anchor]  # KeyError: undefined alias, slow path
+        if event.tag is not None:
+            raise _SlowPathError  # explicit tags: ruamel.yaml's Tag objects and their marks
+        anchor = event.anchor
+        if anchor is not None:
+            if anchor in self.anchors:
+                raise _SlowPathError  # a reused anchor: ruamel.yaml warns about it
+            self._name_ends(event.start_mark.index, anchor)
+        if kind is self.scalar:
+            return self._scalar(event, anchor, parent_flow)
+        self.depth += 1
+        if self.depth > _FAST_MAX_DEPTH:
+            raise _SlowPathError
+        get = self.get
+        node: Node
+        if kind is self.seq_start:
+            node = self._collection(self.sequence_node, event, anchor)
+            items = node.value
+            while type(event := get()) is not self.seq_end:
+                items.append(self.node(event, None))
+        elif kind is self.map_start:
+            node = self._collection(self.mapping_node, event, anchor)
+            pairs = node.value
+            flow = bool(event.flow_style)
+            seen: set[str] = set()
+            scalar = self.scalar_node
+            while type(event := get()) is not self.map_end:
+                key = self.node(event, None)
+                if type(key) is scalar:
+                    text = key.value
+                    if text in seen and not (text == "<<" and key.tag == _MERGE_TAG):
+                        raise _SlowPathError  # a duplicate key: the slow path says where
+                    seen.add(text)
+                pairs.append((key, self.node(get(), flow)))
+        else:
+            raise _SlowPathError
+        node.end_mark = self._mark(event.end_mark)
+        self.depth -= 1
+        return node
+
+    def _name_ends(self, at: int, name: str) -> None:
+        """The anchor or alias ``name`` written at ``at`` ends where libyaml says: YAML 1.2
+        (ruamel.yaml) allows more characters in names (``&a:`` is the anchor ``a:``)."""
+        text = self.text
+        stop = at + 1 + len(name)
+        if text[at + 1 : stop] != name or (stop < len(text) and text[stop] not in " \r\n,]}"):
+            raise _SlowPathError
+
+    def _collection(self, cls: Any, event: Any, anchor: str | None) -> Any:
+        tag = _resolve(cls, None, event.implicit)
+        node = cls(tag, [], self._mark(event.start_mark), None, flow_style=event.flow_style)
+        node.anchor = anchor
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+    def _scalar(self, event: Any, anchor: str | None, parent_flow: bool | None) -> Node:
+        value = event.value
+        style = event.style or None  # libyaml says '' for plain
+        start, end = event.start_mark, event.end_mark
+        if style == ">":
+            raise _SlowPathError  # ruamel.yaml marks the folds in the value ("\a")
+        if style == "|" and not _BLOCK_HEADER.match(self.text, start.index):
+            raise _SlowPathError  # libyaml takes headers ruamel.yaml refuses (``|#``)
+        if not value and style is None and anchor is None and parent_flow is not None:
+            start = end = self._empty_value_mark(start, parent_flow)
+        elif end.index == self.size:
+            start, end = self._mark(start), self._mark(end)
+        node = self.scalar_node(
+            _resolve(self.scalar_node, value, event.implicit),
+            value,
+            start,
+            end,
+            style=style,
+            anchor=anchor,
+        )
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+    def _mark(self, mark: Any) -> Any:
+        """libyaml's mark, except at the very end of a text without a final line break,
+        where libyaml counts one more line than ruamel.yaml."""
+        if mark.index == self.size and not self.text.endswith("\n"):
+            return _text_mark(self.text, mark.index)
+        return mark
+
+    def _empty_value_mark(self, mark: Any, flow: bool) -> Any:
+        """Where ruamel.yaml puts the empty value of ``key:`` in a block mapping: where the
+        next token ends (a simple key's or a block end's: where it starts; an explicit
+        key's ``?``: after it), while libyaml puts it just after the ':'. When a comment
+        comes first, ruamel.yaml's answer depends on where it attaches the comment."""
+        text = self.text
+        at = mark.index
+        if flow or at == 0 or text[at - 1] != ":":
+            raise _SlowPathError  # flow mappings: ruamel.yaml and libyaml differ the other way
+        end = len(text)
+        pos = at
+        while pos < end and text[pos] in " \r\n":
+            pos += 1
+        if pos < end and text[pos] == "#":
+            raise _SlowPathError
+        if pos < end and text[pos] == "?" and (pos + 1 == end or text[pos + 1] in " \r\n"):
+            pos += 1
+        return _text_mark(text, pos)
+
+
+_MERGE_TAG: Final = "tag:yaml.org,2002:merge"
+_NULL_TAG: Final = "tag:yaml.org,2002:null"
+
+
+def _text_mark(text: str, index: int) -> Any:
+    from ruamel.yaml.error import StreamMark  # noqa: PLC0415
+
+    start = text.rfind("\n", 0, index) + 1
+    return StreamMark(None, index, text.count("\n", 0, index), index - start)
+
+
+@functools.cache
+def _resolver() -> Any:
+    from ruamel.yaml.resolver import VersionedResolver  # noqa: PLC0415
+
+    return VersionedResolver()
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(kind: Any, value: str | None, implicit: Any) -> Any:
+    """ruamel.yaml's tag for an untagged node of class ``kind`` (YAML 1.2 rules, as its
+    composer resolves them)."""
+    return _resolver().resolve(kind, value, implicit)

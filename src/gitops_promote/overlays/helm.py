@@ -38,10 +38,10 @@ class Found:
     quote: str
 
 
-def locate(file: str, text: str, key: str) -> Found | None:
+def locate(file: str, text: str, key: str, *, fast: bool = False) -> Found | None:
     """The node at dotted ``key`` in the one document that has it (None: no document)."""
     found: list[Found] = []
-    for doc in yamlsafe.compose(text, file):
+    for doc in yamlsafe.compose(text, file, fast=fast):
         node: Node = doc
         pair: tuple[ScalarNode, Node] | None = None
         for part in key.split("."):
@@ -110,9 +110,9 @@ def _field(hit: Found, name: str, file: str, text: str) -> tuple[str | None, int
     return nodes.raw(nodes.one_line_scalar(value, file, text, name)) or None, line
 
 
-def read(file: str, text: str, key: str, image: str) -> Pin | None:
+def read(file: str, text: str, key: str, image: str, *, fast: bool = False) -> Pin | None:
     """The pin at ``key``; None when no document has the key path."""
-    hit = locate(file, text, key)
+    hit = locate(file, text, key, fast=fast)
     if hit is None:
         return None
     if not nodes.is_map(hit.value):
@@ -138,10 +138,10 @@ def read(file: str, text: str, key: str, image: str) -> Pin | None:
     return Pin(ref_at(file, line, name, tag, digest), line)
 
 
-def read_all(file: str, text: str) -> list[tuple[str, Pin]]:
+def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin]]:
     """Every image-shaped value reachable through mappings, keyed by dotted key path."""
     out: list[tuple[str, Pin]] = []
-    for doc in yamlsafe.compose(text, file):
+    for doc in yamlsafe.compose(text, file, fast=fast):
         stack: list[tuple[str, Node]] = [("", doc)]
         while stack:
             prefix, node = stack.pop()
@@ -152,7 +152,7 @@ def read_all(file: str, text: str) -> list[tuple[str, Pin]]:
                     continue
                 path = f"{prefix}.{k.value}" if prefix else k.value
                 if _looks_like_image(k.value, v):
-                    pin = read(file, text, path, "")
+                    pin = read(file, text, path, "", fast=fast)
                     if pin is not None:
                         out.append((path, pin))
                 else:

@@ -11,6 +11,7 @@ do we. Values are the raw scalar text: ``newTag: 1.10`` is ``"1.10"``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -44,13 +45,21 @@ class Doc:
     file: str
     root: MappingNode | None
     aliased: set[int]
-    layout: nodes.Layout
+
+    @functools.cached_property
+    def layout(self) -> nodes.Layout:
+        """How the file lays out lists (editors need it; readers do not)."""
+        if self.root is None:
+            return nodes.Layout(0, 2, '"')
+        return nodes.layout(self.root, self.text)
 
 
-def parse(file: str, text: str) -> Doc:
-    docs = yamlsafe.compose(text, file)
+def parse(file: str, text: str, *, fast: bool = False) -> Doc:
+    """The first YAML document of a kustomization (``fast``: for reading only, see
+    :func:`gitops_promote.yamlsafe.compose`)."""
+    docs = yamlsafe.compose(text, file, fast=fast)
     if not docs:
-        return Doc(text, file, None, set(), nodes.Layout(0, 2, '"'))
+        return Doc(text, file, None, set())
     root = docs[0]
     if not nodes.is_map(root):
         raise textedit.refuse(
@@ -60,7 +69,7 @@ def parse(file: str, text: str) -> Doc:
             "is not a kustomization: its first YAML document is not a mapping",
             "a kustomization starts with keys such as resources: and images:",
         )
-    return Doc(text, file, root, nodes.shared(root), nodes.layout(root, text))
+    return Doc(text, file, root, nodes.shared(root))
 
 
 def images_pair(doc: Doc) -> tuple[ScalarNode, Node] | None:
@@ -156,9 +165,9 @@ def _pin(doc: Doc, entry: Entry) -> Pin:
     return Pin(ref, line)
 
 
-def read(file: str, text: str, match: str) -> Pin | None:
+def read(file: str, text: str, match: str, *, fast: bool = False) -> Pin | None:
     """The pin of the entry named ``match``; None when there is no such entry."""
-    doc = parse(file, text)
+    doc = parse(file, text, fast=fast)
     pair = images_pair(doc)
     if pair is None or not nodes.is_seq(pair[1]):
         return None
@@ -168,9 +177,9 @@ def read(file: str, text: str, match: str) -> Pin | None:
     return None
 
 
-def read_all(file: str, text: str) -> list[tuple[str, Pin]]:
+def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin]]:
     """Every entry's pin, keyed by its ``name``, in file order."""
-    doc = parse(file, text)
+    doc = parse(file, text, fast=fast)
     pair = images_pair(doc)
     if pair is None or not nodes.is_seq(pair[1]):
         return []

@@ -7,10 +7,11 @@ how are sequences indented in this file, which quote style does it prefer.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from gitops_promote.overlays import textedit
 
@@ -20,22 +21,23 @@ if TYPE_CHECKING:
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def is_map(node: Node | None) -> TypeGuard[MappingNode]:
-    from ruamel.yaml.nodes import MappingNode  # noqa: PLC0415 - lazy: fast start
+@functools.cache
+def _classes() -> tuple[Any, Any, Any]:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415 - lazy
 
-    return isinstance(node, MappingNode)
+    return MappingNode, SequenceNode, ScalarNode
+
+
+def is_map(node: Node | None) -> TypeGuard[MappingNode]:
+    return isinstance(node, _classes()[0])
 
 
 def is_seq(node: Node | None) -> TypeGuard[SequenceNode]:
-    from ruamel.yaml.nodes import SequenceNode  # noqa: PLC0415
-
-    return isinstance(node, SequenceNode)
+    return isinstance(node, _classes()[1])
 
 
 def is_scalar(node: Node | None) -> TypeGuard[ScalarNode]:
-    from ruamel.yaml.nodes import ScalarNode  # noqa: PLC0415
-
-    return isinstance(node, ScalarNode)
+    return isinstance(node, _classes()[2])
 
 
 def is_null(node: Node) -> bool:
@@ -100,21 +102,25 @@ def walk(root: Node) -> Iterator[tuple[Node, bool]]:
 
 def shared(root: Node) -> set[int]:
     """ids of nodes reached more than once (through YAML aliases)."""
-    count: Counter[int] = Counter()
-    stack = [root]
+    mapping, sequence, _ = _classes()
     seen: set[int] = set()
+    out: set[int] = set()
+    stack = [root]
     while stack:
         node = stack.pop()
-        count[id(node)] += 1
-        if id(node) in seen:
+        key = id(node)
+        if key in seen:
+            out.add(key)
             continue
-        seen.add(id(node))
-        if is_map(node):
+        seen.add(key)
+        kind = type(node)
+        if kind is mapping or isinstance(node, mapping):
             for k, v in node.value:
-                stack.extend((k, v))
-        elif is_seq(node):
+                stack.append(k)
+                stack.append(v)
+        elif kind is sequence or isinstance(node, sequence):
             stack.extend(node.value)
-    return {key for key, n in count.items() if n > 1}
+    return out
 
 
 def content_end(node: Node, aliased: set[int], file: str, text: str) -> int:

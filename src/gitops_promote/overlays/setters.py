@@ -51,12 +51,12 @@ def has_markers(text: str) -> bool:
     return bool(_MENTION.search(text))
 
 
-def markers(file: str, text: str) -> list[Marker]:
+def markers(file: str, text: str, *, fast: bool = False) -> list[Marker]:
     """Every setter marker in the file, in order; malformed or misplaced ones are refused."""
     if not has_markers(text):
         return []
     found: dict[int, Marker] = {}
-    for doc in yamlsafe.compose(text, file):
+    for doc in yamlsafe.compose(text, file, fast=fast):
         quote = nodes.layout(doc, text).quote
         for node, is_key in nodes.walk(doc):
             if is_key or not nodes.is_scalar(node) or nodes.start(node) == nodes.end(node):
@@ -169,9 +169,9 @@ def matching(target: Target, found: list[Marker]) -> list[Marker]:
     return out
 
 
-def read(file: str, text: str, target: Target) -> Pin | None:
+def read(file: str, text: str, target: Target, *, fast: bool = False) -> Pin | None:
     """The pin the target's markers say; None when the file has none of them."""
-    mine = matching(target, markers(file, text))
+    mine = matching(target, markers(file, text, fast=fast))
     if not mine:
         return None
     for marker in mine:
@@ -186,15 +186,15 @@ def read(file: str, text: str, target: Target) -> Pin | None:
     return Pin(ref_at(file, where.line, name, tag, digest), where.line)
 
 
-def read_all(file: str, text: str) -> list[tuple[str, Pin]]:
+def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin]]:
     """Every marked pin, keyed by marker name, in file order (markers that do not name
     the image, only its tag or digest, are left out: use :func:`read` with a target)."""
-    found = markers(file, text)
+    found = markers(file, text, fast=fast)
     out: list[tuple[str, Pin]] = []
     for name in dict.fromkeys(m.name for m in found):
         if not any(m.name == name and m.field in (None, "name") for m in found):
             continue  # only :tag/:digest markers: the file does not say which image
-        pin = read(file, text, Target(image="", match="", kind="setter", setter=name))
+        pin = read(file, text, Target(image="", match="", kind="setter", setter=name), fast=fast)
         if pin is not None:
             out.append((name, pin))
     return out
