@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_promote import facts, pins
+from gitops_promote import facts
 from gitops_promote.config import App, Config, Environment
-from gitops_promote.errors import UserError
 from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef, short_digest
 
@@ -25,24 +24,33 @@ class Row:
     problem: str | None = None
 
 
-def gather(repo: Repo, config: Config, targets: Sequence[tuple[App, Environment]]) -> list[Row]:
-    """One history pass for every target; the working tree says what is pinned now."""
-    lines = facts.timelines(repo, config, targets)
+def gather(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[tuple[App, Environment]],
+    *,
+    rev: str | None = None,
+) -> list[Row]:
+    """One history pass for every target; the working tree (or, in a fresh clone, the
+    tree of ``rev``: see :func:`gitops_promote.facts.current_pins`) says what is pinned
+    now."""
+    current = facts.current_pins(repo, config, targets, rev=rev)
+    located = {key: c.file for key, c in current.items() if c.file is not None}
+    lines = facts.timelines(repo, config, targets, rev, files=located)
     rows: list[Row] = []
     for app, env in targets:
-        try:
-            state = pins.read_state(repo.root, config, app, env)
-        except UserError as err:
-            rows.append(Row(app.name, env.name, None, None, None, None, err.message))
+        now = current[(app.name, env.name)]
+        if now.error is not None:
+            rows.append(Row(app.name, env.name, None, None, None, None, now.error.message))
             continue
-        ref = state.pin.ref if state.pin else None
+        ref = now.ref
         line = lines.get((app.name, env.name))
         since = line.held_since(ref) if line and ref else None
         rows.append(
             Row(
                 app.name,
                 env.name,
-                state.file,
+                now.file,
                 ref,
                 since.commit if since else None,
                 since.date if since else None,

@@ -97,6 +97,13 @@ class Workspace:
     def root(self) -> Path:
         return self.repo.root
 
+    @property
+    def cloned(self) -> bool:
+        """A fresh clone made for this run (``--remote``/``--config-repo``): until the run
+        edits it, its work tree is exactly the base branch's tip, so readers may take the
+        overlays from git objects instead of checking them out."""
+        return bool(self.location.remote or self.location.config_repo)
+
 
 def _local_repo(path: Path, base_branch: str | None, identity: Identity, noop: bool) -> Repo:
     """A checkout without a remote: promotions commit locally and go no further."""

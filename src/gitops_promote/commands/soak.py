@@ -150,6 +150,7 @@ def deliver(
 
     app, env = config.app(decision.app), config.env(decision.env)
     assert decision.candidate is not None  # noqa: S101 - "promote" always has a candidate
+    ws.repo.add_sparse([config.overlay_path(app, env)])  # gather read it from git objects
     since = decision.candidate_since
     choice = promotion.Choice(
         app,
@@ -196,25 +197,26 @@ def gather(
 ) -> tuple[soakplan.Facts, list[str]]:
     """The facts of every target (one history pass, the work tree's pins) and the open
     promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
-    from gitops_promote import facts, pins, soakplan  # noqa: PLC0415
-    from gitops_promote.errors import UserError  # noqa: PLC0415
+    from gitops_promote import facts, soakplan  # noqa: PLC0415
 
     targets = soakplan.fact_targets(config)
-    ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
-    lines = facts.timelines(ws.repo, config, targets)
+    # the work tree (a fresh clone: its commit's tree), not the last parsable version in
+    # history: an overlay broken at HEAD must stop its target, not be read as the pin it
+    # had before
+    rev = "HEAD" if ws.cloned else None
+    now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
+    located = {key: c.file for key, c in now_pinned.items() if c.file is not None}
+    lines = facts.timelines(ws.repo, config, targets, rev, files=located)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
-    for app, env in targets:
-        # the work tree, not the last parsable version in history: an overlay broken at
-        # HEAD must stop its target, not be read as the pin it had before
-        key = (app.name, env.name)
-        try:
-            overlay = pins.read_state(ws.root, config, app, env)
-        except UserError as err:
-            current[key], unreadable[key] = None, str(err)
+    for key, pinned in now_pinned.items():
+        if pinned.error is not None:
+            current[key], unreadable[key] = None, str(pinned.error)
             continue
-        current[key], files[key] = (overlay.pin.ref if overlay.pin else None), overlay.file
+        current[key] = pinned.ref
+        if pinned.file is not None:
+            files[key] = pinned.file
     open_prs, why = proposals(ws, config, base, _branches(config, chosen))
     found = soakplan.Facts(
         config, now, current, lines, files=files, proposals=open_prs, unreadable=unreadable

@@ -35,8 +35,7 @@ def run(args: argparse.Namespace) -> int:
         names = common.split_names(args.app) or [a.name for a in config.apps]
         apps = common.pick_apps(config, names, None)
         targets = [(a, e) for a in apps for e in config.envs_of(a) if e in envs]
-        ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
-        rows = statusview.gather(ws.repo, config, targets)
+        rows = statusview.gather(ws.repo, config, targets, rev="HEAD" if ws.cloned else None)
     from gitops_promote import actions  # noqa: PLC0415
 
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))
