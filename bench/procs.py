@@ -51,6 +51,9 @@ class Timed:
 def child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A clean environment: no CI context, no caller git settings, an empty HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    # An installed package runs from compiled bytecode (pip compiles it at install): so do
+    # the measured runs, whatever this shell says (bench/run.py compiles src/ first).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         {
             "HOME": str(home),

@@ -16,11 +16,17 @@ last component decides the editor when the target's kind is ``auto``.
 
 from __future__ import annotations
 
-from gitops_promote.config import EditorKind
+from typing import TYPE_CHECKING
+
 from gitops_promote.errors import OverlayError
-from gitops_promote.images import SetImage
-from gitops_promote.overlays import helm, kustomize, setters
+from gitops_promote.overlays import kustomize, setters
 from gitops_promote.overlays.model import KUSTOMIZATION_NAMES, Pin, Target, resolve
+
+if TYPE_CHECKING:
+    from gitops_promote.config import EditorKind
+    from gitops_promote.images import SetImage
+
+# The Helm values editor is imported where a values file is met: start-up stays lean.
 
 
 def _basename(filename: str) -> str:
@@ -37,6 +43,8 @@ def detect_kind(filename: str, text: str, key: str = "image") -> EditorKind:
     markers, a Helm values file (``values*.yaml``, or any file with the ``key`` path).
 
     Raises OverlayError when none fits."""
+    from gitops_promote.overlays import helm  # noqa: PLC0415
+
     if _basename(filename) in KUSTOMIZATION_NAMES:
         return "kustomize"
     if setters.markers(filename, text):
@@ -52,6 +60,8 @@ def detect_kind(filename: str, text: str, key: str = "image") -> EditorKind:
 
 def _kind(filename: str, text: str, target: Target, *, fast: bool = False) -> EditorKind | None:
     """The editor for ``target`` in this file; None when ``auto`` finds nothing."""
+    from gitops_promote.overlays import helm  # noqa: PLC0415
+
     if target.kind != "auto":
         return target.kind
     if _basename(filename) in KUSTOMIZATION_NAMES:
@@ -70,6 +80,8 @@ def read_pin(filename: str, text: str, target: Target, *, fast: bool = True) -> 
     nodes ruamel.yaml would (:func:`gitops_promote.yamlsafe.compose`): same pin, same
     errors, a fraction of the time. Editing (:func:`set_pin`) always parses with
     ruamel.yaml."""
+    from gitops_promote.overlays import helm  # noqa: PLC0415
+
     kind = _kind(filename, text, target, fast=fast)
     if kind == "kustomize":
         return kustomize.read(filename, text, target.match, fast=fast)
@@ -84,6 +96,8 @@ def read_pins(filename: str, text: str, *, fast: bool = True) -> list[tuple[str,
     """Every pin in the file, in file order: kustomize entries keyed by ``name``, setter
     markers by marker name, Helm values by dotted key path (values*.yaml files only).
     ``fast``: as for :func:`read_pin`."""
+    from gitops_promote.overlays import helm  # noqa: PLC0415
+
     pins: list[tuple[str, Pin]] = []
     if _basename(filename) in KUSTOMIZATION_NAMES:
         pins.extend(kustomize.read_all(filename, text, fast=fast))
@@ -96,6 +110,8 @@ def read_pins(filename: str, text: str, *, fast: bool = True) -> list[tuple[str,
 def set_pin(filename: str, text: str, target: Target, new: SetImage) -> str:
     """``text`` with ``target`` pinned as ``new`` says (``kustomize edit set image``
     semantics in every editor); byte-minimal; OverlayError when it cannot be done safely."""
+    from gitops_promote.overlays import helm  # noqa: PLC0415
+
     kind = _kind(filename, text, target)
     if kind == "kustomize":
         return kustomize.set_image(filename, text, target.match, new)

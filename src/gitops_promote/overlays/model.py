@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from gitops_promote.config import EditorKind
+if TYPE_CHECKING:
+    from gitops_promote.config import EditorKind
+
 from gitops_promote.errors import InputError, OverlayError
 from gitops_promote.images import KEEP, ImageRef, SetImage
 
