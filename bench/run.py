@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    import compileall  # noqa: PLC0415
+    import compileall
 
     # measured runs use bytecode, as an installed package does (procs.child_env)
     compileall.compile_dir(ROOT / "src" / "gitops_promote", quiet=1)
