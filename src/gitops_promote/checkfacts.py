@@ -297,6 +297,7 @@ def gather(
         [(config.app(a), config.env(e)) for a, e in wanted_history],
         revs.base,
         files=history_files,
+        lazy=True,  # the gates look at recent history only, unless a rollback needs more
     )
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}

@@ -9,15 +9,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
+from typing import Any, Final, overload
 
 from gitops_promote import files as repofiles
 from gitops_promote import history, overlays, pins, yamlsafe
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import OverlayError, UserError
-from gitops_promote.gitrepo import Repo
+from gitops_promote.gitrepo import CommitInfo, Repo
 from gitops_promote.images import ImageRef
 
 Key = tuple[str, str]  # (app, env)
@@ -25,10 +26,12 @@ Key = tuple[str, str]  # (app, env)
 
 @dataclass(frozen=True)
 class Timeline:
+    """The pin events of one (app, env), oldest first (see :func:`timelines`)."""
+
     app: str
     env: str
     file: str
-    events: tuple[history.PinEvent, ...]
+    events: Sequence[history.PinEvent]
 
     @property
     def current(self) -> ImageRef | None:
@@ -94,10 +97,11 @@ def current_pins(
         if isinstance(text, UserError):
             out[key] = Current(file, None, text)
             continue
-        try:
-            out[key] = Current(file, pins.read_pin_text(file, text, app))
-        except UserError as err:
-            out[key] = Current(file, None, err)
+        pinned = _pin_of(oid, file, blobs[oid], app)
+        if isinstance(pinned, UserError):
+            out[key] = Current(file, None, pinned)
+        else:
+            out[key] = Current(file, pinned)
     if checkout:
         repo.add_sparse([config.overlay_path(a, e) for a, e in checkout])
         for app, env in checkout:
@@ -203,6 +207,12 @@ def overlay_files(
     return out
 
 
+# Few files (a check, a promotion): read recent history first, in stretches of this many
+# commits, so that a question answered there never reads (or downloads) the rest.
+WINDOWS: Final = (512, 2048)
+FEW_FILES: Final = 16
+
+
 def timelines(
     repo: Repo,
     config: Config,
@@ -210,11 +220,20 @@ def timelines(
     ref: str | None = None,
     *,
     files: Mapping[Key, str] | None = None,
+    lazy: bool = False,
 ) -> dict[Key, Timeline]:
     """Pin timelines of every target on ``ref``'s first-parent history, oldest first.
 
     ``files``: the pin-carrying file of each target, when the caller knows it from ``ref``'s
-    tree (default: located in the working tree)."""
+    tree (default: located in the working tree).
+
+    One pass over the history serves every timeline. ``lazy``: the history is read on
+    demand, newest first: asking a timeline for its current pin or for since when it has
+    held one (:meth:`Timeline.held_since`) reads and parses only the versions back to where
+    that pin started, and with few files only the recent commits' trees are downloaded;
+    going through all its events reads everything. The events are exactly those of the
+    whole history either way, but a lazy timeline reads ``repo`` when looked at: use it
+    before the workspace is closed."""
     targets = list(targets)
     if files is None:
         files = overlay_files(repo, config, targets)
@@ -223,38 +242,200 @@ def timelines(
         files = {key: rel for key, rel in files.items() if key in wanted}
     if not files:
         return {}
-    by_file: dict[str, list[Key]] = {}
-    for key, rel in files.items():
-        by_file.setdefault(rel, []).append(key)
-    commits = list(reversed(repo.log_paths(sorted(by_file), ref)))  # oldest first
-    blobs = {c.new_blob for commit in commits for c in commit.changes if c.new_blob}
-    contents = repo.read_objects(blobs)
+    paths = sorted(set(files.values()))
+    windows = WINDOWS if lazy and len(paths) <= FEW_FILES else ()
+    walk = _Walk(repo, paths, ref, windows)
     apps = {a.name: a for a, _ in targets}
-    versions: dict[Key, list[history.Version]] = {key: [] for key in files}
-    for commit in commits:
-        for change in commit.changes:
-            for key in by_file.get(change.path, ()):
-                ref_now: ImageRef | None = None
-                line: int | None = None
-                if change.new_blob is not None:
-                    raw = contents.get(change.new_blob)
-                    if raw is None:
-                        continue
-                    try:
-                        text = yamlsafe.decode(raw, change.path)
-                        pin = pins.read_pin_text(change.path, text, apps[key[0]])
-                    except UserError:
-                        continue  # a broken historical version: the pin is unknown, not gone
-                    if pin is not None:
-                        ref_now, line = pin.ref, pin.line
-                versions[key].append(
-                    history.Version(
-                        commit.sha, commit.date, commit.author, commit.subject, ref_now, line
-                    )
-                )
-    return {
-        key: Timeline(
-            key[0], key[1], files[key], tuple(history.events(key[0], key[1], files[key], v))
-        )
-        for key, v in versions.items()
+    lines = {
+        key: Timeline(key[0], key[1], rel, _Events(walk, apps[key[0]], key[1], rel))
+        for key, rel in files.items()
     }
+    if lazy:
+        return lines
+    return {key: replace(line, events=tuple(line.events)) for key, line in lines.items()}
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """One version of a file in history: the commit, and the blob it has there (None:
+    deleted, or not a file any more)."""
+
+    commit: CommitInfo
+    blob: str | None
+
+
+class _Walk:
+    """The first-parent history of some files, read newest first as far as asked: each
+    step reads the next stretch of commits and the blobs it introduces (one batch)."""
+
+    def __init__(self, repo: Repo, paths: Sequence[str], ref: str | None, windows: Sequence[int]):
+        self.repo = repo
+        self.paths = paths
+        self.ref = ref
+        self.windows = windows
+        self.versions: dict[str, list[_Raw]] = {p: [] for p in paths}  # newest first
+        self.blobs: dict[str, bytes] = {}
+        self._steps: Iterator[list[CommitInfo]] | None = None
+        self.done = False
+
+    def more(self) -> bool:
+        """Read the next stretch of history; False when there is none left."""
+        if self.done:
+            return False
+        if self._steps is None:
+            self._steps = self.repo.path_history(self.paths, self.ref, windows=self.windows)
+        step = next(self._steps, None)
+        if step is None:
+            self.done = True
+            return False
+        wanted: set[str] = set()
+        for commit in step:
+            for change in commit.changes:
+                found = self.versions.get(change.path)
+                if found is not None:
+                    found.append(_Raw(commit, change.new_blob))
+                    if change.new_blob is not None and change.new_blob not in self.blobs:
+                        wanted.add(change.new_blob)
+        self.blobs.update(self.repo.read_objects(wanted))
+        return True
+
+
+_SKIP: Final = object()  # a version whose pin cannot be read: unknown, not gone
+
+
+class _Events(Sequence[history.PinEvent]):
+    """A timeline's pin events, oldest first, computed as far as they are looked at.
+
+    ``reversed()`` (and ``[-1]``, truth) reads history newest first only as far as the
+    caller goes; anything else reads it all and gives :func:`gitops_promote.history.events`
+    of every version, the very events an eager pass would give."""
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
+
+    def __init__(self, walk: _Walk, app: App, env: str, file: str) -> None:
+        self._walk = walk
+        self._app = app
+        self._env = env
+        self._file = file
+        self._parsed: list[tuple[_Raw, ImageRef | None]] = []  # readable versions, newest first
+        self._seen = 0  # raw versions looked at
+        self._all: tuple[history.PinEvent, ...] | None = None
+
+    def _version(self, index: int) -> tuple[_Raw, ImageRef | None] | None:
+        """The ``index``-th readable version, newest first (None: history has no more)."""
+        raws = self._walk.versions[self._file]
+        while len(self._parsed) <= index:
+            if self._seen < len(raws):
+                raw = raws[self._seen]
+                self._seen += 1
+                ref = self._pin(raw)
+                if ref is not _SKIP:
+                    self._parsed.append((raw, ref))  # type: ignore[arg-type]
+            elif not self._walk.more():
+                return None
+        return self._parsed[index]
+
+    def _pin(self, raw: _Raw) -> object:
+        if raw.blob is None:
+            return None
+        data = self._walk.blobs.get(raw.blob)
+        if data is None:
+            return _SKIP
+        found = _pin_of(raw.blob, self._file, data, self._app)
+        if isinstance(found, UserError):
+            return _SKIP  # a broken historical version: the pin is unknown, not gone
+        return found.ref if found is not None else None
+
+    def _event(self, raw: _Raw, old: ImageRef | None, new: ImageRef | None) -> history.PinEvent:
+        c = raw.commit
+        return history.PinEvent(
+            self._app.name,
+            self._env,
+            self._file,
+            c.sha,
+            c.date,
+            c.author,
+            c.subject,
+            old,
+            new,
+            history.pr_number(c.subject),
+        )
+
+    def __reversed__(self) -> Iterator[history.PinEvent]:
+        if self._all is not None:
+            yield from reversed(self._all)
+            return
+        index = 0
+        current = self._version(0)
+        while current is not None:
+            older = self._version(index + 1)
+            old = older[1] if older is not None else None
+            if current[1] != old:
+                yield self._event(current[0], old, current[1])
+            current, index = older, index + 1
+
+    def _everything(self) -> tuple[history.PinEvent, ...]:
+        if self._all is None:
+            index = 0
+            while self._version(index) is not None:
+                index += 1
+            versions = [
+                history.Version(
+                    raw.commit.sha, raw.commit.date, raw.commit.author, raw.commit.subject, ref
+                )
+                for raw, ref in reversed(self._parsed)
+            ]
+            self._all = tuple(history.events(self._app.name, self._env, self._file, versions))
+        return self._all
+
+    def __bool__(self) -> bool:
+        return next(reversed(self), None) is not None
+
+    @overload
+    def __getitem__(self, index: int) -> history.PinEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[history.PinEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if index == -1 and self._all is None:
+            newest = next(reversed(self), None)
+            if newest is None:
+                raise IndexError("no pin events")
+            return newest
+        return self._everything()[index]
+
+    def __len__(self) -> int:
+        return len(self._everything())
+
+    def __iter__(self) -> Iterator[history.PinEvent]:
+        return iter(self._everything())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"<pin events of {self._app.name} in {self._env}>"
+
+
+# Parsed pins by (blob, file, what is read): the same bytes recur in history and at HEAD.
+_PINS: dict[tuple[str, str, overlays.Target], overlays.Pin | UserError | None] = {}
+_PINS_LIMIT: Final = 200_000
+
+
+def _pin_of(oid: str, file: str, data: bytes, app: App) -> overlays.Pin | UserError | None:
+    """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read:
+    :func:`gitops_promote.pins.read_pin_text` of the decoded text, once per blob."""
+    key = (oid, file, pins.target(app))
+    found = _PINS.get(key, _SKIP)
+    if found is _SKIP:
+        try:
+            found = pins.read_pin_text(file, yamlsafe.decode(data, file), app)
+        except UserError as err:
+            found = err
+        if len(_PINS) >= _PINS_LIMIT:
+            _PINS.clear()
+        _PINS[key] = found
+    return found  # type: ignore[return-value]

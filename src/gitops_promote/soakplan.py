@@ -25,7 +25,7 @@ one place they are called.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -184,6 +184,42 @@ class Verdicts:
         return found is not None and found.blocking
 
 
+class _PinsWith(Mapping[Key, ImageRef | None]):
+    """``pins`` with one key pinned anew (a read-only view)."""
+
+    def __init__(self, pins: Mapping[Key, ImageRef | None], key: Key, ref: ImageRef) -> None:
+        self._pins = pins
+        self._key = key
+        self._ref = ref
+
+    def __getitem__(self, key: Key) -> ImageRef | None:
+        return self._ref if key == self._key else self._pins[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        yield from self._pins
+        if self._key not in self._pins:
+            yield self._key
+
+    def __len__(self) -> int:
+        return len(self._pins) + (self._key not in self._pins)
+
+
+class _EventsOf(Mapping[Key, Sequence[PinEvent]]):
+    """The pin events of each timeline (a read-only view of ``Facts.lines``)."""
+
+    def __init__(self, lines: Mapping[Key, Timeline]) -> None:
+        self._lines = lines
+
+    def __getitem__(self, key: Key) -> Sequence[PinEvent]:
+        return self._lines[key].events
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+
 def gates(
     facts: Facts, app: App, env: Environment, candidate: ImageRef, file: str | None
 ) -> Verdicts:
@@ -198,9 +234,10 @@ def gates(
         app=app.name,
         file=file,
     )
-    after = dict(facts.pins)
-    after[(app.name, env.name)] = candidate
-    history = {key: line.events for key, line in facts.lines.items()}
+    # views, not copies: thousands of targets each copying every pin and timeline made the
+    # plan quadratic in the number of apps
+    after = _PinsWith(facts.pins, (app.name, env.name), candidate)
+    history = _EventsOf(facts.lines)
     results, status = promotion_gates(
         facts.config,
         app,

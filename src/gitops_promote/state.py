@@ -318,7 +318,7 @@ def refresh(repo: Repo, config: Config, changed: Mapping[Key, datetime] | None =
         return []
     targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
     repo.add_sparse([*where, *(config.overlay_path(a, e) for a, e in targets)])
-    lines = facts.timelines(repo, config, targets)
+    lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
     entries = build(config, read_pins(repo, config), lines, changed)
     json_name, md_name = where
     texts = {

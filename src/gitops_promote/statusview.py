@@ -36,7 +36,7 @@ def gather(
     now."""
     current = facts.current_pins(repo, config, targets, rev=rev)
     located = {key: c.file for key, c in current.items() if c.file is not None}
-    lines = facts.timelines(repo, config, targets, rev, files=located)
+    lines = facts.timelines(repo, config, targets, rev, files=located, lazy=True)
     rows: list[Row] = []
     for app, env in targets:
         now = current[(app.name, env.name)]

@@ -156,8 +156,9 @@ def open_workspace(
             )
             creds = Credentials(token, creds.app_id, creds.app_private_key, creds.api_url)
         tmp = Path(tempfile.mkdtemp(prefix="gitops-promote-"))
+        cloned: Repo | None = None
         try:
-            repo = Repo.clone(
+            cloned = Repo.clone(
                 url,
                 tmp / "config",
                 token=token,
@@ -166,8 +167,10 @@ def open_workspace(
                 identity=identity,
                 noop=noop,
             )
-            yield Workspace(repo, loc, creds, gh_repo, has_remote=True)
+            yield Workspace(cloned, loc, creds, gh_repo, has_remote=True)
         finally:
+            if cloned is not None:
+                cloned.stop_background()  # nothing outlives the workspace
             shutil.rmtree(tmp, ignore_errors=True)
         return
     path = Path(loc.repo_dir or ".")

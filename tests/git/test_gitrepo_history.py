@@ -3,12 +3,14 @@ one process with missing ones fetched in one batch, and the small plumbing helpe
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from git.gitrepo_helpers import ArgvLog, ConfigRepo, clone, kustomization, overlay
+from git.gitrepo_helpers import ENVS, ArgvLog, ConfigRepo, clone, kustomization, overlay
 from gitops_promote.errors import GitError, UserError
 from gitops_promote.gitrepo import FILTER_COMMITS, FILTER_HISTORY, CommitInfo, Repo
 from support import gitutil
@@ -217,3 +219,67 @@ def test_commits_only_clone_downloads_trees_once_for_history(
     assert len(config_repo.server.requests) <= 4
     assert fast.filter == "blob:none"
     assert Repo.open(fast.root).filter == "blob:none"
+
+
+def test_background_tree_download_is_waited_for_or_stopped(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """start_tree_download begins the refetch of every tree while the caller works;
+    ensure_trees waits for it (no second download); a workspace that closes first stops
+    it, and nothing keeps running; a history pass still answers afterwards."""
+    from gitops_promote.workspace import Credentials, Location, open_workspace
+
+    for n in range(1, 4):
+        config_repo.server.seed(config_repo.name, _pin("web", "dev", n), message=f"w{n}")
+    repo = Repo.clone(
+        config_repo.url,
+        tmp_path / "a",
+        token=config_repo.token,
+        sparse_paths=["promotion.yaml"],
+        filter=FILTER_COMMITS,
+    )
+    repo.start_tree_download()
+    proc = repo._download
+    assert proc is not None
+    repo.ensure_trees()
+    assert proc.returncode == 0
+    assert repo.filter == FILTER_HISTORY
+    assert len(repo.log_paths([overlay("web", "dev")])) == 4  # the seed and three pins
+
+    started: list[Any] = []
+
+    def failing_command() -> None:
+        with open_workspace(Location(remote=config_repo.url), Credentials(config_repo.token)) as ws:
+            ws.repo.start_tree_download()
+            started.append(ws.repo._download)
+            raise RuntimeError("the command failed")
+
+    with pytest.raises(RuntimeError):
+        failing_command()
+    assert started[0] is not None
+    assert started[0].poll() is not None  # ended with the workspace
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_diff_links_gives_what_log_paths_gives(
+    config_repo: ConfigRepo, tmp_path: Path, jobs: int
+) -> None:
+    """The first-parent chain read stretch by stretch with diff-tree (in parallel or
+    not) yields the same commits and changes as one git log: merges as their first-parent
+    diff, the root commit's additions, many paths (coarse pathspecs) as well as few."""
+    from gitops_promote.git import log as gitlog
+
+    _history(config_repo, tmp_path)
+    repo = clone(config_repo, tmp_path / "c")
+    repo.ensure_trees()
+    chain = gitlog.first_parent_chain(repo.git, "HEAD")
+    assert chain[-1].parent is None
+    assert all(a.parent == b.commit for a, b in itertools.pairwise(chain))
+    many = [f"{overlay(a, e)}/kustomization.yaml" for a in ("api", "web") for e in ENVS]
+    many += [f"apps/x{n}/k.yaml" for n in range(40)]
+    for paths in ([overlay("api", "dev")], [overlay("api", "production")], many, ["apps"]):
+        whole = gitlog.diff_links(repo.git, chain, paths, jobs=jobs)
+        assert whole == repo.log_paths(paths)
+        split = gitlog.diff_links(repo.git, chain[:2], paths, jobs=jobs)
+        split += gitlog.diff_links(repo.git, chain[2:], paths, jobs=jobs)
+        assert split == whole

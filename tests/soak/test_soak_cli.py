@@ -315,8 +315,9 @@ def test_nothing_eligible_says_so(tmp_path: Path) -> None:
 def test_one_history_pass_for_every_app_and_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Planning reads git history ONCE for all 14 targets (one git log, one blob batch),
-    not once per app and env; in Actions the job summary gets one row per target."""
+    """Planning reads git history ONCE for all 14 targets (one pass over the history,
+    one blob batch), not once per app and env; in Actions the job summary gets one row
+    per target."""
     from gitops_promote import cli as entry
     from gitops_promote.gitrepo import Repo
 
@@ -332,7 +333,7 @@ def test_one_history_pass_for_every_app_and_env(
             {fleet.path(app, "dev"): fleet.overlay(app, fleet.build(app, n))},
             date=f"2026-11-2{n}T10:00:00+00:00",
         )
-    calls = {"log_paths": 0, "read_objects": 0}
+    calls = {"path_history": 0, "log_paths": 0, "read_objects": 0}
     for name in calls:
         original = getattr(Repo, name)
 
@@ -349,7 +350,7 @@ def test_one_history_pass_for_every_app_and_env(
     assert entry.main(["soak", "--repo", str(repo), "--dry-run", "--json", "--now", FRIDAY]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["targets"]) == 14
-    assert calls == {"log_paths": 1, "read_objects": 1}
+    assert calls == {"path_history": 1, "log_paths": 0, "read_objects": 1}
     rows = [line for line in summary.read_text().splitlines() if line.startswith("| ")]
     assert len(rows) == 2 + 14
     assert rows[2].startswith("| perf | api-service | would promote | dev runs sha256:")

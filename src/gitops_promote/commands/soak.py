@@ -206,7 +206,7 @@ def gather(
     rev = "HEAD" if ws.cloned else None
     now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
     located = {key: c.file for key, c in now_pinned.items() if c.file is not None}
-    lines = facts.timelines(ws.repo, config, targets, rev, files=located)
+    lines = facts.timelines(ws.repo, config, targets, rev, files=located, lazy=True)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
@@ -238,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(
         loc, common.credentials(args), identity=identity, require_clean=not args.dry_run
     ) as ws:
+        if ws.cloned:
+            ws.repo.start_tree_download()  # every auto target's history: it downloads meanwhile
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         only_apps = [a.name for a in common.pick_apps(config, common.split_names(args.app), None)]

@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     loc = common.location(args)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        if ws.cloned and not args.app:
+            ws.repo.start_tree_download()  # every app's history: it downloads while we parse
         config = load_config(ws.root, loc.config_path)
         envs = [common.pick_env(config, e) for e in common.split_names(args.env)] or list(
             config.environments

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -244,6 +245,7 @@ class Repo:
         self._remote_default: str | None = None
         self._sparse_paths: list[str] = []
         self._trees_at: set[str] = set()  # commits whose whole tree is known to be local
+        self._download: subprocess.Popen[bytes] | None = None  # start_tree_download
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, base_branch={self.base_branch!r})"
@@ -532,6 +534,40 @@ class Repo:
             self.git, cleaned, ref or "HEAD", first_parent=first_parent, max_count=max_count
         )
 
+    def path_history(
+        self,
+        paths: Sequence[str],
+        ref: str | None = None,
+        *,
+        windows: Sequence[int] = (),
+    ) -> Iterator[list[gitlog.CommitInfo]]:
+        """The first-parent history of ``ref`` (default: HEAD) for ``paths``, newest first,
+        in stretches read only when the caller asks for the next one: the same commits
+        and changes as :meth:`log_paths`.
+
+        ``windows``: the sizes, in commits, of the first stretches; the rest comes as one.
+        In a commits-only clone each window downloads just the trees of its own commits
+        (one request), so a question answered by recent history never downloads every
+        tree; the rest downloads them all at once (:meth:`ensure_trees`)."""
+        cleaned = [clean_path(p) for p in paths]
+        chain = gitlog.first_parent_chain(self.git, ref or "HEAD")
+        start = 0
+        if self._download is not None:
+            windows = ()  # every tree is on its way already
+        for size in windows:
+            if start >= len(chain):
+                return
+            part = chain[start : start + size]
+            if (self.filter or "").startswith("tree:"):
+                # each commit's trees and the parent's of the oldest: all its diff reads
+                trees = {link.tree for link in chain[start : start + size + 1]}
+                gitlog.prefetch(self.git, trees, remote=self.remote)
+            yield gitlog.diff_links(self.git, part, cleaned)
+            start += len(part)
+        if start < len(chain):
+            self.ensure_trees()
+            yield gitlog.diff_links(self.git, chain[start:], cleaned)
+
     def _tree_is_local(self, rev: str) -> bool:
         if not (self.filter or "").startswith("tree:"):
             return True
@@ -539,14 +575,8 @@ class Repo:
             rev = self.rev_parse(rev) or rev
         return rev in self._trees_at
 
-    def ensure_trees(self) -> None:
-        """Make every tree of the base branch's history local (no-op unless the clone is
-        commits-only, ``tree:0``): one refetch instead of one request per tree during a
-        history pass. Called by the history and blob readers; the new filter is kept."""
-        if not (self.filter or "").startswith("tree:"):
-            return
-        logger.info("downloading the trees of %s for a history pass", self.remote_url)
-        self.git.run(
+    def _refetch_args(self) -> tuple[str, ...]:
+        return (
             "fetch",
             "--quiet",
             "--no-tags",
@@ -555,6 +585,61 @@ class Repo:
             self.remote,
             f"+refs/heads/{self.base_branch}:{self.base_ref}",
         )
+
+    def start_tree_download(self) -> None:
+        """Begin :meth:`ensure_trees`'s download in the background (no-op unless the clone
+        is commits-only): a command that will read the whole history starts it first and
+        parses promotion.yaml and the current overlays meanwhile. :meth:`ensure_trees`
+        waits for it; :meth:`stop_background` ends it."""
+        if not (self.filter or "").startswith("tree:") or self._download is not None:
+            return
+        if self.git.noop:
+            return
+        logger.info("downloading the trees of %s in the background", self.remote_url)
+        try:  # its output does not matter: if it fails, ensure_trees runs it again and says why
+            self._download = subprocess.Popen(
+                (self.git.binary, *self._refetch_args()),
+                cwd=self.root,
+                env=self.git.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._download = None
+
+    def _background_download_done(self) -> bool:
+        """Wait for the background download (bounded like any git command): did it work?"""
+        proc, self._download = self._download, None
+        if proc is None:
+            return False
+        try:
+            return proc.wait(timeout=self.git.timeout) == 0
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return False
+
+    def stop_background(self) -> None:
+        """End a background download that is still running (the workspace is closing)."""
+        proc, self._download = self._download, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+    def ensure_trees(self) -> None:
+        """Make every tree of the base branch's history local (no-op unless the clone is
+        commits-only, ``tree:0``): one refetch instead of one request per tree during a
+        history pass. Called by the history and blob readers; the new filter is kept. A
+        download begun by :meth:`start_tree_download` is waited for; if it failed, the
+        download runs again here (and reports what fails)."""
+        if not (self.filter or "").startswith("tree:"):
+            return
+        if not self._background_download_done():
+            logger.info("downloading the trees of %s for a history pass", self.remote_url)
+            self.git.run(*self._refetch_args())
         self.git.run("config", f"remote.{self.remote}.partialclonefilter", FILTER_HISTORY)
         self.filter = FILTER_HISTORY
 
