@@ -234,7 +234,8 @@ def targets(config: Config) -> list[tuple[App, Environment]]:
 # -- which texts to read ----------------------------------------------------------------------
 
 
-def _is_kustomization(path: str) -> bool:
+def is_kustomization(path: str) -> bool:
+    """Whether ``path`` is named like a kustomization file."""
     return posixpath.basename(path) in KUSTOMIZATION_NAMES
 
 
@@ -250,6 +251,39 @@ def needs_closure(config: Config, changed: Iterable[str]) -> bool:
     return False
 
 
+def texts_for_changes(
+    config: Config, tree: Tree, changed: Iterable[str], *, closure: bool
+) -> set[str]:
+    """What :func:`compute` reads of ``tree``: the changed files, promotion.yaml and
+    CODEOWNERS, the pin-carrying file of every target with a changed file in its overlay,
+    and (``closure``) every kustomization. The pins of other targets are read only when a
+    gate asks for them (:func:`texts_for_keys`)."""
+    changed = list(changed)
+    wanted: set[str] = set(changed)
+    wanted.add(config.file)
+    wanted.update(CODEOWNERS_PATHS)
+    if changed:
+        for app, env in targets(config):
+            root = overlay_root(config, app, env)
+            if any(p == root or p.startswith(f"{root}/") for p in changed):
+                file = pin_file(tree, config, app, env)
+                if file:
+                    wanted.add(file)
+    if closure:
+        wanted.update(p for p in tree.files if is_kustomization(p))
+    return {p for p in wanted if p in tree.files}
+
+
+def texts_for_keys(config: Config, tree: Tree, keys: Iterable[tuple[str, str]]) -> set[str]:
+    """The pin-carrying files of ``keys`` (app, env) in ``tree``."""
+    wanted: set[str] = set()
+    for app_name, env_name in keys:
+        file = pin_file(tree, config, config.app(app_name), config.env(env_name))
+        if file:
+            wanted.add(file)
+    return wanted
+
+
 def texts_needed(config: Config, tree: Tree, changed: Iterable[str], *, closure: bool) -> set[str]:
     """The files of ``tree`` to read: every pin-carrying overlay file, the changed files,
     promotion.yaml and CODEOWNERS, and (``closure``) every kustomization."""
@@ -262,7 +296,7 @@ def texts_needed(config: Config, tree: Tree, changed: Iterable[str], *, closure:
     wanted.add(config.file)
     wanted.update(CODEOWNERS_PATHS)
     if closure:
-        wanted.update(p for p in tree.files if _is_kustomization(p))
+        wanted.update(p for p in tree.files if is_kustomization(p))
     return {p for p in wanted if p in tree.files}
 
 
@@ -542,6 +576,7 @@ __all__ = [
     "Tree",
     "build_inputs",
     "compute",
+    "is_kustomization",
     "join_ref",
     "kustomization_refs",
     "needs_closure",
@@ -549,5 +584,7 @@ __all__ = [
     "pin_file",
     "read_pinned",
     "targets",
+    "texts_for_changes",
+    "texts_for_keys",
     "texts_needed",
 ]

@@ -115,6 +115,23 @@ def _head_config(text: str | None, path: str) -> tuple[Config | None, tuple[Prob
         return None, err.problems
 
 
+def _with_texts(
+    repo: Repo, *sides: tuple[Tree, Mapping[str, tuple[str, str]], Iterable[str]]
+) -> tuple[Tree, ...]:
+    """Each tree with the texts of the given paths read (those it does not have yet),
+    every side in one blob batch; a file that is not UTF-8 YAML text stays unread."""
+    wanted = [
+        (tree, entries, [p for p in paths if p not in tree.texts]) for tree, entries, paths in sides
+    ]
+    blobs = repo.read_objects({entries[p][1] for _, entries, paths in wanted for p in paths})
+    return tuple(
+        tree.with_texts(
+            {p: t for p in paths if (t := _decode(blobs, entries[p][1], p)) is not None}
+        )
+        for tree, entries, paths in wanted
+    )
+
+
 def needed_keys(config: Config, change_set: ChangeSet) -> set[Key]:
     """The (app, env) pins the gates read: touched targets, their upstreams, and the
     dependencies of promoted apps in the env and its upstream."""
@@ -191,13 +208,49 @@ def materialise(repo: Repo, entries: Mapping[str, tuple[str, str]], dest: Path) 
         target.write_bytes(data)
 
 
+def render_inputs(
+    repo: Repo, entries: Mapping[str, tuple[str, str]], tree: Tree, dirs: Collection[str]
+) -> set[str]:
+    """The files kustomize reads to render ``dirs``: each overlay's kustomization and what
+    it references, recursively (:func:`gitops_promote.changes.build_inputs`, reading the
+    kustomizations met on the way), and every kustomization file beside one of them (two
+    in one directory is an error kustomize must still see)."""
+    while True:
+        found: set[str] = set()
+        for directory in dirs:
+            found |= changes.build_inputs(tree, directory)
+        unread = {
+            p for p in found if changes.is_kustomization(p) and p not in tree.texts and p in entries
+        }
+        if not unread:
+            break
+        (tree,) = _with_texts(repo, (tree, entries, unread))
+        if all(p not in tree.texts for p in unread):
+            break  # not text: kustomize reports it
+    beside = {
+        f"{parent}/{name}" if parent else name
+        for p in found
+        if changes.is_kustomization(p)
+        for parent in [p.rpartition("/")[0]]
+        for name in changes.KUSTOMIZATION_NAMES
+    }
+    return found | {p for p in beside if p in tree.files}
+
+
 def renders(
     repo: Repo,
     entries: Mapping[str, tuple[str, str]],
     dirs: Collection[str],
     renderer: render.Renderer | None,
+    *,
+    tree: Tree | None = None,
 ) -> dict[str, RenderFact]:
-    """Render each overlay directory of the merged tree."""
+    """Render each overlay directory of the merged tree.
+
+    ``tree`` (the merged tree, with the texts read so far): only the files the overlays
+    are built from are written out (:func:`render_inputs`), not the whole config repo;
+    an overlay that does not render from them is rendered again from the whole tree, so
+    every result (and every error message) is the one the whole tree gives."""
     if not dirs:
         return {}
     if renderer is None:
@@ -207,12 +260,22 @@ def renders(
         )
         return {d: RenderFact(d, error=why, refused=True) for d in dirs}
     out: dict[str, RenderFact] = {}
+    redo: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gitops-promote-tree-") as tmp:
         root = Path(tmp)
-        materialise(repo, entries, root)
+        if tree is not None:
+            needed = render_inputs(repo, entries, tree, dirs)
+            materialise(repo, {p: e for p, e in entries.items() if p in needed}, root)
+        else:
+            materialise(repo, entries, root)
         for directory in sorted(set(dirs)):
             done = render.render(renderer, root, directory)
+            if tree is not None and not done.ok:
+                redo.append(directory)
+                continue
             out[directory] = RenderFact(directory, done.objects, done.error, done.refused)
+    if redo:
+        out |= renders(repo, entries, redo, renderer)
     return out
 
 
@@ -262,17 +325,17 @@ def gather(
     )
     config = _load_config(base_text if base_text is not None else head_text, config_path)
 
-    # Every text the gates need, from both trees, in one batch.
+    # The texts the change set is made of, from both trees, in one batch; then the pins
+    # the gates read of the targets it touches (upstreams, dependencies), in one more.
     closure = changes.needs_closure(config, changed)
-    want_before = changes.texts_needed(config, before, changed, closure=closure)
-    want_after = changes.texts_needed(config, after, changed, closure=closure)
-    oids = {before_entries[p][1] for p in want_before} | {after_entries[p][1] for p in want_after}
-    blobs = repo.read_objects(oids)
-    before = before.with_texts(
-        {p: t for p in want_before if (t := _decode(blobs, before_entries[p][1], p)) is not None}
-    )
-    after = after.with_texts(
-        {p: t for p in want_after if (t := _decode(blobs, after_entries[p][1], p)) is not None}
+    before, after = _with_texts(
+        repo,
+        (
+            before,
+            before_entries,
+            changes.texts_for_changes(config, before, changed, closure=closure),
+        ),
+        (after, after_entries, changes.texts_for_changes(config, after, changed, closure=closure)),
     )
     change_set = changes.compute(config, before, after, changed)
 
@@ -282,6 +345,11 @@ def gather(
         head_config, head_problems = _head_config(head_text, config_path)
 
     keys = needed_keys(config, change_set)
+    before, after = _with_texts(
+        repo,
+        (before, before_entries, changes.texts_for_keys(config, before, keys)),
+        (after, after_entries, changes.texts_for_keys(config, after, keys)),
+    )
     pins_before = pins_of(before, config, keys)
     pins_after = pins_of(after, config, keys)
 
@@ -301,7 +369,7 @@ def gather(
     )
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
-    rendered = renders(repo, after_entries, set(overlays.values()), renderer)
+    rendered = renders(repo, after_entries, set(overlays.values()), renderer, tree=after)
 
     owners_file = next(
         (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
@@ -340,6 +408,7 @@ __all__ = [
     "materialise",
     "needed_keys",
     "render_dirs",
+    "render_inputs",
     "renders",
     "revisions",
 ]

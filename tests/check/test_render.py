@@ -7,12 +7,15 @@ regular files of the tree (no symlinks out of it).
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitops_promote import checkfacts, render
+from gitops_promote.gates.evaluate import RenderFact
 from gitops_promote.gitrepo import Git, Repo
 from support import gitutil
 from support.tools import kustomize_argv
@@ -234,3 +237,63 @@ def test_materialise_writes_regular_files_only(tmp_path: Path) -> None:
     assert (dest / "prod" / "kustomization.yaml").read_text() == "resources: []\n"
     assert not (dest / "prod" / "etc").exists()
     assert not (dest / "prod" / "etc").is_symlink()
+
+
+def test_renders_from_the_overlays_inputs_and_agrees_with_the_whole_tree(
+    tmp_path: Path, renderer: render.Renderer
+) -> None:
+    """Only the files an overlay is built from are written out (its kustomization, the
+    bases, components, patches and generator files it references), and every overlay
+    renders to exactly what it renders to from the whole tree: also one that reads a file
+    no kustomization field names (rendered again from the whole tree), one with two
+    kustomization files, and a broken one (same error)."""
+    from gitops_promote import changes
+
+    files = {
+        **overlay(
+            "components: [../comp]\npatches:\n  - path: patch.yaml\n"
+            "configMapGenerator:\n  - name: cfg\n    files: [app.properties]\n"
+        ),
+        "prod/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\n"
+        "spec: {replicas: 3}\n",
+        "prod/app.properties": "a=1\n",
+        "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\ncommonLabels: {team: core}\n",
+        "gen/kustomization.yaml": "generators: [gen.yaml]\n",
+        "gen/gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
+        "files: [data.txt]\n",
+        "gen/data.txt": "hello\n",
+        "two/kustomization.yaml": "resources: []\n",
+        "two/kustomization.yml": "resources: []\n",
+        "broken/kustomization.yaml": "resources: [nothing.yaml]\n",
+        **{f"other/app{n}/kustomization.yaml": "resources: [x.yaml]\n" for n in range(20)},
+        **{f"other/app{n}/x.yaml": "kind: ConfigMap\n" for n in range(20)},
+    }
+    work = gitutil.init_repo(tmp_path / "repo")
+    gitutil.commit_files(work, files, message="tree")
+    repo = Repo(Git(cwd=work), work, base_branch="main")
+    entries = checkfacts.ls_tree(repo, "HEAD")
+    tree = changes.Tree.of("HEAD", entries)
+    inputs = checkfacts.render_inputs(repo, entries, tree, ["prod"])
+    assert inputs == {
+        "prod/kustomization.yaml",
+        "prod/patch.yaml",
+        "prod/app.properties",
+        "base/kustomization.yaml",
+        "base/deployment.yaml",
+        "comp/kustomization.yaml",
+    }
+    dirs = ["prod", "gen", "two", "broken"]
+    minimal = checkfacts.renders(repo, entries, dirs, renderer, tree=tree)
+    whole = checkfacts.renders(repo, entries, dirs, renderer)
+
+    def steady(facts: dict[str, RenderFact]) -> dict[str, Any]:
+        """kubectl's log prefix (time, process id) varies from run to run."""
+        klog = re.compile(r"[EWI]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ")
+        return {d: (f.objects, klog.sub("", f.error or ""), f.refused) for d, f in facts.items()}
+
+    assert steady(minimal) == steady(whole)
+    assert minimal["prod"].error is None
+    assert minimal["gen"].error is None
+    assert minimal["two"].error is not None
+    assert minimal["broken"].error is not None
