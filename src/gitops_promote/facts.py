@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import Any, Final, overload
+from typing import Any, Final, cast, overload
 
 from gitops_promote import files as repofiles
 from gitops_promote import history, overlays, pins, yamlsafe
@@ -257,11 +258,12 @@ def timelines(
 
 @dataclass(frozen=True)
 class _Raw:
-    """One version of a file in history: the commit, and the blob it has there (None:
-    deleted, or not a file any more)."""
+    """One version of a file in history: the commit, the blob it has there (None:
+    deleted, or not a file any more) and the blob it had before (the previous version's)."""
 
     commit: CommitInfo
     blob: str | None
+    before: str | None
 
 
 class _Walk:
@@ -293,14 +295,18 @@ class _Walk:
             for change in commit.changes:
                 found = self.versions.get(change.path)
                 if found is not None:
-                    found.append(_Raw(commit, change.new_blob))
-                    if change.new_blob is not None and change.new_blob not in self.blobs:
-                        wanted.add(change.new_blob)
+                    found.append(_Raw(commit, change.new_blob, change.old_blob))
+                    # the blob before too: the oldest version read so far tells what the
+                    # previous one pins without reading further back (see _Events)
+                    for blob in (change.new_blob, change.old_blob):
+                        if blob is not None and blob not in self.blobs:
+                            wanted.add(blob)
         self.blobs.update(self.repo.read_objects(wanted))
         return True
 
 
 _SKIP: Final = object()  # a version whose pin cannot be read: unknown, not gone
+_FURTHER: Final = object()  # the answer needs more history read
 
 
 class _Events(Sequence[history.PinEvent]):
@@ -321,8 +327,9 @@ class _Events(Sequence[history.PinEvent]):
         self._seen = 0  # raw versions looked at
         self._all: tuple[history.PinEvent, ...] | None = None
 
-    def _version(self, index: int) -> tuple[_Raw, ImageRef | None] | None:
-        """The ``index``-th readable version, newest first (None: history has no more)."""
+    def _version(self, index: int, *, walk: bool = True) -> Any:
+        """The ``index``-th readable version, newest first, as (raw, pin); None: history
+        has no more. ``walk`` False: :data:`_FURTHER` when that needs more history read."""
         raws = self._walk.versions[self._file]
         while len(self._parsed) <= index:
             if self._seen < len(raws):
@@ -330,10 +337,36 @@ class _Events(Sequence[history.PinEvent]):
                 self._seen += 1
                 ref = self._pin(raw)
                 if ref is not _SKIP:
-                    self._parsed.append((raw, ref))  # type: ignore[arg-type]
-            elif not self._walk.more():
+                    self._parsed.append((raw, cast("ImageRef | None", ref)))
+            elif self._walk.done:
                 return None
+            elif not walk:
+                return _FURTHER
+            else:
+                self._walk.more()
         return self._parsed[index]
+
+    def _before(self, index: int) -> ImageRef | None:
+        """What the version before the ``index``-th one pins, read from the blob that
+        version replaced, when that blob is readable and pins something (else None). It
+        is exactly the previous readable version's pin: the previous version has that blob."""
+        blob = self._parsed[index][0].before
+        data = self._walk.blobs.get(blob) if blob is not None else None
+        if blob is None or data is None:
+            return None
+        found = _pin_of(blob, self._file, data, self._app)
+        return None if isinstance(found, UserError) or found is None else found.ref
+
+    def _first_event(self, index: int) -> tuple[history.PinEvent, int]:
+        """The newest event at or before the ``index``-th version (which must exist, as
+        must that event), and the index of its version."""
+        while True:
+            current = self._version(index)
+            older = self._version(index + 1)
+            old = older[1] if older is not None else None
+            if current[1] != old:
+                return self._event(current[0], old, current[1]), index
+            index += 1
 
     def _pin(self, raw: _Raw) -> object:
         if raw.blob is None:
@@ -366,13 +399,27 @@ class _Events(Sequence[history.PinEvent]):
             yield from reversed(self._all)
             return
         index = 0
-        current = self._version(0)
-        while current is not None:
-            older = self._version(index + 1)
+        while (current := self._version(index)) is not None:
+            older = self._version(index + 1, walk=False)
+            if older is _FURTHER and (before := self._before(index)) is not None:
+                # The previous version pins ``before`` (its blob is the one this version
+                # replaced): this version's event is known, and so is what the next one
+                # pins; the rest of the next event is read only if someone looks at it
+                # (held_since stops at its pin).
+                if current[1] != before:
+                    yield self._event(current[0], before, current[1])
+                later = _LaterEvent.of(self, index + 1, before)
+                yield later
+                event, index = self._first_event(index + 1)
+                later.settle(event)
+                index += 1
+                continue
+            if older is _FURTHER:
+                older = self._version(index + 1)
             old = older[1] if older is not None else None
             if current[1] != old:
                 yield self._event(current[0], old, current[1])
-            current, index = older, index + 1
+            index += 1
 
     def _everything(self) -> tuple[history.PinEvent, ...]:
         if self._all is None:
@@ -418,6 +465,64 @@ class _Events(Sequence[history.PinEvent]):
 
     def __repr__(self) -> str:
         return f"<pin events of {self._app.name} in {self._env}>"
+
+
+class _LaterEvent(history.PinEvent):
+    """A pin event known, so far, only by what it pins (``new``): the rest (commit, date,
+    previous pin...) is read from history the first time anything else is looked at.
+    Equal to, hashed and printed like the :class:`~gitops_promote.history.PinEvent` it
+    stands for."""
+
+    @classmethod
+    def of(cls, events: _Events, index: int, new: ImageRef) -> _LaterEvent:
+        """The newest event at or before ``events``' ``index``-th version; it pins ``new``."""
+        later = object.__new__(cls)
+        object.__setattr__(later, "_source", (events, index))
+        for name, value in (
+            ("app", events._app.name),
+            ("env", events._env),
+            ("file", events._file),
+            ("new", new),
+        ):
+            object.__setattr__(later, name, value)
+        return later
+
+    def settle(self, event: history.PinEvent | None = None) -> None:
+        """Read (or take) the whole event."""
+        source = self.__dict__.pop("_source", None)
+        if source is None:
+            return
+        if event is None:
+            event, _ = source[0]._first_event(source[1])
+        for f in dataclasses.fields(history.PinEvent):
+            object.__setattr__(self, f.name, getattr(event, f.name))
+
+    def __getattr__(self, name: str) -> Any:  # only for fields not read yet
+        if "_source" not in self.__dict__ or name.startswith("__"):
+            raise AttributeError(name)
+        self.settle()
+        return object.__getattribute__(self, name)
+
+    def _values(self) -> tuple[Any, ...]:
+        self.settle()
+        return _values(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, history.PinEvent):
+            return self._values() == _values(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return repr(history.PinEvent(*self._values()))
+
+
+def _values(event: history.PinEvent) -> tuple[Any, ...]:
+    if isinstance(event, _LaterEvent):
+        event.settle()
+    return tuple(getattr(event, f.name) for f in dataclasses.fields(history.PinEvent))
 
 
 # Parsed pins by (blob, file, what is read): the same bytes recur in history and at HEAD.

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitops_promote import facts
+from gitops_promote import facts, history
 from gitops_promote.config import Config
 from gitops_promote.configload import parse_config
 from gitops_promote.gitrepo import FILTER_COMMITS, Git, Repo
@@ -161,3 +161,47 @@ def test_a_recent_answer_downloads_only_recent_trees(
         assert repo.filter == FILTER_COMMITS  # no refetch of every tree happened
     local = Repo(Git(cwd=tmp_path / "work"), tmp_path / "work", base_branch="main")
     assert answers(web) == answers(timelines(local, CONFIG, lazy=False)[("web", "prod")])
+
+
+def test_since_when_stops_at_the_pin_it_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Since when' reads history only back to the change that set the current pin: what
+    the version before pinned comes from the blob that change replaced. The next event,
+    known then only by its pin, reads the rest of itself when looked at, and is then
+    equal to, hashed and printed like the event of a whole-history pass."""
+    work = gitutil.init_repo(tmp_path / "config")
+    when = T0
+    shas = [gitutil.commit_files(work, {WEB: pin("ghcr.io/o/web", A)}, date=when)]
+    for n in range(30):
+        when += timedelta(hours=1)
+        if n == 20:
+            shas.append(gitutil.commit_files(work, {WEB: pin("ghcr.io/o/web", B)}, date=when))
+        else:
+            gitutil.commit_files(work, {"noise.txt": f"{n}\n"}, message=f"noise {n}", date=when)
+    repo = Repo(Git(cwd=work), work, base_branch="main")
+    targets = [(CONFIG.app("web"), CONFIG.env("prod"))]
+    eager = facts.timelines(repo, CONFIG, targets, files={("web", "prod"): WEB})
+    monkeypatch.setattr(facts, "WINDOWS", (12,))
+    lazy = facts.timelines(repo, CONFIG, targets, files={("web", "prod"): WEB}, lazy=True)
+    line = lazy[("web", "prod")]
+    since = line.held_since()
+    assert since == eager[("web", "prod")].held_since()
+    assert since is not None
+    assert since.commit == shas[1]
+    assert since.old == ImageRef("ghcr.io/o/web", None, A)
+    walk = line.events._walk  # type: ignore[attr-defined]
+    assert not walk.done  # only the newest 12 commits were read
+    newest = iter(reversed(line.events))
+    assert next(newest) == since
+    later = next(newest)
+    assert isinstance(later, history.PinEvent)
+    assert "commit" not in later.__dict__  # known by its pin only, so far
+    assert later.new == ImageRef("ghcr.io/o/web", None, A)
+    first = eager[("web", "prod")].events[0]
+    assert later.commit == shas[0]  # reads the rest of itself
+    assert later == first
+    assert first == later
+    assert hash(later) == hash(first)
+    assert repr(later) == repr(first)
+    assert list(line.events) == list(eager[("web", "prod")].events)
