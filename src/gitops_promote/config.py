@@ -7,6 +7,7 @@ reads, so importing it stays cheap.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -130,6 +131,14 @@ class Config:
     file: str = DEFAULT_CONFIG_PATH
     version: int = 1
 
+    @functools.cached_property
+    def _apps_by_name(self) -> dict[str, App]:
+        """The first app of each name (a config of thousands of apps is looked up often)."""
+        index: dict[str, App] = {}
+        for app in self.apps:
+            index.setdefault(app.name, app)
+        return index
+
     def env(self, name: str) -> Environment:
         for env in self.environments:
             if env.name == name:
@@ -137,16 +146,13 @@ class Config:
         raise KeyError(name)
 
     def app(self, name: str) -> App:
-        for app in self.apps:
-            if app.name == name:
-                return app
-        raise KeyError(name)
+        return self._apps_by_name[name]
 
     def has_env(self, name: str) -> bool:
         return any(e.name == name for e in self.environments)
 
     def has_app(self, name: str) -> bool:
-        return any(a.name == name for a in self.apps)
+        return name in self._apps_by_name
 
     def upstream_of(self, env: Environment) -> Environment | None:
         return self.env(env.upstream) if env.upstream else None
