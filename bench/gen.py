@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -147,6 +148,66 @@ def cached_repo(
     if log:
         print(f"  generated in {seconds:.0f} s: {dest}")
     return CachedRepo(dest, repo.apps, repo.envs, repo.commits + 1, seconds, reused=False)
+
+
+STATE_VERSION = 1  # bump when with_state_file() changes: a new cache key
+
+
+def with_state_file(base: CachedRepo, *, cache: Path = CACHE, log: bool = True) -> CachedRepo:
+    """``base`` plus one commit that turns the state file on (``settings.state-file:
+    versions.json``) and adds ``versions.json`` and ``VERSIONS.md`` as the tool writes them
+    (``gitops-promote validate --write-state`` in a full clone): how a team adopts the
+    state file on an existing repo. Cached beside ``base``."""
+    from support import gitutil
+
+    dest = base.path.with_name(base.path.name.removesuffix(".git") + f"-state{STATE_VERSION}.git")
+    if dest.is_dir():
+        return CachedRepo(dest, base.apps, base.envs, base.commits + 1, 0.0, reused=True)
+    work = cache / f"{dest.name}.tmp"
+    checkout = cache / f"{dest.name}.checkout"
+    for old in (work, checkout):
+        if old.exists():
+            shutil.rmtree(old)
+    if log:
+        print("adding the state file (validate --write-state over the whole history)...")
+    started = time.perf_counter()
+    shutil.copytree(base.path, work)
+    gitutil.git("clone", "-q", str(work), str(checkout), cwd=cache)
+    config = checkout / "promotion.yaml"
+    config.write_text(
+        config.read_text().replace("apps:\n", "settings:\n  state-file: versions.json\napps:\n", 1)
+    )
+    tool = Path(sys.executable).with_name("gitops-promote")
+    subprocess.run(
+        [str(tool), "validate", "--write-state", "--repo", str(checkout)],
+        env=gitutil.clean_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    gitutil.git("add", "promotion.yaml", "versions.json", "VERSIONS.md", cwd=checkout)
+    tip = int(gitutil.git("log", "-1", "--format=%ct", cwd=checkout))
+    stamp = f"@{tip + 60} +0000"
+    gitutil.git(
+        "-c",
+        "user.name=Ada Lovelace",
+        "-c",
+        "user.email=ada@example.test",
+        "commit",
+        "-q",
+        "-m",
+        "chore: keep versions.json and VERSIONS.md",
+        cwd=checkout,
+        env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+    )
+    gitutil.git("push", "-q", "origin", "HEAD:main", cwd=checkout)
+    gitutil.git("repack", "-a", "-d", "-q", "--write-bitmap-index", cwd=work)
+    gitutil.git("commit-graph", "write", "--reachable", "--no-progress", cwd=work)
+    shutil.rmtree(checkout)
+    work.rename(dest)
+    seconds = time.perf_counter() - started
+    if log:
+        print(f"  added in {seconds:.0f} s: {dest}")
+    return CachedRepo(dest, base.apps, base.envs, base.commits + 1, seconds, reused=False)
 
 
 def main() -> int:

@@ -74,11 +74,16 @@ class Breakdown:
 
     @property
     def history_passes(self) -> int:
-        """``git log`` runs that list the files of each commit (a pass over history)."""
+        """Passes over the history: ``git log`` runs that list each commit's files, or
+        that read the first-parent chain whose diffs ``git diff-tree --stdin`` then lists
+        (the program's history reader: one chain read per pass, however many diff-tree
+        processes share the work)."""
         return sum(
             1
             for p in self.processes
-            if p.top_level and p.subcommand == "log" and ("--raw" in p.argv or "--name-" in p.argv)
+            if p.top_level
+            and p.subcommand == "log"
+            and ("--raw" in p.argv or "--name-" in p.argv or "--first-parent" in p.argv)
         )
 
 

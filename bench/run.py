@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     # measured runs use bytecode, as an installed package does (procs.child_env)
     compileall.compile_dir(ROOT / "src" / "gitops_promote", quiet=1)
 
-    from bench.gen import cached_repo
+    from bench.gen import cached_repo, with_state_file
     from bench.machine import load_average
 
     apps = args.apps or (200 if args.quick else 2000)
@@ -93,13 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     big = cached_repo(apps, commits)
     small = cached_repo(apps // 10, commits // 10)
+    big_state = with_state_file(big)
+    small_state = with_state_file(small)
     # A directory of its own: two runs at once (or a test) never pull each other's repos.
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=out_dir))
     (run_dir / "home").mkdir(parents=True)
     try:
-        return _measure(args, run_dir, started, load_before, big, small)
+        return _measure(args, run_dir, started, load_before, big, small, big_state, small_state)
     finally:
         if args.keep:
             print(f"kept {run_dir} (git traces under trace/)")
@@ -114,6 +116,8 @@ def _measure(
     load_before: str,
     big: CachedRepo,
     small: CachedRepo,
+    big_state: CachedRepo,
+    small_state: CachedRepo,
 ) -> int:
     from bench.machine import describe, load_average
     from bench.report import goals, markdown
@@ -149,7 +153,12 @@ def _measure(
         print(text, flush=True)
 
     with GitHubFake() as api, GitServer(run_dir / "server", token=api.token) as git:
-        for name, repo in ((Bench.BIG, big), (Bench.SMALL, small)):
+        for name, repo in (
+            (Bench.BIG, big),
+            (Bench.SMALL, small),
+            (Bench.BIG_STATE, big_state),
+            (Bench.SMALL_STATE, small_state),
+        ):
             shutil.copytree(repo.path, git.path(name), symlinks=True)
             owner, short = name.split("/")
             api.add_repo(owner, short, git.path(name))
@@ -169,8 +178,8 @@ def _measure(
         log(f"config repo: {len(big.apps)} apps, {big.commits} commits at {git.url(Bench.BIG)}")
         skipped = Series("", failure="not run (--only)")
         p1 = P1(skipped, skipped)
-        p2 = P2(skipped, skipped)
-        p3 = P3(skipped, skipped)
+        p2 = P2(skipped, skipped, skipped, skipped)
+        p3 = P3(skipped, skipped, skipped, skipped)
         p4 = P4(failure="not run (--only)")
         p5 = P5(skipped, skipped, skipped)
         if "1" in args.only:
@@ -220,8 +229,12 @@ def _measure(
                 p1.guide,
                 p2.small,
                 p2.big,
+                p2.small_state,
+                p2.big_state,
                 p3.status,
                 p3.soak,
+                p3.status_state,
+                p3.soak_state,
                 p5.set_image,
                 p5.kustomize,
                 p5.python_floor,
@@ -238,7 +251,19 @@ def _measure(
             f" -> {goal.verdict}"
         )
     log(f"\nwrote {args.output} and {out} in {time.perf_counter() - started:.0f} s")
-    everything = (p1.ours, p1.guide, p2.small, p2.big, p3.status, p3.soak, p5.set_image)
+    everything = (
+        p1.ours,
+        p1.guide,
+        p2.small,
+        p2.big,
+        p2.small_state,
+        p2.big_state,
+        p3.status,
+        p3.soak,
+        p3.status_state,
+        p3.soak_state,
+        p5.set_image,
+    )
     broken = [s.name for s in everything if s.failure and not s.timed_out and s.name]
     if p4.failure and "--only" not in p4.failure:
         broken.append("P4")

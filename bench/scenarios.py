@@ -73,6 +73,9 @@ class Bench:
 
     BIG = "org/config"
     SMALL = "org/small"
+    # the same repos plus one commit that turns the state file on (bench.gen.with_state_file)
+    BIG_STATE = "org/config-state"
+    SMALL_STATE = "org/small-state"
 
     @property
     def home(self) -> Path:
@@ -260,8 +263,11 @@ def p1_dev_promotion(b: Bench) -> P1:
 class P2:
     small: Series
     big: Series
+    small_state: Series  # the same repos with the state file on
+    big_state: Series
     verdicts: dict[str, str] = field(default_factory=dict)
     trace_big: gittrace.Breakdown | None = None
+    trace_big_state: gittrace.Breakdown | None = None
 
 
 def make_pull_request_branch(b: Bench, name: str, app: str) -> str:
@@ -283,10 +289,17 @@ def make_pull_request_branch(b: Bench, name: str, app: str) -> str:
 def p2_check(b: Bench) -> P2:
     small = Series(f"check, {len(b.small.apps)} apps / {b.small.commits} commits")
     big = Series(f"check, {len(b.big.apps)} apps / {b.big.commits} commits")
-    result = P2(small, big)
+    small_state = Series(f"check, {len(b.small.apps)} apps, state file on")
+    big_state = Series(f"check, {len(b.big.apps)} apps, state file on")
+    result = P2(small, big, small_state, big_state)
     heads = {
-        b.SMALL: make_pull_request_branch(b, b.SMALL, _pick(b.small.apps, 1005)),
-        b.BIG: make_pull_request_branch(b, b.BIG, _pick(b.big.apps, 1005)),
+        name: make_pull_request_branch(b, name, _pick(apps, 1005))
+        for name, apps in (
+            (b.SMALL, b.small.apps),
+            (b.BIG, b.big.apps),
+            (b.SMALL_STATE, b.small.apps),
+            (b.BIG_STATE, b.big.apps),
+        )
     }
 
     def args(name: str) -> list[str]:
@@ -304,7 +317,12 @@ def p2_check(b: Bench) -> P2:
         ]
 
     for i in range(b.reps):
-        sides = [(b.SMALL, small), (b.BIG, big)]
+        sides = [
+            (b.SMALL, small),
+            (b.BIG, big),
+            (b.SMALL_STATE, small_state),
+            (b.BIG_STATE, big_state),
+        ]
         if i % 2:
             sides.reverse()
         for name, series in sides:
@@ -318,6 +336,8 @@ def p2_check(b: Bench) -> P2:
             if series.add(run):
                 if name == b.BIG:
                     result.trace_big = typical(result.trace_big, tr, series)
+                elif name == b.BIG_STATE:
+                    result.trace_big_state = typical(result.trace_big_state, tr, series)
                 data = _json(run)
                 result.verdicts[name] = "passed" if data.get("passed", True) else "failed"
             b.log(
@@ -334,37 +354,51 @@ def p2_check(b: Bench) -> P2:
 class P3:
     status: Series
     soak: Series
-    status_trace: gittrace.Breakdown | None = None
-    soak_trace: gittrace.Breakdown | None = None
-    rows: int | None = None
+    status_state: Series  # the same repo with the state file on
+    soak_state: Series
+    traces: dict[str, list[gittrace.Breakdown | None]] = field(default_factory=dict)
+    rows: dict[str, int | None] = field(default_factory=dict)
+
+    def trace(self, series: Series) -> gittrace.Breakdown | None:
+        return self.traces.get(series.name, [None])[0]
 
 
 def p3_fleet(b: Bench) -> P3:
-    url = b.git.url(b.BIG)
     n = len(b.big.apps)
     status = Series(f"status, {n} apps x {len(b.big.envs)} envs")
     soak = Series(f"soak --dry-run, {n} apps")
-    result = P3(status, soak)
-    commands: dict[str, list[str]] = {
-        "status": ["status", "--remote", url, "--json"],
-        "soak": ["soak", "--remote", url, "--dry-run", "--json", "--now", NOW],
-    }
+    status_state = Series(f"status, {n} apps x {len(b.big.envs)} envs, state file on")
+    soak_state = Series(f"soak --dry-run, {n} apps, state file on")
+    result = P3(status, soak, status_state, soak_state)
+
+    def command(key: str, name: str) -> list[str]:
+        url = b.git.url(name)
+        if key == "status":
+            return ["status", "--remote", url, "--json"]
+        return ["soak", "--remote", url, "--dry-run", "--json", "--now", NOW]
+
     # soak looks up the open promotion PRs: give it the GitHub stand-in, as a workflow would
     envs = {"status": b.env(), "soak": b.platform_env()}
     for i in range(b.reps):
-        sides = [("status", status), ("soak", soak)]
+        sides = [
+            ("status", b.BIG, status),
+            ("soak", b.BIG, soak),
+            ("status", b.BIG_STATE, status_state),
+            ("soak", b.BIG_STATE, soak_state),
+        ]
         if i % 2:
             sides.reverse()
-        for key, series in sides:
+        for key, name, series in sides:
             if not wants_more(series):
                 continue
-            run, tr = b.traced(commands[key], "p3", env=envs[key], cwd=b.workdir("p3"))
-            if series.add(run) and key == "status":
-                result.status_trace = typical(result.status_trace, tr, status)
-                data = json.loads(run.stdout) if run.stdout.strip() else None
-                result.rows = len(data) if isinstance(data, list) else _rows(data)
-            elif run.ok:
-                result.soak_trace = typical(result.soak_trace, tr, soak)
+            run, tr = b.traced(command(key, name), "p3", env=envs[key], cwd=b.workdir("p3"))
+            if series.add(run):
+                traces = result.traces.setdefault(series.name, [None])
+                traces[0] = typical(traces[0], tr, series)
+                if key == "status":
+                    data = json.loads(run.stdout) if run.stdout.strip() else None
+                    rows = len(data) if isinstance(data, list) else _rows(data)
+                    result.rows[name] = rows
             b.log(
                 f"  P3 {series.name}: {run.wall:.2f} s"
                 + ("" if run.ok else f" ({run.describe_failure()})")
