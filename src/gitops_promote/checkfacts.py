@@ -5,7 +5,9 @@
   conflicts, its head against the merge base);
 - the texts the gates need from both trees, in one ``cat-file`` batch (a partial clone
   fetches the missing blobs in one request);
-- pin histories on the base branch's first-parent history, in one ``git log``;
+- since when the touched targets' upstreams have run their pins: from the base branch's
+  state file where it answers (:mod:`gitops_promote.statesince`), else pin histories on
+  the base branch's first-parent history, in one ``git log``;
 - renders of the kustomize overlays the PR touches and their upstreams, from the merged
   tree written to a temporary directory (regular files only: no symlinks, no submodules).
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from gitops_promote import changes, facts, files, render, yamlsafe
+from gitops_promote import changes, facts, files, history, render, state, statesince, yamlsafe
 from gitops_promote.changes import ChangeSet, Key, Tree
 from gitops_promote.config import Config
 from gitops_promote.configload import parse_config
@@ -287,6 +289,28 @@ def pins_of(tree: Tree, config: Config, keys: Iterable[Key]) -> dict[Key, ImageR
     return out
 
 
+def known_since(
+    repo: Repo,
+    config: Config,
+    revs: Revisions,
+    base_entries: Mapping[str, tuple[str, str]],
+    pins: Mapping[Key, ImageRef | None],
+    files: Mapping[Key, str],
+) -> dict[Key, history.PinEvent]:
+    """Since when each history key has run its base pin, where the state file of the base
+    branch answers (:mod:`gitops_promote.statesince`; never the pull request's: its head is
+    not trusted). ``base_entries``: the base tip's tree (``revs.before`` is the base tip
+    unless the pull request conflicts; then history answers)."""
+    where = state.paths(config)
+    if where is None or not files or revs.before != revs.base or where[0] not in base_entries:
+        return {}
+    mode, oid = base_entries[where[0]]
+    if mode not in _REGULAR:
+        return {}
+    entries = statesince.parse_entries(repo.read_objects({oid}).get(oid))
+    return statesince.from_entries(repo, revs.base, entries, pins, files)
+
+
 def gather(
     repo: Repo,
     revs: Revisions,
@@ -366,6 +390,7 @@ def gather(
         revs.base,
         files=history_files,
         lazy=True,  # the gates look at recent history only, unless a rollback needs more
+        known=known_since(repo, config, revs, before_entries, pins_before, history_files),
     )
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
@@ -404,6 +429,7 @@ __all__ = [
     "Revisions",
     "gather",
     "history_keys",
+    "known_since",
     "ls_tree",
     "materialise",
     "needed_keys",

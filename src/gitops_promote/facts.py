@@ -222,6 +222,7 @@ def timelines(
     *,
     files: Mapping[Key, str] | None = None,
     lazy: bool = False,
+    known: Mapping[Key, history.PinEvent] | None = None,
 ) -> dict[Key, Timeline]:
     """Pin timelines of every target on ``ref``'s first-parent history, oldest first.
 
@@ -234,7 +235,13 @@ def timelines(
     that pin started, and with few files only the recent commits' trees are downloaded;
     going through all its events reads everything. The events are exactly those of the
     whole history either way, but a lazy timeline reads ``repo`` when looked at: use it
-    before the workspace is closed."""
+    before the workspace is closed.
+
+    ``known`` (lazy only): the event since which a target has run its current pin, known
+    already (from the state file, see :mod:`gitops_promote.statesince`): "since when" for
+    that pin reads no history (:class:`gitops_promote.history.Anchored`). These targets'
+    files are read in a walk of their own, only if something else is asked of them, so
+    the other targets' walk covers just their files (few: recent history first)."""
     targets = list(targets)
     if files is None:
         files = overlay_files(repo, config, targets)
@@ -243,16 +250,23 @@ def timelines(
         files = {key: rel for key, rel in files.items() if key in wanted}
     if not files:
         return {}
-    paths = sorted(set(files.values()))
-    windows = WINDOWS if lazy and len(paths) <= FEW_FILES else ()
-    walk = _Walk(repo, paths, ref, windows)
+    known = known if lazy and known else {}
     apps = {a.name: a for a, _ in targets}
-    lines = {
-        key: Timeline(key[0], key[1], rel, _Events(walk, apps[key[0]], key[1], rel))
-        for key, rel in files.items()
-    }
+    lines: dict[Key, Timeline] = {}
+    for group in (
+        {key: rel for key, rel in files.items() if key not in known},
+        {key: rel for key, rel in files.items() if key in known},
+    ):
+        paths = sorted(set(group.values()))
+        windows = WINDOWS if lazy and len(paths) <= FEW_FILES else ()
+        walk = _Walk(repo, paths, ref, windows)
+        for key, rel in group.items():
+            events: Sequence[history.PinEvent] = _Events(walk, apps[key[0]], key[1], rel)
+            if key in known:
+                events = history.Anchored(known[key], events)
+            lines[key] = Timeline(key[0], key[1], rel, events)
     if lazy:
-        return lines
+        return {key: lines[key] for key in files}
     return {key: replace(line, events=tuple(line.events)) for key, line in lines.items()}
 
 

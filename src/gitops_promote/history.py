@@ -8,9 +8,10 @@ versions into :class:`PinEvent` timelines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, overload
 
 from gitops_promote.images import ImageRef
 
@@ -94,6 +95,8 @@ def held_since(timeline: Sequence[PinEvent], current: ImageRef | None) -> PinEve
     """
     if current is None:
         return None
+    if isinstance(timeline, Anchored) and same_artifact(timeline.since.new, current):
+        return timeline.since
     since: PinEvent | None = None
     for event in reversed(timeline):
         if not same_artifact(event.new, current):
@@ -113,3 +116,47 @@ def previous_artifact(timeline: Sequence[PinEvent], current: ImageRef | None) ->
         if event.new is not None and not same_artifact(event.new, current):
             return event
     return None
+
+
+class Anchored(Sequence[PinEvent]):
+    """A timeline whose answer to "since when" for its current artifact is known up front
+    (``since``, e.g. from the state file): :func:`held_since` of that artifact returns it
+    without reading history. Everything else (every event, the newest one, an earlier
+    artifact) is ``events``': the history's (a lazy timeline reads it when looked at)."""
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
+
+    def __init__(self, since: PinEvent, events: Sequence[PinEvent]) -> None:
+        self.since = since
+        self.events = events
+
+    @overload
+    def __getitem__(self, index: int) -> PinEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PinEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self.events[index]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[PinEvent]:
+        return iter(self.events)
+
+    def __reversed__(self) -> Iterator[PinEvent]:
+        return reversed(self.events)
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return (
+            f"<pin events since {self.since.commit[:12]} of {self.since.app} in {self.since.env}>"
+        )

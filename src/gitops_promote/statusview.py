@@ -1,4 +1,5 @@
-"""Status of every app x env: the pinned reference and since when (from git history)."""
+"""Status of every app x env: the pinned reference and since when (from the state file,
+else git history)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_promote import facts
+from gitops_promote import facts, statesince
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef, short_digest
@@ -31,12 +32,11 @@ def gather(
     *,
     rev: str | None = None,
 ) -> list[Row]:
-    """One history pass for every target; the working tree (or, in a fresh clone, the
-    tree of ``rev``: see :func:`gitops_promote.facts.current_pins`) says what is pinned
-    now."""
+    """Since when from the state file where it answers (one blob), else one history pass
+    for the other targets; the working tree (or, in a fresh clone, the tree of ``rev``:
+    see :func:`gitops_promote.facts.current_pins`) says what is pinned now."""
     current = facts.current_pins(repo, config, targets, rev=rev)
-    located = {key: c.file for key, c in current.items() if c.file is not None}
-    lines = facts.timelines(repo, config, targets, rev, files=located, lazy=True)
+    lines = statesince.timelines(repo, config, targets, rev, current)
     rows: list[Row] = []
     for app, env in targets:
         now = current[(app.name, env.name)]

@@ -197,7 +197,7 @@ def gather(
 ) -> tuple[soakplan.Facts, list[str]]:
     """The facts of every target (one history pass, the work tree's pins) and the open
     promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
-    from gitops_promote import facts, soakplan  # noqa: PLC0415
+    from gitops_promote import facts, soakplan, statesince  # noqa: PLC0415
 
     targets = soakplan.fact_targets(config)
     # the work tree (a fresh clone: its commit's tree), not the last parsable version in
@@ -205,8 +205,8 @@ def gather(
     # had before
     rev = "HEAD" if ws.cloned else None
     now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
-    located = {key: c.file for key, c in now_pinned.items() if c.file is not None}
-    lines = facts.timelines(ws.repo, config, targets, rev, files=located, lazy=True)
+    # since when: from the state file where it answers, else history
+    lines = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
@@ -225,7 +225,7 @@ def gather(
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import soakplan  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote import soakplan, state  # noqa: PLC0415 - lazy: keep start-up fast
     from gitops_promote.configload import load_config  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
     from gitops_promote.promotion import check_base_branch, parse_identity  # noqa: PLC0415
@@ -238,9 +238,9 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(
         loc, common.credentials(args), identity=identity, require_clean=not args.dry_run
     ) as ws:
-        if ws.cloned:
-            ws.repo.start_tree_download()  # every auto target's history: it downloads meanwhile
         config = load_config(ws.root, loc.config_path)
+        if ws.cloned and state.paths(config) is None:
+            ws.repo.start_tree_download()  # every auto target's history: it downloads meanwhile
         base = check_base_branch(ws, config, loc)
         only_apps = [a.name for a in common.pick_apps(config, common.split_names(args.app), None)]
         only_envs = [common.pick_env(config, e).name for e in common.split_names(args.env)]

@@ -21,16 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import statusview  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote import state, statusview  # noqa: PLC0415 - lazy: keep start-up fast
     from gitops_promote.configload import load_config  # noqa: PLC0415
     from gitops_promote.workspace import open_workspace  # noqa: PLC0415
 
     fmt = "json" if args.json else args.format
     loc = common.location(args)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        if ws.cloned and not args.app:
-            ws.repo.start_tree_download()  # every app's history: it downloads while we parse
         config = load_config(ws.root, loc.config_path)
+        if ws.cloned and not args.app and state.paths(config) is None:
+            # every app's history: it downloads while the overlays are read (with a state
+            # file, only what it does not answer is read from history: statesince)
+            ws.repo.start_tree_download()
         envs = [common.pick_env(config, e) for e in common.split_names(args.env)] or list(
             config.environments
         )

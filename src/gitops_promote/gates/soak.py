@@ -56,9 +56,8 @@ def soak_status(
     now: datetime,
 ) -> SoakStatus:
     """Where the soak of ``ref`` stands at ``now`` given the upstream's base-branch events."""
-    current = upstream_history[-1].new if upstream_history else None
-    if not same_artifact(ref, current):
-        return SoakStatus(required, None, timedelta(0), None)
+    # None unless the upstream's newest pin is ``ref``'s artifact (history's, or the state
+    # file's answer for it: see history.Anchored)
     since = held_since(upstream_history, ref)
     if since is None:
         return SoakStatus(required, None, timedelta(0), None)
