@@ -24,18 +24,19 @@ that reads the work tree and git history and writes the two files.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
-from gitops_promote.config import Config
+from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
+from gitops_promote.history import same_artifact
 from gitops_promote.images import ImageRef
 
 if TYPE_CHECKING:
-    from gitops_promote.facts import Key, Timeline
+    from gitops_promote.facts import Current, Key, Timeline
     from gitops_promote.gitrepo import Repo
 
 FORMAT_VERSION: Final = 1
@@ -74,25 +75,49 @@ def paths(config: Config) -> tuple[str, str] | None:
 # -- building -----------------------------------------------------------------------------
 
 
+def reusable(
+    entries: Iterable[Entry],
+    pins: Mapping[Key, ImageRef | None],
+    changed: Collection[Key] = (),
+) -> dict[Key, Entry]:
+    """The entries a rewrite keeps as they are: those of targets the commit does not
+    change, that record the artifact the overlay pins and name a commit. Their since and
+    commit are what history says, when the file was right (``validate`` checks it)."""
+    out: dict[Key, Entry] = {}
+    for e in entries:
+        key = (e.app, e.env)
+        if key in changed or e.commit is None or e.since is None:
+            continue
+        if same_artifact(e.ref, pins.get(key)):
+            out[key] = e
+    return out
+
+
 def build(
     config: Config,
     pins: Mapping[Key, ImageRef | None],
     lines: Mapping[Key, Timeline],
     changed: Mapping[Key, datetime] | None = None,
+    kept: Mapping[Key, Entry] | None = None,
 ) -> list[Entry]:
     """Entries for every (app, env) the config declares and the overlays pin.
 
     ``pins``: what each overlay pins now (work tree); ``lines``: pin timelines on the base
     branch (the parent of the commit being made); ``changed``: targets this commit pins
-    anew, with the promotion time (their commit is not known yet).
+    anew, with the promotion time (their commit is not known yet); ``kept``: entries whose
+    since and commit stand (:func:`reusable`: no timeline needed for them).
     """
     changed = changed or {}
+    kept = kept or {}
     out: list[Entry] = []
     for app in config.apps:
         for env in config.envs_of(app):
             key = (app.name, env.name)
             ref = pins.get(key)
             if ref is None:
+                continue
+            if key in kept:
+                out.append(Entry(app.name, env.name, ref, kept[key].since, kept[key].commit))
                 continue
             line = lines.get(key)
             held = line.held_since(ref) if line is not None else None
@@ -305,21 +330,75 @@ def read_texts(repo: Repo, config: Config) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
-def refresh(repo: Repo, config: Config, changed: Mapping[Key, datetime] | None = None) -> list[str]:
+def refresh(
+    repo: Repo,
+    config: Config,
+    changed: Mapping[Key, datetime] | None = None,
+    *,
+    full: bool = False,
+) -> list[str]:
     """Rewrite the state file and VERSIONS.md in the work tree from the overlays and the
-    history of HEAD (one pass); return both repo-relative paths ([] when not configured).
+    history of HEAD; return both repo-relative paths ([] when not configured).
 
     ``changed``: targets the commit about to be made pins anew, with the promotion time.
+    Their pins are read from the work tree, the others' from HEAD's tree (no checkout of
+    every overlay); the entries of the work tree's state file that still hold are kept
+    (:func:`reusable`), and history is read only for the rest: the changed targets and any
+    entry that is missing, pending or disagrees. The bytes are those a ``full`` rewrite
+    (every pin from the work tree, every since from history: ``validate --write-state``)
+    gives, when the old file was right.
     """
-    from gitops_promote import facts, files  # noqa: PLC0415
+    from gitops_promote import facts  # noqa: PLC0415
 
     where = paths(config)
     if where is None:
         return []
     targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
-    repo.add_sparse([*where, *(config.overlay_path(a, e) for a, e in targets)])
-    lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
-    entries = build(config, read_pins(repo, config), lines, changed)
+    if full:
+        repo.add_sparse([*where, *(config.overlay_path(a, e) for a, e in targets)])
+        lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
+        entries = build(config, read_pins(repo, config), lines, changed)
+        return _write(repo, config, entries)
+    changed = changed or {}
+    now = _pins_now(repo, config, targets, changed)
+    pins = {key: c.ref for key, c in now.items()}
+    old, _ = read_texts(repo, config)
+    try:
+        kept = reusable(parse(old) if old is not None else [], pins, changed)
+    except StateFileError:
+        kept = {}
+    redo = [(a, e) for a, e in targets if (a.name, e.name) not in kept]
+    files = {
+        (a.name, e.name): file
+        for a, e in redo
+        if (file := now[(a.name, e.name)].file) is not None and pins[(a.name, e.name)]
+    }
+    lines = facts.timelines(repo, config, redo, files=files, lazy=True)  # used right here
+    return _write(repo, config, build(config, pins, lines, changed, kept))
+
+
+def _pins_now(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[tuple[App, Environment]],
+    changed: Collection[Key],
+) -> dict[Key, Current]:
+    """What each target pins: the changed ones in the work tree, the others at HEAD."""
+    from gitops_promote import facts  # noqa: PLC0415
+
+    touched = [(a, e) for a, e in targets if (a.name, e.name) in changed]
+    rest = [(a, e) for a, e in targets if (a.name, e.name) not in changed]
+    now = facts.current_pins(repo, config, touched) if touched else {}
+    if rest:
+        now |= facts.current_pins(repo, config, rest, rev="HEAD")
+    return now
+
+
+def _write(repo: Repo, config: Config, entries: Sequence[Entry]) -> list[str]:
+    from gitops_promote import files  # noqa: PLC0415
+
+    where = paths(config)
+    assert where is not None  # noqa: S101 - the callers checked
     json_name, md_name = where
     texts = {
         json_name: render_json(entries),
@@ -347,5 +426,6 @@ __all__ = [
     "refresh",
     "render_json",
     "render_markdown",
+    "reusable",
     "to_data",
 ]

@@ -3,7 +3,9 @@
 status, soak and check read it (one blob) where it agrees with the overlays, and history
 for everything else: over generated histories, with a correct state file or one whose
 entries are missing, stale, pending or broken, every output is exactly the one the history
-pass gives without a state file; a state file that answers every target reads no history."""
+pass gives without a state file; a state file that answers every target reads no history.
+A promotion's rewrite keeps the entries that hold and reads history only for the rest, with
+the bytes of a full rewrite."""
 
 from __future__ import annotations
 
@@ -113,7 +115,7 @@ def build(
             root, files, message="pins", date=when.astimezone(ZONES[zone]), allow_empty=True
         )
     repo = Repo(Git(cwd=root), root, base_branch="main")
-    state.refresh(repo, parse_config(WITH))
+    state.refresh(repo, parse_config(WITH), full=True)
     versions = root / "state" / "versions.json"
     data = json.loads(versions.read_text())
     for (app, env), how in damage.items():
@@ -290,3 +292,66 @@ def test_known_trusts_only_agreeing_entries_on_the_branch() -> None:
         "",
         None,
     )
+
+
+# -- rewriting the state file with a promotion commit ---------------------------------------
+
+PROMOTED = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def rewrite(built: Built, changed: Mapping[tuple[str, str], datetime], *, full: bool) -> bytes:
+    state.refresh(built.repo, parse_config(WITH), changed, full=full)
+    return b"".join(
+        (built.root / "state" / name).read_bytes() for name in ("versions.json", "VERSIONS.md")
+    )
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    history=steps,
+    damage=st.dictionaries(targets, st.sampled_from(("drop", "pending", "stale")), max_size=3),
+    whole_file=whole,
+    edits=st.dictionaries(targets, pin_values, min_size=1, max_size=3),
+)
+def test_a_promotion_rewrite_gives_the_bytes_of_a_full_rewrite(
+    tmp_path: Path,
+    history: list[Step],
+    damage: dict[tuple[str, str], str],
+    whole_file: str,
+    edits: dict[tuple[str, str], Pin],
+) -> None:
+    """A promotion's rewrite (the changed pins from the work tree, the others from HEAD,
+    the entries that hold kept, history only for the rest) writes exactly the bytes of a
+    full rewrite from every overlay and the whole history, whether the old file is right,
+    has missing, pending or stale entries, is malformed or absent."""
+    built = build(tmp_path / "config", history, damage, whole_file)
+    gitutil.write_files(
+        built.root,
+        {path(a, e): overlay(a, digest_of(f"{a}-{n}"), t) for (a, e), (n, t) in edits.items()},
+    )
+    changed = dict.fromkeys(edits, PROMOTED)
+    assert rewrite(built, changed, full=False) == rewrite(built, changed, full=True)
+
+
+def test_a_promotion_rewrite_reads_history_only_for_what_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a right state file, promoting api to prod walks the history of api/prod's
+    overlay alone; the other entries are kept from the file, their pins read from HEAD."""
+    built = build(tmp_path / "config", [(3, 0, {("web", "staging"): (1, "v1")})], {}, "none")
+    gitutil.write_files(built.root, {path("api", "prod"): overlay("api", digest_of("api-2"), None)})
+    walked: list[list[str]] = []
+    original = Repo.path_history
+
+    def recorded(self: Repo, paths: Any, *args: Any, **kwargs: Any) -> Any:
+        walked.append(list(paths))
+        return original(self, paths, *args, **kwargs)
+
+    monkeypatch.setattr(Repo, "path_history", recorded)
+    incremental = rewrite(built, {("api", "prod"): PROMOTED}, full=False)
+    assert walked == [[path("api", "prod")]]
+    monkeypatch.undo()
+    assert incremental == rewrite(built, {("api", "prod"): PROMOTED}, full=True)
+    data = json.loads((built.root / "state" / "versions.json").read_text())
+    assert data["apps"]["api"]["prod"]["commit"] is None
+    assert data["apps"]["api"]["prod"]["since"] == "2026-06-01T12:00:00Z"

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         written: list[str] = []
         if args.write_state:
-            written = statefile.refresh(ws.repo, config)
+            written = statefile.refresh(ws.repo, config, full=True)
             if not written:
                 raise UserError(
                     "--write-state: promotion.yaml sets no settings.state-file",
