@@ -295,6 +295,46 @@ def check(
     return problems
 
 
+def check_since(
+    config: Config,
+    entries: Iterable[Entry],
+    pins: Mapping[Key, ImageRef | None],
+    lines: Mapping[Key, Timeline],
+) -> list[Problem]:
+    """Entries whose since or commit is not what history says (``lines``: the pin
+    timelines of HEAD). Only entries that record the overlay's artifact and name a commit
+    are looked at: the others are stale (:func:`check`) or pending (the commit that made
+    the pin could not name itself), and status, soak and check read history for them."""
+    where = paths(config)
+    if where is None:
+        return []
+    problems: list[Problem] = []
+    for e in sorted(entries, key=lambda e: (e.app, e.env)):
+        key = (e.app, e.env)
+        ref = pins.get(key)
+        line = lines.get(key)
+        if e.commit is None or not same_artifact(e.ref, ref) or line is None:
+            continue
+        held = line.held_since(ref)
+        if held is not None and held.commit == e.commit and held.date == e.since:
+            continue
+        truth = (
+            f"history says since {_stamp(held.date)} (commit {held.commit[:12]})"
+            if held is not None
+            else "history has no commit that pins it"
+        )
+        problems.append(
+            Problem(
+                where[0],
+                None,
+                f"wrong since: records {e.app} in {e.env} since {_stamp(e.since)} (commit "
+                f"{e.commit[:12]}), {truth}; run gitops-promote validate --write-state and "
+                "commit both files",
+            )
+        )
+    return problems
+
+
 # -- the edge: read the work tree and history, write the files ------------------------------
 
 
@@ -419,6 +459,7 @@ __all__ = [
     "StateFileError",
     "build",
     "check",
+    "check_since",
     "parse",
     "paths",
     "read_pins",

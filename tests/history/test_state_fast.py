@@ -5,7 +5,7 @@ for everything else: over generated histories, with a correct state file or one 
 entries are missing, stale, pending or broken, every output is exactly the one the history
 pass gives without a state file; a state file that answers every target reads no history.
 A promotion's rewrite keeps the entries that hold and reads history only for the rest, with
-the bytes of a full rewrite."""
+the bytes of a full rewrite; validate catches a since or commit that history contradicts."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from gitops_promote.configload import parse_config
 from gitops_promote.gates.evaluate import evaluate
 from gitops_promote.gitrepo import Git, Repo
 from support import gitutil
-from support.repos import digest_of
+from support.repos import cli, digest_of
 
 YAML = """\
 version: 1
@@ -355,3 +355,29 @@ def test_a_promotion_rewrite_reads_history_only_for_what_it_changes(
     data = json.loads((built.root / "state" / "versions.json").read_text())
     assert data["apps"]["api"]["prod"]["commit"] is None
     assert data["apps"]["api"]["prod"]["since"] == "2026-06-01T12:00:00Z"
+
+
+def test_validate_catches_a_since_that_history_contradicts(tmp_path: Path) -> None:
+    """A since or commit that is not history's fails validate (exit 2, one line naming the
+    entry, what history says and the fix); validate --write-state restores it."""
+    built = build(tmp_path / "config", [(3, 1, {("web", "staging"): (1, "v1")})], {}, "none")
+    assert "valid" in cli("validate", "--repo", str(built.root), cwd=tmp_path).stdout
+    versions = built.root / "state" / "versions.json"
+    right = versions.read_bytes()
+    data = json.loads(right)
+    truth = dict(data["apps"]["web"]["staging"])
+    data["apps"]["web"]["staging"]["since"] = "2026-05-01T00:00:00Z"
+    data["apps"]["api"]["dev"]["commit"] = built.head
+    versions.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    run = cli("validate", "--repo", str(built.root), cwd=tmp_path, check=2)
+    wrong = [line for line in run.stderr.splitlines() if "wrong since" in line]
+    assert len(wrong) == 2
+    assert wrong[1].endswith(
+        f"state/versions.json: wrong since: records web in staging since 2026-05-01T00:00:00Z "
+        f"(commit {truth['commit'][:12]}), history says since {truth['since']} (commit "
+        f"{truth['commit'][:12]}); run gitops-promote validate --write-state and commit both "
+        "files"
+    )
+    assert "records api in dev since" in wrong[0]
+    cli("validate", "--repo", str(built.root), "--write-state", cwd=tmp_path)
+    assert versions.read_bytes() == right

@@ -4,8 +4,17 @@ environment exists and carries the app's image. Every problem is listed, not jus
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from gitops_promote.commands import common
+
+if TYPE_CHECKING:
+    from gitops_promote.config import Config
+    from gitops_promote.errors import Problem
+    from gitops_promote.facts import Key
+    from gitops_promote.gitrepo import Repo
+    from gitops_promote.images import ImageRef
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         json_text, md_text = statefile.read_texts(ws.repo, config)
         pinned = statefile.read_pins(ws.repo, config)
         problems += statefile.check(config, json_text, md_text, pinned)
+        problems += _check_since(ws.repo, config, json_text, pinned)
     if args.json:
         common.emit_json(
             {
@@ -76,3 +86,26 @@ def run(args: argparse.Namespace) -> int:
         common.emit(f"wrote {path}")
     common.emit(f"{config.file}: valid; {checked} overlays carry their app's image")
     return 0
+
+
+def _check_since(
+    repo: Repo,
+    config: Config,
+    json_text: str | None,
+    pinned: Mapping[Key, ImageRef | None],
+) -> list[Problem]:
+    """The state file's since and commit against a whole-history pass: status, soak and
+    check trust them (see gitops_promote.statesince), so a wrong one is a problem."""
+    from gitops_promote import facts  # noqa: PLC0415
+    from gitops_promote import state as statefile  # noqa: PLC0415
+
+    if json_text is None:
+        return []
+    try:
+        entries = statefile.parse(json_text)
+    except statefile.StateFileError:
+        return []  # check() reported it
+    wanted = {(e.app, e.env) for e in entries if e.commit is not None}
+    targets = [(a, e) for a in config.apps for e in config.envs_of(a) if (a.name, e.name) in wanted]
+    lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
+    return statefile.check_since(config, entries, pinned, lines)
