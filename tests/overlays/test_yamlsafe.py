@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitops_promote import yamlsafe
 from gitops_promote.errors import OverlayError, UserError
@@ -133,3 +135,44 @@ def test_python_tags_are_not_executed() -> None:
     """Python object tags stay data: nothing is imported or called."""
     data = yamlsafe.load("a: !!python/object/apply:os.system [echo hi]\n", "p.yaml")
     assert list(data["a"]) == ["echo hi"]
+
+
+def _flow_depth_reference(text: str) -> int | None:
+    """Character by character, the deepest flow nesting outside quotes and comments
+    (None: within the limit): what the check must find, however it scans."""
+    depth, quote, comment, prev = 0, "", False, "\n"
+    for index, char in enumerate(text):
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char == "#" and prev in " \t\n":
+            comment = True
+        elif char in "'\"" and prev in " \t\n[{,:":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > yamlsafe.MAX_FLOW_DEPTH:
+                return index
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        prev = char
+    return None
+
+
+@given(
+    st.lists(
+        st.sampled_from(["[", "{", "]", "}", "'", '"', "#", " ", "\n", "a", ",", ":", "\t"]),
+        max_size=400,
+    ).map("".join)
+    | st.integers(min_value=60, max_value=70).map(lambda n: "k: " + "[" * n + "]" * n)
+)
+def test_flow_depth_check_finds_what_a_full_scan_finds(text: str) -> None:
+    at = _flow_depth_reference(text)
+    if at is None:
+        yamlsafe._check_flow_depth(text, "f.yaml")
+        return
+    line = text.count("\n", 0, at) + 1
+    with pytest.raises(OverlayError, match=rf"^f\.yaml:{line}:"):
+        yamlsafe._check_flow_depth(text, "f.yaml")
