@@ -503,14 +503,42 @@ def _superseded(
         # before its commit is made). --now may lie in the future or the past while commit
         # dates are the clock's: look back from the earlier of the two.
         window = f"--since={(min(now, datetime.now(UTC)) - RECENT).isoformat()}"
-    text = _promoted_at(repo, file, window)
-    try:
-        theirs = datetime.fromisoformat(text) if text else None
-    except ValueError:
-        theirs = None  # not one of ours: treat it as a human's commit
+    if not moved and not _any_stamp_since(repo, window, now):
+        # no commit in the window was requested at or after now: whichever last changed
+        # the file, it cannot supersede this run (and reading the commits alone needs no
+        # trees: a commits-only clone downloads nothing for it)
+        return False
+    theirs = _stamp(_promoted_at(repo, file, window))
     if theirs is None:
         return moved
-    return (theirs if theirs.tzinfo else theirs.replace(tzinfo=UTC)) >= now
+    return theirs >= now
+
+
+def _stamp(text: str | None) -> datetime | None:
+    """A Promoted-At value as an aware time (None: absent, or not one of ours)."""
+    from datetime import UTC  # noqa: PLC0415
+
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None  # not one of ours: treat it as a human's commit
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _any_stamp_since(repo: Repo, window: str, now: datetime) -> bool:
+    """Whether any commit in ``window`` (``--since=…``) carries a Promoted-At at or after
+    ``now``, whatever it changed; True when git cannot say (the caller then asks exactly)."""
+    out = repo.git.run(
+        "log", window, "--format=%(trailers:key=Promoted-At,valueonly)", "HEAD", check=False
+    )
+    if not out.ok:
+        return True
+    return any(
+        (moment := _stamp(line.strip())) is not None and moment >= now
+        for line in out.text.splitlines()
+    )
 
 
 def deliver_push(

@@ -135,13 +135,13 @@ def test_an_older_request_that_starts_late_does_not_overwrite_a_newer_one(
     base = datetime.fromisoformat(NOW)
     older, newer = digest_of("build-41"), digest_of("build-42")
 
-    def promote(digest: str, when: datetime, cwd: Path) -> dict[str, object]:
+    def promote(digest: str, when: datetime, cwd: Path, app: str = "app-00") -> dict[str, object]:
         run = children.run(
             "promote",
             "--remote",
             fleet.url,
             "--app",
-            "app-00",
+            app,
             "--env",
             "dev",
             "--digest",
@@ -162,6 +162,14 @@ def test_an_older_request_that_starts_late_does_not_overwrite_a_newer_one(
     assert late["notes"] == ["app-00: superseded by a newer promotion"]
     assert fleet.sha() == tip
     assert fleet.pin("app-00", "dev") == newer
+
+    # a newer request of ANOTHER app does not supersede an older one of app-00
+    later = base + timedelta(minutes=5)
+    assert promote(digest_of("web-7"), later, tmp_path / "web", "app-01")["operation"] == "pushed"
+    fixed = digest_of("build-43")
+    assert promote(fixed, later - timedelta(minutes=1), tmp_path / "43")["operation"] == "pushed"
+    assert fleet.pin("app-00", "dev") == fixed
+    assert fleet.pin("app-01", "dev") == digest_of("web-7")
 
 
 def test_a_promotion_outlasts_a_long_run_of_racing_pushes(fleet: Fleet, tmp_path: Path) -> None:
