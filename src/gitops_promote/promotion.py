@@ -63,7 +63,12 @@ def promote(
 ) -> tuple[PromotionResult, list[GateResult]]:
     identity = parse_identity(identity_text)
     with open_workspace(
-        loc, creds, identity=identity, noop=False, require_clean=not req.dry_run
+        loc,
+        creds,
+        identity=identity,
+        noop=False,
+        require_clean=not req.dry_run,
+        shallow=True,  # a dev push reads no history; whatever does fetches it first
     ) as ws:
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
@@ -502,7 +507,9 @@ def _superseded(
         # more than RECENT before this request cannot carry a later stamp (a stamp is taken
         # before its commit is made). --now may lie in the future or the past while commit
         # dates are the clock's: look back from the earlier of the two.
-        window = f"--since={(min(now, datetime.now(UTC)) - RECENT).isoformat()}"
+        since = min(now, datetime.now(UTC)) - RECENT
+        repo.deepen_since(since)  # a shallow clone: the commits of the window, no more
+        window = f"--since={since.isoformat()}"
     if not moved and not _any_stamp_since(repo, window, now):
         # no commit in the window was requested at or after now: whichever last changed
         # the file, it cannot supersede this run (and reading the commits alone needs no

@@ -50,6 +50,7 @@ def read_entries(repo: Repo, config: Config, rev: str) -> list[state.Entry] | No
 def commit_dates(repo: Repo, rev: str) -> dict[str, datetime]:
     """Committer date of every commit on ``rev``'s first-parent history (commits only: a
     commits-only clone has them all, and nothing is fetched)."""
+    repo.ensure_history()
     out = repo.git.run("log", "--first-parent", "--no-color", "--format=%H %cI", rev, "--").text
     dates: dict[str, datetime] = {}
     for line in out.splitlines():

@@ -130,8 +130,10 @@ def open_workspace(
     noop: bool = False,
     require_clean: bool = True,
     sparse_paths: Sequence[str] = (),
+    shallow: bool = False,
 ) -> Iterator[Workspace]:
-    """Open (or clone into a temporary directory, removed afterwards) the config repo."""
+    """Open (or clone into a temporary directory, removed afterwards) the config repo.
+    ``shallow``: clone just the tip (:meth:`Repo.clone`); history comes when read."""
     token = creds.token
     if loc.remote or loc.config_repo:
         if loc.remote and loc.config_repo:
@@ -166,6 +168,7 @@ def open_workspace(
                 sparse_paths=[loc.config_path, *sparse_paths],
                 identity=identity,
                 noop=noop,
+                shallow=shallow,
             )
             yield Workspace(cloned, loc, creds, gh_repo, has_remote=True)
         finally:

@@ -217,3 +217,90 @@ def test_open_a_partial_sparse_clone(config_repo: ConfigRepo, tmp_path: Path) ->
     repo = Repo.open(first.root, token=config_repo.token, git=Git())
     assert repo.partial
     assert repo.sparse
+
+
+def _seed_history(config_repo: ConfigRepo, count: int, *, recent: bool = False) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    for i in range(count):
+        when = datetime.now(UTC) - timedelta(hours=count - i) if recent else gitutil.DEFAULT_DATE
+        config_repo.server.seed(
+            config_repo.name,
+            {f"{overlay('api', 'dev')}/kustomization.yaml": kustomization("api", str(i) * 64)},
+            message=f"api {i}",
+            date=when,
+        )
+
+
+def test_shallow_clone_brings_the_tip_and_makes_history_whole_when_read(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """``shallow=True``: one commit and its trees; the first reader of history fetches the
+    rest (commits only) and answers exactly as a full clone does."""
+    _seed_history(config_repo, 3)
+    files = [f"{overlay('api', 'dev')}/kustomization.yaml"]
+    full = clone(config_repo, tmp_path / "full")
+    repo = Repo.clone(
+        config_repo.url,
+        tmp_path / "shallow",
+        token=config_repo.token,
+        sparse_paths=["promotion.yaml"],
+        shallow=True,
+    )
+    assert repo.shallow
+    assert gitutil.git("rev-list", "--count", "HEAD", cwd=repo.root) == "1"
+    assert repo.show("HEAD", files[0]) == full.show("HEAD", files[0])  # the tip reads as is
+    assert [c.sha for c in repo.log_paths(files)] == [c.sha for c in full.log_paths(files)]
+    assert not repo.shallow
+    assert not (repo.root / ".git" / "shallow").exists()
+    assert len(repo.log_paths(files)) == 3  # the three changes: the tip alone shows one
+
+
+def test_shallow_clone_answers_ancestry_and_merge_base_from_the_whole_history(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """merge-base and is-ancestor never answer from a cut history."""
+    _seed_history(config_repo, 2)
+    first = gitutil.list_commits(config_repo.bare, "main")[-1].sha
+    repo = Repo.clone(config_repo.url, tmp_path / "s", token=config_repo.token, shallow=True)
+    tip = repo.head()
+    assert repo.is_ancestor(first, tip)
+    assert repo.merge_base(first, tip) == first
+
+
+def test_deepen_since_fetches_only_the_recent_commits(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """A reader of the last stretch of history (the superseded check) deepens a shallow
+    clone to the commits after a moment, not the whole history."""
+    from datetime import UTC, datetime, timedelta
+
+    config_repo.server.seed(config_repo.name, {"old": "1\n"}, message="old")
+    _seed_history(config_repo, 2, recent=True)
+    repo = Repo.clone(config_repo.url, tmp_path / "s", token=config_repo.token, shallow=True)
+    repo.deepen_since(datetime.now(UTC) - timedelta(days=1))
+    subjects = gitutil.git("log", "--format=%s", "HEAD", cwd=repo.root).splitlines()
+    assert subjects[:2] == ["api 1", "api 0"]
+    assert "old" not in subjects
+    repo.ensure_history()
+    assert "old" in gitutil.git("log", "--format=%s", "HEAD", cwd=repo.root).splitlines()
+
+
+def test_open_a_shallow_checkout_reads_the_whole_history(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """A ``--repo`` checkout made with depth 1 (actions/checkout's default): history is
+    fetched before anything reads it, so since-when answers are not the cut's."""
+    _seed_history(config_repo, 2)
+    work = tmp_path / "shallow-checkout"
+    gitutil.git(
+        "clone", "-q", "--depth=1", config_repo.url, str(work), env=config_repo.server.git_env()
+    )
+    repo = Repo.open(work, token=config_repo.token)
+    assert repo.shallow
+    files = [f"{overlay('api', 'dev')}/kustomization.yaml"]
+    full = Repo.open(_checkout(config_repo, tmp_path), token=config_repo.token)
+    assert not full.shallow
+    assert [c.sha for c in repo.log_paths(files)] == [c.sha for c in full.log_paths(files)]
+    assert len(full.log_paths(files)) == 2
+    assert not repo.shallow

@@ -147,3 +147,30 @@ def test_status_and_soak_of_a_fresh_clone_equal_those_of_a_checkout(
         assert ours == theirs
         assert "images: [" not in cloned.stdout
         assert "apps/api-service/overlays/staging/kustomization.yaml" in cloned.stdout
+
+
+def test_status_and_soak_of_a_shallow_checkout_equal_those_of_a_full_one(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """A ``--repo`` checkout made with depth 1 (actions/checkout's default) gives the same
+    since-when answers as a full one: its history is fetched before anything reads it,
+    never computed from the one commit it holds."""
+    for day in (21, 22, 23):
+        platform.git.seed(
+            platform.repo,
+            {f"notes/{day}.md": "x\n"},
+            message=f"notes {day}",
+            date=f"2026-11-{day}T10:00:00+00:00",
+        )
+    full = tmp_path / "full"
+    gitutil.git("clone", "-q", str(platform.bare), str(full))
+    shallow = tmp_path / "shallow"
+    gitutil.git("clone", "-q", "--depth=1", f"file://{platform.bare}", str(shallow))
+    assert gitutil.git("rev-list", "--count", "HEAD", cwd=shallow) == "1"
+    work = tmp_path / "work"
+    work.mkdir()
+    for command in (["status", "--json"], ["soak", "--dry-run", "--json", "--now", NOW]):
+        cut = cli(*command, "--repo", str(shallow), cwd=work)
+        whole = cli(*command, "--repo", str(full), cwd=work)
+        assert json.loads(cut.stdout) == json.loads(whole.stdout)
+    assert gitutil.git("rev-parse", "--is-shallow-repository", cwd=shallow) == "false"

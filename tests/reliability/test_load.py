@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gitops_promote.gitrepo import Repo, Retry
@@ -156,6 +156,10 @@ def test_an_older_request_that_starts_late_does_not_overwrite_a_newer_one(
         return dict(json.loads(run.stdout))
 
     assert promote(newer, base + timedelta(minutes=2), tmp_path / "42")["operation"] == "pushed"
+    # someone's commit lands on top: the promotion's shallow clone must look past the tip
+    fleet.git.seed(
+        fleet.repo, {"docs/notes.md": "hello\n"}, message="docs: notes", date=datetime.now(UTC)
+    )
     tip = fleet.sha()
     late = promote(older, base + timedelta(minutes=1), tmp_path / "41")
     assert late["operation"] == "unchanged"

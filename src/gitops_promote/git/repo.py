@@ -1,9 +1,14 @@
 """A config-repo checkout: clone only what a promotion needs, commit, push safely.
 
-- :meth:`Repo.clone`: partial clone, never shallow: every commit (and its date) comes,
-  trees and blobs on demand (``--filter=tree:0``; the first history pass downloads the
-  trees once); one branch, no tags, protocol v2, a sparse checkout of just the paths asked
-  (more with :meth:`Repo.add_sparse`).
+- :meth:`Repo.clone`: partial clone: every commit (and its date) comes, trees and blobs
+  on demand (``--filter=tree:0``; the first history pass downloads the trees once); one
+  branch, no tags, protocol v2, a sparse checkout of just the paths asked (more with
+  :meth:`Repo.add_sparse`). ``shallow=True`` (a promotion, which may need no history at
+  all): the tip alone, with its trees, in one request.
+- **Shallow clones** (that one, or a ``--repo`` checkout made with ``fetch-depth: 1``):
+  every reader of history first makes it whole (:meth:`Repo.ensure_history`; the
+  superseded check only the recent part, :meth:`Repo.deepen_since`), so no answer is
+  ever computed from a cut history.
 - :meth:`Repo.open`: an existing checkout (``--repo DIR``); a dirty tree is refused.
 - :meth:`Repo.push_with_retry` (``mode: push`` environments): commit, push; when the push
   is rejected (someone pushed first) or the server fails, fetch, drop the local commit,
@@ -25,6 +30,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -233,6 +239,7 @@ class Repo:
         sparse: bool = False,
         synced: bool = False,
         filter: str | None = None,
+        shallow: bool = False,
     ) -> None:
         self.git = git.at(root)
         self.root = root
@@ -240,6 +247,7 @@ class Repo:
         self.remote = remote
         self.partial = partial or filter is not None
         self.filter = filter
+        self.shallow = shallow  # history cut short: see ensure_history
         self.sparse = sparse
         self._synced = synced
         self._remote_default: str | None = None
@@ -265,10 +273,15 @@ class Repo:
         noop: bool = False,
         git: Git | None = None,
         filter: str | None = FILTER_COMMITS,
+        shallow: bool = False,
     ) -> Repo:
         """Clone ``url`` into ``dest`` (absent or empty): one branch (``branch``, default
-        the remote's default branch), no tags, never shallow (every commit and its date is
-        there), then check out ``sparse_paths`` only (None: everything).
+        the remote's default branch), no tags, every commit and its date (unless
+        ``shallow``), then check out ``sparse_paths`` only (None: everything).
+
+        ``shallow``: only the tip commit and its trees (``--depth=1``, blobs on demand):
+        the fastest start for a run that may read no history; readers of history make it
+        whole first (:meth:`ensure_history`).
 
         ``filter`` (partial clone): :data:`FILTER_COMMITS` (``tree:0``, the default: every
         commit, trees and blobs on demand: the fastest clone; the first history pass or
@@ -286,6 +299,9 @@ class Repo:
         runner = _runner(base, dest.parent, token, url, identity, noop)
         args = ["clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags"]
         args.append("--template=")
+        if shallow:
+            filter = FILTER_HISTORY  # the tip's trees come in the clone's own pack
+            args.append("--depth=1")
         if filter:
             args.append(f"--filter={filter}")
         if branch:
@@ -300,6 +316,7 @@ class Repo:
             filter=filter or None,
             sparse=sparse_paths is not None,
             synced=True,
+            shallow=shallow,
         )
         if sparse_paths is not None:
             patterns = [sparse_pattern(p) for p in sparse_paths]
@@ -379,6 +396,7 @@ class Repo:
             "config", "--get", f"remote.{remote}.partialclonefilter", check=False
         ).text
         sparse = runner.run("config", "--bool", "core.sparseCheckout", check=False).text
+        shallow = runner.run("rev-parse", "--is-shallow-repository", check=False).text
         repo = cls(
             runner,
             root,
@@ -387,6 +405,7 @@ class Repo:
             partial=partial,
             sparse=sparse == "true",
             filter=spec or None,
+            shallow=shallow == "true",
         )
         if require_clean:
             repo.require_clean(what=f"--repo {path}")
@@ -472,6 +491,7 @@ class Repo:
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of ``a`` and ``b`` (None: unrelated histories)."""
+        self.ensure_history()
         out = self.git.run("merge-base", "--end-of-options", a, b, check=False)
         if out.returncode == 1:
             return None
@@ -481,6 +501,9 @@ class Repo:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         out = self.git.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if out.returncode == 1 and self.shallow:  # "no" may be the cut: ask the whole history
+            self.ensure_history()
+            out = self.git.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
         if out.returncode not in (0, 1):
             raise self._error("merge-base", out)
         return out.returncode == 0
@@ -550,6 +573,7 @@ class Repo:
         (one request), so a question answered by recent history never downloads every
         tree; the rest downloads them all at once (:meth:`ensure_trees`)."""
         cleaned = [clean_path(p) for p in paths]
+        self.ensure_history()
         chain = gitlog.first_parent_chain(self.git, ref or "HEAD")
         start = 0
         if self._download is not None:
@@ -629,12 +653,51 @@ class Repo:
             proc.kill()
         proc.wait()
 
+    def ensure_history(self) -> None:
+        """Make the base branch's whole history local when this checkout is shallow (no-op
+        otherwise): a partial clone fetches the missing commits only (``tree:0``; trees
+        come as for any commits-only clone), a full one fetches them whole. Every reader
+        of history calls it first: an answer from a cut history would be wrong, silently."""
+        if not self.shallow:
+            return
+        logger.info("fetching the whole history of %s (the checkout is shallow)", self.remote_url)
+        spec = f"+refs/heads/{self.base_branch}:{self.base_ref}"
+        args = ["fetch", "--quiet", "--no-tags", "--recurse-submodules=no", "--unshallow"]
+        if self.partial:
+            args.append(f"--filter={FILTER_COMMITS}")
+        out = self.git.run(*args, self.remote, spec, check=False)
+        if not out.ok:
+            raise self._error("fetch", out)
+        if self.partial:
+            self.git.run("config", f"remote.{self.remote}.partialclonefilter", FILTER_COMMITS)
+            self.filter = FILTER_COMMITS
+        self.shallow = False
+
+    def deepen_since(self, moment: datetime) -> None:
+        """Make the commits of the last stretch of history, back to ``moment``, local when
+        this checkout is shallow (no-op otherwise): commits only, one request. A reader
+        that looks back no further (``git log --since``) needs nothing more."""
+        if not self.shallow:
+            return
+        when = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        spec = f"+refs/heads/{self.base_branch}:{self.base_ref}"
+        args = ["fetch", "--quiet", "--no-tags", "--recurse-submodules=no"]
+        args.append(f"--shallow-since={when}")
+        if self.partial:
+            args.append(f"--filter={FILTER_COMMITS}")
+        if not self.git.run(*args, self.remote, spec, check=False).ok:
+            self.ensure_history()  # whatever went wrong, the whole history answers too
+            return
+        if self.git.run("rev-parse", "--is-shallow-repository", check=False).text == "false":
+            self.shallow = False
+
     def ensure_trees(self) -> None:
         """Make every tree of the base branch's history local (no-op unless the clone is
         commits-only, ``tree:0``): one refetch instead of one request per tree during a
         history pass. Called by the history and blob readers; the new filter is kept. A
         download begun by :meth:`start_tree_download` is waited for; if it failed, the
         download runs again here (and reports what fails)."""
+        self.ensure_history()
         if not (self.filter or "").startswith("tree:"):
             return
         if not self._background_download_done():
