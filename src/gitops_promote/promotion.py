@@ -68,7 +68,10 @@ def promote(
         identity=identity,
         noop=False,
         require_clean=not req.dry_run,
-        shallow=True,  # a dev push reads no history; whatever does fetches it first
+        # a dev push reads no history but the superseded check's recent commits; whatever
+        # reads more fetches it first
+        shallow=True,
+        recent=superseded_window(req.now),
     ) as ws:
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
@@ -469,6 +472,16 @@ def dry_run(
 RECENT = timedelta(days=1)
 
 
+def superseded_window(now: datetime) -> datetime:
+    """Where the superseded check looks back to: a commit landed more than RECENT before
+    this request cannot carry a later stamp (a stamp is taken before its commit is made).
+    --now may lie in the future or the past while commit dates are the clock's: look back
+    from the earlier of the two."""
+    from datetime import UTC  # noqa: PLC0415
+
+    return min(now, datetime.now(UTC)) - RECENT
+
+
 def _promoted_at(repo: Repo, file: str, window: str) -> str | None:
     """The Promoted-At trailer of the last commit in ``window`` (``--since=…`` or a
     ``A..HEAD`` range) that changed ``file`` (None: none, or a human's). Bounded, so a
@@ -496,18 +509,13 @@ def _superseded(
     at or after ``now`` (its Promoted-At trailer), or it was changed by a human (no trailer)
     while this run was going (``moved``). An older request that starts late never
     overwrites a newer one, whichever process cloned first."""
-    from datetime import UTC  # noqa: PLC0415
-
     if moved and start:
         # the pin moved while this run went on: the commit that moved it lies between the
         # tip this run started from and the new one
         window = f"{start}..HEAD"
     else:
-        # a newer promotion that landed before this run started is recent: a commit landed
-        # more than RECENT before this request cannot carry a later stamp (a stamp is taken
-        # before its commit is made). --now may lie in the future or the past while commit
-        # dates are the clock's: look back from the earlier of the two.
-        since = min(now, datetime.now(UTC)) - RECENT
+        # a newer promotion that landed before this run started is recent
+        since = superseded_window(now)
         repo.deepen_since(since)  # a shallow clone: the commits of the window, no more
         window = f"--since={since.isoformat()}"
     if not moved and not _any_stamp_since(repo, window, now):

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -131,9 +132,11 @@ def open_workspace(
     require_clean: bool = True,
     sparse_paths: Sequence[str] = (),
     shallow: bool = False,
+    recent: datetime | None = None,
 ) -> Iterator[Workspace]:
     """Open (or clone into a temporary directory, removed afterwards) the config repo.
-    ``shallow``: clone just the tip (:meth:`Repo.clone`); history comes when read."""
+    ``shallow``: clone just the tip and the commits since ``recent`` (:meth:`Repo.clone`);
+    the rest of the history comes when something reads it."""
     token = creds.token
     if loc.remote or loc.config_repo:
         if loc.remote and loc.config_repo:
@@ -169,6 +172,7 @@ def open_workspace(
                 identity=identity,
                 noop=noop,
                 shallow=shallow,
+                recent=recent,
             )
             yield Workspace(cloned, loc, creds, gh_repo, has_remote=True)
         finally:

@@ -251,7 +251,7 @@ def test_shallow_clone_brings_the_tip_and_makes_history_whole_when_read(
     assert gitutil.git("rev-list", "--count", "HEAD", cwd=repo.root) == "1"
     assert repo.show("HEAD", files[0]) == full.show("HEAD", files[0])  # the tip reads as is
     assert [c.sha for c in repo.log_paths(files)] == [c.sha for c in full.log_paths(files)]
-    assert not repo.shallow
+    assert gitutil.git("rev-parse", "--is-shallow-repository", cwd=repo.root) == "false"
     assert not (repo.root / ".git" / "shallow").exists()
     assert len(repo.log_paths(files)) == 3  # the three changes: the tip alone shows one
 
@@ -303,4 +303,36 @@ def test_open_a_shallow_checkout_reads_the_whole_history(
     assert not full.shallow
     assert [c.sha for c in repo.log_paths(files)] == [c.sha for c in full.log_paths(files)]
     assert len(full.log_paths(files)) == 2
-    assert not repo.shallow
+    assert gitutil.git("rev-parse", "--is-shallow-repository", cwd=repo.root) == "false"
+
+
+def test_shallow_clone_with_recent_commits_needs_no_second_request(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """``recent``: the commits since then come in the clone itself (the superseded check's
+    window: deepening to it asks nothing more); when nothing landed since, the tip alone."""
+    from datetime import UTC, datetime, timedelta
+
+    config_repo.server.seed(config_repo.name, {"old": "1\n"}, message="old")
+    _seed_history(config_repo, 2, recent=True)
+    since = datetime.now(UTC) - timedelta(days=1)
+    repo = Repo.clone(
+        config_repo.url, tmp_path / "s", token=config_repo.token, shallow=True, recent=since
+    )
+    subjects = gitutil.git("log", "--format=%s", "HEAD", cwd=repo.root).splitlines()
+    assert subjects == ["api 1", "api 0"]
+    before = len(config_repo.server.requests)
+    repo.deepen_since(since + timedelta(minutes=1))
+    assert len(config_repo.server.requests) == before
+
+    quiet = Repo.clone(
+        config_repo.url,
+        tmp_path / "q",
+        token=config_repo.token,
+        shallow=True,
+        recent=datetime.now(UTC) + timedelta(hours=1),
+    )
+    assert gitutil.git("rev-list", "--count", "HEAD", cwd=quiet.root) == "1"
+    before = len(config_repo.server.requests)
+    quiet.deepen_since(datetime.now(UTC) + timedelta(hours=1))  # nothing landed since
+    assert len(config_repo.server.requests) == before

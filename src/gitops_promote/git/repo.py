@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,6 +46,8 @@ from gitops_promote.git.runner import (
     GitCommandError,
     Identity,
     check_remote_url,
+    classify,
+    command_error,
     register_url_secret,
     safe_url,
 )
@@ -151,6 +154,10 @@ def sparse_pattern(path: str) -> str:
     return "/" + escaped
 
 
+def _git_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def check_push_allowed(
     branch: str,
     *,
@@ -248,6 +255,7 @@ class Repo:
         self.partial = partial or filter is not None
         self.filter = filter
         self.shallow = shallow  # history cut short: see ensure_history
+        self._history_since: datetime | None = None  # a shallow clone holds commits since
         self.sparse = sparse
         self._synced = synced
         self._remote_default: str | None = None
@@ -274,6 +282,7 @@ class Repo:
         git: Git | None = None,
         filter: str | None = FILTER_COMMITS,
         shallow: bool = False,
+        recent: datetime | None = None,
     ) -> Repo:
         """Clone ``url`` into ``dest`` (absent or empty): one branch (``branch``, default
         the remote's default branch), no tags, every commit and its date (unless
@@ -281,7 +290,8 @@ class Repo:
 
         ``shallow``: only the tip commit and its trees (``--depth=1``, blobs on demand):
         the fastest start for a run that may read no history; readers of history make it
-        whole first (:meth:`ensure_history`).
+        whole first (:meth:`ensure_history`). ``recent`` (with ``shallow``): the commits
+        since then too, in the same request (what :meth:`deepen_since` would fetch next).
 
         ``filter`` (partial clone): :data:`FILTER_COMMITS` (``tree:0``, the default: every
         commit, trees and blobs on demand: the fastest clone; the first history pass or
@@ -301,12 +311,24 @@ class Repo:
         args.append("--template=")
         if shallow:
             filter = FILTER_HISTORY  # the tip's trees come in the clone's own pack
-            args.append("--depth=1")
         if filter:
             args.append(f"--filter={filter}")
         if branch:
             args += ["--branch", branch_name(branch)]
-        runner.run(*args, "--", url, str(dest))
+        since = None
+        if shallow and recent is not None:
+            out = runner.run(
+                *args, f"--shallow-since={_git_time(recent)}", "--", url, str(dest), check=False
+            )
+            if out.ok:
+                since = recent
+            elif classify(out.stderr) != "other":  # the server or the network said no
+                raise command_error("clone", out, url)
+            else:  # nothing landed since (git refuses an empty window): the tip alone
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir(parents=True, exist_ok=True)
+        if since is None:
+            runner.run(*args, *(["--depth=1"] if shallow else []), "--", url, str(dest))
         runner = runner.at(dest)
         head = runner.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).text
         repo = cls(
@@ -318,6 +340,9 @@ class Repo:
             synced=True,
             shallow=shallow,
         )
+        repo._history_since = since
+        if repo.shallow and runner.run("rev-parse", "--is-shallow-repository").text == "false":
+            repo.shallow = False  # the window reached the first commit: nothing is cut
         if sparse_paths is not None:
             patterns = [sparse_pattern(p) for p in sparse_paths]
             runner.run(
@@ -679,15 +704,21 @@ class Repo:
         that looks back no further (``git log --since``) needs nothing more."""
         if not self.shallow:
             return
-        when = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self._history_since is not None and moment >= self._history_since:
+            return  # those commits are here already
+        tip = self.git.run("log", "-1", "--format=%ct", "HEAD", check=False).text
+        if tip.isdigit() and datetime.fromtimestamp(int(tip), UTC) < moment:
+            self._history_since = moment  # nothing landed since: the window is empty
+            return
         spec = f"+refs/heads/{self.base_branch}:{self.base_ref}"
         args = ["fetch", "--quiet", "--no-tags", "--recurse-submodules=no"]
-        args.append(f"--shallow-since={when}")
+        args.append(f"--shallow-since={_git_time(moment)}")
         if self.partial:
             args.append(f"--filter={FILTER_COMMITS}")
         if not self.git.run(*args, self.remote, spec, check=False).ok:
             self.ensure_history()  # whatever went wrong, the whole history answers too
             return
+        self._history_since = moment
         if self.git.run("rev-parse", "--is-shallow-repository", check=False).text == "false":
             self.shallow = False
 
