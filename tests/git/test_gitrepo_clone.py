@@ -336,3 +336,19 @@ def test_shallow_clone_with_recent_commits_needs_no_second_request(
     before = len(config_repo.server.requests)
     quiet.deepen_since(datetime.now(UTC) + timedelta(hours=1))  # nothing landed since
     assert len(config_repo.server.requests) == before
+
+
+def test_shallow_clone_reads_a_file_at_a_commit_beyond_the_cut(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """Reading a file at an older commit fetches the history first: never "no such file"
+    because the commit is not in the shallow checkout (a partial clone would fetch the one
+    commit lazily; a depth-1 checkout cannot)."""
+    _seed_history(config_repo, 2)
+    old = gitutil.list_commits(config_repo.bare, "main")[1].sha
+    work = tmp_path / "depth-1"
+    gitutil.git(
+        "clone", "-q", "--depth=1", config_repo.url, str(work), env=config_repo.server.git_env()
+    )
+    repo = Repo.open(work, token=config_repo.token)
+    assert repo.show(old, "promotion.yaml") == b"version: 1\n"

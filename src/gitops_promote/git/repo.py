@@ -549,6 +549,8 @@ class Repo:
         """Content of many ``(rev, path)`` pairs: one ``cat-file`` process; in a partial clone
         the missing blobs come in one fetch. Keys use the cleaned path."""
         cleaned = [(rev, clean_path(path)) for rev, path in pairs]
+        if self.shallow and any(self.rev_parse(rev) is None for rev in {r for r, _ in cleaned}):
+            self.ensure_history()  # a commit beyond the cut: it is there after this
         if any(not self._tree_is_local(rev) for rev, _ in cleaned):
             self.ensure_trees()
         return gitlog.read_blobs(self.git, cleaned, partial=self.partial, remote=self.remote)
