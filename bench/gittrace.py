@@ -75,15 +75,16 @@ class Breakdown:
     @property
     def history_passes(self) -> int:
         """Passes over the history: ``git log`` runs that list each commit's files, or
-        that read the first-parent chain whose diffs ``git diff-tree --stdin`` then lists
-        (the program's history reader: one chain read per pass, however many diff-tree
-        processes share the work)."""
+        that read the first-parent chain with each commit's tree, whose diffs ``git
+        diff-tree --stdin`` then lists (the program's history reader: one chain read per
+        pass, however many diff-tree processes share the work). A list of commit ids and
+        dates alone (the state file's check) diffs nothing: not a pass."""
         return sum(
             1
             for p in self.processes
             if p.top_level
             and p.subcommand == "log"
-            and ("--raw" in p.argv or "--name-" in p.argv or "--first-parent" in p.argv)
+            and ("--raw" in p.argv or "--name-" in p.argv or "%T" in p.argv)
         )
 
 
