@@ -77,11 +77,11 @@ def credentials(args: argparse.Namespace) -> Credentials:
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 
 
-def add_now_argument(parser: argparse.ArgumentParser) -> None:
+def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     parser.add_argument(
         "--now",
         metavar="TIME",
-        help="evaluate time-based gates at this ISO 8601 time (default: now)",
+        help=f"evaluate time-based gates at this ISO 8601 time (default: now){extra}",
     )
 
 

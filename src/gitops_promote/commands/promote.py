@@ -104,7 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="enable auto-merge on the PR with this method",
     )
     out.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
-    common.add_now_argument(parser)
+    common.add_now_argument(
+        parser,
+        "; also the request time: a promotion of the same overlay requested later, and "
+        "landed in the last day, supersedes this one",
+    )
     common.add_location_arguments(parser)
 
 
