@@ -341,8 +341,8 @@ class Repo:
             shallow=shallow,
         )
         repo._history_since = since
-        if repo.shallow and runner.run("rev-parse", "--is-shallow-repository").text == "false":
-            repo.shallow = False  # the window reached the first commit: nothing is cut
+        # the window may reach the first commit: then nothing is cut
+        repo.shallow = shallow and repo._is_shallow()
         if sparse_paths is not None:
             patterns = [sparse_pattern(p) for p in sparse_paths]
             runner.run(
@@ -421,7 +421,6 @@ class Repo:
             "config", "--get", f"remote.{remote}.partialclonefilter", check=False
         ).text
         sparse = runner.run("config", "--bool", "core.sparseCheckout", check=False).text
-        shallow = runner.run("rev-parse", "--is-shallow-repository", check=False).text
         repo = cls(
             runner,
             root,
@@ -430,8 +429,8 @@ class Repo:
             partial=partial,
             sparse=sparse == "true",
             filter=spec or None,
-            shallow=shallow == "true",
         )
+        repo.shallow = repo._is_shallow()  # e.g. actions/checkout's default depth of 1
         if require_clean:
             repo.require_clean(what=f"--repo {path}")
         return repo
@@ -442,6 +441,15 @@ class Repo:
     def remote_url(self) -> str:
         """The remote's URL, without any user info (safe to print)."""
         return safe_url(self.git.remote_url or "")
+
+    @property
+    def _base_refspec(self) -> str:
+        """The refspec that fetches the base branch into its remote-tracking ref."""
+        return f"+refs/heads/{self.base_branch}:{self.base_ref}"
+
+    def _is_shallow(self) -> bool:
+        """What git says now: the repository is missing history (``.git/shallow``)."""
+        return self.git.run("rev-parse", "--is-shallow-repository", check=False).text == "true"
 
     @property
     def base_ref(self) -> str:
@@ -634,7 +642,7 @@ class Repo:
             "--refetch",
             f"--filter={FILTER_HISTORY}",
             self.remote,
-            f"+refs/heads/{self.base_branch}:{self.base_ref}",
+            self._base_refspec,
         )
 
     def start_tree_download(self) -> None:
@@ -688,11 +696,10 @@ class Repo:
         if not self.shallow:
             return
         logger.info("fetching the whole history of %s (the checkout is shallow)", self.remote_url)
-        spec = f"+refs/heads/{self.base_branch}:{self.base_ref}"
         args = ["fetch", "--quiet", "--no-tags", "--recurse-submodules=no", "--unshallow"]
         if self.partial:
             args.append(f"--filter={FILTER_COMMITS}")
-        out = self.git.run(*args, self.remote, spec, check=False)
+        out = self.git.run(*args, self.remote, self._base_refspec, check=False)
         if not out.ok:
             raise self._error("fetch", out)
         if self.partial:
@@ -712,17 +719,15 @@ class Repo:
         if tip.isdigit() and datetime.fromtimestamp(int(tip), UTC) < moment:
             self._history_since = moment  # nothing landed since: the window is empty
             return
-        spec = f"+refs/heads/{self.base_branch}:{self.base_ref}"
         args = ["fetch", "--quiet", "--no-tags", "--recurse-submodules=no"]
         args.append(f"--shallow-since={_git_time(moment)}")
         if self.partial:
             args.append(f"--filter={FILTER_COMMITS}")
-        if not self.git.run(*args, self.remote, spec, check=False).ok:
+        if not self.git.run(*args, self.remote, self._base_refspec, check=False).ok:
             self.ensure_history()  # whatever went wrong, the whole history answers too
             return
         self._history_since = moment
-        if self.git.run("rev-parse", "--is-shallow-repository", check=False).text == "false":
-            self.shallow = False
+        self.shallow = self._is_shallow()
 
     def ensure_trees(self) -> None:
         """Make every tree of the base branch's history local (no-op unless the clone is
