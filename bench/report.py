@@ -42,6 +42,26 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
+def all_series(results: tuple[P1, P2, P3, P4, P5]) -> list[Series]:
+    """Every timed series of a run, in report order (P4 counts calls: no series)."""
+    p1, p2, p3, _, p5 = results
+    return [
+        p1.ours,
+        p1.guide,
+        p2.small,
+        p2.big,
+        p2.small_state,
+        p2.big_state,
+        p3.status,
+        p3.soak,
+        p3.status_state,
+        p3.soak_state,
+        p5.set_image,
+        p5.kustomize,
+        p5.python_floor,
+    ]
+
+
 def goals(p1: P1, p2: P2, p3: P3, p4: P4, p5: P5) -> list[Goal]:
     out: list[Goal] = []
     ours, guide = p1.ours.median, p1.guide.median
@@ -236,23 +256,7 @@ def markdown(
     lines += ["", "## Measurements", ""]
     lines += _table(
         ["command", "runs", "wall: median (min-max)", "CPU (median)"],
-        _series_rows(
-            [
-                p1.ours,
-                p1.guide,
-                p2.small,
-                p2.big,
-                p2.small_state,
-                p2.big_state,
-                p3.status,
-                p3.soak,
-                p3.status_state,
-                p3.soak_state,
-                p5.set_image,
-                p5.kustomize,
-                p5.python_floor,
-            ]
-        ),
+        _series_rows(all_series(results)),
     )
     lines += [
         "",
