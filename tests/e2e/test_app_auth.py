@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,8 @@ def test_app_credentials_promote_through_git_and_the_api(
     assert tokens[0].status == 201
     assert "PRIVATE KEY" not in run.output
 
+    # dev's commit is dated by the clock: staging is requested after its 1h soak there
+    requested = datetime.now(UTC) + timedelta(hours=2)
     run = cli(
         "promote",
         *common,
@@ -74,7 +77,7 @@ def test_app_credentials_promote_through_git_and_the_api(
         "staging",
         "--json",
         "--now",
-        "2026-11-26T12:00:00+00:00",
+        requested.isoformat(),
         cwd=tmp_path,
         env=env,
     )

@@ -5,7 +5,7 @@ checked by ``validate`` against the overlays."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -323,6 +323,9 @@ def test_pull_request_promotion_carries_the_state_file(platform: Platform, tmp_p
         env=platform.env,
     )
     before = gitutil.rev_parse(platform.bare, "main")
+    # dev's commit is dated by the clock (the tool never takes a date from the
+    # environment): staging is requested two hours after it, past its 1h soak
+    requested = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     run = cli(
         "promote",
         *common,
@@ -331,7 +334,7 @@ def test_pull_request_promotion_carries_the_state_file(platform: Platform, tmp_p
         "--env",
         "staging",
         "--now",
-        "2026-11-25T10:00:00+00:00",
+        requested.isoformat(),
         cwd=tmp_path,
         env=platform.env,
     )
@@ -343,7 +346,7 @@ def test_pull_request_promotion_carries_the_state_file(platform: Platform, tmp_p
     data = json.loads(gitutil.read_file(platform.bare, branch, "state/versions.json"))
     staging = data["apps"]["api-service"]["staging"]
     assert (staging["digest"], staging["commit"]) == (digest, None)
-    assert staging["since"] == "2026-11-25T10:00:00Z"
+    assert staging["since"] == requested.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert data["apps"]["api-service"]["dev"]["commit"] == before
     assert gitutil.rev_parse(platform.bare, "main") == before
     platform.api.merge(out["pr-number"], "squash")
