@@ -1,4 +1,5 @@
-"""GitHub access (PyGithub): pull requests, labels, reviewers, comments, auto-merge.
+"""GitHub access (PyGithub): pull requests, labels, reviewers, comments, commit statuses,
+auto-merge.
 
 Auth by token, or as a GitHub App (app id + private key -> installation token); GitHub
 Enterprise Server through ``api_url``. PyGithub's ``GithubRetry`` retries 5xx answers and
@@ -220,6 +221,52 @@ class GitHub:
             raise _error(f"listing pull requests of {self.repository}", exc) from None
         pulls = data if isinstance(data, list) else []
         return _pull_info(pulls[0]) if pulls else None
+
+    def open_pulls(self, base: str) -> list[PullInfo]:
+        """Every open PR into ``base``, oldest first (1 call per 100 PRs)."""
+        pulls: list[PullInfo] = []
+        page = 1
+        while True:
+            params = {
+                "state": "open",
+                "base": base,
+                "sort": "created",
+                "direction": "asc",
+                "per_page": 100,
+                "page": page,
+            }
+            try:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET", f"{self._url}/pulls", parameters=params
+                )
+            except Exception as exc:  # noqa: BLE001
+                raise _error(f"listing the open pull requests into {base}", exc) from None
+            items = data if isinstance(data, list) else []
+            pulls.extend(_pull_info(item) for item in items)
+            if len(items) < 100:
+                return pulls
+            page += 1
+
+    def set_status(
+        self,
+        sha: str,
+        *,
+        state: str,
+        context: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None:
+        """Set the commit status ``context`` of commit ``sha`` (1 call): ``state`` is
+        success, failure, error or pending."""
+        payload = {"state": state, "context": context, "description": description}
+        if target_url:
+            payload["target_url"] = target_url
+        try:
+            self._gh.requester.requestJsonAndCheck(
+                "POST", f"{self._url}/statuses/{sha}", input=payload
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _error(f"setting status {context} on {sha[:12]}", exc) from None
 
     def create_pull(
         self, *, branch: str, base: str, title: str, body: str, draft: bool

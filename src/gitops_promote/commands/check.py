@@ -18,10 +18,18 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from gitops_promote.gates.evaluate import CheckResult
+    from gitops_promote.gitrepo import Repo
+    from gitops_promote.render import Renderer
     from gitops_promote.workspace import Location, Workspace
 
 _PR_EVENTS = ("pull_request", "pull_request_target")
+# The commit status that carries the verdict (check --set-status, recheck): the one to make
+# required in branch protection, whichever run set it.
+STATUS_CONTEXT = "gitops-promote/check"
+_DESCRIPTION_LIMIT = 140  # GitHub keeps at most 140 characters of a status description
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Request:
     render: bool
     render_timeout: float
     from_event: bool
+    set_status: bool = False
+    status_context: str = STATUS_CONTEXT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(needs pull-requests: write)",
     )
     parser.add_argument("--json", action="store_true", help="print every gate result as JSON")
+    add_status_arguments(parser, "set the verdict as a commit status on the head commit")
     parser.add_argument(
         "--no-render",
         action="store_true",
@@ -83,6 +94,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     common.add_now_argument(parser)
     common.add_location_arguments(parser)
+
+
+def add_status_arguments(parser: argparse.ArgumentParser, set_help: str | None) -> None:
+    """``--status-context`` (and ``--set-status`` when ``set_help``): shared with recheck."""
+    if set_help is not None:
+        parser.add_argument(
+            "--set-status",
+            action="store_true",
+            help=f"{set_help} (needs statuses: write), named by --status-context",
+        )
+    parser.add_argument(
+        "--status-context",
+        default=STATUS_CONTEXT,
+        metavar="NAME",
+        help=f"the commit status name to make required in branch protection "
+        f"(default: {STATUS_CONTEXT})",
+    )
+
+
+def status_context(text: str) -> str:
+    """A --status-context value, checked: one line of printable text."""
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    name = text.strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        raise InputError(
+            f"--status-context {text!r} is not a status name",
+            hint=f"use one line of at most 100 printable characters, e.g. {STATUS_CONTEXT}",
+        )
+    return name
 
 
 def _event_pull_request() -> dict[str, Any]:
@@ -126,6 +167,8 @@ def request(args: argparse.Namespace) -> Request:
         render=not args.no_render,
         render_timeout=args.render_timeout,
         from_event=bool(pr),
+        set_status=args.set_status,
+        status_context=status_context(args.status_context),
     )
 
 
@@ -191,48 +234,150 @@ def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace  # noqa: PLC0415
 
-    from gitops_promote import checkfacts, render  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.gates.evaluate import evaluate  # noqa: PLC0415
+    from gitops_promote import render  # noqa: PLC0415 - lazy: fast start
     from gitops_promote.workspace import open_workspace  # noqa: PLC0415
 
     req = request(args)
     loc = replace(common.location(args), base_branch=req.base_branch)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
         if req.comment:
-            require_github(ws)
+            require_github(ws, "--comment")
+        if req.set_status:
+            require_github(ws, "--set-status")
         branch = base_branch_name(ws, loc, req)
         base, head = revisions(ws, req, branch)
-        revs = checkfacts.revisions(ws.repo, base, head)
-        facts = checkfacts.gather(
+        result = judge(
             ws.repo,
-            revs,
-            config_path=loc.config_path,
-            now=req.now,
+            base=base,
+            head=head,
             labels=req.labels,
+            now=req.now,
             base_ref=branch,
+            config_path=loc.config_path,
             renderer=render.find_renderer(req.render_timeout) if req.render else None,
             render_overlays=req.render,
         )
-        result = evaluate(facts)
         publish(result, req)
         if req.comment:
             post_comment(ws, req, result)
+        if req.set_status:
+            set_status(ws, req, result)
     return 0 if result.passed else 1
 
 
-def require_github(ws: Workspace) -> None:
+def judge(
+    repo: Repo,
+    *,
+    base: str,
+    head: str,
+    labels: Sequence[str],
+    now: datetime,
+    base_ref: str,
+    config_path: str,
+    renderer: Renderer | None,
+    render_overlays: bool = True,
+) -> CheckResult:
+    """The verdict on one pull request, (``base``, ``head``) judged at ``now`` with
+    ``labels``: its facts gathered from git and kustomize, then every gate. ``check`` and
+    ``recheck`` both call this, so a re-check judges exactly as the pull request's check."""
+    from gitops_promote import checkfacts  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.gates.evaluate import evaluate  # noqa: PLC0415
+
+    revs = checkfacts.revisions(repo, base, head)
+    facts = checkfacts.gather(
+        repo,
+        revs,
+        config_path=config_path,
+        now=now,
+        labels=tuple(labels),
+        base_ref=base_ref,
+        renderer=renderer,
+        render_overlays=render_overlays,
+    )
+    return evaluate(facts)
+
+
+def require_github(ws: Workspace, option: str) -> tuple[str, str]:
+    """(owner/name, token) of the config repo on GitHub, which ``option`` needs."""
     from gitops_promote.errors import InputError  # noqa: PLC0415
 
+    permission = "pull-requests: write" if option == "--comment" else "statuses: write"
     if not ws.github_repo:
         raise InputError(
-            "--comment needs the config repo on GitHub",
+            f"{option} needs the config repo on GitHub",
             hint="pass --config-repo OWNER/NAME, or run in GitHub Actions (GITHUB_REPOSITORY)",
         )
     if not ws.credentials.token:
         raise InputError(
-            "--comment needs a GitHub token",
-            hint="set GITHUB_TOKEN (pull-requests: write) or GITOPS_PROMOTE_TOKEN",
+            f"{option} needs a GitHub token",
+            hint=f"set GITHUB_TOKEN ({permission}) or GITOPS_PROMOTE_TOKEN",
         )
+    return ws.github_repo, ws.credentials.token
+
+
+def commit_status(result: CheckResult) -> tuple[str, str]:
+    """(state, description) of the verdict's commit status. The description names what
+    failed (gate, app/env) and nothing that moves with the clock, so it changes only when
+    the verdict does: a re-check compares it to decide whether to write."""
+    if result.passed:
+        judged = len(result.targets)
+        return "success", f"passed: {judged} target(s), every gate passed" if judged else (
+            "passed: no environment changes"
+        )
+    failed = list(
+        dict.fromkeys(
+            r.gate + (f" ({r.app or '*'}/{r.env})" if r.env else "") for r in result.blocking
+        )
+    )
+    return "failure", clip(f"failed: {', '.join(failed)}")
+
+
+def clip(text: str) -> str:
+    """A status description GitHub keeps whole: one line, at most 140 characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
+
+
+def target_url() -> str | None:
+    """The workflow run that set a status (its page), in GitHub Actions."""
+    server, repo, run = (
+        os.environ.get(name, "")
+        for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server and repo and run.isdigit()):
+        return None
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+
+
+def set_status(ws: Workspace, req: Request, result: CheckResult) -> None:
+    """The verdict as the commit status ``req.status_context`` on the head commit (1 call):
+    the same status ``recheck`` keeps current while the pull request is open. A refusal
+    (a fork's read-only token) is a warning: the status stays missing, so the merge waits
+    for the next recheck, which sets it."""
+    from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.errors import PromoteError  # noqa: PLC0415
+    from gitops_promote.github import GitHub  # noqa: PLC0415
+
+    repository, token = require_github(ws, "--set-status")
+    state, description = commit_status(result)
+    gh = GitHub(repository, token=token, api_url=ws.credentials.api_url)
+    try:
+        gh.set_status(
+            result.head,
+            state=state,
+            context=req.status_context,
+            description=description,
+            target_url=target_url(),
+        )
+    except PromoteError as err:
+        message = f"could not set status {req.status_context} on {result.head[:12]}: {err}"
+        actions.annotate("warning", message, title="check: status")
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    finally:
+        gh.close()
+    if not req.as_json:
+        common.emit(f"status {req.status_context}: {state} on {result.head[:12]}")
 
 
 def publish(result: CheckResult, req: Request) -> None:
