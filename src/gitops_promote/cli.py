@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
     "schema": ("schema", "print the JSON Schema of promotion.yaml"),
     "check": ("check", "the required status check on config-repo pull requests (the gates)"),
+    "recheck": ("recheck", "keep every open pull request's check status current (cron)"),
     "codeowners": ("codeowners", "write the envs' owners: into a marked block of CODEOWNERS"),
     "action": ("action", "run as the GitHub Action / container entry point (reads INPUT_*)"),
 }

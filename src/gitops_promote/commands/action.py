@@ -15,7 +15,7 @@ from collections.abc import Callable
 from gitops_promote import actions
 from gitops_promote.errors import InputError
 
-COMMANDS = ("promote", "check", "soak", "status", "validate", "history")
+COMMANDS = ("promote", "check", "recheck", "soak", "status", "validate", "history")
 TRUE = {"true", "True", "TRUE", "yes", "1", "on"}
 FALSE = {"false", "False", "FALSE", "no", "0", "off", ""}
 
@@ -117,6 +117,22 @@ def _check(argv: list[str]) -> None:
             argv += [option, get(name)]
     if get("comment") and flag("comment"):
         argv.append("--comment")
+    if get("set-status") and flag("set-status"):
+        argv.append("--set-status")
+    if get("status-context"):
+        argv += ["--status-context", get("status-context")]
+
+
+def _recheck(argv: list[str]) -> None:
+    for name, option in (
+        ("status-context", "--status-context"),
+        ("state-file", "--state"),
+        ("now", "--now"),
+    ):
+        if get(name):
+            argv += [option, get(name)]
+    if get("dry-run") and flag("dry-run"):
+        argv.append("--dry-run")
 
 
 def _soak(argv: list[str]) -> None:
@@ -141,6 +157,7 @@ def _history(argv: list[str]) -> None:
 BUILDERS: dict[str, Callable[[list[str]], None]] = {
     "promote": _promote,
     "check": _check,
+    "recheck": _recheck,
     "soak": _soak,
     "status": _status,
     "validate": _nothing,
