@@ -308,11 +308,24 @@ def test_app_repo_example_promotes_the_digest_docker_built() -> None:
 
 def test_config_repo_check_example_runs_on_pull_request_with_read_only_token() -> None:
     """The required-check example runs `check` on `pull_request` with read-only
-    permissions."""
+    permissions, except commit statuses (the required status it sets)."""
     _, doc, _ = _example_with("check")
     assert _triggers(doc) == {"pull_request"}
     for job in doc["jobs"].values():
-        assert all(level in ("read", "none") for level in (job.get("permissions") or {}).values())
+        for scope, level in (job.get("permissions") or {}).items():
+            assert level in ("read", "none") or (scope, level) == ("statuses", "write")
+
+
+def test_recheck_example_runs_every_15_minutes_and_writes_only_statuses() -> None:
+    """The recheck example is scheduled every 15 minutes, one run at a time, and may
+    write nothing but commit statuses."""
+    _, doc, _ = _example_with("recheck")
+    assert "schedule" in _triggers(doc)
+    assert {"cron": "*/15 * * * *"} in doc["on"]["schedule"]
+    assert doc["concurrency"]["cancel-in-progress"] is False
+    for job in doc["jobs"].values():
+        for scope, level in (job.get("permissions") or {}).items():
+            assert level in ("read", "none") or (scope, level) == ("statuses", "write")
 
 
 def test_soak_example_is_scheduled_and_never_overlaps() -> None:
