@@ -112,10 +112,11 @@ def latest(platform: Platform, number: int) -> tuple[str, str]:
     return found[-1].state, found[-1].description or ""
 
 
-def add_label(platform: Platform, number: int, label: str) -> None:
+def api_post(platform: Platform, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A person's POST on the website, through the fake's API."""
     request = urllib.request.Request(
-        f"{platform.api.api_url}/repos/{platform.repo}/issues/{number}/labels",
-        data=json.dumps({"labels": [label]}).encode(),
+        f"{platform.api.api_url}/repos/{platform.repo}/{path}",
+        data=json.dumps(body).encode(),
         headers={
             "Authorization": f"token {platform.api.token}",
             "Content-Type": "application/json",
@@ -123,7 +124,12 @@ def add_label(platform: Platform, number: int, label: str) -> None:
         method="POST",
     )
     with urllib.request.urlopen(request) as answer:
-        assert answer.status == 200
+        data: dict[str, Any] = json.loads(answer.read() or b"{}")
+        return data
+
+
+def add_label(platform: Platform, number: int, label: str) -> None:
+    api_post(platform, f"issues/{number}/labels", {"labels": [label]})
 
 
 def calls_since(platform: Platform, mark: int) -> list[str]:
@@ -232,6 +238,25 @@ def test_without_state_every_status_is_set_and_dry_run_sets_none(
     assert "warning: --state" in run.stderr
     assert calls_since(platform, mark).count("repos/create-commit-status") == 2
     assert json.loads(state.read_text())["version"] == 1
+
+
+def test_pull_request_that_cannot_be_judged_gets_an_error_status(
+    platform: Platform, two_pulls: dict[str, int], tmp_path: Path
+) -> None:
+    """A PR whose head shares no history with the base cannot be judged: it gets an
+    `error` status (never keeps a stale success) and the others are judged as usual."""
+    gitutil.commit_tree_to_bare(
+        platform.bare, {"README.md": "unrelated\n"}, branch="unrelated", replace=True
+    )
+    number = int(
+        api_post(platform, "pulls", {"title": "x", "head": "unrelated", "base": "main"})["number"]
+    )
+    recheck(platform, tmp_path / "recheck.json", "2026-11-24T11:00:00+00:00")
+    state, description = latest(platform, number)
+    assert state == "error"
+    assert description.startswith("cannot judge: ")
+    assert "no common history" in description
+    assert latest(platform, two_pulls["production"])[0] == "success"
 
 
 def test_status_context_is_configurable_and_checked(
