@@ -13,7 +13,11 @@ request): ``--state FILE`` carries, from one run to the next, the verdict each h
 was given with the labels it was judged with. A pull request whose head or labels are not
 in it (new, pushed to, relabelled, or no state file) gets its status set; one whose
 verdict is the one remembered costs nothing. So a run costs one listing call (per 100
-pull requests) plus one call per pull request whose verdict changed.
+pull requests) plus one call per pull request whose verdict changed. What this does not
+see: a re-run of a pull request's own check on the same commit and labels (``check
+--set-status``) after the last recheck. Its status is the verdict of its own moment, and
+differs from the next recheck's only if the verdict changed and changed back within one
+interval; the next change of verdict rewrites it.
 """
 
 from __future__ import annotations
@@ -124,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
         if req.print_cron:
             common.emit(cron_text(config, req.now))
             return 0
-        check.require_github(ws, "recheck")
         branch = loc.base_branch or config.settings.base_branch
         return recheck(ws, req, branch, loc.config_path)
 
