@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from support.repos import EXAMPLE, cli
 STAGING = "apps/api-service/overlays/staging/kustomization.yaml"
 OLD_DIGEST = "sha256:f9811b73ac5d1a8db842634fc0f871e03207ae44105fc9c2b7f1985e70f90d5a"
 
-BROKEN = {
+BROKEN: dict[str, tuple[Callable[[str], str], str]] = {
     # name: (how the staging overlay is broken, what the error line says)
     "unparseable-yaml": (lambda text: text + "images: [\n  - name: x\n", "invalid YAML"),
     "bad-digest": (
