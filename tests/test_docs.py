@@ -302,6 +302,19 @@ def test_every_action_command_is_documented() -> None:
         assert f"`{command}`" in behaviour, command
 
 
+def test_exit_code_table_names_every_digest_algorithm_that_works() -> None:
+    """The exit-code table's bad-input row describes a bad digest by every algorithm the
+    program takes (sha256 and sha512, which work end to end: tests/e2e/test_sha512.py),
+    so a newcomer does not read a sha512 digest as bad input."""
+    from gitops_promote.images import is_digest
+
+    behaviour = section(read(README), "Action behaviour, case by case")
+    (row,) = [line for line in behaviour.splitlines() if line.startswith("| bad input:")]
+    for algorithm, hex_length in (("sha256", 64), ("sha512", 128)):
+        assert is_digest(f"{algorithm}:" + "a" * hex_length)
+        assert f"`{algorithm}:` + {hex_length} hex" in row, row
+
+
 # -- code blocks ------------------------------------------------------------------------------
 
 
