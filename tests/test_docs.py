@@ -235,6 +235,59 @@ def test_readme_starts_with_title_sentence_and_the_two_commands() -> None:
     assert text.index("```sh") < text.index("\n## ")
 
 
+def test_readme_says_what_tests_run_sh_needs() -> None:
+    """The quick start does not promise that Python and git are enough for both commands:
+    it names what tests/run.sh uses (root or sudo for apt-get, npm, the package
+    registries), each checked against the script itself."""
+    quick = section(read(README), "Quick start")
+    script = read(REPO / "tests" / "run.sh")
+    assert "only Python 3.11+ and git" not in quick
+    needs = {
+        "sudo": ("root or\n`sudo`", "root or `sudo`"),
+        "apt-get install": ("`apt-get install`",),
+        "npm ci": ("`npm`",),
+        "pip install": ("PyPI",),
+    }
+    for used, said in needs.items():
+        assert used in script, f"tests/run.sh no longer uses {used!r}: update the README"
+        assert any(s in quick for s in said), f"the quick start does not say {said[-1]}"
+    assert "network access to the package registries" in " ".join(quick.split())
+
+
+def _quickstart_runs() -> list[list[str]]:
+    """The gitops-promote commands examples/quickstart.sh runs (``run gitops-promote ...``),
+    as argv, with its ``$digest`` computed as the script computes it."""
+    import hashlib
+    import shlex
+
+    script = read(REPO / "examples" / "quickstart.sh")
+    seed = re.search(r"digest=\"sha256:\$\(printf '([^']*)' \| sha256sum", script)
+    assert seed is not None
+    digest = "sha256:" + hashlib.sha256(seed.group(1).encode()).hexdigest()
+    return [
+        [digest if word == "$digest" else word for word in shlex.split(line[4:])]
+        for line in script.splitlines()
+        if line.startswith("run gitops-promote ")
+    ]
+
+
+def test_readme_quick_start_shows_the_commands_quickstart_sh_runs() -> None:
+    """Each ``$ gitops-promote ...`` line of the quick start's excerpt is, word for word,
+    a command examples/quickstart.sh runs (and prints: tests/e2e/test_quickstart.py)."""
+    import shlex
+
+    runs = _quickstart_runs()
+    shown = [
+        shlex.split(line[2:])
+        for block in code_blocks(section(read(README), "Quick start"))
+        for line in block.text.splitlines()
+        if line.startswith("$ gitops-promote ")
+    ]
+    assert len(shown) >= 2
+    for argv in shown:
+        assert argv in runs, f"quickstart.sh does not run: {shlex.join(argv)}"
+
+
 def test_inputs_table_matches_action_yml() -> None:
     """The README's inputs table is exactly action.yml's inputs: names, order, defaults,
     descriptions (regenerate with `python tests/test_docs.py --write`)."""
