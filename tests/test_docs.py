@@ -487,6 +487,55 @@ def test_workflows_in_docs_pass_actionlint_and_zizmor(tmp_path: Path) -> None:
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
+# Commit pins of third-party actions shown in the docs, each a real commit of that tag
+# (checked against the actions' repositories: `git rev-parse <tag>^{commit}`). A pin that
+# is not one of these must say, on the line above, that it is a placeholder.
+REAL_PINS = {
+    ("actions/cache", "5a3ec84eff668545956fd18022155c47e93e2684"): "v4.2.3",
+    ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683"): "v4.2.2",
+    ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): "v5.6.0",
+    ("docker/build-push-action", "263435318d21b8e681c14492fe198d362a7d2c83"): "v6.18.0",
+    ("docker/login-action", "74a5d142397b4f367a81961eba4e8cd7edddf772"): "v3.4.0",
+    ("docker/setup-buildx-action", "b5ca514318bd6ebac0fb2aedd5d36ec1b5c232a2"): "v3.10.0",
+}
+PLACEHOLDER = "# pin to a real release commit SHA: the one below is a placeholder"
+_PIN = re.compile(r"uses:\s*([\w.-]+/[\w./-]+?)@([0-9a-fA-F]{40})\b(?:\s*#\s*(\S+))?")
+
+
+def test_commit_pins_in_docs_are_real_or_marked_placeholders() -> None:
+    """Every 40-hex `uses:` pin a newcomer may copy (README, docs/, examples/, action.yml)
+    is either a known real commit of the tag its comment names, or is marked on the line
+    above as a placeholder to replace with a real release commit."""
+    paths = [
+        README,
+        *sorted(DOCS.glob("*.md")),
+        *sorted((REPO / "examples").rglob("*.yml")),
+        ACTION,
+    ]
+    real = placeholders = 0
+    for path in paths:
+        lines = read(path).splitlines()
+        for number, line in enumerate(lines, 1):
+            match = _PIN.search(line)
+            if match is None:
+                continue
+            action, sha, tag = match.groups()
+            where = f"{path.relative_to(REPO)}:{number}"
+            above = lines[number - 2].strip() if number > 1 else ""
+            if above == PLACEHOLDER:
+                assert (action, sha) not in REAL_PINS, f"{where}: a real pin marked placeholder"
+                placeholders += 1
+                continue
+            assert (action, sha) in REAL_PINS, (
+                f"{where}: {action}@{sha} is not a known real commit; mark it with "
+                f"{PLACEHOLDER!r} on the line above, or add it to REAL_PINS"
+            )
+            assert tag == REAL_PINS[(action, sha)], f"{where}: {sha} is {REAL_PINS[(action, sha)]}"
+            real += 1
+    assert placeholders >= 8
+    assert real >= 6
+
+
 def test_relative_links_point_at_files_that_exist() -> None:
     """Every relative link in the README and the guides resolves to a file in the repo."""
     for path in _documents():
