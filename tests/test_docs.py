@@ -235,6 +235,59 @@ def test_readme_starts_with_title_sentence_and_the_two_commands() -> None:
     assert text.index("```sh") < text.index("\n## ")
 
 
+def test_readme_says_what_tests_run_sh_needs() -> None:
+    """The quick start does not promise that Python and git are enough for both commands:
+    it names what tests/run.sh uses (root or sudo for apt-get, npm, the package
+    registries), each checked against the script itself."""
+    quick = section(read(README), "Quick start")
+    script = read(REPO / "tests" / "run.sh")
+    assert "only Python 3.11+ and git" not in quick
+    needs = {
+        "sudo": ("root or\n`sudo`", "root or `sudo`"),
+        "apt-get install": ("`apt-get install`",),
+        "npm ci": ("`npm`",),
+        "pip install": ("PyPI",),
+    }
+    for used, said in needs.items():
+        assert used in script, f"tests/run.sh no longer uses {used!r}: update the README"
+        assert any(s in quick for s in said), f"the quick start does not say {said[-1]}"
+    assert "network access to the package registries" in " ".join(quick.split())
+
+
+def _quickstart_runs() -> list[list[str]]:
+    """The gitops-promote commands examples/quickstart.sh runs (``run gitops-promote ...``),
+    as argv, with its ``$digest`` computed as the script computes it."""
+    import hashlib
+    import shlex
+
+    script = read(REPO / "examples" / "quickstart.sh")
+    seed = re.search(r"digest=\"sha256:\$\(printf '([^']*)' \| sha256sum", script)
+    assert seed is not None
+    digest = "sha256:" + hashlib.sha256(seed.group(1).encode()).hexdigest()
+    return [
+        [digest if word == "$digest" else word for word in shlex.split(line[4:])]
+        for line in script.splitlines()
+        if line.startswith("run gitops-promote ")
+    ]
+
+
+def test_readme_quick_start_shows_the_commands_quickstart_sh_runs() -> None:
+    """Each ``$ gitops-promote ...`` line of the quick start's excerpt is, word for word,
+    a command examples/quickstart.sh runs (and prints: tests/e2e/test_quickstart.py)."""
+    import shlex
+
+    runs = _quickstart_runs()
+    shown = [
+        shlex.split(line[2:])
+        for block in code_blocks(section(read(README), "Quick start"))
+        for line in block.text.splitlines()
+        if line.startswith("$ gitops-promote ")
+    ]
+    assert len(shown) >= 2
+    for argv in shown:
+        assert argv in runs, f"quickstart.sh does not run: {shlex.join(argv)}"
+
+
 def test_inputs_table_matches_action_yml() -> None:
     """The README's inputs table is exactly action.yml's inputs: names, order, defaults,
     descriptions (regenerate with `python tests/test_docs.py --write`)."""
@@ -300,6 +353,19 @@ def test_every_action_command_is_documented() -> None:
     behaviour = section(read(README), "Action behaviour, case by case")
     for command in COMMANDS:
         assert f"`{command}`" in behaviour, command
+
+
+def test_exit_code_table_names_every_digest_algorithm_that_works() -> None:
+    """The exit-code table's bad-input row describes a bad digest by every algorithm the
+    program takes (sha256 and sha512, which work end to end: tests/e2e/test_sha512.py),
+    so a newcomer does not read a sha512 digest as bad input."""
+    from gitops_promote.images import is_digest
+
+    behaviour = section(read(README), "Action behaviour, case by case")
+    (row,) = [line for line in behaviour.splitlines() if line.startswith("| bad input:")]
+    for algorithm, hex_length in (("sha256", 64), ("sha512", 128)):
+        assert is_digest(f"{algorithm}:" + "a" * hex_length)
+        assert f"`{algorithm}:` + {hex_length} hex" in row, row
 
 
 # -- code blocks ------------------------------------------------------------------------------
@@ -419,6 +485,55 @@ def test_workflows_in_docs_pass_actionlint_and_zizmor(tmp_path: Path) -> None:
         check=False,
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+# Commit pins of third-party actions shown in the docs, each a real commit of that tag
+# (checked against the actions' repositories: `git rev-parse <tag>^{commit}`). A pin that
+# is not one of these must say, on the line above, that it is a placeholder.
+REAL_PINS = {
+    ("actions/cache", "5a3ec84eff668545956fd18022155c47e93e2684"): "v4.2.3",
+    ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683"): "v4.2.2",
+    ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): "v5.6.0",
+    ("docker/build-push-action", "263435318d21b8e681c14492fe198d362a7d2c83"): "v6.18.0",
+    ("docker/login-action", "74a5d142397b4f367a81961eba4e8cd7edddf772"): "v3.4.0",
+    ("docker/setup-buildx-action", "b5ca514318bd6ebac0fb2aedd5d36ec1b5c232a2"): "v3.10.0",
+}
+PLACEHOLDER = "# pin to a real release commit SHA: the one below is a placeholder"
+_PIN = re.compile(r"uses:\s*([\w.-]+/[\w./-]+?)@([0-9a-fA-F]{40})\b(?:\s*#\s*(\S+))?")
+
+
+def test_commit_pins_in_docs_are_real_or_marked_placeholders() -> None:
+    """Every 40-hex `uses:` pin a newcomer may copy (README, docs/, examples/, action.yml)
+    is either a known real commit of the tag its comment names, or is marked on the line
+    above as a placeholder to replace with a real release commit."""
+    paths = [
+        README,
+        *sorted(DOCS.glob("*.md")),
+        *sorted((REPO / "examples").rglob("*.yml")),
+        ACTION,
+    ]
+    real = placeholders = 0
+    for path in paths:
+        lines = read(path).splitlines()
+        for number, line in enumerate(lines, 1):
+            match = _PIN.search(line)
+            if match is None:
+                continue
+            action, sha, tag = match.groups()
+            where = f"{path.relative_to(REPO)}:{number}"
+            above = lines[number - 2].strip() if number > 1 else ""
+            if above == PLACEHOLDER:
+                assert (action, sha) not in REAL_PINS, f"{where}: a real pin marked placeholder"
+                placeholders += 1
+                continue
+            assert (action, sha) in REAL_PINS, (
+                f"{where}: {action}@{sha} is not a known real commit; mark it with "
+                f"{PLACEHOLDER!r} on the line above, or add it to REAL_PINS"
+            )
+            assert tag == REAL_PINS[(action, sha)], f"{where}: {sha} is {REAL_PINS[(action, sha)]}"
+            real += 1
+    assert placeholders >= 8
+    assert real >= 6
 
 
 def test_relative_links_point_at_files_that_exist() -> None:

@@ -307,6 +307,38 @@ def test_retries_are_bounded_then_registry_error(
     assert "\n" not in message
 
 
+def closed_loopback_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_registry_names_the_way_around_it(
+    oci_registry: Registry,
+    registry_faults: FaultProxy,
+    registry_repo: str,
+    make_client: ClientFactory,
+) -> None:
+    """A registry that cannot be reached (connection refused) or keeps failing (503) is the
+    world's error whose hint names both ways to promote without it: --skip-registry-check
+    on the command line and `skip-registry-check: true` in the action."""
+    oci_registry.push_image(registry_repo, "v1.0.0")
+    registry_faults.inject(503, times=100, path="/manifests/")
+    unreachable = ImageRef(f"127.0.0.1:{closed_loopback_port()}/app", None, MISSING_DIGEST)
+    failing = ref(registry_faults, registry_repo, None, MISSING_DIGEST)
+    for image, failure in ((unreachable, "cannot reach it"), (failing, "HTTP 503")):
+        with pytest.raises(RegistryError) as caught:
+            make_client(retries=1).exists(image)
+        assert caught.value.exit_code == 3
+        assert failure in caught.value.message
+        assert caught.value.hint is not None
+        assert "--skip-registry-check" in caught.value.hint
+        assert "`skip-registry-check: true`" in caught.value.hint
+
+
 def test_client_errors_are_not_retried(
     oci_registry: Registry,
     registry_faults: FaultProxy,

@@ -66,6 +66,13 @@ MAX_RETRY_AFTER: Final = 60.0  # seconds; a longer Retry-After is waited for thi
 MAX_BACKOFF: Final = 30.0
 MAX_TAG_PAGES: Final = 10_000
 _RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+# What the world's failures (no connection, 5xx after retries) tell the user to do: promote
+# can go on without the registry when the digest is known good, so say how.
+UNREACHABLE_HINT: Final = (
+    "the registry or the network is failing; re-run later, or, when the registry cannot be "
+    "reached from here and the digest is known good, pass --skip-registry-check "
+    "(`skip-registry-check: true` in the action)"
+)
 _CHALLENGE_PARAM: Final = re.compile(
     r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))'
 )
@@ -577,7 +584,7 @@ class RegistryClient:
                 f"registry {registry} failed reading {what} after "
                 f"{self._retries + 1} attempt(s): {failure}"
             ),
-            hint="the registry or the network is failing; re-run later",
+            hint=UNREACHABLE_HINT,
         )
 
     def _credential(self, registry: str) -> Credential | None:
@@ -660,7 +667,7 @@ class RegistryClient:
         raise RegistryError(
             f"the token service of registry {endpoint.registry} ({parts.netloc}) failed "
             f"while reading {what}: {failure}",
-            hint="the registry or the network is failing; re-run later",
+            hint=UNREACHABLE_HINT,
         )
 
     def _token(self, response: requests.Response, endpoint: Endpoint) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from gitops_promote import facts, statesince
 from gitops_promote.config import App, Config, Environment
@@ -23,6 +23,7 @@ class Row:
     since_commit: str | None
     since: datetime | None
     problem: str | None = None
+    broken: bool = False  # the overlay cannot be read: ``problem`` says why, naming the file
 
 
 def gather(
@@ -41,7 +42,9 @@ def gather(
     for app, env in targets:
         now = current[(app.name, env.name)]
         if now.error is not None:
-            rows.append(Row(app.name, env.name, None, None, None, None, now.error.message))
+            rows.append(
+                Row(app.name, env.name, None, None, None, None, now.error.message, broken=True)
+            )
             continue
         ref = now.ref
         line = lines.get((app.name, env.name))
@@ -70,11 +73,24 @@ def _pin(ref: ImageRef | None) -> tuple[str, str]:
     return ref.tag or "-", short_digest(ref.digest) if ref.digest else "-"
 
 
+BROKEN: Final = "(broken: see the error)"
+
+
+def broken(rows: Sequence[Row]) -> list[str]:
+    """Why each broken overlay cannot be read, one line each (each names its file)."""
+    return [
+        r.problem or f"the overlay of {r.app} in {r.env} cannot be read" for r in rows if r.broken
+    ]
+
+
 def table(rows: Sequence[Row]) -> str:
     header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT")
     body = []
     for r in rows:
         tag, digest = _pin(r.ref)
+        if r.broken:
+            body.append((r.app, r.env, "-", BROKEN, "-", "-"))
+            continue
         if r.problem and r.ref is None:
             body.append((r.app, r.env, "-", f"({r.problem})", "-", "-"))
             continue
@@ -90,8 +106,9 @@ def markdown(rows: Sequence[Row]) -> str:
     out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         tag, digest = _pin(r.ref)
+        shown = BROKEN if r.broken else f"`{digest}`"
         out.append(
-            f"| {r.app} | {r.env} | {tag} | `{digest}` | {_when(r.since)} | "
+            f"| {r.app} | {r.env} | {tag} | {shown} | {_when(r.since)} | "
             f"{(r.since_commit or '-')[:12]} |"
         )
     return "\n".join(out)

@@ -190,3 +190,30 @@ def test_parse_ignore(
     """drift.ignore entries: field paths (JSON pointer escapes), scoped paths, whole objects."""
     rule = parse_ignore(entry)
     assert (rule.kind, rule.name, rule.path) == (kind, name, path)
+
+
+def namespace(name: str, **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def test_the_one_namespace_object_is_compared_under_no_name() -> None:
+    """A render's one Namespace object (kustomize's ``namespace:`` renames it to each
+    overlay's namespace) is compared with the upstream's one, whatever the two names; its
+    labels still count. A second Namespace object is an object of its own: drift."""
+    staging = render(extra=[namespace("api-staging", team="api")])
+    same = render(namespace="api-production", extra=[namespace("api-production", team="api")])
+    found = compare(same, staging, env_label="production", upstream_label="staging")
+    assert (found.changed, found.diff) == ((), "")
+
+    relabelled = render(extra=[namespace("api-production", team="payments")])
+    found = compare(relabelled, staging, env_label="production", upstream_label="staging")
+    assert found.changed == ("Namespace/(the overlay's namespace)",)
+    assert "+    team: payments" in found.diff.splitlines()
+
+    two = render(extra=[namespace("api-production", team="api"), namespace("extra")])
+    found = compare(two, staging, env_label="production", upstream_label="staging")
+    assert set(found.changed) == {
+        "Namespace/api-production",
+        "Namespace/extra",
+        "Namespace/(the overlay's namespace)",
+    }

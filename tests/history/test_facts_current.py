@@ -139,8 +139,12 @@ def test_status_and_soak_of_a_fresh_clone_equal_those_of_a_checkout(
     work = tmp_path / "work"
     work.mkdir()
     for command in (["status", "--json"], ["soak", "--dry-run", "--json", "--now", NOW]):
-        cloned = cli(*command, "--config-repo", platform.repo, cwd=work, env=platform.env)
-        local = cli(*command, "--repo", str(checkout), cwd=work)
+        code = 2 if command[0] == "status" else 0  # status: the broken overlay is an error
+        cloned = cli(
+            *command, "--config-repo", platform.repo, cwd=work, env=platform.env, check=code
+        )
+        local = cli(*command, "--repo", str(checkout), cwd=work, check=code)
+        assert cloned.stderr == local.stderr
         ours, theirs = json.loads(cloned.stdout), json.loads(local.stdout)
         if isinstance(ours, dict):  # soak: the checkout has no GitHub to ask about PRs
             ours.pop("notes"), theirs.pop("notes")

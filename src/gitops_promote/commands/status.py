@@ -1,4 +1,8 @@
-"""``gitops-promote status``: what every app runs in every environment, and since when."""
+"""``gitops-promote status``: what every app runs in every environment, and since when.
+
+The whole table is printed; an overlay that cannot be read (unparseable YAML, a bad image
+value, a missing file) shows as broken in it, and then its reason, naming the file, is
+one ``error:`` line each: exit 2."""
 
 from __future__ import annotations
 
@@ -49,4 +53,12 @@ def run(args: argparse.Namespace) -> int:
         common.emit(statusview.markdown(rows))
     else:
         common.emit(statusview.table(rows))
+    reasons = statusview.broken(rows)
+    if reasons:
+        from gitops_promote.errors import OverlayError  # noqa: PLC0415
+
+        raise OverlayError(
+            "\n".join(reasons),
+            hint="fix the overlay; `gitops-promote validate` lists every problem at once",
+        )
     return 0

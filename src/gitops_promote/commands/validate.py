@@ -1,20 +1,48 @@
 """``gitops-promote validate``: promotion.yaml is valid, and every app's overlay in every
-environment exists and carries the app's image. Every problem is listed, not just the first."""
+environment exists and carries the app's image. Every problem is listed, not just the first.
+
+A kustomization with no ``images:`` entry for the app yet is not a problem when what it
+renders (kustomize, read-only: see :mod:`gitops_promote.render`) already runs the app's
+image from its base: the first ``promote`` adds the entry, so validate notes it instead.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
-    from gitops_promote.config import Config
+    from gitops_promote.config import App, Config
     from gitops_promote.errors import Problem
     from gitops_promote.facts import Key
     from gitops_promote.gitrepo import Repo
     from gitops_promote.images import ImageRef
+    from gitops_promote.render import Renderer
+    from gitops_promote.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Unpinned:
+    """An overlay that does not pin its app's image (yet)."""
+
+    app: App
+    file: str  # repo-relative
+
+    @property
+    def problem(self) -> Problem:
+        from gitops_promote.errors import Problem  # noqa: PLC0415
+
+        return Problem(
+            self.file,
+            None,
+            f"does not pin {self.app.name}'s image {self.app.image} "
+            f"(add an images: entry named {self.app.kustomize_name}, or a setter marker)",
+        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     loc = common.location(args)
     problems: list[Problem] = []
+    unpinned: list[Unpinned] = []
     checked = 0
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
         config = load_config(ws.root, loc.config_path)
@@ -49,14 +78,9 @@ def run(args: argparse.Namespace) -> int:
                 problems.append(Problem(config.overlay_path(app, env), None, str(err)))
                 continue
             if state.pin is None:
-                problems.append(
-                    Problem(
-                        state.file,
-                        None,
-                        f"does not pin {app.name}'s image {app.image} "
-                        f"(add an images: entry named {app.kustomize_name}, or a setter marker)",
-                    )
-                )
+                unpinned.append(Unpinned(app, state.file))
+        notes, not_added = _added_by_promote(ws, unpinned)
+        problems += [u.problem for u in not_added]
         written: list[str] = []
         if args.write_state:
             written = statefile.refresh(ws.repo, config, full=True)
@@ -74,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "valid": not problems,
                 "checked": checked,
+                "notes": [{"file": file, "message": message} for file, message in notes],
                 "problems": [
                     {"file": p.file, "line": p.line, "message": p.message} for p in problems
                 ],
@@ -84,8 +109,95 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(problems)
     for path in written:
         common.emit(f"wrote {path}")
-    common.emit(f"{config.file}: valid; {checked} overlays carry their app's image")
+    for file, message in notes:
+        common.emit(f"note: {file}: {message}")
+    carry = f"{checked - len(notes)} overlays carry their app's image"
+    if notes:
+        carry += f", {len(notes)} get it from their first promote"
+    common.emit(f"{config.file}: valid; {carry}")
     return 0
+
+
+def _added_by_promote(
+    ws: Workspace, unpinned: Sequence[Unpinned]
+) -> tuple[list[tuple[str, str]], list[Unpinned]]:
+    """Split the unpinned overlays: (file, note) for each kustomization whose rendered
+    manifests already run the app's image (from a base: promote adds the ``images:`` entry
+    that pins it), and the rest, which are problems. Nothing rendered, nothing noted: with
+    neither kustomize nor kubectl installed, or an overlay that does not render, each
+    stays a problem."""
+    from gitops_promote import render  # noqa: PLC0415
+    from gitops_promote.files import KUSTOMIZATION_NAMES  # noqa: PLC0415
+
+    candidates = [
+        u
+        for u in unpinned
+        if PurePosixPath(u.file).name in KUSTOMIZATION_NAMES
+        and u.app.editor in ("auto", "kustomize")
+    ]
+    renderer = render.find_renderer()
+    if not candidates or renderer is None:
+        return [], list(unpinned)
+    dirs = {u.file: str(PurePosixPath(u.file).parent) for u in candidates}
+    rendered = _render(ws, renderer, set(dirs.values()))
+    notes: list[tuple[str, str]] = []
+    rest: list[Unpinned] = []
+    for u in unpinned:
+        objects = rendered.get(dirs.get(u.file, ""))
+        used = sorted(_images_named(objects or (), u.app.kustomize_name))
+        if not used:
+            rest.append(u)
+            continue
+        notes.append(
+            (
+                u.file,
+                f"no images: entry for {u.app.kustomize_name} yet; it renders "
+                f"{', '.join(used)} (from its base), and `gitops-promote promote` will add "
+                "the entry",
+            )
+        )
+    return notes, rest
+
+
+def _render(
+    ws: Workspace, renderer: Renderer, dirs: set[str]
+) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """The objects each overlay directory renders to (absent: it does not render). A full
+    checkout is rendered as its work tree is; a sparse clone from its HEAD commit's tree."""
+    from gitops_promote import checkfacts, render  # noqa: PLC0415
+
+    if ws.repo.sparse:
+        entries = checkfacts.ls_tree(ws.repo, "HEAD")
+        facts = checkfacts.renders(ws.repo, entries, dirs, renderer)
+        return {d: f.objects for d, f in facts.items() if f.error is None}
+    out: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for directory in sorted(dirs):
+        done = render.render(renderer, ws.root, directory)
+        if done.ok:
+            out[directory] = done.objects
+    return out
+
+
+def _images_named(objects: Sequence[Mapping[str, Any]], name: str) -> Iterator[str]:
+    """Each distinct container image of the rendered ``objects`` whose name (without tag
+    or digest) is ``name``: the images an ``images:`` entry named ``name`` would pin."""
+    from gitops_promote.gates.manifests import pod_specs  # noqa: PLC0415
+    from gitops_promote.images import ImageRef  # noqa: PLC0415
+
+    seen: set[str] = set()
+    for obj in objects:
+        for spec in pod_specs(obj):
+            for field in ("initContainers", "containers"):
+                for container in spec.get(field) or ():
+                    image = container.get("image") if isinstance(container, Mapping) else None
+                    if not isinstance(image, str) or image in seen:
+                        continue
+                    seen.add(image)
+                    try:
+                        if ImageRef.parse(image).name == name:
+                            yield image
+                    except Exception:  # noqa: BLE001, S112 - not a reference: not this app's image
+                        continue
 
 
 def _check_since(

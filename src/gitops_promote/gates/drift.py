@@ -5,7 +5,10 @@ is normalised away in both:
 
 - image references keep only the repository (tags and digests differ by design);
 - ``spec.replicas``;
-- namespaces (``metadata.namespace``, and ``subjects[].namespace`` of role bindings);
+- namespaces (``metadata.namespace``, and ``subjects[].namespace`` of role bindings),
+  and the name of a render's one ``Namespace`` object, which kustomize's ``namespace:``
+  renames to the overlay's namespace (it allows only one then): the two are compared as
+  one object, whatever their names;
 - the content-hash suffix kustomize adds to generated ConfigMap and Secret names (the
   content itself is compared);
 - the env's ``drift.ignore`` entries: ``/a/b/*/c`` (a field path, JSON-pointer style, ``*``
@@ -33,6 +36,9 @@ from gitops_promote.images import ImageRef
 
 GATE: Final = "drift"
 _MISSING: Final = object()
+# The name a render's one Namespace object is compared under (its real name is the
+# overlay's namespace, which differs between envs by design).
+NAMESPACE_OBJECT: Final = "(the overlay's namespace)"
 _HASH_SUFFIX: Final = re.compile(r"^(?P<base>.+)-[2456789bcdfghkmt]{10}$")
 _CONTAINER_LISTS: Final = ("containers", "initContainers", "ephemeralContainers")
 # Strings that YAML would read as another type are shown quoted: "1" is not 1.
@@ -149,6 +155,7 @@ def normalise(
     """The objects keyed by (kind, name), with what is expected to differ removed."""
     rules = [parse_ignore(e) for e in ignore if e.strip()]
     hashed = _generated_names(objects)
+    namespaces = [obj for obj in objects if obj.get("kind") == "Namespace"]
     out: dict[tuple[str, str], Any] = {}
     for original in objects:
         if any(r.path is None and r.applies(original) for r in rules):
@@ -157,6 +164,8 @@ def normalise(
         meta = obj.get("metadata")
         if isinstance(meta, dict):
             meta.pop("namespace", None)
+            if len(namespaces) == 1 and original is namespaces[0]:
+                meta["name"] = NAMESPACE_OBJECT  # kustomize's namespace: renames it
         spec = obj.get("spec")
         if isinstance(spec, dict):
             spec.pop("replicas", None)
