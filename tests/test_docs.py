@@ -520,6 +520,7 @@ def test_commit_pins_in_docs_are_real_or_marked_placeholders() -> None:
             if match is None:
                 continue
             action, sha, tag = match.groups()
+            action = "/".join(action.split("/")[:2])  # actions/cache/restore: actions/cache's
             where = f"{path.relative_to(REPO)}:{number}"
             above = lines[number - 2].strip() if number > 1 else ""
             if above == PLACEHOLDER:
