@@ -19,10 +19,12 @@ import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
 from gitops_promote import checkreport
+from gitops_promote.commands.soak import Outcome, summary
 from gitops_promote.escape import visible
 from gitops_promote.gates import GateResult
 from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.images import ImageRef
+from gitops_promote.soakplan import Decision
 from support import gitutil
 from support.outputs import Markdown, read_markdown, runner_commands, table_cells
 from support.repos import Run, cli
@@ -154,9 +156,9 @@ def test_pr_comment_keeps_hostile_values_in_their_places() -> None:
         unmapped=HOSTILE_FILES,
         notes=("note </details>\n## fake",),
     )
-    for text, headings in ((checkreport.comment(result), 1), (checkreport.summary(result), 1)):
+    for text in (checkreport.comment(result), checkreport.summary(result)):
         doc = read_markdown(text)
-        _markdown_holds(doc, headings=headings)
+        _markdown_holds(doc, headings=1)
         assert visible(name) in doc.spans
         assert visible("main`|<!--") in doc.spans
         assert "@org" not in text.replace("@&#8203;org", "")
@@ -208,3 +210,14 @@ def test_set_image_prints_a_hostile_path_on_one_line(tmp_path: Path) -> None:
     assert "o\\n::error::pwned/kustomization.yaml: updated" in run.stdout
     dry = cli("set-image", "--dry-run", str(where), "app:v3")
     assert runner_commands(dry.stdout) == []
+
+
+def test_soak_summary_keeps_a_freeze_name_in_its_cell() -> None:
+    """A freeze window's name (free text in promotion.yaml) with ``|``, a newline and a
+    heading stays in the Details cell of the soak run's job summary."""
+    reason = f"frozen by 'a|b\n{FAKE_VERDICT}\n</details>' until Monday"
+    decision = Decision("api-service", "production", "staging", "frozen", reason)
+    doc = read_markdown(summary([Outcome(decision)], NOW, dry_run=True))
+    _markdown_holds(doc, headings=1)
+    rows = [table_cells(line) for line in doc.prose if line.startswith("| ")]
+    assert rows[-1][:3] == ["production", "api-service", "frozen"]

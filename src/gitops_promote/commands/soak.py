@@ -382,9 +382,10 @@ def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
         "| Environment | App | Outcome | Details |",
         "| --- | --- | --- | --- |",
     ]
+    from gitops_promote.escape import md_text  # noqa: PLC0415
+
     for o in outcomes:
-        detail = _detail(o).replace("|", "\\|")
-        lines.append(f"| {o.decision.env} | {o.decision.app} | {o.label} | {detail} |")
+        lines.append(f"| {o.decision.env} | {o.decision.app} | {o.label} | {md_text(_detail(o))} |")
     return "\n".join(lines) + "\n"
 
 
