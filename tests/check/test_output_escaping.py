@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
-from gitops_promote import checkreport
+from gitops_promote import checkreport, report
 from gitops_promote.commands.soak import Outcome, summary
 from gitops_promote.escape import visible
 from gitops_promote.gates import GateResult
 from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.images import ImageRef
+from gitops_promote.result import Change, PromotionResult
 from gitops_promote.soakplan import Decision
 from support import gitutil
 from support.outputs import Markdown, read_markdown, runner_commands, table_cells
@@ -45,7 +46,7 @@ HOSTILE_FILES = (
 FAKE_VERDICT = "### ✅ Promotion check passed"
 HOSTILE_KEY = f"k\\n```\\n{FAKE_VERDICT}\\n{INJECTED}\\n</details>\\n<!--"
 # the tags and markup the tool itself writes into markdown
-OWN_HTML = re.compile(r"</?(details|summary|code|sub)>|<!-- gitops-promote check -->")
+OWN_HTML = re.compile(r"</?(details|summary|code|sub)>|<!-- gitops-promote (check|\{[^<>]*\}) -->")
 
 
 @pytest.fixture(autouse=True)
@@ -221,3 +222,25 @@ def test_soak_summary_keeps_a_freeze_name_in_its_cell() -> None:
     _markdown_holds(doc, headings=1)
     rows = [table_cells(line) for line in doc.prose if line.startswith("| ")]
     assert rows[-1][:3] == ["production", "api-service", "frozen"]
+
+
+def test_promotion_pr_body_and_summary_keep_a_hostile_path_and_note_in_place() -> None:
+    """An overlay path (promotion.yaml's path templates allow backticks, ``|`` and ``<``)
+    and a note stay in their code span, list item and quote in the PR body and the job
+    summary; the text output shows them on one line each."""
+    path = "apps/api/`|</details><!--/kustomization.yaml"
+    change = Change(
+        "api",
+        "staging",
+        path,
+        ImageRef("ghcr.io/o/api", "v1", None),
+        ImageRef("ghcr.io/o/api", "v2", "sha256:" + "c" * 64),
+    )
+    note = f"note\n{FAKE_VERDICT}\n{INJECTED}"
+    result = PromotionResult("pr-created", "staging", (change,), pr_number=3, notes=(note,))
+    for text in (report.pr_body(result), report.summary(result)):
+        doc = read_markdown(text)
+        _markdown_holds(doc, headings=1)
+    assert visible(path) in read_markdown(report.pr_body(result)).spans
+    assert runner_commands(report.text(result)) == []
+    assert "note\\n### ✅ Promotion check passed\\n::error::pwned" in report.text(result)
