@@ -104,6 +104,7 @@ def test_logged_values_show_what_was_hidden() -> None:
     assert log("::stop-commands::tok") == "\\::stop-commands::tok"
     assert log("a\r\x1b[31mb\u202e") == "a\\r\\x1b[31mb\\u202e"
     assert log("x ##[error]y") == "x ##\\[error]y"
+    assert log(b"\xff::".decode("utf-8", "surrogateescape")) == "\\xff::"  # not UTF-8
     assert log("apps/api-service/overlays/production") == "apps/api-service/overlays/production"
     assert log_lines("+ a\n  ::error::k: v") == "+ a\n  \\::error::k: v"
 

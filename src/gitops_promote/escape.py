@@ -22,8 +22,9 @@ from typing import Final
 
 _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # categories that print nothing or move the cursor: controls, format characters (zero-width,
-# bidi overrides, BOM), line and paragraph separators
-_INVISIBLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# bidi overrides, BOM), line and paragraph separators; and surrogates (a file name that is
+# not UTF-8, read with surrogateescape), which cannot be written as UTF-8 at all
+_INVISIBLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 _COMMAND_START: Final = "::"
 _LEGACY_COMMAND: Final = "##["
 _BACKTICKS: Final = re.compile(r"`+")
@@ -40,6 +41,8 @@ def _visible_char(char: str, *, keep: str) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): that byte
+        code -= 0xDC00
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -47,7 +50,7 @@ def visible(text: str, *, keep: str = "") -> str:
     """``text`` with every control, format and line-breaking character written out
     (``\\n``, ``\\r``, ``\\t``, ``\\x1b``, ``\\u202e``), except those in ``keep``."""
     if text.isprintable():
-        return text  # the common case (every Cc, Cf, Zl and Zp is unprintable)
+        return text  # the common case (every Cc, Cf, Zl, Zp and Cs is unprintable)
     return "".join(_visible_char(c, keep=keep) for c in text)
 
 

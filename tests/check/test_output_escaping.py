@@ -11,6 +11,7 @@ follows actions/runner's command parser and cmark-gfm's rules.
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -244,3 +245,23 @@ def test_promotion_pr_body_and_summary_keep_a_hostile_path_and_note_in_place() -
     assert visible(path) in read_markdown(report.pr_body(result)).spans
     assert runner_commands(report.text(result)) == []
     assert "note\\n### ✅ Promotion check passed\\n::error::pwned" in report.text(result)
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_not_a_crash(tmp_path: Path) -> None:
+    """A PR file whose name is not UTF-8 (bytes 0xff 0xfe) is listed with those bytes
+    written out (``\\xff\\xfe``) on stdout and in the job summary: the check passes
+    instead of failing with an internal error while writing the summary."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.branch("pr")
+    (repo.root / "docs").mkdir()
+    Path(os.fsdecode(bytes(repo.root / "docs") + b"/\xff\xfe\n::error::x")).write_text("x")
+    gitutil.git("add", "-A", cwd=repo.root)
+    gitutil.git("commit", "-q", "-m", "a name that is not UTF-8", cwd=repo.root)
+    summary = tmp_path / "summary.md"
+    summary.touch()
+    run = repo.check(
+        now=NOW, env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}, code=0
+    )
+    _own_commands_only(run.stdout + run.stderr)
+    assert "docs/\\xff\\xfe\\n::error::x" in run.stdout
+    assert "`docs/\\xff\\xfe\\n::error::x`" in summary.read_text(encoding="utf-8")
