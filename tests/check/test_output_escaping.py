@@ -96,6 +96,9 @@ def hostile_pr(tmp_path: Path) -> ConfigRepo:
     rel = overlay("api-service", "production")
     text = repo.text(rel) + f'commonLabels:\n  "{HOSTILE_KEY}": v\n'
     files = dict.fromkeys(HOSTILE_FILES, "x\n")
+    # and one inside production's overlay: its gate results and annotations name it
+    inside = "apps/api-service/overlays/production/p\n::error file=x,title=y::pwned.yaml"
+    files[inside] = "kind: ConfigMap\n"
     repo.commit({**files, rel: text}, at=T0 + timedelta(hours=5), message="hostile")
     return repo
 
@@ -126,7 +129,9 @@ def test_check_json_output_runs_no_command(hostile_pr: ConfigRepo) -> None:
     """--json keeps every hostile name exactly (it parses back) and runs nothing."""
     run = hostile_pr.check("--json", now=NOW)
     assert runner_commands(run.stdout) == []
-    assert set(HOSTILE_FILES) <= set(json.loads(run.stdout)["unmapped"])
+    data = json.loads(run.stdout)
+    assert set(HOSTILE_FILES) <= set(data["unmapped"])
+    assert any("\n::error file=x" in name for name in data["changed-files"])
 
 
 def test_pr_comment_keeps_hostile_values_in_their_places() -> None:
