@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from gitops_promote.escape import command_data, command_property
 from gitops_promote.secrets import redact
 
 Level = Literal["error", "warning", "notice"]
@@ -25,14 +26,6 @@ Level = Literal["error", "warning", "notice"]
 
 def in_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotation(
@@ -46,13 +39,13 @@ def annotation(
     """``::error file=F,line=N,title=T::message`` with only the properties that are set."""
     props = []
     if file:
-        props.append(f"file={_escape_property(file)}")
+        props.append(f"file={command_property(file)}")
     if line:
         props.append(f"line={line}")
     if title:
-        props.append(f"title={_escape_property(title)}")
+        props.append(f"title={command_property(title)}")
     head = f"::{level}" + (" " + ",".join(props) if props else "")
-    return f"{head}::{_escape_data(redact(message))}"
+    return f"{head}::{command_data(redact(message))}"
 
 
 def annotate(
@@ -110,7 +103,7 @@ def group(title: str) -> Iterator[None]:
     if not in_actions():
         yield
         return
-    sys.stdout.write(f"::group::{_escape_data(title)}\n")
+    sys.stdout.write(f"::group::{command_data(title)}\n")
     sys.stdout.flush()
     try:
         yield

@@ -1,5 +1,9 @@
 """Render a :class:`~gitops_promote.gates.evaluate.CheckResult`: terminal text, JSON,
-annotations, the job summary and the PR comment. Pure functions of the one record."""
+annotations, the job summary and the PR comment. Pure functions of the one record.
+
+Every path, name, tag, message and diff line comes from the pull request: each is
+escaped for where it lands (:mod:`gitops_promote.escape`), so nothing in a PR can print a
+workflow command, close a code span, a table cell or the diff fence, or open raw HTML."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any, Final
 
 from gitops_promote.actions import Level
 from gitops_promote.durations import format_duration
+from gitops_promote.escape import html_code, log, log_lines, md_code, md_fence, md_text
 from gitops_promote.gates import GateResult
 from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.gates.freeze import FOREVER, display_zone, format_instant
@@ -131,35 +136,44 @@ def _ready_text(target: TargetPlan) -> str:
 
 def text(result: CheckResult) -> str:
     lines = [
-        f"gitops-promote check: {result.base_ref or 'base'} {_short(result.base)} <- "
+        f"gitops-promote check: {log(result.base_ref or 'base')} {_short(result.base)} <- "
         f"{_short(result.head)}, {len(result.changed_files)} file(s) changed"
     ]
-    lines += [f"note: {n}" for n in result.notes]
+    lines += [f"note: {log(n)}" for n in result.notes]
     seen: set[int] = set()
     for target in result.targets:
         change = (
-            f"{_ref(target.old)} -> {_ref(target.new)}" if target.pin_changed else "overlay edited"
+            f"{log(_ref(target.old))} -> {log(_ref(target.new))}"
+            if target.pin_changed
+            else "overlay edited"
         )
-        where = _where(target.file, target.line)
+        where = log(_where(target.file, target.line))
         lines.append("")
-        lines.append(f"{target.app} in {target.env}: {change}" + (f"  [{where}]" if where else ""))
+        lines.append(
+            f"{log(target.app)} in {log(target.env)}: {change}" + (f"  [{where}]" if where else "")
+        )
         for r in target.results:
             seen.add(id(r))
-            lines.append(f"  {_status(r):<8} {r.gate:<13} {r.message}")
+            lines.append(f"  {_status(r):<8} {log(r.gate):<13} {log(r.message)}")
     rest = [r for r in result.results if id(r) not in seen]
     if rest:
         lines += ["", "repository:"]
         for r in rest:
-            where = _where(r.file, r.line)
+            where = log(_where(r.file, r.line))
             lines.append(
-                f"  {_status(r):<8} {r.gate:<13} {r.message}" + (f"  [{where}]" if where else "")
+                f"  {_status(r):<8} {log(r.gate):<13} {log(r.message)}"
+                + (f"  [{where}]" if where else "")
             )
     if result.unmapped:
-        lines += ["", "changed files outside every environment: " + ", ".join(result.unmapped)]
+        unmapped = ", ".join(log(p) for p in result.unmapped)
+        lines += ["", f"changed files outside every environment: {unmapped}"]
     for target in result.targets:
         if target.drift:
-            lines += ["", f"rendered differences, {target.app}: {target.env} vs its upstream:"]
-            lines += [f"  {line}" for line in target.drift.rstrip("\n").splitlines()]
+            lines += [
+                "",
+                f"rendered differences, {log(target.app)}: {log(target.env)} vs its upstream:",
+            ]
+            lines += [f"  {line}" for line in log_lines(target.drift.rstrip("\n")).split("\n")]
     lines += ["", headline(result)]
     return "\n".join(lines)
 
@@ -268,10 +282,6 @@ def _icon(results: list[GateResult]) -> str:
     return "✅"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def gate_table(result: CheckResult) -> str:
     """Gates x targets: ✅ passed, ❌ failed, ⚠️ warning, 🔓 break-glass, — not applicable."""
     gates = [g for g in GATE_ORDER if any(r.gate == g for t in result.targets for r in t.results)]
@@ -279,12 +289,13 @@ def gate_table(result: CheckResult) -> str:
     if not result.targets:
         return ""
     rows = [
-        "| Target | " + " | ".join(gates) + " |",
+        "| Target | " + " | ".join(md_text(g) for g in gates) + " |",
         "| --- | " + " | ".join("---" for _ in gates) + " |",
     ]
     for t in result.targets:
         cells = [_icon([r for r in t.results if r.gate == g]) for g in gates]
-        rows.append(f"| `{t.app}` → `{t.env}` | " + " | ".join(cells) + " |")
+        target = f"{md_code(t.app, cell=True)} → {md_code(t.env, cell=True)}"
+        rows.append(f"| {target} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -294,11 +305,11 @@ def plan_table(result: CheckResult) -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in result.targets:
-        old = _md(_ref(t.old)) if t.pin_changed else "(edit)"
-        new = _md(_ref(t.new)) if t.pin_changed else "(edit)"
+        old = md_text(_ref(t.old)) if t.pin_changed else "(edit)"
+        new = md_text(_ref(t.new)) if t.pin_changed else "(edit)"
         rows.append(
-            f"| `{t.app}` | `{t.env}` | {old} | {new} | {_md(_soak_text(t))} | "
-            f"{_md(_freeze_text(t))} | {_md(_ready_text(t))} |"
+            f"| {md_code(t.app, cell=True)} | {md_code(t.env, cell=True)} | {old} | {new} | "
+            f"{md_text(_soak_text(t))} | {md_text(_freeze_text(t))} | {md_text(_ready_text(t))} |"
         )
     return "\n".join(rows)
 
@@ -311,7 +322,8 @@ def _listing(result: CheckResult) -> list[str]:
         for r in failed:
             where = _where(r.file, r.line)
             lines.append(
-                f"- ❌ **{r.gate}**{_who(r)}: {_md(r.message)}" + (f" (`{where}`)" if where else "")
+                f"- ❌ **{md_text(r.gate)}**{_who(r)}: {md_text(r.message)}"
+                + (f" ({md_code(where)})" if where else "")
             )
         lines.append("")
     warned = list(result.warnings)
@@ -321,8 +333,8 @@ def _listing(result: CheckResult) -> list[str]:
             icon = "🔓" if r.overridden else "⚠️"
             where = _where(r.file, r.line)
             lines.append(
-                f"- {icon} **{r.gate}**{_who(r)}: {_md(r.message)}"
-                + (f" (`{where}`)" if where else "")
+                f"- {icon} **{md_text(r.gate)}**{_who(r)}: {md_text(r.message)}"
+                + (f" ({md_code(where)})" if where else "")
             )
         lines.append("")
     return lines
@@ -330,9 +342,9 @@ def _listing(result: CheckResult) -> list[str]:
 
 def _who(r: GateResult) -> str:
     if r.app and r.env:
-        return f" `{r.app}` → `{r.env}`"
+        return f" {md_code(r.app)} → {md_code(r.env)}"
     if r.env:
-        return f" `{r.env}`"
+        return f" {md_code(r.env)}"
     return ""
 
 
@@ -341,13 +353,17 @@ def _diff_block(target: TargetPlan, *, collapse_over: int) -> list[str]:
     cut = len(lines) - DIFF_MAX_LINES
     if cut > 0:
         lines = [*lines[:DIFF_MAX_LINES], f"... {cut} more line(s) (see the job log)"]
-    body = ["```diff", *lines, "```"]
-    title = (
-        f"Rendered differences: `{target.app}` in `{target.env}` vs its upstream "
-        f"({len(lines)} lines)"
-    )
+    body = md_fence("\n".join(lines), "diff")
     if len(lines) > collapse_over:
+        title = (
+            f"Rendered differences: {html_code(target.app)} in {html_code(target.env)} "
+            f"vs its upstream ({len(lines)} lines)"
+        )
         return ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>", ""]
+    title = (
+        f"Rendered differences: {md_code(target.app)} in {md_code(target.env)} "
+        f"vs its upstream ({len(lines)} lines)"
+    )
     return [f"**{title}**", "", *body, ""]
 
 
@@ -357,18 +373,18 @@ def summary(result: CheckResult) -> str:
     lines = [
         f"### {icon} Promotion check {'passed' if result.passed else 'failed'}",
         "",
-        f"`{result.base_ref or 'base'}` @ `{_short(result.base)}` ← `{_short(result.head)}` · "
-        f"{len(result.changed_files)} file(s) changed",
+        f"{md_code(result.base_ref or 'base')} @ `{_short(result.base)}` ← "
+        f"`{_short(result.head)}` · {len(result.changed_files)} file(s) changed",
         "",
     ]
-    lines += [f"> {n}" for n in result.notes]
+    lines += [f"> {md_text(n)}" for n in result.notes]
     table = gate_table(result)
     if table:
         lines += [table, ""]
     lines += _listing(result)
     if result.unmapped:
         lines += [
-            "Changed outside every environment: " + ", ".join(f"`{p}`" for p in result.unmapped),
+            "Changed outside every environment: " + ", ".join(md_code(p) for p in result.unmapped),
             "",
         ]
     for t in result.targets:
@@ -386,11 +402,11 @@ def comment(result: CheckResult) -> str:
         COMMENT_MARKER,
         f"## {icon} Promotion plan: check {'passed' if result.passed else 'failed'}",
         "",
-        f"Base `{result.base_ref or 'base'}` @ `{_short(result.base)}`, head "
+        f"Base {md_code(result.base_ref or 'base')} @ `{_short(result.base)}`, head "
         f"`{_short(result.head)}`, checked {_when(result.now)}.",
         "",
     ]
-    head += [f"> {n}" for n in result.notes]
+    head += [f"> {md_text(n)}" for n in result.notes]
     body: list[str] = []
     if result.targets:
         body += [plan_table(result), ""]
@@ -399,7 +415,7 @@ def comment(result: CheckResult) -> str:
     body += _listing(result)
     if result.unmapped:
         body += [
-            "Changed outside every environment: " + ", ".join(f"`{p}`" for p in result.unmapped),
+            "Changed outside every environment: " + ", ".join(md_code(p) for p in result.unmapped),
             "",
         ]
     diffs: list[str] = []

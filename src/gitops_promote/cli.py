@@ -65,11 +65,12 @@ def _command_of(argv: Sequence[str]) -> str | None:
 def _report_error(error: PromoteError) -> None:
     """One place for every failure: stderr, and in Actions an annotation + job summary."""
     from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.escape import log, md_text  # noqa: PLC0415
 
     text = redact(str(error))
-    lines = text.splitlines() or [text]
+    lines = text.rstrip("\n").split("\n")
     for line in lines:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {log(line)}", file=sys.stderr)
     if actions.in_actions():
         title = {1: "promotion refused", 2: "invalid input"}.get(error.exit_code, "failed")
         where = error.where if isinstance(error, GateError) else ()
@@ -83,7 +84,7 @@ def _report_error(error: PromoteError) -> None:
             )
         for line in [] if where else lines:
             actions.annotate("error", line, title=f"gitops-promote: {title}")
-        body = "\n".join(f"> {line}" for line in lines)
+        body = "\n".join(f"> {md_text(line)}" for line in lines)
         actions.append_summary(f"### gitops-promote: {title}\n\n{body}\n")
 
 
@@ -107,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import traceback  # noqa: PLC0415
 
         if os.environ.get("GITOPS_PROMOTE_DEBUG"):
-            print(redact(traceback.format_exc()), file=sys.stderr)
+            from gitops_promote.escape import log_lines  # noqa: PLC0415
+
+            print(log_lines(redact(traceback.format_exc())), file=sys.stderr)
         wrapped = PromoteError(
             f"internal error: {type(error).__name__}: {error}",
             hint="this is a bug in gitops-promote; re-run with GITOPS_PROMOTE_DEBUG=1 for the "

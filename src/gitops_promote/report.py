@@ -1,5 +1,8 @@
 """Render a :class:`PromotionResult`: commit message, PR title and body, JSON, outputs,
-job summary and terminal text. Pure functions of the one result record."""
+job summary and terminal text. Pure functions of the one result record.
+
+Apps, envs, tags, paths and notes come from inputs and the config repo: the PR body, the
+job summary and the terminal text escape each for where it lands (:mod:`.escape`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from gitops_promote import templates
 from gitops_promote.config import Settings
+from gitops_promote.escape import log, md_code, md_fence, md_text
 from gitops_promote.gates import GateResult
 from gitops_promote.images import ImageRef, short_digest
 from gitops_promote.result import Change, PromotionResult
@@ -106,9 +110,9 @@ def _commit_link(result: PromotionResult, sha: str | None) -> str:
 
 def _source_cell(result: PromotionResult, change: Change) -> str:
     if change.upstream is None:
-        return change.source
+        return md_text(change.source)
     up = change.upstream
-    parts = [f"`{up.env}`"]
+    parts = [md_code(up.env, cell=True)]
     if up.since:
         parts.append(f"since {_when(up.since)}")
     link = _commit_link(result, up.commit)
@@ -122,10 +126,10 @@ def _cell(ref: ImageRef | None) -> str:
         return "(not pinned)"
     out = []
     if ref.tag:
-        out.append(f"`{ref.tag}`")
+        out.append(md_code(ref.tag, cell=True))
     if ref.digest:
-        out.append(f"`{short_digest(ref.digest)}…`")
-    return " ".join(out) or f"`{ref}`"
+        out.append(md_code(f"{short_digest(ref.digest)}…", cell=True))
+    return " ".join(out) or md_code(ref, cell=True)
 
 
 def changes_table(result: PromotionResult) -> str:
@@ -135,18 +139,19 @@ def changes_table(result: PromotionResult) -> str:
     ]
     for c in result.changes:
         rows.append(
-            f"| {c.app} | {c.env} | {_cell(c.old)} | {_cell(c.new)} | {_source_cell(result, c)} |"
+            f"| {md_text(c.app)} | {md_text(c.env)} | {_cell(c.old)} | {_cell(c.new)} | "
+            f"{_source_cell(result, c)} |"
         )
     return "\n".join(rows)
 
 
 def pr_body(result: PromotionResult) -> str:
     kind = "Rollback" if result.rollback else "Promotion"
-    files = "\n".join(f"- `{c.file}`" for c in result.changes)
+    files = "\n".join(f"- {md_code(c.file)}" for c in result.changes)
     full = "\n".join(f"{c.app}: {c.old or '(none)'} -> {c.new}" for c in result.changes)
     return "\n".join(
         [
-            f"## {kind} to `{result.env}`",
+            f"## {kind} to {md_code(result.env)}",
             "",
             changes_table(result),
             "",
@@ -155,9 +160,7 @@ def pr_body(result: PromotionResult) -> str:
             "",
             "<details><summary>Full image references</summary>",
             "",
-            "```",
-            full,
-            "```",
+            *md_fence(full),
             "",
             "</details>",
             "",
@@ -244,8 +247,10 @@ def text(result: PromotionResult) -> str:
     lines = [headline(result)]
     for c in result.changes:
         arrow = "=" if not c.changed else "->"
-        lines.append(f"  {c.app}: {c.old or '(not pinned)'} {arrow} {c.new}  [{c.file}]")
-    lines += [f"  note: {n}" for n in result.notes]
+        lines.append(
+            f"  {log(c.app)}: {log(c.old or '(not pinned)')} {arrow} {log(c.new)}  [{log(c.file)}]"
+        )
+    lines += [f"  note: {log(n)}" for n in result.notes]
     if result.diff:
         lines += ["", result.diff.rstrip("\n")]
     return "\n".join(lines)
@@ -254,18 +259,20 @@ def text(result: PromotionResult) -> str:
 def summary(result: PromotionResult, warnings: Sequence[GateResult] = ()) -> str:
     """Markdown for the job summary (with the gate warnings a run passed with)."""
     title = "Rollback" if result.rollback else "Promotion"
-    lines = [f"### {title} to `{result.env}`: {result.operation}", ""]
+    lines = [f"### {title} to {md_code(result.env)}: {result.operation}", ""]
     if result.pr_url:
         lines += [f"Pull request: [#{result.pr_number}]({result.pr_url})", ""]
     if result.commit:
         lines += [f"Commit: {_commit_link(result, result.commit)}", ""]
     if result.changes:
         lines += [changes_table(result), ""]
-    lines += [f"> {n}" for n in result.notes]
+    lines += [f"> {md_text(n)}" for n in result.notes]
     if warnings:
         lines += ["", "**Warnings**", ""]
         lines += [
-            f"- ⚠️ **{g.gate}** `{g.app or '*'}` → `{g.env or '*'}`: {g.message}" for g in warnings
+            f"- ⚠️ **{md_text(g.gate)}** {md_code(g.app or '*')} → {md_code(g.env or '*')}: "
+            f"{md_text(g.message)}"
+            for g in warnings
         ]
     return "\n".join(lines) + "\n"
 

@@ -68,7 +68,8 @@ def test_comment_collapses_long_diffs_and_keeps_short_ones_inline() -> None:
     assert "<details>" not in body
     assert "```diff\n+line 0" in body
     body = checkreport.comment(check(target(long, WARN)))
-    assert "<details>\n<summary>Rendered differences: `api` in `production`" in body
+    summary = "<summary>Rendered differences: <code>api</code> in <code>production</code>"
+    assert f"<details>\n{summary}" in body
 
 
 def test_comment_stays_under_githubs_limit() -> None:

@@ -197,10 +197,22 @@ def export_credentials() -> None:
         os.environ["GITOPS_PROMOTE_APP_PRIVATE_KEY"] = key
 
 
+def shown(argv: list[str]) -> str:
+    """The command line as the log shows it: each word shell-quoted with its invisible
+    characters written out, so an input value can neither start a workflow command nor
+    pass for another option."""
+    import shlex  # noqa: PLC0415
+
+    from gitops_promote.escape import log  # noqa: PLC0415
+    from gitops_promote.secrets import redact  # noqa: PLC0415
+
+    return log(redact(shlex.join(["gitops-promote", *argv])))
+
+
 def run(args: argparse.Namespace) -> int:
     from gitops_promote.cli import main  # noqa: PLC0415
 
     export_credentials()
     argv = argv_from_inputs()
-    print(f"gitops-promote {' '.join(argv)}", flush=True)
+    print(shown(argv), flush=True)
     return main(argv)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -411,7 +410,7 @@ def post_comment(ws: Workspace, req: Request, result: CheckResult) -> None:
     except PromoteError as err:
         message = f"could not write the promotion plan comment on #{req.pr}: {err}"
         actions.annotate("warning", message, title="check: comment")
-        print(f"warning: {message}", file=sys.stderr)
+        common.warn(f"warning: {message}")
         return
     finally:
         gh.close()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_promote.config import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError
+from gitops_promote.escape import json_output, log_lines
 from gitops_promote.secrets import redact
 
 if TYPE_CHECKING:
@@ -134,8 +135,16 @@ def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> 
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(redact(json.dumps(data, indent=2, sort_keys=False, default=str)) + "\n")
+    text = redact(json.dumps(data, indent=2, sort_keys=False, default=str))
+    sys.stdout.write(json_output(text) + "\n")
 
 
 def emit(text: str) -> None:
-    sys.stdout.write(redact(text) + ("\n" if not text.endswith("\n") else ""))
+    """Print to stdout; no line of it can run as a workflow command (the last guard: the
+    values in it were escaped where the text was built)."""
+    sys.stdout.write(log_lines(redact(text).removesuffix("\n")) + "\n")
+
+
+def warn(text: str) -> None:
+    """Print to stderr, under the same guard as :func:`emit`."""
+    sys.stderr.write(log_lines(redact(text).removesuffix("\n")) + "\n")

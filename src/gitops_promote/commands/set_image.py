@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gitops_promote.errors import InputError
+from gitops_promote.escape import log, log_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
         )
         text = overlays.set_pin(path.name, text, target, arg)
     if text == original:
-        print(f"{path}: unchanged")
+        print(f"{log(path)}: unchanged")
         return 0
     if args.dry_run:
-        sys.stdout.write(unified(str(path), original, text))
+        sys.stdout.write(log_lines(unified(str(path), original, text)))
         return 0
     files.write_atomic(path, text.encode("utf-8"))
-    print(f"{path}: updated")
+    print(f"{log(path)}: updated")
     return 0

@@ -382,9 +382,10 @@ def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
         "| Environment | App | Outcome | Details |",
         "| --- | --- | --- | --- |",
     ]
+    from gitops_promote.escape import md_text  # noqa: PLC0415
+
     for o in outcomes:
-        detail = _detail(o).replace("|", "\\|")
-        lines.append(f"| {o.decision.env} | {o.decision.app} | {o.label} | {detail} |")
+        lines.append(f"| {o.decision.env} | {o.decision.app} | {o.label} | {md_text(_detail(o))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -392,10 +393,9 @@ def _report(
     outcomes: Sequence[Outcome], now: datetime, dry_run: bool, as_json: bool, notes: Sequence[str]
 ) -> None:
     import json  # noqa: PLC0415
-    import sys  # noqa: PLC0415
 
     from gitops_promote import actions  # noqa: PLC0415
-    from gitops_promote.secrets import redact  # noqa: PLC0415
+    from gitops_promote.escape import log  # noqa: PLC0415
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
     if as_json:
@@ -413,7 +413,7 @@ def _report(
         common.emit(text(outcomes, now, dry_run, notes))
     for o in outcomes:
         if o.error is not None:
-            print(redact(f"error: {o.decision.env}/{o.decision.app}: {o.error}"), file=sys.stderr)
+            common.warn(f"error: {o.decision.env}/{o.decision.app}: {log(o.error)}")
     actions.publish(
         {
             "promoted": str(len(promoted)),
