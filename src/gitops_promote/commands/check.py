@@ -371,7 +371,7 @@ def set_status(ws: Workspace, req: Request, result: CheckResult) -> None:
     except PromoteError as err:
         message = f"could not set status {req.status_context} on {result.head[:12]}: {err}"
         actions.annotate("warning", message, title="check: status")
-        print(f"warning: {message}", file=sys.stderr)
+        common.warn(f"warning: {message}")
         return
     finally:
         gh.close()

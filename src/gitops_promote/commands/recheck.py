@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -274,9 +273,8 @@ def load_state(path: Path | None, context: str) -> dict[int, Verdict]:
             for number, entry in data["pulls"].items()
         }
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
-        print(
-            f"warning: --state {path}: ignored ({type(err).__name__}); every status is set again",
-            file=sys.stderr,
+        common.warn(
+            f"warning: --state {path}: ignored ({type(err).__name__}); every status is set again"
         )
         return {}
 
