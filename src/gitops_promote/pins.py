@@ -14,6 +14,7 @@ from gitops_promote import files, overlays, yamlsafe
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import OverlayError
 from gitops_promote.images import KEEP, ImageRef, SetImage
+from gitops_promote.overlays.model import BadPinError
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class OverlayState:
     file: str  # repo-relative POSIX path
     text: str
     pin: overlays.Pin | None
+    broken: BadPinError | None = None  # the pin is there, with an invalid digest/tag/name
+
+    def require_pin(self) -> overlays.Pin | None:
+        """The pin, for a reader that needs it valid (the BadPinError when it is broken)."""
+        if self.broken is not None:
+            raise self.broken
+        return self.pin
 
 
 def target(app: App) -> overlays.Target:
@@ -51,9 +59,15 @@ def locate(root: Path, config: Config, app: App, env: Environment) -> tuple[Path
 
 
 def read_state(root: Path, config: Config, app: App, env: Environment) -> OverlayState:
+    """The overlay as the work tree has it. A broken pin (an invalid digest, tag or name)
+    is not an error here: an edit may repair it; ``broken`` says what is wrong, and
+    :meth:`OverlayState.require_pin` refuses it for readers that need the pin."""
     path, rel = locate(root, config, app, env)
     text = yamlsafe.decode(files.read_bytes(path, what=rel), rel)
-    pin = overlays.read_pin(rel, text, target(app))
+    try:
+        pin = overlays.read_pin(rel, text, target(app))
+    except BadPinError as err:
+        return OverlayState(app, env, path, rel, text, None, err)
     return OverlayState(app, env, path, rel, text, pin)
 
 

@@ -233,16 +233,17 @@ def choose(
             hint="pass --digest, --tag or --image",
         )
     state = pins.read_state(ws.root, config, app, upstream)
-    if state.pin is None:
+    pin = state.require_pin()
+    if pin is None:
         raise UserError(
             f"{app.name} is not pinned in {upstream.name} ({state.file})",
             hint=f"promote it into {upstream.name} first",
         )
     line = lines.get((app.name, upstream.name))
-    since = line.held_since(state.pin.ref) if line else None
+    since = line.held_since(pin.ref) if line else None
     return Choice(
         app,
-        state.pin.ref,
+        pin.ref,
         "upstream",
         Upstream(upstream.name, since.commit if since else None, since.date if since else None),
     )

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             checked += 1
             try:
                 state = pins.read_state(ws.root, config, app, env)
+                state.require_pin()
             except UserError as err:
                 problems.append(Problem(config.overlay_path(app, env), None, str(err)))
                 continue
