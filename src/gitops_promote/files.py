@@ -64,7 +64,7 @@ def refuse_links(root: Path, rel: str, *, what: str) -> None:
                 points = "?"
             shown = repr(points if len(points) <= 80 else points[:77] + "...")
             raise OverlayError(
-                f"{what}: {link} is a symbolic link (to {shown}); overlays are read and "
+                f"{what}: {link} is a symlink (to {shown}); overlays are read and "
                 "written only as regular files",
                 hint="replace the link with a copy of the file: a link lets a promotion of "
                 "one environment change what another deploys",

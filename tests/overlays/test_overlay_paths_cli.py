@@ -103,7 +103,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _refused(run_output: str, link: str) -> None:
-    assert f"{link} is a symbolic link" in run_output
+    assert f"{link} is a symlink" in run_output
     assert "Traceback" not in run_output
     assert len(run_output.strip().splitlines()) == 1
 
@@ -133,9 +133,9 @@ def test_validate_and_status_refuse_to_read_through_a_link(shape: Shape, tmp_pat
     root, link = _checkout(tmp_path, shape)
     run = cli("validate", "--repo", str(root), "--json", cwd=tmp_path, check=2)
     problems = json.loads(run.stdout)["problems"]
-    assert [p for p in problems if f"{link} is a symbolic link" in p["message"]]
+    assert [p for p in problems if f"{link} is a symlink" in p["message"]]
     status = cli("status", "--repo", str(root), "--json", cwd=tmp_path, check=None)
-    assert f"{link} is a symbolic link" in status.output
+    assert f"{link} is a symlink" in status.output
     assert NEW not in status.output
 
 
