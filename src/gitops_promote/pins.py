@@ -8,7 +8,7 @@ The edge between promotion.yaml (which file) and the pure editors in :mod:`overl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gitops_promote import files, overlays, yamlsafe
 from gitops_promote.config import App, Config, Environment
@@ -94,4 +94,24 @@ def write(state: OverlayState, text: str) -> None:
     files.write_atomic(state.path, text.encode("utf-8"))
 
 
-__all__ = ["KEEP", "OverlayState", "edit", "locate", "read_state", "target", "write"]
+def gated_paths(config: Config) -> dict[str, str]:
+    """Every overlay path of a gated environment (normalised) -> that environment: the
+    files a push environment's commit must never change."""
+    out: dict[str, str] = {}
+    for app in config.apps:
+        for env in config.envs_of(app):
+            if env.gated:
+                out[str(PurePosixPath(config.overlay_path(app, env)))] = env.name
+    return out
+
+
+__all__ = [
+    "KEEP",
+    "OverlayState",
+    "edit",
+    "gated_paths",
+    "locate",
+    "read_state",
+    "target",
+    "write",
+]
