@@ -139,7 +139,8 @@ def deliver(
     """The env's normal path: commit + push for ``mode: push``, a pull request otherwise."""
     if env.mode == "push":
         # the push guard refuses a commit that changes a gated environment's file
-        ws.repo.protect(pins.gated_paths(config), statefile.paths(config) or ())
+        gated = pins.gated_paths(ws.repo, config, [c.app for c in choices])
+        ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(req, ws, config, env, result, choices)
     return deliver_pull_request(req, ws, config, env, result, choices)
 

@@ -256,8 +256,8 @@ def test_a_base_push_that_changes_a_gated_file_is_refused(
     assert "production" in message
     assert _remote_heads(config_repo) == before
     assert not any(r.service == "git-receive-pack" for r in config_repo.server.requests)
-
-    repo.reset_hard(gitutil.rev_parse(config_repo.bare, "main"))
+    assert repo.head() == gitutil.rev_parse(config_repo.bare, "main")  # nothing left behind
+    assert repo.dirty_files() == []
 
     def honest() -> bool:
         _edit_file(repo, f"{DEV}/kustomization.yaml", "2")

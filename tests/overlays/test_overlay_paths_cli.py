@@ -224,3 +224,40 @@ def test_set_image_repairs_a_broken_pin_and_refuses_to_keep_it(field: str, tmp_p
     text = (root / DEV_K).read_text()
     assert f"digest: {NEW}" in text
     assert BROKEN[field] not in text
+
+
+def _staging_built_from_dev(root: Path, _outside: Path) -> str:
+    """staging's kustomization is built on dev's overlay (resources: [../dev])."""
+    path = root / STAGING_K
+    path.write_text(path.read_text().replace("  - ../../base\n", "  - ../dev\n"))
+    return DEV_K
+
+
+def test_a_gated_overlay_built_from_a_push_overlay_is_refused(
+    git_server: GitServer, tmp_path: Path
+) -> None:
+    """staging's kustomization references dev's overlay: validate names dev's file (exit 2),
+    and a dev promotion is refused at the push (exit 2), over --remote and from a --repo
+    checkout alike: the remote keeps its tip, the checkout its commit and a clean tree."""
+    root, _ = _checkout(tmp_path, _staging_built_from_dev)
+    run = cli("validate", "--repo", str(root), "--json", cwd=tmp_path, check=2)
+    problems = json.loads(run.stdout)["problems"]
+    assert [p for p in problems if p["file"] == DEV_K and "what staging deploys" in p["message"]]
+    bare = git_server.create_bare("org/chained")
+    gitutil.git("push", "-q", str(bare), "HEAD:refs/heads/main", cwd=root)
+    gitutil.git("remote", "add", "origin", git_server.url("org/chained"), cwd=root)
+    gitutil.git("fetch", "-q", str(bare), "main:refs/remotes/origin/main", cwd=root)
+    tip = gitutil.rev_parse(bare, "main")
+    env = {"GITOPS_PROMOTE_TOKEN": git_server.token or ""}
+    promote = ("--app", "api-service", "--env", "dev", "--digest", NEW, "--skip-registry-check")
+    remote = cli(
+        "promote", "--remote", git_server.url("org/chained"), *promote,
+        cwd=tmp_path, env=env, check=2,
+    )  # fmt: skip
+    assert f"the commit changes {DEV_K}, a file staging deploys" in remote.stderr
+    assert gitutil.rev_parse(bare, "main") == tip
+    local = cli("promote", "--repo", str(root), *promote, cwd=tmp_path, env=env, check=2)
+    assert f"the commit changes {DEV_K}, a file staging deploys" in local.stderr
+    assert gitutil.rev_parse(bare, "main") == tip
+    assert gitutil.rev_parse(root, "HEAD") == tip
+    assert gitutil.git("status", "--porcelain", cwd=root) == ""

@@ -208,11 +208,13 @@ def check_push_allowed(
             owner = gated.owner(path)
             if owner is not None:
                 root, env = owner
+                under = f" (under its overlay {root})" if root != path else ""
                 raise ProtectedBranchError(
-                    f"refusing to push to {target!r}: the commit changes {path}, a file of "
-                    f"{env}'s overlay {root}, and {env} changes only through a pull request",
+                    f"refusing to push to {target!r}: the commit changes {path}, a file "
+                    f"{env} deploys{under}, and {env} changes only through a pull request",
                     hint="each environment needs its own overlay: check the paths in "
-                    "promotion.yaml and what the push environment's overlay includes",
+                    "promotion.yaml, and that no gated overlay is built from a push "
+                    "environment's files (gitops-promote validate lists them)",
                 )
     return _GUARD_PASSED
 
@@ -1049,7 +1051,11 @@ class Repo:
             ours = self.commit(paths, text)
             if ours is None:
                 return PushResult("unchanged", self.base_branch, None, parent, attempt - 1)
-            outcome = self.push(self.base_branch, allow_base_push=allow_base_push)
+            try:
+                outcome = self.push(self.base_branch, allow_base_push=allow_base_push)
+            except ProtectedBranchError:
+                self.reset_hard(parent)  # a refused commit leaves nothing behind
+                raise
             if outcome.pushed or outcome.flag == "=":
                 return PushResult("pushed", self.base_branch, ours, parent, attempt)
             if not outcome.retryable:
