@@ -288,6 +288,7 @@ class _Loader:
         self.default_timezone = "UTC"
         self.declared_envs: list[str] = []
         self.path_lines: dict[str, int | None] = {}
+        self.app_path_lines: dict[str, int | None] = {}
 
     # -- reporting -------------------------------------------------------------------
 
@@ -477,6 +478,7 @@ class _Loader:
         environments = self.environments(top)
         apps = self.apps(top)
         self.check_paths(environments, apps)
+        self.check_overlaps(environments, apps)
         if self.problems:
             self.problems.sort(key=lambda p: (p.line is None, p.line or 0))
             raise ConfigError(self.problems)
@@ -1117,6 +1119,7 @@ class _Loader:
         path = self.text(node, "path", where)
         if path is not None and self.path_template(node, "path", path, where):
             values["path"] = path
+            self.app_path_lines[name] = self.value_line(node, "path")
         for field in ("match", "setter"):
             value = self.text(node, field, where)
             if value is not None:
@@ -1165,6 +1168,55 @@ class _Loader:
                     f"environment {env.name!r}: path {env.path!r} must contain {{app}} so each "
                     f"app has its own overlay (apps without their own path: "
                     f"{_one_of(users)}); to share one overlay, set path: on each app instead",
+                )
+
+    def check_overlaps(self, envs: Sequence[Environment], apps: Sequence[App]) -> None:
+        """One overlay per environment: no two environments may share an overlay path, nor
+        may one environment's overlay lie inside another's (a push to dev would change
+        what staging deploys). Apps of one environment may share a file."""
+        owners: dict[str, tuple[App, Environment]] = {}
+        pairs: list[tuple[str, App, Environment]] = []
+        for app in apps:
+            for env in envs:
+                if app.environments is not None and env.name not in app.environments:
+                    continue
+                template = app.path or env.path
+                rel = template.replace("{app}", app.name).replace("{env}", env.name)
+                path = str(PurePosixPath(rel))
+                pairs.append((path, app, env))
+                owners.setdefault(path, (app, env))
+        reported: set[tuple[int | None, str, str]] = set()
+        for path, app, env in pairs:
+            template = app.path or env.path
+            if app.path:
+                where, line = f"app {app.name!r}", self.app_path_lines.get(app.name, app.line)
+            else:
+                where, line = f"environment {env.name!r}", self.path_lines.get(env.name, env.line)
+            parents = PurePosixPath(path).parents
+            found = [(path, "same"), *((str(p), "inside") for p in parents)]
+            for other_path, how in found:
+                owner = owners.get(other_path)
+                if owner is None or owner[1].name == env.name:
+                    continue
+                other_app, other_env = owner
+                if (line, other_env.name, how) in reported:
+                    continue
+                reported.add((line, other_env.name, how))
+                theirs = f"the overlay of {other_app.name} in {other_env.name}"
+                clash = (
+                    f"which is also {theirs}"
+                    if how == "same"
+                    else f"which lies inside {other_path}, {theirs}"
+                )
+                fix = (
+                    "put {env} in the path"
+                    if "{env}" not in template
+                    else f"give {env.name} an overlay of its own"
+                )
+                self.problem(
+                    line,
+                    f"{where}: path {template!r} gives {app.name} in {env.name} the overlay "
+                    f"{path}, {clash}: a change to one changes what the other deploys; {fix}",
                 )
 
 

@@ -113,6 +113,7 @@ def current_pins(
 def _from_work_tree(repo: Repo, config: Config, app: App, env: Environment) -> Current:
     try:
         state = pins.read_state(repo.root, config, app, env)
+        state.require_pin()  # a broken pin is a problem to report here
     except UserError as err:
         try:
             _, file = pins.locate(repo.root, config, app, env)

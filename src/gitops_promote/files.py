@@ -2,8 +2,10 @@
 
 Every path that comes from promotion.yaml or the command line passes through
 :func:`resolve_in_repo`, which refuses absolute paths, ``..`` and symlinks that leave the
-repository. Writes go to a temporary file beside the target and are renamed over it, so
-an interrupted run never leaves a half-written overlay.
+repository. An overlay is read and written only as a regular file reached without any
+symbolic link (:func:`overlay_file`): a link would make one environment's promotion
+change the file another environment deploys. Writes go to a temporary file beside the
+target and are renamed over it, so an interrupted run never leaves a half-written overlay.
 """
 
 from __future__ import annotations
@@ -47,18 +49,43 @@ def resolve_in_repo(root: Path, rel: str, *, what: str = "path") -> Path:
     return target
 
 
+def refuse_links(root: Path, rel: str, *, what: str) -> None:
+    """Refuse ``rel`` when it, or a directory on its way down from ``root``, is a
+    symbolic link (OverlayError naming the link and where it points)."""
+    parts = check_relative(rel, what=what).parts
+    current = root
+    for depth, part in enumerate(parts, start=1):
+        current = current / part
+        if current.is_symlink():
+            link = "/".join(parts[:depth])
+            try:
+                points = str(current.readlink())
+            except OSError:
+                points = "?"
+            shown = repr(points if len(points) <= 80 else points[:77] + "...")
+            raise OverlayError(
+                f"{what}: {link} is a symlink (to {shown}); overlays are read and "
+                "written only as regular files",
+                hint="replace the link with a copy of the file: a link lets a promotion of "
+                "one environment change what another deploys",
+            )
+
+
 def overlay_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
     """The file an overlay path names: the path itself, or the kustomization in a directory.
 
-    Returns the absolute path and its repo-relative POSIX form.
+    Neither may be, or lie under, a symbolic link (:func:`refuse_links`), nor leave the
+    repository. Returns the absolute path and its repo-relative POSIX form.
     """
+    refuse_links(root, rel, what=what)
     path = resolve_in_repo(root, rel, what=what)
     if path.is_dir():
         for name in KUSTOMIZATION_NAMES:
             candidate = path / name
-            if candidate.is_file():
-                resolved = resolve_in_repo(root, f"{rel.rstrip('/')}/{name}", what=what)
-                return resolved, f"{rel.rstrip('/')}/{name}"
+            if candidate.is_file() or candidate.is_symlink():
+                file = f"{rel.rstrip('/')}/{name}"
+                refuse_links(root, file, what=what)
+                return resolve_in_repo(root, file, what=what), file
         raise OverlayError(
             f"{what} {rel!r} has no kustomization.yaml",
             hint="create it, or point the path at a values file or manifest",

@@ -7,13 +7,19 @@ The edge between promotion.yaml (which file) and the pure editors in :mod:`overl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from gitops_promote import files, overlays, yamlsafe
 from gitops_promote.config import App, Config, Environment
-from gitops_promote.errors import OverlayError
+from gitops_promote.errors import OverlayError, UserError
 from gitops_promote.images import KEEP, ImageRef, SetImage
+from gitops_promote.overlays.model import BadPinError
+
+if TYPE_CHECKING:
+    from gitops_promote.gitrepo import Repo
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class OverlayState:
     file: str  # repo-relative POSIX path
     text: str
     pin: overlays.Pin | None
+    broken: BadPinError | None = None  # the pin is there, with an invalid digest/tag/name
+
+    def require_pin(self) -> overlays.Pin | None:
+        """The pin, for a reader that needs it valid (the BadPinError when it is broken)."""
+        if self.broken is not None:
+            raise self.broken
+        return self.pin
 
 
 def target(app: App) -> overlays.Target:
@@ -51,9 +64,15 @@ def locate(root: Path, config: Config, app: App, env: Environment) -> tuple[Path
 
 
 def read_state(root: Path, config: Config, app: App, env: Environment) -> OverlayState:
+    """The overlay as the work tree has it. A broken pin (an invalid digest, tag or name)
+    is not an error here: an edit may repair it; ``broken`` says what is wrong, and
+    :meth:`OverlayState.require_pin` refuses it for readers that need the pin."""
     path, rel = locate(root, config, app, env)
     text = yamlsafe.decode(files.read_bytes(path, what=rel), rel)
-    pin = overlays.read_pin(rel, text, target(app))
+    try:
+        pin = overlays.read_pin(rel, text, target(app))
+    except BadPinError as err:
+        return OverlayState(app, env, path, rel, text, None, err)
     return OverlayState(app, env, path, rel, text, pin)
 
 
@@ -80,4 +99,86 @@ def write(state: OverlayState, text: str) -> None:
     files.write_atomic(state.path, text.encode("utf-8"))
 
 
-__all__ = ["KEEP", "OverlayState", "edit", "locate", "read_state", "target", "write"]
+def gated_inputs(
+    repo: Repo, config: Config, targets: Iterable[tuple[App, Environment]]
+) -> dict[str, tuple[str, str, str]]:
+    """Every file of HEAD's tree that the overlays of ``targets`` are built from (their
+    own files and whatever their kustomizations reference, recursively, without
+    rendering) -> the first (app, env, overlay root) built from it."""
+    from gitops_promote import changes  # noqa: PLC0415 - changes imports this module
+
+    targets = list(targets)
+    if not targets or repo.rev_parse("HEAD") is None:
+        return {}
+    listing = repo.git.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", "HEAD").stdout
+    names = [p.decode("utf-8", "surrogateescape") for p in listing.split(b"\0") if p]
+    tree = changes.Tree.of("HEAD", names)
+    roots = [(a.name, e.name, changes.overlay_root(config, a, e)) for a, e in targets]
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for _ in range(32):  # each pass reads the kustomizations the last one reached
+        found = {key: changes.build_inputs(tree, key[2]) for key in roots}
+        wanted = {
+            p
+            for inputs in found.values()
+            for p in inputs
+            if changes.is_kustomization(p) and tree.text(p) is None
+        }
+        if not wanted:
+            break
+        texts: dict[str, str] = {}
+        for (_, path), data in repo.read_blobs([("HEAD", p) for p in sorted(wanted)]).items():
+            try:
+                texts[path] = yamlsafe.decode(data or b"", path)
+            except UserError:
+                texts[path] = ""  # unreadable: its readers report it
+        tree = tree.with_texts(texts)
+    out: dict[str, tuple[str, str, str]] = {}
+    for key, inputs in found.items():
+        for file in inputs:
+            out.setdefault(file, key)
+    return out
+
+
+def owners(
+    config: Config, targets: Iterable[tuple[App, Environment]], files: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """Which of ``files`` lie in the overlay of one of ``targets``: file -> (app, env)."""
+    roots: dict[str, tuple[str, str]] = {}
+    for app, env in targets:
+        roots.setdefault(str(PurePosixPath(config.overlay_path(app, env))), (app.name, env.name))
+    out: dict[str, tuple[str, str]] = {}
+    for name in files:
+        for candidate in (name, *(str(p) for p in PurePosixPath(name).parents)):
+            if candidate in roots:
+                out[name] = roots[candidate]
+                break
+    return out
+
+
+def gated_paths(repo: Repo, config: Config, apps: Iterable[App]) -> dict[str, str]:
+    """What a push environment's commit must never change -> the gated environment it
+    belongs to: every gated overlay path (normalised), and every file the gated overlays
+    of ``apps`` are built from (:func:`gated_inputs`, read from HEAD)."""
+    out: dict[str, str] = {}
+    for app in config.apps:
+        for env in config.envs_of(app):
+            if env.gated:
+                out[str(PurePosixPath(config.overlay_path(app, env)))] = env.name
+    targets = [(a, e) for a in apps for e in config.envs_of(a) if e.gated]
+    for file, (_, env_name, _) in gated_inputs(repo, config, targets).items():
+        out.setdefault(file, env_name)
+    return out
+
+
+__all__ = [
+    "KEEP",
+    "OverlayState",
+    "edit",
+    "gated_inputs",
+    "gated_paths",
+    "locate",
+    "owners",
+    "read_state",
+    "target",
+    "write",
+]

@@ -138,6 +138,9 @@ def deliver(
 ) -> PromotionResult:
     """The env's normal path: commit + push for ``mode: push``, a pull request otherwise."""
     if env.mode == "push":
+        # the push guard refuses a commit that changes a gated environment's file
+        gated = pins.gated_paths(ws.repo, config, [c.app for c in choices])
+        ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(req, ws, config, env, result, choices)
     return deliver_pull_request(req, ws, config, env, result, choices)
 
@@ -233,16 +236,17 @@ def choose(
             hint="pass --digest, --tag or --image",
         )
     state = pins.read_state(ws.root, config, app, upstream)
-    if state.pin is None:
+    pin = state.require_pin()
+    if pin is None:
         raise UserError(
             f"{app.name} is not pinned in {upstream.name} ({state.file})",
             hint=f"promote it into {upstream.name} first",
         )
     line = lines.get((app.name, upstream.name))
-    since = line.held_since(state.pin.ref) if line else None
+    since = line.held_since(pin.ref) if line else None
     return Choice(
         app,
-        state.pin.ref,
+        pin.ref,
         "upstream",
         Upstream(upstream.name, since.commit if since else None, since.date if since else None),
     )

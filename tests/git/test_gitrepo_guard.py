@@ -217,3 +217,88 @@ def test_dry_run_branch_push_prints_and_pushes_nothing(
     assert result.status == "dry-run"
     assert any("--force-with-lease=refs/heads/promote/production/api:" in p for p in printed)
     assert gitutil.ref_exists(config_repo.bare, "promote/production/api") is False
+
+
+DEV = overlay("api", "dev")
+STAGING = overlay("api", "staging")
+GATED = {STAGING: "staging", PROD: "production"}
+
+
+def _edit_file(repo: Repo, rel: str, value: str) -> None:
+    target = repo.root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = target.read_text() if target.exists() else ""
+    target.write_text(text.replace("0" * 64, value * 64) if "0" * 64 in text else value)
+
+
+def test_a_base_push_that_changes_a_gated_file_is_refused(
+    config_repo: ConfigRepo, tmp_path: Path, no_wait: Retry
+) -> None:
+    """A push environment's commit (allow_base_push) that changes a file under a gated
+    environment's overlay is refused, exit 2, naming the file and the environment, before
+    anything reaches the server; dev's own files and the state file still push."""
+    repo = clone(config_repo, tmp_path / "c", DEV, PROD, "versions.json")
+    repo.protect(GATED, allowed=[f"{PROD}/versions.json"])
+    before = _remote_heads(config_repo)
+
+    def sneaky() -> bool:
+        _edit_file(repo, f"{DEV}/kustomization.yaml", "1")
+        _edit_file(repo, f"{PROD}/kustomization.yaml", "1")
+        return True
+
+    with pytest.raises(ProtectedBranchError) as info:
+        repo.push_with_retry(
+            sneaky, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
+        )
+    assert info.value.exit_code == 2
+    message = str(info.value)
+    assert f"{PROD}/kustomization.yaml" in message
+    assert "production" in message
+    assert _remote_heads(config_repo) == before
+    assert not any(r.service == "git-receive-pack" for r in config_repo.server.requests)
+    assert repo.head() == gitutil.rev_parse(config_repo.bare, "main")  # nothing left behind
+    assert repo.dirty_files() == []
+
+    def honest() -> bool:
+        _edit_file(repo, f"{DEV}/kustomization.yaml", "2")
+        _edit_file(repo, f"{PROD}/versions.json", "{}\n")  # the state file, aside
+        return True
+
+    pushed = repo.push_with_retry(
+        honest, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
+    )
+    assert pushed.status == "pushed"
+    assert gitutil.rev_parse(config_repo.bare, "main") == pushed.commit
+
+
+def test_the_gated_file_guard_holds_whatever_the_branch(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """A base-branch-style push (allow_base_push) to any branch name is checked for gated
+    files too; a pull-request branch push of a gated environment is not."""
+    from gitops_promote.git.repo import GatedFiles
+
+    gated = GatedFiles(GATED)
+    with pytest.raises(ProtectedBranchError, match="staging"):
+        check_push_allowed(
+            "release/2026",
+            base_branch="main",
+            allow_base_push=True,
+            changed=[f"{DEV}/kustomization.yaml", f"{STAGING}/patch.yaml"],
+            gated=gated,
+        )
+    check_push_allowed(
+        "release/2026",
+        base_branch="main",
+        allow_base_push=True,
+        changed=[f"{DEV}/kustomization.yaml", "apps/api/overlays/staging-notes.md"],
+        gated=gated,
+    )
+    repo = clone(config_repo, tmp_path / "c", PROD)
+    repo.protect(GATED)
+    _edit(repo)
+    repo.commit([PROD], "promote production")
+    with pytest.raises(ProtectedBranchError):
+        repo.push("hotfix", allow_base_push=True)
+    result = repo.push_branch("promote/production/api", expected_remote_sha=None)
+    assert result.status == "pushed"

@@ -97,7 +97,7 @@ def test_the_commit_tree_reads_like_the_work_tree(tmp_path: Path) -> None:
     """For kustomization.yaml/.yml/Kustomization directories, values files, setter
     markers shared by two apps, missing overlays, directories without a kustomization,
     broken YAML, non-UTF-8 and oversized files, overlays without a pin, a directory named
-    kustomization.yaml, symlinked directories and files and a submodule: the tree of HEAD
+    kustomization.yaml, symlinked directories and files (refused) and a submodule: the tree of HEAD
     gives the same file, pin and error (type, message, hint) as the work tree."""
     repo = build(tmp_path / "config")
     targets = [(a, e) for a in CONFIG.apps for e in CONFIG.envs_of(a)]
@@ -108,7 +108,9 @@ def test_the_commit_tree_reads_like_the_work_tree(tmp_path: Path) -> None:
     ok = from_tree[("ok", "dev")]
     assert ok[0] == "apps/ok/dev/kustomization.yaml"
     assert ok[1].ref.tag == "1.10"
-    assert from_tree[("linkdir", "dev")][1] == ok[1]  # through the symlinked directory
+    # overlays reached through a symlink (a directory or the file) are refused, not followed
+    assert "apps/linkdir is a symlink" in from_tree[("linkdir", "dev")][2][1]
+    assert "kustomization.yaml is a symlink" in from_tree[("linkfile", "dev")][2][1]
     assert from_tree[("shared", "prod")][1].ref.digest == digest_of("prod")
     assert from_tree[("other", "prod")][1].ref.tag == "v2"
     assert "does not exist" in from_tree[("missing", "dev")][2][1]

@@ -4,6 +4,7 @@ with the semantics of ``kustomize edit set image``."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -37,22 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from gitops_promote.diffs import unified  # noqa: PLC0415
     from gitops_promote.images import SetImage  # noqa: PLC0415
 
-    given = Path(args.path)
-    path = given
-    if given.is_dir():
-        for name in files.KUSTOMIZATION_NAMES:
-            if (given / name).is_file():
-                path = given / name
-                break
-        else:
-            raise InputError(
-                f"{args.path!r} has no kustomization.yaml",
-                hint="give a kustomization directory or a YAML file",
-            )
-    if not path.is_file():
-        raise InputError(f"{args.path!r} does not exist", hint="check the path")
-    data = files.read_bytes(path, what=str(path))
-    original = yamlsafe.decode(data, str(path))
+    path, shown = _file(args.path)
+    data = files.read_bytes(path, what=shown)
+    original = yamlsafe.decode(data, shown)
     text = original
     for raw in args.images:
         arg = SetImage.parse(raw)
@@ -61,11 +49,38 @@ def run(args: argparse.Namespace) -> int:
         )
         text = overlays.set_pin(path.name, text, target, arg)
     if text == original:
-        print(f"{log(path)}: unchanged")
+        print(f"{log(shown)}: unchanged")
         return 0
     if args.dry_run:
-        sys.stdout.write(log_lines(unified(str(path), original, text)))
+        sys.stdout.write(log_lines(unified(shown, original, text)))
         return 0
     files.write_atomic(path, text.encode("utf-8"))
-    print(f"{log(path)}: updated")
+    print(f"{log(shown)}: updated")
     return 0
+
+
+def _file(given: str) -> tuple[Path, str]:
+    """The file ``given`` names (a kustomization directory's kustomization) and how to
+    show it; refused when it is, or lies under, a symbolic link inside its repository
+    (the enclosing git work tree; else the directory given or the file's own) or when it
+    resolves outside that repository."""
+    from gitops_promote import files  # noqa: PLC0415
+
+    absolute = Path(os.path.abspath(given))  # noqa: PTH100 - lexical: links stay visible
+    path, shown = absolute, given
+    if absolute.is_dir():
+        for name in files.KUSTOMIZATION_NAMES:
+            if (absolute / name).is_file() or (absolute / name).is_symlink():
+                path, shown = absolute / name, str(Path(given) / name)
+                break
+        else:
+            raise InputError(
+                f"{given!r} has no kustomization.yaml",
+                hint="give a kustomization directory or a YAML file",
+            )
+    if not path.is_file() and not path.is_symlink():
+        raise InputError(f"{given!r} does not exist", hint="check the path")
+    top = next((d for d in absolute.parents if (d / ".git").exists()), absolute.parent)
+    rel = path.relative_to(top).as_posix()
+    files.refuse_links(top, rel, what="set-image")
+    return files.resolve_in_repo(top, rel, what="set-image PATH"), shown

@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             checked += 1
             try:
                 state = pins.read_state(ws.root, config, app, env)
+                state.require_pin()
             except UserError as err:
                 problems.append(Problem(config.overlay_path(app, env), None, str(err)))
                 continue
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     "--write-state: promotion.yaml sets no settings.state-file",
                     hint="add settings: {state-file: versions.json}",
                 )
+        problems += _built_into_gated(ws.repo, config)
         json_text, md_text = statefile.read_texts(ws.repo, config)
         pinned = statefile.read_pins(ws.repo, config)
         problems += statefile.check(config, json_text, md_text, pinned)
@@ -221,3 +223,32 @@ def _check_since(
     targets = [(a, e) for a in config.apps for e in config.envs_of(a) if (a.name, e.name) in wanted]
     lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
     return statefile.check_since(config, entries, pinned, lines)
+
+
+def _built_into_gated(repo: Repo, config: Config) -> list[Problem]:
+    """Files of a push environment's overlay that a gated environment's overlay is built
+    from (its kustomization references them, directly or through others): a push to the
+    one would change what the other deploys."""
+    from gitops_promote import pins  # noqa: PLC0415
+    from gitops_promote.errors import Problem  # noqa: PLC0415
+
+    targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
+    inputs = pins.gated_inputs(repo, config, [(a, e) for a, e in targets if e.gated])
+    if not inputs:
+        return []
+    pushed = pins.owners(config, [(a, e) for a, e in targets if not e.gated], inputs)
+    problems: list[Problem] = []
+    for file in sorted(pushed):
+        owner, push_env = pushed[file]
+        user, gated_env, root = inputs[file]
+        problems.append(
+            Problem(
+                file,
+                None,
+                f"belongs to the overlay of {owner} in {push_env} (mode: push), and "
+                f"{user}'s overlay in {gated_env} ({root}) is built from it: a push to "
+                f"{push_env} would change what {gated_env} deploys; give {gated_env} its "
+                "own copy or move what both use to a base no push environment owns",
+            )
+        )
+    return problems

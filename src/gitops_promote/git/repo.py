@@ -29,7 +29,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -158,17 +158,41 @@ def _git_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class GatedFiles:
+    """What a push to the base branch must leave alone: every file under the overlay
+    path (a directory or a file) of a gated environment, except ``allowed`` (the state
+    file, which every promotion rewrites)."""
+
+    roots: Mapping[str, str]  # repo-relative overlay path -> its gated environment
+    allowed: frozenset[str] = frozenset()
+
+    def owner(self, path: str) -> tuple[str, str] | None:
+        """(overlay path, environment) that ``path`` belongs to; None: no gated one."""
+        if path in self.allowed:
+            return None
+        pure = PurePosixPath(path)
+        for candidate in (pure, *pure.parents):
+            env = self.roots.get(str(candidate))
+            if env is not None:
+                return str(candidate), env
+        return None
+
+
 def check_push_allowed(
     branch: str,
     *,
     base_branch: str,
     allow_base_push: bool,
     protected: Iterable[str | None] = (),
+    changed: Iterable[str] = (),
+    gated: GatedFiles | None = None,
 ) -> object:
     """THE guard: refuse a push to the base branch (or any ``protected`` branch, e.g. the
     remote's default branch) unless ``allow_base_push`` is exactly ``True`` (only a
-    ``mode: push`` environment may pass that). Returns the token ``Git.run`` requires to
-    run ``git push``.
+    ``mode: push`` environment may pass that); and refuse, whatever the branch, a push
+    whose ``changed`` files include one of a ``gated`` environment's files. Returns the
+    token ``Git.run`` requires to run ``git push``.
     """
     target = branch_name(branch)
     guarded = {branch_name(base_branch)} | {branch_name(p) for p in protected if p}
@@ -179,6 +203,19 @@ def check_push_allowed(
             hint="gated environments change only through a pull request from another "
             "branch; check the pull-request branch template",
         )
+    if gated is not None:
+        for path in changed:
+            owner = gated.owner(path)
+            if owner is not None:
+                root, env = owner
+                under = f" (under its overlay {root})" if root != path else ""
+                raise ProtectedBranchError(
+                    f"refusing to push to {target!r}: the commit changes {path}, a file "
+                    f"{env} deploys{under}, and {env} changes only through a pull request",
+                    hint="each environment needs its own overlay: check the paths in "
+                    "promotion.yaml, and that no gated overlay is built from a push "
+                    "environment's files (gitops-promote validate lists them)",
+                )
     return _GUARD_PASSED
 
 
@@ -234,6 +271,8 @@ class Repo:
     Build one with :meth:`clone` or :meth:`open`. ``git`` is the runner (token, identity,
     dry-run); ``root`` the work tree.
     """
+
+    gated: GatedFiles | None = None  # set by protect(): files base-branch pushes leave alone
 
     def __init__(
         self,
@@ -877,6 +916,26 @@ class Repo:
 
     # -- pushes ---------------------------------------------------------------------------
 
+    def protect(self, roots: Mapping[str, str], allowed: Iterable[str] = ()) -> None:
+        """From now on, refuse any base-branch push (``allow_base_push``) whose commits
+        change a file under ``roots`` (overlay path -> gated environment), but for
+        ``allowed`` ones (:func:`check_push_allowed`)."""
+        self.gated = GatedFiles(
+            {str(PurePosixPath(root)): env for root, env in roots.items()},
+            frozenset(str(PurePosixPath(p)) for p in allowed),
+        )
+
+    def _pushed_files(self, rev: str) -> list[str]:
+        """The files ``rev`` changes against the remote base branch (its parent when
+        there is no remote-tracking ref): what a push of ``rev`` would change there."""
+        base = self.rev_parse(self.base_ref) or self.rev_parse(f"{rev}^")
+        flags = ("--name-only", "-z", "--no-renames", "--no-ext-diff")
+        if base is None:  # the first commit: everything in it
+            out = self.git.run("diff-tree", "-r", "--root", *flags, rev)
+        else:
+            out = self.git.run("diff", *flags, base, rev, "--")
+        return [p.decode("utf-8", "surrogateescape") for p in out.stdout.split(b"\0") if p]
+
     def push(
         self,
         branch: str,
@@ -889,11 +948,14 @@ class Repo:
         :func:`check_push_allowed`. ``lease``: False for a plain (fast-forward) push; a
         commit id, or None for "must not exist yet", for ``--force-with-lease``.
         """
+        checked = allow_base_push is True and self.gated is not None and not self.git.noop
         guard = check_push_allowed(
             branch,
             base_branch=self.base_branch,
             allow_base_push=allow_base_push,
             protected=(self._remote_default,),
+            changed=self._pushed_files(rev) if checked else (),
+            gated=self.gated if checked else None,
         )
         name = branch_name(branch)
         args = ["push", "--porcelain", "--no-verify", "--no-recurse-submodules"]
@@ -989,7 +1051,11 @@ class Repo:
             ours = self.commit(paths, text)
             if ours is None:
                 return PushResult("unchanged", self.base_branch, None, parent, attempt - 1)
-            outcome = self.push(self.base_branch, allow_base_push=allow_base_push)
+            try:
+                outcome = self.push(self.base_branch, allow_base_push=allow_base_push)
+            except ProtectedBranchError:
+                self.reset_hard(parent)  # a refused commit leaves nothing behind
+                raise
             if outcome.pushed or outcome.flag == "=":
                 return PushResult("pushed", self.base_branch, ours, parent, attempt)
             if not outcome.retryable:

@@ -22,7 +22,7 @@ from gitops_promote import yamlsafe
 from gitops_promote.errors import OverlayError
 from gitops_promote.images import ImageRef, SetImage
 from gitops_promote.overlays import blocks, nodes, textedit
-from gitops_promote.overlays.model import Pin, parse_ref_at, ref_at, resolve
+from gitops_promote.overlays.model import Pin, RawPin, parse_ref_at, resolve_kept, split_reference
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
@@ -112,12 +112,29 @@ def _field(hit: Found, name: str, file: str, text: str) -> tuple[str | None, int
 
 def read(file: str, text: str, key: str, image: str, *, fast: bool = False) -> Pin | None:
     """The pin at ``key``; None when no document has the key path."""
+    raw = read_raw(file, text, key, fast=fast)
+    if raw is None:
+        return None
+    if raw.whole is not None:
+        return Pin(parse_ref_at(file, raw.line, raw.whole), raw.line)
+    return Pin(raw.ref(image), raw.line)
+
+
+@dataclass(frozen=True)
+class _Raw(RawPin):
+    whole: str | None = None  # the string form's text (parsed as a whole when read)
+
+
+def read_raw(file: str, text: str, key: str, *, fast: bool = False) -> _Raw | None:
+    """The values at ``key`` as written, not validated (None: no document has the key)."""
     hit = locate(file, text, key, fast=fast)
     if hit is None:
         return None
     if not nodes.is_map(hit.value):
         line = textedit.line_number(text, nodes.start(hit.value))
-        return Pin(parse_ref_at(file, line, nodes.raw(hit.value) or ""), line)
+        whole = nodes.raw(hit.value) or ""
+        name, tag, digest = split_reference(whole)
+        return _Raw(file, line, name, tag, digest, whole)
     mapping = hit.value
     registry, _ = _field(hit, "registry", file, text)
     repository, repo_line = _field(hit, _repo_key(mapping), file, text)
@@ -126,7 +143,7 @@ def read(file: str, text: str, key: str, image: str, *, fast: bool = False) -> P
     if tag and "@" in tag and not digest:
         tag, _, digest = tag.partition("@")
         digest_line = tag_line
-    name = repository or image
+    name = repository
     if registry and repository:
         name = f"{registry}/{repository}"
     line = (
@@ -135,7 +152,7 @@ def read(file: str, text: str, key: str, image: str, *, fast: bool = False) -> P
         or repo_line
         or textedit.line_number(text, nodes.start(hit.key))
     )
-    return Pin(ref_at(file, line, name, tag, digest), line)
+    return _Raw(file, line, name, tag, digest)
 
 
 def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin]]:
@@ -171,14 +188,14 @@ def _looks_like_image(key: str, value: Node) -> bool:
 
 def set_image(file: str, text: str, key: str, image: str, new: SetImage) -> str:
     """``text`` with the image at ``key`` pinned as ``new`` says (see module docs)."""
-    current = read(file, text, key, image)
+    current = read_raw(file, text, key)
     if current is None:
         raise OverlayError(
             f"{file}: has no {key!r} key to pin the image in",
             hint=f"add {key}: {{repository: {image or 'REPO'}, tag: ...}} to the values file, "
             "or set the app's key: in promotion.yaml to where the chart reads the image",
         )
-    want = resolve(current.ref, new)
+    want = resolve_kept(current, new, image)  # only what is kept must be valid
     for _ in range(_MAX_STEPS):
         edit = _next_edit(file, text, key, want, image)
         if edit is None:

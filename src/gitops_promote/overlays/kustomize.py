@@ -187,9 +187,11 @@ def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin
 
 
 def set_image(file: str, text: str, match: str, new: SetImage) -> str:
-    """``text`` with the entry named ``match`` set as ``new`` says (see module docs)."""
-    current = read(file, text, match)
-    desired = _desired(file, text, match, new, current is not None)
+    """``text`` with the entry named ``match`` set as ``new`` says (see module docs).
+
+    As kustomize does, only the values the edit keeps (``*``) are validated: an entry
+    whose tag or digest is broken is repaired by pinning over it."""
+    desired = _desired(file, text, match, new)
     for _ in range(_MAX_STEPS):
         edit = _next_edit(parse(file, text), match, desired)
         if edit is None:
@@ -198,22 +200,26 @@ def set_image(file: str, text: str, match: str, new: SetImage) -> str:
     raise AssertionError(f"{file}: the images: edit did not converge")  # a bug, not input
 
 
-def _desired(file: str, text: str, match: str, new: SetImage, exists: bool) -> dict[str, str]:
+def _desired(file: str, text: str, match: str, new: SetImage) -> dict[str, str]:
     """The entry's fields after the edit (absent keys are removed)."""
-    now: dict[str, str] = {}
-    if exists:
-        doc = parse(file, text)
-        pair = images_pair(doc)
-        if pair is not None and nodes.is_seq(pair[1]):
-            for entry in entries(doc, pair[1]):
-                if entry.name == match:
-                    now = entry.values
+    found: Entry | None = None
+    doc = parse(file, text)
+    pair = images_pair(doc)
+    if pair is not None and nodes.is_seq(pair[1]):
+        found = next((e for e in entries(doc, pair[1]) if e.name == match), None)
+    now = found.values if found is not None else {}
     wanted = {"newName": new.new_name, "newTag": new.new_tag, "digest": new.digest}
     out: dict[str, str] = {}
+    kept: list[str] = []
     for field, given in wanted.items():
         value = now.get(field) if given == KEEP else given
         if value:
             out[field] = value
+            if given == KEEP:
+                kept.append(field)
+    if found is not None and kept:  # what is kept must be valid; the rest is replaced
+        line = found.lines[kept[-1]]
+        ref_at(file, line, out.get("newName", match), out.get("newTag"), out.get("digest"))
     return out
 
 

@@ -22,7 +22,7 @@ from gitops_promote import yamlsafe
 from gitops_promote.errors import InputError, OverlayError
 from gitops_promote.images import ImageRef, SetImage
 from gitops_promote.overlays import nodes, textedit
-from gitops_promote.overlays.model import Pin, Target, parse_ref_at, ref_at, resolve
+from gitops_promote.overlays.model import Pin, RawPin, Target, parse_ref_at, resolve_kept
 
 if TYPE_CHECKING:
     from ruamel.yaml.nodes import ScalarNode
@@ -177,13 +177,22 @@ def read(file: str, text: str, target: Target, *, fast: bool = False) -> Pin | N
     for marker in mine:
         if marker.field is None:
             return Pin(parse_ref_at(file, marker.line, marker.value), marker.line)
+    raw = _raw(file, target, mine)
+    return Pin(raw.ref(target.image), raw.line)
+
+
+def _raw(file: str, target: Target, mine: list[Marker]) -> RawPin:
+    """What the markers of one target write, as written (not validated)."""
+    for marker in mine:
+        if marker.field is None:
+            return RawPin.of_text(file, marker.line, marker.value)
     parts = {m.field: m for m in mine}
     name = parts["name"].value if "name" in parts else target.image
     tag = parts["tag"].value if "tag" in parts else None
     digest = parts["digest"].value if "digest" in parts else None
     where = parts.get("digest") if digest else None
     where = where or (parts.get("tag") if tag else None) or mine[0]
-    return Pin(ref_at(file, where.line, name, tag, digest), where.line)
+    return RawPin(file, where.line, name, tag, digest)
 
 
 def read_all(file: str, text: str, *, fast: bool = False) -> list[tuple[str, Pin]]:
@@ -204,14 +213,14 @@ def set_image(file: str, text: str, target: Target, new: SetImage) -> str:
     """``text`` with every marker of ``target`` rewritten to the pin ``new`` describes."""
     found = markers(file, text)
     mine = matching(target, found)
-    current = read(file, text, target)
-    if not mine or current is None:
+    if not mine:
         raise OverlayError(
             f"{file}: has no setter marker for {target.setter or target.image}",
             hint=f'mark the image value: image: {target.image}:TAG # {{"$promote": '
             f'"{target.setter or "<app>"}"}}',
         )
-    want = resolve(current.ref, new)
+    current = _raw(file, target, mine)
+    want = resolve_kept(current, new, target.image)  # only what is kept must be valid
     fields = {m.field for m in mine}
     if None not in fields:
         missing = [
@@ -219,7 +228,7 @@ def set_image(file: str, text: str, target: Target, new: SetImage) -> str:
             for part, needed in (
                 ("digest", bool(want.digest)),
                 ("tag", bool(want.tag)),
-                ("name", want.name != current.ref.name),
+                ("name", want.name != (current.name or target.image)),
             )
             if needed and part not in fields
         ]
@@ -236,7 +245,7 @@ def set_image(file: str, text: str, target: Target, new: SetImage) -> str:
     edits: list[textedit.Edit] = []
     for marker in mine:
         if marker.field is None:
-            value = str(resolve(parse_ref_at(file, marker.line, marker.value), new))
+            value = str(resolve_kept(RawPin.of_text(file, marker.line, marker.value), new))
         elif marker.field == "name":
             value = want.name
         elif marker.field == "tag":
