@@ -26,8 +26,9 @@ import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, failed, overlay, result
 from gitops_promote import checkfacts, render
-from gitops_promote.changes import Tree
-from gitops_promote.gates.evaluate import RenderFact
+from gitops_promote.changes import ChangeSet, Edit, Tree
+from gitops_promote.config import App, Config, DriftOptions, Environment, Severity
+from gitops_promote.gates.evaluate import CheckResult, Facts, RenderFact, evaluate
 from gitops_promote.gitrepo import Git, Repo
 from support import gitutil
 from support.tools import kustomize_argv
@@ -556,3 +557,62 @@ def test_render_key_is_validated(tmp_path: Path) -> None:
         rf"promotion.yaml:{line}:.*render 'skip' is not valid.*use one of: (fail, warn|warn, fail)",
         run.stderr,
     ), run.stderr
+
+
+# -- the verdict on what cannot be rendered (pure) ----------------------------------------------
+
+
+def judged(render_mode: Severity | None) -> CheckResult:
+    """A hand edit of production (drift severity fail) whose own overlay renders while its
+    upstream, staging, is refused for a URL on a given line."""
+    production = Environment(
+        name="production",
+        path="apps/{app}/production",
+        upstream="staging",
+        mode="pull-request",
+        drift=DriftOptions(severity="fail"),
+        **({"render": render_mode} if render_mode else {}),  # type: ignore[arg-type]
+    )
+    config = Config(
+        (
+            Environment(name="staging", path="apps/{app}/staging", mode="pull-request"),
+            production,
+        ),
+        (App(name="api", image="ghcr.io/o/api"),),
+    )
+    file = "apps/api/production/kustomization.yaml"
+    deployment = {"kind": "Deployment", "metadata": {"name": "api"}}
+    return evaluate(
+        Facts(
+            config=config,
+            changes=ChangeSet((file,), (), (Edit("api", "production", file, 3, "overlay"),), ()),
+            now=T0,
+            overlays={
+                ("api", "production"): "apps/api/production",
+                ("api", "staging"): "apps/api/staging",
+            },
+            renders={
+                "apps/api/production": RenderFact("apps/api/production", (deployment,)),
+                "apps/api/staging": RenderFact(
+                    "apps/api/staging",
+                    error="apps/api/staging/kustomization.yaml:4: resources entry is a URL",
+                    refused=True,
+                    file="apps/api/staging/kustomization.yaml",
+                    line=4,
+                ),
+            },
+        )
+    )
+
+
+def test_drift_that_cannot_be_judged_fails_where_drift_fails() -> None:
+    """When the upstream cannot be rendered, drift is not skipped quietly: in an env whose
+    drift severity is fail it is a blocking result naming the upstream's file and line
+    (a warning only with ``render: warn``)."""
+    drift = next(r for r in judged(None).results if r.gate == "drift")
+    assert drift.blocking
+    assert (drift.file, drift.line) == ("apps/api/staging/kustomization.yaml", 4)
+    assert "staging cannot be rendered, so drift is not checked" in drift.message
+    warned = judged("warn")
+    assert warned.passed
+    assert sorted(r.gate for r in warned.warnings) == ["drift", "overlay"]
