@@ -250,13 +250,13 @@ def _links(
         shown = f"is a symlink to {raw!r}" if raw is not None else "is a symlink"
         resolved, why = _resolve_link(path, modes, targets)
         if resolved is None:
-            refused[path] = f"{path} {shown}, which {why}; symlinks are followed only inside it"
+            refused[path] = f"{shown}, which {why}; symlinks are followed only inside it"
         elif resolved == "" or path.startswith(f"{resolved}/"):
-            refused[path] = f"{path} {shown}, a directory that contains it (a loop)"
+            refused[path] = f"{shown}, a directory that contains it (a loop)"
         elif modes.get(resolved) in _REGULAR or resolved in dirs:
             follow[path] = resolved
         else:
-            refused[path] = f"{path} {shown}, which is not in the repository"
+            refused[path] = f"{shown}, which is not in the repository"
     return follow, refused
 
 
@@ -279,8 +279,9 @@ def materialise(
     inside the repository (as Argo CD follows it) is written as a copy of what it points to
     (a file, or a directory's files), never as a link; submodules are left out.
 
-    Returns the symlinks not written, and why (they lead out of the repository, dangle or
-    loop), for :func:`gitops_promote.hermetic.refusal` to name."""
+    Returns the symlinks not written, and why ("is a symlink to '/etc', which ..."; they
+    lead out of the repository, dangle or loop), for :func:`gitops_promote.hermetic.refusal`
+    to name."""
     link_oids = {p: oid for p, (mode, oid) in entries.items() if mode == _SYMLINK}
     raw_links = repo.read_objects(set(link_oids.values())) if link_oids else {}
     targets = {

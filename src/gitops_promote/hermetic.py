@@ -20,6 +20,8 @@ refused, not left to kustomize: nothing is rendered that was not checked first.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
 import posixpath
 import re
@@ -39,6 +41,7 @@ MAX_DIRECTORIES: Final = 10_000
 _STR: Final = "tag:yaml.org,2002:str"
 _NULL: Final = "tag:yaml.org,2002:null"
 _MERGE: Final = "tag:yaml.org,2002:merge"
+_BINARY: Final = "tag:yaml.org,2002:binary"
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _GIT_QUERY: Final = re.compile(r"\?(?:.*&)?(?:ref|version|submodules|timeout)=")
 _FUNCTION_ANNOTATIONS: Final = ("config.kubernetes.io/function", "config.k8s.io/function")
@@ -110,7 +113,17 @@ def _pairs(node: Node, depth: int = 0) -> Iterator[tuple[str, Node, Node]]:
                 yield from _pairs(item, depth + 1)
             continue
         if isinstance(key, ScalarNode):
-            yield str(key.value).casefold(), key, value
+            yield _key_text(key).casefold(), key, value
+
+
+def _key_text(key: Node) -> str:
+    """A key as Go's YAML reader gives it to kustomize: ``!!binary`` keys decoded, any
+    other tag ignored."""
+    text = str(key.value)
+    if _tag(key) == _BINARY:
+        with contextlib.suppress(ValueError):
+            return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    return text
 
 
 def _fields(node: Node, names: Mapping[str, str]) -> Iterator[tuple[str, Node]]:
@@ -154,9 +167,10 @@ class _Walk:
         """Why ``rel`` (or a directory above it) is a symlink that was not followed."""
         parts = rel.split("/")
         for end in range(1, len(parts) + 1):
-            why = self.links.get("/".join(parts[:end]))
+            link = "/".join(parts[:end])
+            why = self.links.get(link)
             if why is not None:
-                return why
+                return why if link == rel else f"{link} {why}"
         return None
 
     def local(self, base: str, value: str, *, file: str, line: int, field: str, want: str) -> str:
@@ -197,7 +211,7 @@ class _Walk:
         rel = "" if joined == "." else joined
         why = self._link_problem(rel)
         if why is not None:
-            raise self.refuse(file, line, f"{shown}: {why}")
+            raise self.refuse(file, line, f"{shown} {why}")
         if not self._inside(rel):
             raise self.refuse(
                 file,
@@ -466,7 +480,8 @@ def refusal(root: Path, overlay: str, links: Mapping[str, str] | None = None) ->
     the first entry of its kustomization closure that would read outside the repository
     or run code, with its file and line; None when every entry stays inside.
 
-    ``links``: repo paths that are symlinks not written into the tree, and why."""
+    ``links``: repo paths that are symlinks not written into the tree, and why (a phrase
+    such as "is a symlink to '/etc', which ...")."""
     try:
         _Walk(root, links or {}).run(overlay)
     except _RefusedError as refused:

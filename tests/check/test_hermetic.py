@@ -156,6 +156,8 @@ HOSTILE = [
     Case("CRLF line ends", (HEAD + "  - {url}\n").replace("\n", "\r\n"), URL, 3),
     Case("byte order mark", "\ufeff" + HEAD + "  - {url}\n", URL, 3),
     Case("merge key", "<<: {{resources: [{url}]}}\n", URL, 1),
+    Case("!!binary key", "!!binary cmVzb3VyY2Vz:\n  - {url}\n", URL, 2),
+    Case("key with a custom tag", "!anything resources:\n  - {url}\n", URL, 2),
     Case("second YAML document", HEAD + "---\nresources:\n  - {url}\n", URL, 5),
     Case("duplicate key", HEAD + "resources:\n  - {url}\n", "twice in one mapping", 3),
     Case("!!binary entry", HEAD + "  - !!binary {b64}\n", "is not a plain string", 3),
