@@ -79,6 +79,7 @@ class Case:
     file: str = KFILE
     files: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8"
 
 
 def gen(key: str, value: str, *, kind: str = "configMapGenerator") -> str:
@@ -155,6 +156,13 @@ HOSTILE = [
     Case("key with a long s", "re\u017fources:\n  - ../../base\n  - {url}\n", URL, 3),
     Case("CRLF line ends", (HEAD + "  - {url}\n").replace("\n", "\r\n"), URL, 3),
     Case("byte order mark", "\ufeff" + HEAD + "  - {url}\n", URL, 3),
+    Case(
+        "UTF-16 kustomization",
+        "\ufeff" + HEAD + "  - {url}\n",
+        "cannot be read safely",
+        None,
+        encoding="utf-16-le",
+    ),
     Case("merge key", "<<: {{resources: [{url}]}}\n", URL, 1),
     Case("!!binary key", "!!binary cmVzb3VyY2Vz:\n  - {url}\n", URL, 2),
     Case("key with a custom tag", "!anything resources:\n  - {url}\n", URL, 2),
@@ -247,14 +255,14 @@ def world(tmp_path: Path, case: Case, wire: Tripwire) -> tuple[Path, dict[str, s
         "b64": base64.b64encode(wire.url("binary.yaml").encode()).decode(),
         "world": str(top),
     }
-    files = {
+    files: dict[str, gitutil.FileContent] = {
         "apps/api/base/deployment.yaml": DEPLOYMENT,
         BASE_K: "resources:\n  - deployment.yaml\n",
         KFILE: HEAD + f"images:\n  - name: ghcr.io/o/api\n    digest: {DIGEST}\n",
     }
     if case.kustomization is not None:
-        files[KFILE] = case.kustomization.format(**fill)
-    files.update({k: v.format(**fill) for k, v in case.files.items()})
+        files[KFILE] = case.kustomization.format(**fill).encode(case.encoding)
+    files.update({k: v.format(**fill).encode() for k, v in case.files.items()})
     if KFILE in case.links:
         del files[KFILE]
     work = gitutil.init_repo(top / "repo")
