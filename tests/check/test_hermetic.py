@@ -391,6 +391,42 @@ def test_a_symlink_on_disk_is_checked_where_it_leads(
     assert OUTSIDE not in str(done.objects)
 
 
+@pytest.mark.parametrize(
+    ("kustomization", "line", "says"),
+    [
+        ("configMapGenerator:\n  - name: c\n    files: [../../secret]\n", 3, "files entry"),
+        ("resources:\n  - ../../outside\n", 2, "resources entry"),
+        ("resources:\n  - ../../outside-plain\n", 2, "resources entry"),
+    ],
+)
+def test_dot_dot_from_a_shallow_overlay_is_refused(
+    tmp_path: Path, renderer: render.Renderer, kustomization: str, line: int, says: str
+) -> None:
+    """``../../secret`` and ``../../outside`` (with and without a kustomization) from an
+    overlay one level below the repository root leave it: refused on their line, and the
+    file or directory beside the repository is never read."""
+    top = tmp_path / "world"
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: o}}\ndata: {{x: {OUTSIDE}}}\n"
+    gitutil.write_files(
+        top,
+        {
+            "secret": f"password={OUTSIDE}\n",
+            "outside/kustomization.yaml": "resources: [cm.yaml]\n",
+            "outside/cm.yaml": manifest,
+            "outside-plain/cm.yaml": manifest,
+            "repo/prod/kustomization.yaml": kustomization,
+        },
+    )
+    # the repository's root is world/repo: ../../ from prod is world/
+    done = render.render(renderer, top / "repo", "prod")
+    assert done.refused, done.error
+    assert done.error is not None
+    assert done.error.startswith(f"prod/kustomization.yaml:{line}: ")
+    assert says in done.error
+    assert LEAVES in done.error
+    assert OUTSIDE not in f"{done.error} {done.objects}"
+
+
 def test_a_missing_entry_is_a_broken_overlay_not_a_fetch(
     tmp_path: Path, renderer: render.Renderer, wire: Tripwire
 ) -> None:
