@@ -239,6 +239,8 @@ def _links(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Each symlink of the tree: the repo path it stands for (a file or directory inside the
     repository), or why it is not followed."""
+    if not targets and not any(mode == _SYMLINK for mode, _oid in entries.values()):
+        return {}, {}
     modes = {p: mode for p, (mode, _oid) in entries.items()}
     dirs = {parent for p in entries for parent in _parents(p)}
     follow: dict[str, str] = {}
@@ -277,7 +279,8 @@ def materialise(
     """Write the files of a tree under ``dest`` (one blob batch; ``only``: just these of
     its regular files). Nothing but the repository's files is written: a symlink that stays
     inside the repository (as Argo CD follows it) is written as a copy of what it points to
-    (a file, or a directory's files), never as a link; submodules are left out.
+    (a file, or the regular files under a directory), never as a link; submodules are left
+    out.
 
     Returns the symlinks not written, and why ("is a symlink to '/etc', which ..."; they
     lead out of the repository, dangle or loop), for :func:`gitops_promote.hermetic.refusal`

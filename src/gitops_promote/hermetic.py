@@ -149,7 +149,6 @@ class _Walk:
         self.real_root = Path(os.path.realpath(root))
         self.links = links
         self.seen: set[str] = set()
-        self.files: set[str] = set()
 
     def refuse(
         self, file: str | None, line: int | None, message: str, *, broken: bool = False
