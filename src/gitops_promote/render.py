@@ -79,8 +79,16 @@ def find_renderer(timeout: float = DEFAULT_TIMEOUT) -> Renderer | None:
     return None
 
 
+# A proxy nothing listens on: a fetch the closure walk missed fails at once instead of
+# reaching the network (a metadata service...). Go bypasses proxies for loopback only.
+_NO_NETWORK_PROXY: Final = "http://127.0.0.1:9"
+
+
 def _child_env(home: Path) -> dict[str, str]:
-    """PATH and a throwaway HOME: no tokens, no kubeconfig, no git credentials."""
+    """PATH and a throwaway HOME: no tokens, no kubeconfig, no git credentials; and, behind
+    :mod:`gitops_promote.hermetic`, no way out: every HTTP(S) request goes to a proxy that
+    refuses it and git may use no transport at all."""
+    proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -90,6 +98,10 @@ def _child_env(home: Path) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ALLOW_PROTOCOL": "none",
+        **dict.fromkeys(proxies, _NO_NETWORK_PROXY),
+        "NO_PROXY": "",
+        "no_proxy": "",
     }
 
 

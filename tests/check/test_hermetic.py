@@ -427,6 +427,25 @@ def test_dot_dot_from_a_shallow_overlay_is_refused(
     assert OUTSIDE not in f"{done.error} {done.objects}"
 
 
+def test_kustomize_has_no_way_out_even_past_the_walk(
+    tmp_path: Path, renderer: render.Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: with the closure walk bypassed, kustomize still reaches no host
+    (its HTTP(S) requests go to a proxy that refuses them) and git may use no transport,
+    so a remote resource or base fails to render instead of being fetched."""
+    remote_file = "resources:\n  - http://example.invalid/x.yaml\n"
+    gitutil.write_files(tmp_path, {"prod/kustomization.yaml": remote_file})
+    monkeypatch.setattr(render, "refusal", lambda *_: None)
+    done = render.render(renderer, tmp_path, "prod")
+    assert done.error is not None
+    assert "proxyconnect tcp: dial tcp 127.0.0.1:9" in done.error, done.error
+    remote_base = "resources:\n  - https://github.com/a/b//c?ref=v1\n"
+    gitutil.write_files(tmp_path, {"prod/kustomization.yaml": remote_base})
+    done = render.render(renderer, tmp_path, "prod")
+    assert done.error is not None
+    assert "transport 'https' not allowed" in done.error, done.error
+
+
 def test_a_missing_entry_is_a_broken_overlay_not_a_fetch(
     tmp_path: Path, renderer: render.Renderer, wire: Tripwire
 ) -> None:
