@@ -9,20 +9,34 @@
   state file where it answers (:mod:`gitops_promote.statesince`), else pin histories on
   the base branch's first-parent history, in one ``git log``;
 - renders of the kustomize overlays the PR touches and their upstreams, from the merged
-  tree written to a temporary directory (regular files only: no symlinks, no submodules).
+  tree written to a temporary directory that holds only the repository's files (a symlink
+  that stays inside the repository is written as a copy of its target, one that leaves it
+  is not written and refuses the overlays that use it; no submodules), each overlay's
+  kustomization closure checked first (:mod:`gitops_promote.hermetic`).
 
 Nothing here decides anything; :func:`gitops_promote.gates.evaluate.evaluate` does.
 """
 
 from __future__ import annotations
 
+import posixpath
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from gitops_promote import changes, facts, files, history, render, state, statesince, yamlsafe
+from gitops_promote import (
+    changes,
+    facts,
+    files,
+    hermetic,
+    history,
+    render,
+    state,
+    statesince,
+    yamlsafe,
+)
 from gitops_promote.changes import ChangeSet, Key, Tree
 from gitops_promote.config import Config
 from gitops_promote.configload import parse_config
@@ -32,7 +46,9 @@ from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef
 
 _REGULAR = frozenset({"100644", "100755"})
+_SYMLINK = "120000"
 MAX_TREE_BYTES = 256 * 1024 * 1024
+MAX_LINK_HOPS = 40
 
 
 @dataclass(frozen=True)
@@ -187,12 +203,111 @@ def render_dirs(config: Config, tree: Tree, change_set: ChangeSet) -> dict[Key, 
     return out
 
 
-def materialise(repo: Repo, entries: Mapping[str, tuple[str, str]], dest: Path) -> None:
-    """Write the regular files of a tree under ``dest`` (one blob batch)."""
-    wanted = {p: oid for p, (mode, oid) in entries.items() if mode in _REGULAR}
-    blobs = repo.read_objects(set(wanted.values()))
+def _resolve_link(
+    path: str, modes: Mapping[str, str], targets: Mapping[str, str]
+) -> tuple[str | None, str]:
+    """The repo path ``path`` names once every symlink on the way is followed (as the
+    operating system would, within the tree), or None and why it leaves the repository."""
+    pending = path.split("/")
+    done: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not done:
+                return None, "leaves the repository"
+            done.pop()
+            continue
+        here = "/".join([*done, part])
+        if modes.get(here) != _SYMLINK:
+            done.append(part)
+            continue
+        hops += 1
+        target = targets.get(here)
+        if hops > MAX_LINK_HOPS or target is None:
+            return None, "is a symlink loop" if target is not None else "cannot be read"
+        if target.startswith("/"):
+            return None, "is an absolute path, outside the repository"
+        pending = target.split("/") + pending
+    return "/".join(done), ""
+
+
+def _links(
+    entries: Mapping[str, tuple[str, str]], targets: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each symlink of the tree: the repo path it stands for (a file or directory inside the
+    repository), or why it is not followed."""
+    if not targets and not any(mode == _SYMLINK for mode, _oid in entries.values()):
+        return {}, {}
+    modes = {p: mode for p, (mode, _oid) in entries.items()}
+    dirs = {parent for p in entries for parent in _parents(p)}
+    follow: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for path, (mode, _oid) in entries.items():
+        if mode != _SYMLINK:
+            continue
+        raw = targets.get(path)
+        shown = f"is a symlink to {raw!r}" if raw is not None else "is a symlink"
+        resolved, why = _resolve_link(path, modes, targets)
+        if resolved is None:
+            refused[path] = f"{shown}, which {why}; symlinks are followed only inside it"
+        elif resolved == "" or path.startswith(f"{resolved}/"):
+            refused[path] = f"{shown}, a directory that contains it (a loop)"
+        elif modes.get(resolved) in _REGULAR or resolved in dirs:
+            follow[path] = resolved
+        else:
+            refused[path] = f"{shown}, which is not in the repository"
+    return follow, refused
+
+
+def _parents(path: str) -> Iterable[str]:
+    parent = posixpath.dirname(path)
+    while parent:
+        yield parent
+        parent = posixpath.dirname(parent)
+
+
+def materialise(
+    repo: Repo,
+    entries: Mapping[str, tuple[str, str]],
+    dest: Path,
+    *,
+    only: Collection[str] | None = None,
+) -> dict[str, str]:
+    """Write the files of a tree under ``dest`` (one blob batch; ``only``: just these of
+    its regular files). Nothing but the repository's files is written: a symlink that stays
+    inside the repository (as Argo CD follows it) is written as a copy of what it points to
+    (a file, or the regular files under a directory), never as a link; submodules are left
+    out.
+
+    Returns the symlinks not written, and why ("is a symlink to '/etc', which ..."; they
+    lead out of the repository, dangle or loop), for :func:`gitops_promote.hermetic.refusal`
+    to name."""
+    link_oids = {p: oid for p, (mode, oid) in entries.items() if mode == _SYMLINK}
+    raw_links = repo.read_objects(set(link_oids.values())) if link_oids else {}
+    targets = {
+        p: raw_links[oid].decode("utf-8", "surrogateescape")
+        for p, oid in link_oids.items()
+        if oid in raw_links
+    }
+    follow, refused = _links(entries, targets)
+    writes: dict[str, str] = {
+        p: oid
+        for p, (mode, oid) in entries.items()
+        if mode in _REGULAR and (only is None or p in only)
+    }
+    for link, resolved in follow.items():
+        if resolved in entries:
+            writes[link] = entries[resolved][1]
+            continue
+        for path, (mode, oid) in entries.items():
+            if mode in _REGULAR and path.startswith(f"{resolved}/"):
+                writes[f"{link}/{path[len(resolved) + 1 :]}"] = oid
+    blobs = repo.read_objects(set(writes.values()))
     total = 0
-    for path, oid in wanted.items():
+    for path, oid in sorted(writes.items()):
         data = blobs.get(oid)
         if data is None:
             continue
@@ -206,8 +321,11 @@ def materialise(repo: Repo, entries: Mapping[str, tuple[str, str]], dest: Path) 
         if pure.is_absolute() or ".." in pure.parts:
             continue
         target = files.resolve_in_repo(dest, path, what="tree path")
+        if target.exists() and not target.is_file():
+            continue  # a path under a link that is also a real directory: the real one wins
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    return refused
 
 
 def render_inputs(
@@ -265,17 +383,26 @@ def renders(
     redo: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gitops-promote-tree-") as tmp:
         root = Path(tmp)
-        if tree is not None:
-            needed = render_inputs(repo, entries, tree, dirs)
-            materialise(repo, {p: e for p, e in entries.items() if p in needed}, root)
-        else:
-            materialise(repo, entries, root)
+        needed = render_inputs(repo, entries, tree, dirs) if tree is not None else None
+        links = materialise(repo, entries, root, only=needed)
         for directory in sorted(set(dirs)):
+            refused = hermetic.refusal(root, directory, links)
+            if refused is not None and not refused.broken:
+                out[directory] = RenderFact(
+                    directory,
+                    error=refused.reason,
+                    refused=True,
+                    file=refused.file,
+                    line=refused.line,
+                )
+                continue
             done = render.render(renderer, root, directory)
             if tree is not None and not done.ok:
                 redo.append(directory)
                 continue
-            out[directory] = RenderFact(directory, done.objects, done.error, done.refused)
+            out[directory] = RenderFact(
+                directory, done.objects, done.error, done.refused, done.file, done.line
+            )
     if redo:
         out |= renders(repo, entries, redo, renderer)
     return out

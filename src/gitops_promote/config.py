@@ -77,6 +77,7 @@ class Environment:
     drift: DriftOptions = field(default_factory=DriftOptions)
     track: str | None = None  # semver range for --latest
     external: tuple[str, ...] = ()  # Secret/ConfigMap names provided outside the overlay
+    render: Severity | None = None  # an overlay that cannot be rendered: None = by mode
     line: int | None = None
 
     @property

@@ -86,6 +86,7 @@ ENV_KEYS: Final = (
     "drift",
     "track",
     "external",
+    "render",
 )
 FREEZE_KEYS: Final = ("name", "reason", "timezone", "schedule", "duration", "start", "end")
 PR_KEYS: Final = ("labels", "reviewers", "team-reviewers", "draft", "auto-merge", "title", "branch")
@@ -762,6 +763,9 @@ class _Loader:
         external = self.text_list(node, "external", where)
         if external is not None:
             values["external"] = external
+        render = self.choice(node, "render", where, _SEVERITIES)
+        if render is not None:
+            values["render"] = render
         if name is None or "path" not in values:
             return None
         return Environment(name=name, line=line, **values)

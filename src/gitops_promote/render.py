@@ -2,10 +2,12 @@
 
 ``kustomize build`` (or ``kubectl kustomize``) runs with plugins, exec functions and Helm
 switched off by flags, the load restrictor at its default (files stay inside the
-overlay's root), a bounded time, and an environment without tokens or credentials (a
-remote base is fetched anonymously). Before it runs, the overlay's kustomizations are read
-and an overlay that asks for Helm charts or plugins is refused with one line saying so:
-the check renders only what plain kustomize renders.
+overlay's root), a bounded time, and an environment without tokens or credentials.
+Before it runs, the overlay's whole kustomization closure is walked
+(:mod:`gitops_promote.hermetic`): an overlay that names a URL, a git remote, an absolute
+path, a path or symlink leaving the tree, Helm charts or plugins is refused with one line
+saying which file and line asks for it. The check renders only what plain kustomize
+renders from the repository's own files, and never opens a network connection.
 
 :func:`render` returns plain Python objects (one per rendered manifest) or the reason it
 could not; the gates (:mod:`gitops_promote.gates.drift`, :mod:`~.manifests`) take those.
@@ -24,17 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from gitops_promote import yamlsafe
-from gitops_promote.changes import join_ref, kustomization_refs
-from gitops_promote.errors import OverlayError
-from gitops_promote.files import KUSTOMIZATION_NAMES
+from gitops_promote import hermetic
+from gitops_promote.hermetic import Refusal
 from gitops_promote.secrets import redact
 
 DEFAULT_TIMEOUT: Final = 60.0
 MAX_OUTPUT: Final = 64 * 1024 * 1024
-_HELM_KEYS: Final = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
-_PLUGIN_KEYS: Final = ("generators", "transformers", "validators")
-_FUNCTION_ANNOTATIONS: Final = ("config.kubernetes.io/function", "config.k8s.io/function")
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,9 @@ class Rendered:
     overlay: str  # repo-relative directory
     objects: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
-    refused: bool = False  # not attempted: it would run code (Helm, plugins)
+    refused: bool = False  # not attempted: it would read outside the tree or run code
+    file: str | None = None  # the file (and line) that asks for what is refused
+    line: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,8 +79,16 @@ def find_renderer(timeout: float = DEFAULT_TIMEOUT) -> Renderer | None:
     return None
 
 
+# A proxy nothing listens on: a fetch the closure walk missed fails at once instead of
+# reaching the network (a metadata service...). Go bypasses proxies for loopback only.
+_NO_NETWORK_PROXY: Final = "http://127.0.0.1:9"
+
+
 def _child_env(home: Path) -> dict[str, str]:
-    """PATH and a throwaway HOME: no tokens, no kubeconfig, no git credentials."""
+    """PATH and a throwaway HOME: no tokens, no kubeconfig, no git credentials; and, behind
+    :mod:`gitops_promote.hermetic`, no way out: every HTTP(S) request goes to a proxy that
+    refuses it and git may use no transport at all."""
+    proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -91,97 +98,22 @@ def _child_env(home: Path) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ALLOW_PROTOCOL": "none",
+        **dict.fromkeys(proxies, _NO_NETWORK_PROXY),
+        "NO_PROXY": "",
+        "no_proxy": "",
     }
 
 
-# -- refusing what would run code -----------------------------------------------------------
+# -- refusing what would read outside the repository or run code ---------------------------
 
 
-def _kustomization_file(directory: Path) -> Path | None:
-    for name in KUSTOMIZATION_NAMES:
-        candidate = directory / name
-        if candidate.is_file() and not candidate.is_symlink():
-            return candidate
-    return None
-
-
-def _plugin_configs(value: Any, base: Path, root: Path) -> list[tuple[str, Any]]:
-    """(where, document) of each generator/transformer/validator config (file or inline)."""
-    out: list[tuple[str, Any]] = []
-    if not isinstance(value, list):
-        return out
-    for item in value:
-        if not isinstance(item, str):
-            continue
-        if "\n" in item:
-            with contextlib.suppress(Exception):
-                for node in yamlsafe.compose(item, "inline plugin config"):
-                    out.append(("inline", _construct(node)))
-            continue
-        rel = join_ref(base.relative_to(root).as_posix(), item)
-        if rel is None:
-            continue
-        target = root / rel
-        if target.is_file():
-            with contextlib.suppress(Exception):
-                text = target.read_text(encoding="utf-8")
-                for node in yamlsafe.compose(text, rel):
-                    out.append((rel, _construct(node)))
-    return out
-
-
-def _construct(node: Any) -> Any:
-    from ruamel.yaml import YAML  # noqa: PLC0415 - lazy
-
-    return YAML(typ="safe", pure=True).constructor.construct_document(node)
-
-
-def refusal(root: Path, overlay: str) -> str | None:
-    """Why the overlay at ``root/overlay`` must not be rendered (Helm charts, plugins,
-    KRM functions), or None. Follows the overlay's local references."""
-    seen: set[Path] = set()
-    queue = [root / overlay]
-    while queue:
-        directory = queue.pop()
-        if directory in seen or not directory.is_dir():
-            continue
-        seen.add(directory)
-        kfile = _kustomization_file(directory)
-        if kfile is None:
-            continue
-        rel = kfile.relative_to(root).as_posix()
-        try:
-            text = kfile.read_text(encoding="utf-8")
-            data = yamlsafe.load(text, rel)
-        except (OSError, UnicodeDecodeError, OverlayError):
-            continue  # kustomize itself reports a broken file
-        if not isinstance(data, Mapping):
-            continue
-        for key in _HELM_KEYS:
-            if key in data:
-                return (
-                    f"{rel} uses {key}:, which the check does not render (it never runs Helm "
-                    f"or other code from a pull request); render it into plain manifests"
-                )
-        for key in _PLUGIN_KEYS:
-            for where, doc in _plugin_configs(data.get(key), directory, root):
-                if not isinstance(doc, Mapping):
-                    continue
-                api = str(doc.get("apiVersion") or "")
-                annotations = (doc.get("metadata") or {}).get("annotations") or {}
-                function = any(a in annotations for a in _FUNCTION_ANNOTATIONS)
-                if function or (api and not api.startswith("builtin")):
-                    kind = doc.get("kind") or "?"
-                    return (
-                        f"{rel} {key}: {kind} ({api or 'no apiVersion'}, in {where}) is a "
-                        f"plugin or KRM function; the check renders with plugins and exec "
-                        f"disabled and does not run code from a pull request"
-                    )
-        for ref in kustomization_refs(text, rel):
-            joined = join_ref(kfile.parent.relative_to(root).as_posix(), ref)
-            if joined is not None:
-                queue.append(root / joined)
-    return None
+def refusal(root: Path, overlay: str) -> Refusal | None:
+    """Why the overlay at ``root/overlay`` must not be rendered (a URL, a git remote, a
+    path or symlink that leaves the tree, Helm, plugins, KRM functions), with the file and
+    line that asks for it; None when its whole kustomization closure stays inside
+    (:func:`gitops_promote.hermetic.refusal`)."""
+    return hermetic.refusal(root, overlay)
 
 
 # -- running kustomize ------------------------------------------------------------------------
@@ -207,7 +139,9 @@ def render(renderer: Renderer, root: Path, overlay: str) -> Rendered:
     """Render the overlay directory ``overlay`` of the tree materialised at ``root``."""
     why = refusal(root, overlay)
     if why is not None:
-        return Rendered(overlay, error=why, refused=True)
+        return Rendered(
+            overlay, error=why.reason, refused=not why.broken, file=why.file, line=why.line
+        )
     with tempfile.TemporaryDirectory(prefix="gitops-promote-render-") as home:
         argv = [*renderer.argv, str(root / overlay), *renderer.flags]
         try:
@@ -245,4 +179,12 @@ def render(renderer: Renderer, root: Path, overlay: str) -> Rendered:
     return Rendered(overlay, objects)
 
 
-__all__ = ["DEFAULT_TIMEOUT", "Rendered", "Renderer", "find_renderer", "refusal", "render"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Refusal",
+    "Rendered",
+    "Renderer",
+    "find_renderer",
+    "refusal",
+    "render",
+]

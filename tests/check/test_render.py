@@ -117,7 +117,7 @@ REFUSED = [
             "base/kustomization.yaml": "resources: [deployment.yaml]\ngenerators: [gen.yaml]\n",
             "base/gen.yaml": FUNCTION,
         },
-        "base/kustomization.yaml generators:",
+        "base/kustomization.yaml:2: generators:",
     ),
 ]
 
@@ -204,7 +204,14 @@ def test_build_failure_is_one_line_without_temp_paths(
     tmp_path: Path, renderer: render.Renderer
 ) -> None:
     """A broken overlay's error names the overlay and kustomize's reason, relative paths only."""
-    root = write(tmp_path, {**overlay(), "prod/kustomization.yaml": "resources: [missing.yaml]\n"})
+    root = write(
+        tmp_path,
+        {
+            **overlay(),
+            "prod/kustomization.yaml": "resources: [bad.yaml]\n",
+            "prod/bad.yaml": "a: [\n",
+        },
+    )
     done = render.render(renderer, root, "prod")
     assert done.error is not None
     assert done.error.startswith("cannot render prod: ")

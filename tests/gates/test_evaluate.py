@@ -7,6 +7,7 @@ midnight.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -167,7 +168,8 @@ def test_every_gate_of_a_promotion_runs_once() -> None:
 
 def test_renders_add_drift_references_and_limits() -> None:
     """Rendered overlays add drift (against staging), references and limits; a build
-    failure of the env's overlay fails the check; a refused render only warns."""
+    failure of the env's overlay fails the check, and so does a refused render of a gated
+    env (fail closed), which only warns where promotion.yaml says ``render: warn``."""
     deployment = {
         "kind": "Deployment",
         "metadata": {"name": "api"},
@@ -208,6 +210,19 @@ def test_renders_add_drift_references_and_limits() -> None:
         },
     )
     result = evaluate(refused)
+    assert [(r.gate, r.blocking) for r in result.blocking] == [("render", True)]
+    production = refused.config.env("production")
+    warned = replace(
+        refused,
+        config=replace(
+            refused.config,
+            environments=tuple(
+                replace(e, render="warn") if e is production else e
+                for e in refused.config.environments
+            ),
+        ),
+    )
+    result = evaluate(warned)
     assert result.passed
     assert [r.gate for r in result.warnings] == ["render"]
 

@@ -27,7 +27,7 @@ from typing import Any
 from gitops_promote.changes import ChangeSet, Edit, Key
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem
-from gitops_promote.gates import GateResult
+from gitops_promote.gates import GateResult, GateSeverity
 from gitops_promote.gates.dependencies import dependencies_gate
 from gitops_promote.gates.drift import drift_gate
 from gitops_promote.gates.freeze import (
@@ -53,12 +53,15 @@ CONFIG = "config"
 @dataclass(frozen=True)
 class RenderFact:
     """One overlay directory's render: objects, or why not (``refused``: not attempted
-    because it would run code or no renderer is installed; else a build failure)."""
+    because it would read outside the repository or run code, or no renderer is
+    installed; else a build failure). ``file``/``line``: what asks for the refused thing."""
 
     overlay: str
     objects: tuple[Mapping[str, Any], ...] = ()
     error: str | None = None
     refused: bool = False
+    file: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,14 @@ def _ready_at(env: Environment, now: datetime, soak: SoakStatus | None) -> datet
     return at if at > now else None
 
 
+def render_severity(env: Environment, *, refused: bool) -> GateSeverity:
+    """How an overlay of ``env`` that cannot be rendered is judged: an error (fail closed),
+    unless promotion.yaml says ``render: warn`` for the env; a push env's refusal (a URL, a
+    symlink out, Helm) warns unless it says ``render: fail``."""
+    mode = env.render or ("fail" if env.gated or not refused else "warn")
+    return "error" if mode == "fail" else "warning"
+
+
 def _render_results(
     facts: Facts, app: App, env: Environment, file: str | None
 ) -> tuple[list[GateResult], str]:
@@ -240,17 +251,29 @@ def _render_results(
     if rendered is None:
         return [], ""
     if rendered.error is not None:
+        severity = render_severity(env, refused=rendered.refused)
+        skipped = "so drift, references and limits are not checked"
         if rendered.refused:
-            message = (
-                f"{env.name} not rendered, so drift, references and limits are not checked: "
-                f"{rendered.error}"
+            message = f"{env.name} is not rendered, {skipped}: {rendered.error}"
+        else:
+            message = f"{rendered.error} ({skipped})"
+        if severity == "error" and env.gated:
+            message += (
+                f"; the check fails closed (render: warn on {env.name} in "
+                f"{facts.config.file} makes this a warning)"
             )
-            return [
-                GateResult(
-                    RENDER, app.name, env.name, False, message, file=file, severity="warning"
-                )
-            ], ""
-        return [GateResult(RENDER, app.name, env.name, False, rendered.error, file=file)], ""
+        return [
+            GateResult(
+                RENDER,
+                app.name,
+                env.name,
+                False,
+                message,
+                file=rendered.file or file,
+                line=rendered.line if rendered.file else None,
+                severity=severity,
+            )
+        ], ""
     results = [
         references_gate(app.name, env, rendered.objects, file=file),
         limits_gate(app.name, env, rendered.objects, file=file),
@@ -273,6 +296,9 @@ def _render_results(
             )
             results.insert(0, result)
         elif up is not None:
+            # Drift that cannot be judged counts as drift would: an error where drift
+            # fails (and the env renders fail-closed), else a warning.
+            fails = env.drift.severity == "fail" and render_severity(env, refused=True) == "error"
             results.insert(
                 0,
                 GateResult(
@@ -281,8 +307,9 @@ def _render_results(
                     env.name,
                     False,
                     f"{source.name} cannot be rendered, so drift is not checked: {up.error}",
-                    file=file,
-                    severity="warning",
+                    file=up.file or file,
+                    line=up.line if up.file else None,
+                    severity="error" if fails else "warning",
                 ),
             )
     return results, diff
