@@ -35,6 +35,7 @@ from gitops_promote.git.runner import (
     auth_header,
     build_env,
     check_remote_url,
+    check_token_url,
     github_url,
     safe_url,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "build_env",
     "check_push_allowed",
     "check_remote_url",
+    "check_token_url",
     "clean_path",
     "github_url",
     "safe_url",

@@ -23,6 +23,7 @@ from gitops_promote.gitrepo import (
     Git,
     Identity,
     Repo,
+    check_token_url,
     github_url,
 )
 
@@ -159,6 +160,8 @@ def open_workspace(
         if creds.app_id and creds.app_private_key and gh_repo and not token:
             from gitops_promote.github import GitHub  # noqa: PLC0415
 
+            if creds.api_url:  # the App's signed key goes there, then its token comes back
+                check_token_url(creds.api_url, what="the GitHub API (GITHUB_API_URL)")
             token = GitHub.app_token(
                 gh_repo,
                 app_id=creds.app_id,

@@ -194,6 +194,23 @@ def check_remote_url(url: str) -> str:
     return url
 
 
+def check_token_url(url: str, *, what: str = "the config repo") -> None:
+    """Refuse (UserError, exit 2) to send a token to ``url`` over plain http when its host
+    is not this machine (``localhost``, ``127.0.0.0/8``, ``[::1]``): anyone on the way
+    would read it. https, and http to a loopback test server, are fine."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return
+    from gitops_promote.registry import is_loopback  # noqa: PLC0415 - only for http URLs
+
+    if not is_loopback(parts.netloc.rsplit("@", 1)[-1]):
+        raise UserError(
+            f"refusing to send the token over plain http to {safe_url(url)}",
+            hint=f"use an https URL for {what} (plain http is only for a server on this "
+            "machine), or unset GITOPS_PROMOTE_TOKEN and GITHUB_TOKEN if it needs none",
+        )
+
+
 def github_url(repository: str, server_url: str = "https://github.com") -> str:
     """Clone URL of ``owner/name`` on GitHub (or GitHub Enterprise at ``server_url``)."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository) or ".." in repository:
@@ -257,6 +274,7 @@ def build_env(
         env["SSH_ASKPASS"] = ""
         env["GIT_TRACE_REDACT"] = "1"
         if remote_url and urlsplit(remote_url).scheme in ("http", "https"):
+            check_token_url(remote_url)  # the header goes nowhere a listener could read it
             config += [
                 ("credential.helper", ""),
                 (f"credential.{remote_url}.helper", ""),
