@@ -16,6 +16,7 @@ import pytest
 
 from git.gitrepo_helpers import overlay, seed_files
 from git.transports import Transport, file_transport, git_daemon, path_transport, sshd
+from gitops_promote import secrets
 from gitops_promote.errors import UserError
 from gitops_promote.gitrepo import Git, GitCommandError, Repo, build_env, check_token_url
 from gitops_promote.workspace import Credentials, Location, open_workspace
@@ -155,3 +156,25 @@ def test_a_github_app_key_is_not_sent_to_a_plain_http_api(tmp_path: Path) -> Non
         open_workspace(loc, creds),
     ):
         pass
+
+
+def test_the_user_of_an_ssh_remote_is_not_a_secret(
+    served: Callable[[str], tuple[Path, Transport]], tmp_path: Path
+) -> None:
+    """A ``--repo`` checkout whose origin is ``ssh://user@host/...``: the user name is a
+    login, not a token. It was masked as one: every message lost it, and every variable
+    that mentions it (``GIT_SSH_COMMAND`` with a key under the user's home) was dropped,
+    so the first fetch failed. An https user name stays a secret (a token goes there)."""
+    bare, transport = served("ssh")
+    work = tmp_path / "work"
+    gitutil.git("clone", "-q", transport.url(bare), str(work), env=transport.env)
+    repo = Repo.open(work, git=_git(transport))
+    user = transport.url(bare).split("//", 1)[1].split("@", 1)[0]
+    assert secrets.redact(f"hello {user}") == f"hello {user}"
+    assert repo.fetch(["main"])["main"] == gitutil.rev_parse(bare, "main")
+
+    gitutil.git(
+        "remote", "set-url", "origin", "https://tok3n-in-url@example.invalid/c.git", cwd=work
+    )
+    Repo.open(work)
+    assert secrets.redact("tok3n-in-url") == "***"

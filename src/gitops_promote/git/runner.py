@@ -158,12 +158,16 @@ def safe_url(url: str) -> str:
 
 
 def register_url_secret(url: str) -> None:
-    """Register the password (or token user name) of a URL with user info as a secret."""
+    """Register the password (or token user name) of an http(s) URL with user info as a
+    secret. The user of an ``ssh://user@host/`` URL is a login name, not a secret (masking
+    it would mangle every message and drop every variable that mentions it, such as a
+    ``GIT_SSH_COMMAND`` with the user's home in it)."""
     try:
-        netloc = urlsplit(url).netloc
+        parts = urlsplit(url)
     except ValueError:
         return
-    if "@" in netloc:
+    netloc = parts.netloc
+    if parts.scheme.lower() in ("http", "https") and "@" in netloc:
         user, _, password = netloc.rsplit("@", 1)[0].partition(":")
         secrets.register(password or user)
 
