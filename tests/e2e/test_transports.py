@@ -162,7 +162,9 @@ def _checkout(remote: Remote, where: Path) -> Path:
     return where
 
 
-def promote_repo(checkout: Path, cwd: Path, *args: str, check: int | None = 0) -> str:
+def promote_repo(
+    checkout: Path, cwd: Path, *args: str, check: int | None = 0, env: dict[str, str] | None = None
+) -> str:
     run = cli(
         "promote",
         "--repo",
@@ -174,6 +176,7 @@ def promote_repo(checkout: Path, cwd: Path, *args: str, check: int | None = 0) -
         "--skip-registry-check",
         *args,
         cwd=cwd,
+        env=env,
         check=check,
     )
     assert "Traceback" not in run.output
@@ -198,6 +201,30 @@ def test_no_push_then_promote_pushes_the_promotion(
     assert gitutil.rev_parse(checkout, "HEAD") == remote.main()
     again = promote_repo(checkout, tmp_path, "--digest", digest)
     assert "nothing to do: already in place" in again
+
+
+def test_a_checkout_behind_its_remote_is_judged_by_the_remote(
+    serve: Callable[[str], Remote], tmp_path: Path
+) -> None:
+    """A ``--repo`` checkout that pins the digest while its remote has moved dev on to
+    another one: the promotion pushes (it said "already in place", exit 0, judged from the
+    stale checkout); a checkout behind a remote that has the digest is fast-forwarded and
+    told "already in place"."""
+    remote = serve("ssh")
+    seed(remote.bare, "busy")
+    digest = digest_of("mine")
+    promote(remote, tmp_path, "--digest", digest)
+    checkout = _checkout(remote, tmp_path / "co")
+    promote(remote, tmp_path, "--digest", digest_of("theirs"))
+    out = promote_repo(checkout, tmp_path, "--digest", digest, env=remote.env)
+    assert "dev: pushed" in out, out
+    assert f"digest: {digest}" in remote.dev_text()
+
+    behind = _checkout(remote, tmp_path / "behind")
+    gitutil.git("reset", "-q", "--hard", "HEAD~2", cwd=behind)
+    out = promote_repo(behind, tmp_path, "--digest", digest, env=remote.env)
+    assert "nothing to do: already in place" in out, out
+    assert gitutil.rev_parse(behind, "HEAD") == remote.main()
 
 
 def test_a_commit_left_by_a_run_stopped_before_its_push_is_pushed_after_others_landed(
