@@ -586,10 +586,11 @@ def check_unpushed(
         f"{'are' if unpushed.count != 1 else 'is'} not on {repo.remote}/{repo.base_branch}"
     )
     drop = f"git reset --hard {repo.remote}/{repo.base_branch}"
+    them = "them" if unpushed.count != 1 else "it"
     if env.gated:
         raise UserError(
             where,
-            hint=f"{env.name} changes only through a pull request: push them or drop them "
+            hint=f"{env.name} changes only through a pull request: push or drop {them} "
             f"({drop}) first",
         )
     ours = {c.file: c for c in changes}
@@ -606,7 +607,7 @@ def check_unpushed(
         raise UserError(
             f"{where}, and {'they are' if unpushed.count != 1 else 'it is'} not exactly "
             f"this promotion (changed: {shown})",
-            hint=f"push them (git push) or drop them ({drop}), then re-run: promote pushes "
+            hint=f"push {them} (git push) or drop {them} ({drop}), then re-run: promote pushes "
             "only its own change",
         )
 
