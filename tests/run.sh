@@ -18,6 +18,7 @@ command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 # debootstrap checks Debian's signatures with this keyring (absent on Ubuntu runners).
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need_pkgs+=(debian-archive-keyring)
 command -v npm >/dev/null || need_pkgs+=(npm)
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)  # ssh:// transport tests (sshd on loopback)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

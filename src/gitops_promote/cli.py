@@ -6,8 +6,10 @@ Imports of the commands are lazy so that ``gitops-promote set-image`` starts fas
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import import_module
 from typing import NoReturn
 
@@ -88,6 +90,40 @@ def _report_error(error: PromoteError) -> None:
         actions.append_summary(f"### gitops-promote: {title}\n\n{body}\n")
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: raised in the main thread so that every ``finally`` and
+    context manager runs (a temporary clone is removed, a background git is stopped)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """While a command runs, SIGINT and SIGTERM raise :class:`Interrupted` (SIGTERM would
+    otherwise end the process at once, leaving its temporary clone behind); a second
+    signal while the first unwinds is ignored, so the clean-up finishes. The previous
+    handlers come back afterwards. Outside the main thread, nothing changes."""
+    wanted = (signal.SIGINT, signal.SIGTERM)
+
+    def handler(signum: int, _frame: object) -> None:
+        for number in wanted:
+            signal.signal(number, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    try:
+        previous = {number: signal.signal(number, handler) for number in wanted}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(args_list))
@@ -96,13 +132,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"gitops_promote.commands.{args._module}"
     ).run
     try:
-        return run(args)
+        with _signals_unwind():
+            return run(args)
     except PromoteError as error:
         _report_error(error)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        signum = interrupt.signum if isinstance(interrupt, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(f"error: interrupted ({name})", file=sys.stderr)
+        return 128 + signum
     except Exception as error:  # noqa: BLE001 - a bug: one redacted line, traceback on demand
         import os  # noqa: PLC0415
         import traceback  # noqa: PLC0415

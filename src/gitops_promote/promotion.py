@@ -21,7 +21,7 @@ from gitops_promote.configload import load_config
 from gitops_promote.diffs import unified
 from gitops_promote.errors import GateError, InputError, UserError, Where
 from gitops_promote.gates import GateResult
-from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo
+from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo, Unpushed
 from gitops_promote.images import ImageRef, parse_digest
 from gitops_promote.result import Change, PromotionResult, Source, Upstream
 from gitops_promote.workspace import Credentials, Location, Workspace, open_workspace
@@ -73,6 +73,7 @@ def promote(
         shallow=True,
         recent=superseded_window(req.now),
     ) as ws:
+        align_checkout(ws, req)
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = common.pick_env(config, req.env)
@@ -95,6 +96,7 @@ def promote(
         choices = [choose(req, config, ws, app, env, lines) for app in apps]
         states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
         changes = tuple(change_of(c, states[c.app.name]) for c in choices)
+        check_unpushed(ws, config, env, changes)
         labels = (*env.pull_request.labels, *req.labels) if env.gated else ()
         gates = preflight(
             config,
@@ -560,6 +562,88 @@ def _any_stamp_since(repo: Repo, window: str, now: datetime) -> bool:
     )
 
 
+def align_checkout(ws: Workspace, req: Request) -> None:
+    """A ``--repo`` checkout with a remote is moved to the remote's tip before anything is
+    decided (:meth:`Repo.align_with_remote`), so "already in place" means the remote has
+    it. Not for ``--no-push`` (it commits locally, on whatever the checkout holds) nor
+    ``--dry-run`` (it changes nothing, the checkout included)."""
+    if ws.has_remote and not ws.cloned and not req.no_push and not req.dry_run:
+        ws.repo.align_with_remote()
+
+
+def check_unpushed(
+    ws: Workspace, config: Config, env: Environment, changes: Sequence[Change]
+) -> None:
+    """The commits a ``--repo`` checkout had that its remote lacks (:func:`align_checkout`
+    moved the branch away from them) are left behind only when they hold exactly this
+    promotion: each file they change is this run's state file, or the overlay of one of
+    its changes, edited exactly as this promotion edits it. The promotion is then
+    re-applied on the remote's tip and pushed (gates, superseded check and all). Anything
+    else is refused (exit 2) and the checkout put back where it was (by the workspace)."""
+    unpushed = ws.repo.unpushed
+    if unpushed is None:
+        return
+    repo = ws.repo
+    where = (
+        f"--repo {ws.root}: branch {repo.base_branch!r} has "
+        f"{unpushed.count} commit{'s' if unpushed.count != 1 else ''} that "
+        f"{'are' if unpushed.count != 1 else 'is'} not on {repo.remote}/{repo.base_branch}"
+    )
+    drop = f"git reset --hard {repo.remote}/{repo.base_branch}"
+    them = "them" if unpushed.count != 1 else "it"
+    if env.gated:
+        raise UserError(
+            where,
+            hint=f"{env.name} changes only through a pull request: push or drop {them} "
+            f"({drop}) first",
+        )
+    ours = {c.file: c for c in changes}
+    state_files = set(statefile.paths(config) or ())
+    foreign = [
+        file
+        for file in repo.diff_names(unpushed.base, unpushed.head)
+        if file not in state_files
+        and (file not in ours or not _same_edit(repo, config, env, ours[file], unpushed))
+    ]
+    if foreign:
+        more = len(foreign) - 3
+        shown = ", ".join(foreign[:3]) + (f" and {more} more" if more > 0 else "")
+        raise UserError(
+            f"{where}, and {'they are' if unpushed.count != 1 else 'it is'} not exactly "
+            f"this promotion (changed: {shown})",
+            hint=f"push {them} (git push) or drop {them} ({drop}), then re-run: promote pushes "
+            "only its own change",
+        )
+
+
+def _same_edit(
+    repo: Repo, config: Config, env: Environment, change: Change, unpushed: Unpushed
+) -> bool:
+    """Whether ``unpushed`` changed ``change.file`` exactly as pinning ``change.new`` in it
+    does: the text at its head is this promotion's edit of the text it forked from."""
+    from gitops_promote import yamlsafe  # noqa: PLC0415
+    from gitops_promote.errors import PromoteError  # noqa: PLC0415
+
+    texts = repo.read_blobs([(unpushed.base, change.file), (unpushed.head, change.file)])
+    before, after = texts[(unpushed.base, change.file)], texts[(unpushed.head, change.file)]
+    if before is None or after is None:
+        return False
+    app = config.app(change.app)
+    try:
+        old = yamlsafe.decode(before, change.file)
+        state = pins.OverlayState(
+            app,
+            env,
+            repo.root / change.file,
+            change.file,
+            old,
+            pins.read_pin_text(change.file, old, app),
+        )
+        return pins.edit(state, change.new) == yamlsafe.decode(after, change.file)
+    except PromoteError:
+        return False
+
+
 def deliver_push(
     req: Request,
     ws: Workspace,
@@ -619,6 +703,7 @@ def deliver_push(
     pushed = ws.repo.push_with_retry(
         apply, message, paths=paths, allow_base_push=env.mode == "push"
     )
+    ws.repo.unpushed = None  # the remote has this promotion now: commits it replaced stay gone
     if pushed.status == "unchanged":
         superseded = [c.app for c in result.changes if c.app not in {a.app for a in applied}]
         notes = tuple(f"{app}: superseded by a newer promotion" for app in superseded)

@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 from gitops_promote import secrets
 from gitops_promote.config import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError, UserError
-from gitops_promote.gitrepo import DEFAULT_IDENTITY, Git, Identity, Repo, github_url
+from gitops_promote.gitrepo import (
+    DEFAULT_IDENTITY,
+    Git,
+    Identity,
+    Repo,
+    check_token_url,
+    github_url,
+)
 
 TOKEN_ENVS = ("GITOPS_PROMOTE_TOKEN", "GITHUB_TOKEN")
 _OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -153,6 +160,8 @@ def open_workspace(
         if creds.app_id and creds.app_private_key and gh_repo and not token:
             from gitops_promote.github import GitHub  # noqa: PLC0415
 
+            if creds.api_url:  # the App's signed key goes there, then its token comes back
+                check_token_url(creds.api_url, what="the GitHub API (GITHUB_API_URL)")
             token = GitHub.app_token(
                 gh_repo,
                 app_id=creds.app_id,
@@ -200,4 +209,9 @@ def open_workspace(
         if require_clean:
             repo.require_clean(what=f"--repo {path}")
         gh_repo = loc.config_repo
-    yield Workspace(repo, loc, creds, gh_repo, has_remote=has_remote)
+    try:
+        yield Workspace(repo, loc, creds, gh_repo, has_remote=has_remote)
+    except BaseException:
+        # a run that did not deliver leaves the checkout's own commits where they were
+        repo.restore_unpushed()
+        raise

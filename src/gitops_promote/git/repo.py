@@ -46,8 +46,6 @@ from gitops_promote.git.runner import (
     GitCommandError,
     Identity,
     check_remote_url,
-    classify,
-    command_error,
     register_url_secret,
     safe_url,
 )
@@ -88,6 +86,18 @@ class PushResult:
     commit: str | None
     parent: str | None
     attempts: int
+
+
+@dataclass(frozen=True)
+class Unpushed:
+    """Commits an opened checkout had on its base branch that the remote's does not (a
+    ``--no-push`` run, or one stopped between commit and push): ``head``, the commit the
+    branch was at; ``base``, where it forked from the remote's history; ``count``, how
+    many commits ``base..head`` holds."""
+
+    head: str
+    base: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -297,6 +307,7 @@ class Repo:
         self._history_since: datetime | None = None  # a shallow clone holds commits since
         self.sparse = sparse
         self._synced = synced
+        self.unpushed: Unpushed | None = None  # see align_with_remote
         self._remote_default: str | None = None
         self._sparse_paths: list[str] = []
         self._trees_at: set[str] = set()  # commits whose whole tree is known to be local
@@ -361,9 +372,13 @@ class Repo:
             )
             if out.ok:
                 since = recent
-            elif classify(out.stderr) != "other":  # the server or the network said no
-                raise command_error("clone", out, url)
-            else:  # nothing landed since (git refuses an empty window): the tip alone
+            else:
+                # git refuses an empty window, each transport in its own words ("no commits
+                # selected for shallow requests", a hung-up connection, ...): whatever the
+                # words, the tip alone; a server or network that really fails fails that
+                # clone too, and says why. Whether the window was empty, git's state tells
+                # later (deepen_since reads the tip's date).
+                logger.info("clone since %s failed; cloning the tip alone", _git_time(recent))
                 shutil.rmtree(dest, ignore_errors=True)
                 dest.mkdir(parents=True, exist_ok=True)
         if since is None:
@@ -994,6 +1009,34 @@ class Repo:
                 )
             self.reset_hard(tip)
         self._synced = True
+
+    def align_with_remote(self) -> Unpushed | None:
+        """Before anything is decided from an opened checkout: move its base branch to the
+        remote's tip, so that what the work tree holds is what the remote has ("already in
+        place" then means the remote has it). Behind: a fast-forward. Ahead or diverged
+        (commits not pushed): the branch moves to the tip all the same, and what it was at
+        is kept in :attr:`unpushed` (and returned): the caller decides whether those
+        commits are exactly its own change (it then re-applies it on the tip) or refuses,
+        and :meth:`restore_unpushed` puts the branch back when the run does not deliver."""
+        tip = self.fetch([self.base_branch])[self.base_branch]
+        head = self.head()
+        self.unpushed = None
+        if head != tip and not self.is_ancestor(head, tip):
+            base = self.merge_base(head, tip) or tip
+            count = self.git.run("rev-list", "--count", f"{base}..{head}", "--").text
+            self.unpushed = Unpushed(head, base, int(count) if count.isdigit() else 0)
+        if head != tip:
+            self.reset_hard(tip)
+        self._synced = True
+        return self.unpushed
+
+    def restore_unpushed(self) -> None:
+        """Put the base branch back at the commits :meth:`align_with_remote` moved it away
+        from (no-op when there were none, or when they were delivered)."""
+        unpushed, self.unpushed = self.unpushed, None
+        if unpushed is not None:
+            self.reset_hard(unpushed.head)
+            self._synced = False
 
     def push_with_retry(
         self,

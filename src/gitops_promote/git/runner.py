@@ -158,12 +158,16 @@ def safe_url(url: str) -> str:
 
 
 def register_url_secret(url: str) -> None:
-    """Register the password (or token user name) of a URL with user info as a secret."""
+    """Register the password (or token user name) of an http(s) URL with user info as a
+    secret. The user of an ``ssh://user@host/`` URL is a login name, not a secret (masking
+    it would mangle every message and drop every variable that mentions it, such as a
+    ``GIT_SSH_COMMAND`` with the user's home in it)."""
     try:
-        netloc = urlsplit(url).netloc
+        parts = urlsplit(url)
     except ValueError:
         return
-    if "@" in netloc:
+    netloc = parts.netloc
+    if parts.scheme.lower() in ("http", "https") and "@" in netloc:
         user, _, password = netloc.rsplit("@", 1)[0].partition(":")
         secrets.register(password or user)
 
@@ -192,6 +196,23 @@ def check_remote_url(url: str) -> str:
             "it is then sent as an Authorization header, never stored",
         )
     return url
+
+
+def check_token_url(url: str, *, what: str = "the config repo") -> None:
+    """Refuse (UserError, exit 2) to send a token to ``url`` over plain http when its host
+    is not this machine (``localhost``, ``127.0.0.0/8``, ``[::1]``): anyone on the way
+    would read it. https, and http to a loopback test server, are fine."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return
+    from gitops_promote.registry import is_loopback  # noqa: PLC0415 - only for http URLs
+
+    if not is_loopback(parts.netloc.rsplit("@", 1)[-1]):
+        raise UserError(
+            f"refusing to send the token over plain http to {safe_url(url)}",
+            hint=f"use an https URL for {what} (plain http is only for a server on this "
+            "machine), or unset GITOPS_PROMOTE_TOKEN and GITHUB_TOKEN if it needs none",
+        )
 
 
 def github_url(repository: str, server_url: str = "https://github.com") -> str:
@@ -257,6 +278,7 @@ def build_env(
         env["SSH_ASKPASS"] = ""
         env["GIT_TRACE_REDACT"] = "1"
         if remote_url and urlsplit(remote_url).scheme in ("http", "https"):
+            check_token_url(remote_url)  # the header goes nowhere a listener could read it
             config += [
                 ("credential.helper", ""),
                 (f"credential.{remote_url}.helper", ""),
