@@ -57,7 +57,7 @@ COMPONENT = f"{APP}/components/metrics"
 VERIFIED = f"{API}:v1.4.0@{OLD_API}"  # what production renders on main
 SHARED = f"{APP}/overlays/staging/shared"  # in staging's overlay; production builds it too
 
-Files = dict[str, str | bytes | None]
+Files = Mapping[str, str | bytes | None]
 Key = tuple[str, str, str]
 
 
@@ -79,7 +79,7 @@ metadata:
   annotations:
     prometheus.io/scrape: "true"
 """
-MAIN_EXTRAS: Files = {
+MAIN_EXTRAS: dict[str, str] = {
     f"{COMPONENT}/kustomization.yaml": (
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
         "patches:\n  - path: annotate.yaml\n"
@@ -93,12 +93,12 @@ MAIN_EXTRAS: Files = {
 }
 
 
-def _with_main_extras(repo: ConfigRepo) -> Files:
-    files: Files = dict(MAIN_EXTRAS)
+def _with_main_extras(repo: ConfigRepo) -> dict[str, str]:
+    files = dict(MAIN_EXTRAS)
     for rel in (DEV, STAGING, PROD):
         files[rel] = repo.text(rel) + "components:\n  - ../../components/metrics\n"
     for rel, ref in ((STAGING, "shared"), (PROD, "../staging/shared")):
-        files[rel] = str(files[rel]).replace("  - ../../base\n", f"  - ../../base\n  - {ref}\n")
+        files[rel] = files[rel].replace("  - ../../base\n", f"  - ../../base\n  - {ref}\n")
     files[PROD] = str(files[PROD]) + (
         "configMapGenerator:\n  - name: api-config\n    files:\n      - app.properties\n"
     )
@@ -120,11 +120,11 @@ def inline(patch: str, indent: str = "      ") -> str:
     return "".join(f"{indent}{line}\n" for line in patch.splitlines())
 
 
-def append(repo: ConfigRepo, rel: str, text: str) -> Files:
+def append(repo: ConfigRepo, rel: str, text: str) -> dict[str, str]:
     return {rel: repo.text(rel) + text}
 
 
-def add_resource(repo: ConfigRepo, rel: str, name: str, manifest: str) -> Files:
+def add_resource(repo: ConfigRepo, rel: str, name: str, manifest: str) -> dict[str, str]:
     """``manifest`` as a new file of the overlay, listed in its resources."""
     text = repo.text(rel).replace("  - ../../base\n", f"  - ../../base\n  - {name}\n")
     return {rel: text, f"{rel.rpartition('/')[0]}/{name}": manifest}
