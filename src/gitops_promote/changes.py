@@ -393,12 +393,40 @@ def build_inputs(tree: Tree, root: str) -> set[str]:
 _IRREGULAR: Final = re.compile(r"\\|//|/\./|[^/.\s'\"\[,]/\.{1,2}(?=[/\s'\",\]#}]|$)", re.M)
 
 
+@functools.lru_cache(maxsize=65536)
+def _irregular(text: str) -> bool:
+    return "\\" in text or _IRREGULAR.search(text) is not None
+
+
+def _parts(path: str) -> list[str]:
+    return path.split("/") if path else []
+
+
+def relative(target: str, directory: str) -> str:
+    """The normal relative path from ``directory`` to ``target`` (both repo-relative and
+    normalised; ``""`` is the root): ``posixpath.relpath`` without the file system."""
+    return spellings(target, directory)[-1]
+
+
+def spellings(target: str, directory: str) -> list[str]:
+    """Every regular way to write ``target`` relative to ``directory``: ``..`` up to a
+    common ancestor (the nearest, or any above it), then down: ``../../base``,
+    ``../../../app/base``... The last one is the normal relative path."""
+    to, start = _parts(target), _parts(directory)
+    common = 0
+    for a, b in zip(to, start, strict=False):
+        if a != b:
+            break
+        common += 1
+    return ["/".join([".."] * (len(start) - m) + to[m:]) or "." for m in range(common + 1)]
+
+
 def could_reference(text: str, directory: str, target: str) -> bool:
     """Whether the kustomization ``text`` of ``directory`` may name ``target``: a cheap
-    test with no false negatives. A reference that leads to ``target`` holds its normal
-    relative path (``../../base``, ``patch.yaml``) unless it is written irregularly."""
-    rel = posixpath.relpath(target or ".", directory or ".")
-    return rel in text or _IRREGULAR.search(text) is not None
+    test with no false negatives. A reference that leads to ``target`` holds one of its
+    regular spellings (:func:`spellings`; a ``./`` before or ``/`` after it keeps it a
+    substring) unless it is written irregularly (``x/..``, ``/./``, ``//``, escapes)."""
+    return _irregular(text) or any(s in text for s in spellings(target, directory))
 
 
 def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
@@ -412,9 +440,10 @@ def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
     (:func:`could_reference`), so the work follows what the change reaches; every
     kustomization's text must have been read (one that was not cannot be followed)."""
     kfiles = [
-        (posixpath.dirname(p), p, text)
+        (parent, p, text, _irregular(text))
         for p in sorted(tree.files)
-        if is_kustomization(p) and (text := tree.text(p)) is not None
+        for parent, _, base in [p.rpartition("/")]
+        if base in KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
     ]
     out: dict[str, set[str]] = {}
     queue: list[tuple[str, str]] = []
@@ -428,9 +457,16 @@ def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
         if source in sources:
             continue
         sources.add(source)
-        for directory, kfile, text in kfiles:
-            if directory == node or not could_reference(text, directory, node):
+        name = posixpath.basename(node)
+        for directory, kfile, text, irregular in kfiles:
+            if directory == node:
                 continue
+            if not irregular:
+                above = directory.startswith(f"{node}/") or not node
+                if not above and name not in text:
+                    continue  # every regular spelling ends with its name
+                if not any(s in text for s in spellings(node, directory)):
+                    continue  # cannot name it (see could_reference)
             if any(join_ref(directory, ref) == node for ref in _refs(text, kfile)):
                 queue.append((directory, source))
     return out
@@ -617,6 +653,7 @@ __all__ = [
     "Tree",
     "build_inputs",
     "compute",
+    "could_reference",
     "is_kustomization",
     "join_ref",
     "kustomization_refs",
@@ -624,6 +661,8 @@ __all__ = [
     "pin_file",
     "reached",
     "read_pinned",
+    "relative",
+    "spellings",
     "targets",
     "texts_for_changes",
     "texts_for_keys",
