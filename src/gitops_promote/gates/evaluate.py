@@ -363,7 +363,9 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
     elif env.require_digest:
         results.append(pinning_gate(app.name, env, new, file=file, line=line))
     if deployed is not None and deployed.after is not None and (env.gated or env.require_digest):
-        results = _as_deployed(facts, app, env, deployed, results, file, line)
+        results = _as_deployed(
+            facts, app, env, deployed, results, file, line, pinned=change is not None
+        )
     if env.gated:
         results += [_edit_result(env, e) for e in edits]
     rendered, diff = _render_results(facts, app, env, file)
@@ -409,9 +411,13 @@ def _as_deployed(
     results: list[GateResult],
     file: str | None,
     line: int | None,
+    *,
+    pinned: bool,
 ) -> list[GateResult]:
-    """Pinning and upstream judged on the images as rendered: a failure replaces the
-    verdict on the pin text (one result per gate), a pass keeps the pin text's message."""
+    """Pinning and upstream judged on the images as rendered, one result per gate: a
+    failure replaces the verdict on the pin text when that passed, or when the pin text
+    did not change (``pinned`` False: the rendered verdict says what and where); a pass
+    keeps the pin text's message."""
     config = facts.config
     after = deployed.after or ()
     judged = [
@@ -439,7 +445,7 @@ def _as_deployed(
         at = next((i for i, r in enumerate(out) if r.gate == verdict.gate), None)
         if at is None:
             out.append(verdict)
-        elif out[at].passed and not verdict.passed:
+        elif not verdict.passed and (out[at].passed or not pinned):
             out[at] = verdict
     return out
 
