@@ -135,6 +135,11 @@ def _walk_values(value: Any, where: str, depth: int) -> Iterator[DeployedImage]:
             here = f"{where}.{key}"
             if key == "image" and isinstance(child, str) and child.strip():
                 yield DeployedImage(child.strip(), here)
+            elif key == "image" and isinstance(child, Mapping) and "repository" not in child:
+                named = _compose({**child, "repository": child.get("name")})
+                if named is not None:  # the {name, tag, digest} shape of some charts
+                    yield DeployedImage(named, here)
+                yield from _walk_values(child, here, depth + 1)
             else:
                 yield from _walk_values(child, here, depth + 1)
     elif isinstance(value, list):

@@ -675,3 +675,55 @@ def test_there_are_at_least_thirty_cases() -> None:
     """The table holds at least 30 pull requests, each with its own name."""
     assert len(CASES) >= 30
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+# -- a Helm values environment ----------------------------------------------------------------
+
+WEB = "ghcr.io/myorg/web"
+OLD_WEB, NEW_WEB = digest_of("web 1"), digest_of("web 2")
+
+
+def values(digest: str, extra: str = "") -> str:
+    return f"replicaCount: 2\nimage:\n  repository: {WEB}\n  digest: {digest}\n{extra}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "digest", "code", "blocking"),
+    [
+        ("", NEW_WEB, 0, set()),
+        ("sidecar:\n  image: evil.io/s:1\n", OLD_WEB, 1, {"upstream", "pinning"}),
+        (
+            "sidecar:\n  image:\n    name: evil.io/s\n    tag: '1'\n",
+            OLD_WEB,
+            1,
+            {"upstream", "pinning"},
+        ),
+    ],
+    ids=["promotion", "sidecar image string", "sidecar {name, tag}"],
+)
+def test_helm_values_env_is_judged_on_every_image_its_values_declare(
+    tmp_path: Path, extra: str, digest: str, code: int, blocking: set[str]
+) -> None:
+    """An env whose overlay is a Helm values file is judged on the images the values
+    declare: a plain promotion of staging's digest passes; a sidecar image added beside
+    the unchanged pin (unknown repository, mutable tag) fails on its line."""
+    promotion = (Path(__file__).parents[2] / "examples/config-repo/promotion.yaml").read_text()
+    promotion += "  web:\n    image: ghcr.io/myorg/web\n    path: charts/web/values-{env}.yaml\n"
+    repo = ConfigRepo(
+        tmp_path / "config",
+        files={
+            "promotion.yaml": promotion,
+            "charts/web/values-dev.yaml": values(NEW_WEB),
+            "charts/web/values-staging.yaml": values(NEW_WEB),
+            "charts/web/values-production.yaml": values(OLD_WEB),
+        },
+    )
+    repo.branch("pr")
+    rel = "charts/web/values-production.yaml"
+    repo.commit({rel: values(digest, extra)}, at=STAGED, message="web")
+    data = repo.check_json(now=NOW, code=code)
+    assert {g for g, app, env in failed(data) if (app, env) == ("web", "production")} == blocking
+    assert len(failed(data)) == len(blocking)
+    for hit in (r for r in data["results"] if not r["passed"] and r["severity"] == "error"):
+        assert hit["file"] == rel
+        assert "evil.io/s" in values(digest, extra).splitlines()[hit["line"] - 1]
