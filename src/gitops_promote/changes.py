@@ -441,7 +441,7 @@ def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
     kustomization's text must have been read (one that was not cannot be followed)."""
     kfiles = [
         (parent, p, text, _irregular(text))
-        for p in sorted(tree.files)
+        for p in tree.files
         for parent, _, base in [p.rpartition("/")]
         if base in KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
     ]

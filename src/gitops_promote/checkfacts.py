@@ -137,10 +137,15 @@ def _with_texts(
         (tree, entries, [p for p in paths if p not in tree.texts]) for tree, entries, paths in sides
     ]
     blobs = repo.read_objects({entries[p][1] for _, entries, paths in wanted for p in paths})
+    decoded: dict[str, str | None] = {}  # by blob: both trees share most of them
+
+    def text(oid: str, path: str) -> str | None:
+        if oid not in decoded:
+            decoded[oid] = _decode(blobs, oid, path)
+        return decoded[oid]
+
     return tuple(
-        tree.with_texts(
-            {p: t for p in paths if (t := _decode(blobs, entries[p][1], p)) is not None}
-        )
+        tree.with_texts({p: t for p in paths if (t := text(entries[p][1], p)) is not None})
         for tree, entries, paths in wanted
     )
 
