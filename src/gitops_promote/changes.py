@@ -239,25 +239,14 @@ def is_kustomization(path: str) -> bool:
     return posixpath.basename(path) in KUSTOMIZATION_NAMES
 
 
-def needs_closure(config: Config, changed: Iterable[str]) -> bool:
-    """True when a changed file lies outside every overlay: only then are kustomization
-    references followed (a shared base, a component) to find the envs it changes."""
-    roots = [overlay_root(config, a, e) for a, e in targets(config)]
-    for path in changed:
-        if path == config.file or path in CODEOWNERS_PATHS:
-            continue
-        if not any(path == r or path.startswith(f"{r}/") for r in roots):
-            return True
-    return False
-
-
 def texts_for_changes(
-    config: Config, tree: Tree, changed: Iterable[str], *, closure: bool
+    config: Config, tree: Tree, changed: Iterable[str], *, closure: bool = True
 ) -> set[str]:
     """What :func:`compute` reads of ``tree``: the changed files, promotion.yaml and
     CODEOWNERS, the pin-carrying file of every target with a changed file in its overlay,
-    and (``closure``) every kustomization. The pins of other targets are read only when a
-    gate asks for them (:func:`texts_for_keys`)."""
+    and (``closure``) every kustomization: any of them may reference a changed file
+    (:func:`reached`). The pins of other targets are read only when a gate asks for them
+    (:func:`texts_for_keys`)."""
     changed = list(changed)
     wanted: set[str] = set(changed)
     wanted.add(config.file)
@@ -399,6 +388,90 @@ def build_inputs(tree: Tree, root: str) -> set[str]:
     return inputs
 
 
+# A path written in an unusual way (``x/..``, ``/./``, ``//``, a YAML escape): such a text
+# may name a file without holding its normal relative path, so it is always parsed.
+_IRREGULAR: Final = re.compile(r"\\|//|/\./|[^/.\s'\"\[,]/\.{1,2}(?=[/\s'\",\]#}]|$)", re.M)
+
+
+@functools.lru_cache(maxsize=65536)
+def _irregular(text: str) -> bool:
+    return "\\" in text or _IRREGULAR.search(text) is not None
+
+
+def _parts(path: str) -> list[str]:
+    return path.split("/") if path else []
+
+
+def relative(target: str, directory: str) -> str:
+    """The normal relative path from ``directory`` to ``target`` (both repo-relative and
+    normalised; ``""`` is the root): ``posixpath.relpath`` without the file system."""
+    return spellings(target, directory)[-1]
+
+
+def spellings(target: str, directory: str) -> list[str]:
+    """Every regular way to write ``target`` relative to ``directory``: ``..`` up to a
+    common ancestor (the nearest, or any above it), then down: ``../../base``,
+    ``../../../app/base``... The last one is the normal relative path."""
+    to, start = _parts(target), _parts(directory)
+    common = 0
+    for a, b in zip(to, start, strict=False):
+        if a != b:
+            break
+        common += 1
+    return ["/".join([".."] * (len(start) - m) + to[m:]) or "." for m in range(common + 1)]
+
+
+def could_reference(text: str, directory: str, target: str) -> bool:
+    """Whether the kustomization ``text`` of ``directory`` may name ``target``: a cheap
+    test with no false negatives. A reference that leads to ``target`` holds one of its
+    regular spellings (:func:`spellings`; a ``./`` before or ``/`` after it keeps it a
+    substring) unless it is written irregularly (``x/..``, ``/./``, ``//``, escapes)."""
+    return _irregular(text) or any(s in text for s in spellings(target, directory))
+
+
+def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
+    """Every file and directory of ``tree`` whose build a changed file reaches, with the
+    changed files that reach it: the reverse of :func:`build_inputs`.
+
+    A changed file reaches itself and, when it is a kustomization, its directory; a
+    directory or file reaches each directory whose kustomization names it (a resource,
+    base, component, patch, generator input, replacements source...), transitively.
+    Only the kustomizations whose text may name a reached path are parsed
+    (:func:`could_reference`), so the work follows what the change reaches; every
+    kustomization's text must have been read (one that was not cannot be followed)."""
+    kfiles = [
+        (parent, p, text, _irregular(text))
+        for p in tree.files
+        for parent, _, base in [p.rpartition("/")]
+        if base in KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
+    ]
+    out: dict[str, set[str]] = {}
+    queue: list[tuple[str, str]] = []
+    for path in changed:
+        queue.append((path, path))
+        if is_kustomization(path):
+            queue.append((posixpath.dirname(path), path))
+    while queue:
+        node, source = queue.pop()
+        sources = out.setdefault(node, set())
+        if source in sources:
+            continue
+        sources.add(source)
+        name = posixpath.basename(node)
+        for directory, kfile, text, irregular in kfiles:
+            if directory == node:
+                continue
+            if not irregular:
+                above = directory.startswith(f"{node}/") or not node
+                if not above and name not in text:
+                    continue  # every regular spelling ends with its name
+                if not any(s in text for s in spellings(node, directory)):
+                    continue  # cannot name it (see could_reference)
+            if any(join_ref(directory, ref) == node for ref in _refs(text, kfile)):
+                queue.append((directory, source))
+    return out
+
+
 # -- the change set ----------------------------------------------------------------------------
 
 
@@ -503,7 +576,7 @@ def compute(config: Config, before: Tree, after: Tree, changed: Iterable[str]) -
             for app, env in owners:
                 edits.append(Edit(app.name, env.name, path, line, "overlay"))
 
-    # 3. Files outside every overlay: new overlays of unknown apps, then build inputs.
+    # 3. Files outside every overlay: new overlays of unknown apps.
     rest = [
         p
         for p in changed_files
@@ -520,14 +593,18 @@ def compute(config: Config, before: Tree, after: Tree, changed: Iterable[str]) -
             mapped.add(path)
             if path in rest:
                 rest.remove(path)
-    if rest:
-        for app, env in all_targets:
-            root = overlay_root(config, app, env)
-            using = build_inputs(after, root) | build_inputs(before, root)
-            for path in rest:
-                if path in using:
-                    edits.append(_file_edit(app.name, env.name, path, before, after, "input", root))
-                    mapped.add(path)
+    # 4. Build inputs: every changed file (another env's overlay file, a shared base, a
+    # component, a patch, promotion.yaml itself) that an overlay's build reaches.
+    reach = reached(before, changed_files)
+    for node, sources in reached(after, changed_files).items():
+        reach.setdefault(node, set()).update(sources)
+    for app, env in all_targets:
+        root = overlay_root(config, app, env)
+        for path in sorted(reach.get(root, ())):
+            if path == root or path.startswith(f"{root}/"):
+                continue  # its own overlay: step 1
+            edits.append(_file_edit(app.name, env.name, path, before, after, "input", root))
+            mapped.add(path)
     unmapped = tuple(
         p
         for p in changed_files
@@ -576,13 +653,16 @@ __all__ = [
     "Tree",
     "build_inputs",
     "compute",
+    "could_reference",
     "is_kustomization",
     "join_ref",
     "kustomization_refs",
-    "needs_closure",
     "overlay_root",
     "pin_file",
+    "reached",
     "read_pinned",
+    "relative",
+    "spellings",
     "targets",
     "texts_for_changes",
     "texts_for_keys",

@@ -22,9 +22,10 @@ from __future__ import annotations
 import posixpath
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from gitops_promote import (
     changes,
@@ -33,6 +34,7 @@ from gitops_promote import (
     hermetic,
     history,
     render,
+    rendered_images,
     state,
     statesince,
     yamlsafe,
@@ -41,7 +43,7 @@ from gitops_promote.changes import ChangeSet, Key, Tree
 from gitops_promote.config import Config
 from gitops_promote.configload import parse_config
 from gitops_promote.errors import ConfigError, InputError, OverlayError, Problem, UserError
-from gitops_promote.gates.evaluate import Facts, RenderFact
+from gitops_promote.gates.evaluate import Deployed, Facts, RenderFact
 from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef
 
@@ -142,10 +144,15 @@ def _with_texts(
         (tree, entries, [p for p in paths if p not in tree.texts]) for tree, entries, paths in sides
     ]
     blobs = repo.read_objects({entries[p][1] for _, entries, paths in wanted for p in paths})
+    decoded: dict[str, str | None] = {}  # by blob: both trees share most of them
+
+    def text(oid: str, path: str) -> str | None:
+        if oid not in decoded:
+            decoded[oid] = _decode(blobs, oid, path)
+        return decoded[oid]
+
     return tuple(
-        tree.with_texts(
-            {p: t for p in paths if (t := _decode(blobs, entries[p][1], p)) is not None}
-        )
+        tree.with_texts({p: t for p in paths if (t := text(entries[p][1], p)) is not None})
         for tree, entries, paths in wanted
     )
 
@@ -408,6 +415,127 @@ def renders(
     return out
 
 
+def _signature(
+    repo: Repo, entries: Mapping[str, tuple[str, str]], tree: Tree, directory: str
+) -> dict[str, tuple[str, str]]:
+    """The files (and their blob ids) kustomize reads to render ``directory``."""
+    needed = render_inputs(repo, entries, tree, [directory])
+    return {p: entries[p] for p in needed if p in entries}
+
+
+def base_renders(
+    repo: Repo,
+    base: tuple[Mapping[str, tuple[str, str]], Tree],
+    merged: tuple[Mapping[str, tuple[str, str]], Tree],
+    overlays: Mapping[Key, str],
+    head_renders: Mapping[str, RenderFact],
+    renderer: render.Renderer | None,
+) -> dict[str, RenderFact]:
+    """Each overlay directory rendered on the base branch; one whose inputs are the same
+    blobs as in the merged tree (the upstream a promotion does not touch) is not rendered
+    twice."""
+    (entries, tree), (merged_entries, merged_tree) = base, merged
+    out: dict[str, RenderFact] = {}
+    todo: set[str] = set()
+    for directory in set(overlays.values()):
+        head = head_renders.get(directory)
+        if head is not None and _signature(repo, entries, tree, directory) == _signature(
+            repo, merged_entries, merged_tree, directory
+        ):
+            out[directory] = head
+        else:
+            todo.add(directory)
+    return out | renders(repo, entries, todo, renderer, tree=tree)
+
+
+def _documents(text: str | None, path: str) -> tuple[Mapping[str, Any], ...] | None:
+    """The YAML documents of a file overlay (a Helm values file, a manifest with setter
+    markers): what the env declares (None: not readable)."""
+    if text is None:
+        return None
+    try:
+        nodes = yamlsafe.compose(text, path)
+        from ruamel.yaml import YAML  # noqa: PLC0415 - lazy
+
+        construct = YAML(typ="safe", pure=True).constructor.construct_document
+        return tuple(d for n in nodes if isinstance(d := construct(n), Mapping))
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by the pin readers
+        return None
+
+
+def _images_at(
+    config: Config,
+    key: Key,
+    side: tuple[Tree, Mapping[Key, str], Mapping[str, RenderFact]],
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """(normalised objects, images) of ``key`` on one side (None: not rendered)."""
+    tree, overlays, rendered = side
+    directory = overlays.get(key)
+    objects: tuple[Mapping[str, Any], ...] | None = None
+    if directory is not None:
+        fact = rendered.get(directory)
+        objects = fact.objects if fact is not None and fact.error is None else None
+    else:
+        root = changes.overlay_root(config, config.app(key[0]), config.env(key[1]))
+        if root in tree.files:
+            objects = _documents(tree.text(root), root)
+        elif not tree.is_dir(root):
+            return (), ()  # no overlay on this side: renders nothing
+    if objects is None:
+        return None, None
+    images = rendered_images.image_strings(rendered_images.images_of(objects))
+    return rendered_images.normalised(objects), images
+
+
+def deployed_images(
+    config: Config,
+    change_set: ChangeSet,
+    base: tuple[Tree, Mapping[Key, str], Mapping[str, RenderFact]],
+    merged: tuple[Tree, Mapping[Key, str], Mapping[str, RenderFact]],
+) -> dict[Key, Deployed]:
+    """The images as deployed of each touched target and its upstream, on both sides;
+    for a touched target, where each new image was written (the changed files that reach
+    it first, then its pin file)."""
+    keys: dict[Key, None] = {}
+    for app_name, env_name in change_set.touched:
+        if not (config.has_app(app_name) and config.has_env(env_name)):
+            continue
+        app, env = config.app(app_name), config.env(env_name)
+        keys[(app_name, env_name)] = None
+        source = config.upstream_of(env)
+        if source is not None and source in config.envs_of(app):
+            keys[(app_name, source.name)] = None
+    tree = merged[0]
+    out: dict[Key, Deployed] = {}
+    for key in keys:
+        old_objects, old_images = _images_at(config, key, base)
+        new_objects, new_images = _images_at(config, key, merged)
+        if old_images is None and new_images is None:
+            continue
+        changed = old_objects is None or new_objects is None or old_objects != new_objects
+        deployed = Deployed(old_images, new_images, changed)
+        if key in change_set.touched and deployed.added:
+            app, env = config.app(key[0]), config.env(key[1])
+            pin = changes.pin_file(tree, config, app, env)
+            sources = [e.file for e in change_set.edits_of(key)]
+            sources += [c.file for c in change_set.pins if c.key == key]
+            texts = [
+                (f, t)
+                for f in dict.fromkeys([*sources, *([pin] if pin else [])])
+                if (t := tree.text(f)) is not None
+            ]
+            origins: dict[str, tuple[str, int | None]] = {}
+            for image in deployed.added:
+                found = rendered_images.origin(image, texts)
+                if found is not None:
+                    origins[image] = found
+                elif pin is not None:
+                    origins[image] = (pin, None)
+            deployed = replace(deployed, origins=origins)
+        out[key] = deployed
+    return out
+
+
 def pins_of(tree: Tree, config: Config, keys: Iterable[Key]) -> dict[Key, ImageRef | None]:
     out: dict[Key, ImageRef | None] = {}
     for app_name, env_name in keys:
@@ -478,15 +606,10 @@ def gather(
 
     # The texts the change set is made of, from both trees, in one batch; then the pins
     # the gates read of the targets it touches (upstreams, dependencies), in one more.
-    closure = changes.needs_closure(config, changed)
     before, after = _with_texts(
         repo,
-        (
-            before,
-            before_entries,
-            changes.texts_for_changes(config, before, changed, closure=closure),
-        ),
-        (after, after_entries, changes.texts_for_changes(config, after, changed, closure=closure)),
+        (before, before_entries, changes.texts_for_changes(config, before, changed)),
+        (after, after_entries, changes.texts_for_changes(config, after, changed)),
     )
     change_set = changes.compute(config, before, after, changed)
 
@@ -522,6 +645,28 @@ def gather(
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
     rendered = renders(repo, after_entries, set(overlays.values()), renderer, tree=after)
+    deployed: dict[Key, Deployed] = {}
+    if render_overlays:
+        base_overlays = render_dirs(config, before, change_set)
+        base_rendered = base_renders(
+            repo,
+            (before_entries, before),
+            (after_entries, after),
+            base_overlays,
+            rendered,
+            renderer,
+        )
+        deployed = deployed_images(
+            config,
+            change_set,
+            (before, base_overlays, base_rendered),
+            (after, overlays, rendered),
+        )
+    unchanged = frozenset(
+        key
+        for key in change_set.touched
+        if (d := deployed.get(key)) is not None and not d.changed and change_set.pin(key) is None
+    )
 
     owners_file = next(
         (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
@@ -543,17 +688,28 @@ def gather(
         base=revs.base,
         head=revs.head,
         base_ref=base_ref,
-        notes=()
-        if revs.merged
-        else (
-            f"the pull request conflicts with {base_ref or 'the base branch'}: its head was "
-            "checked against the commit it branched from; resolve the conflict for an exact check",
+        notes=(
+            ()
+            if revs.merged
+            else (
+                f"the pull request conflicts with {base_ref or 'the base branch'}: its head "
+                "was checked against the commit it branched from; resolve the conflict for an "
+                "exact check",
+            )
+        )
+        + tuple(
+            f"{app} in {env} renders exactly as before: not a promotion"
+            for app, env in sorted(unchanged)
         ),
+        deployed=deployed,
+        unchanged=unchanged,
     )
 
 
 __all__ = [
     "Revisions",
+    "base_renders",
+    "deployed_images",
     "gather",
     "history_keys",
     "known_since",

@@ -60,7 +60,7 @@ class ConfigRepo:
         )
         return {rel: text}
 
-    def commit(self, files: Mapping[str, str | None], *, at: datetime, message: str) -> str:
+    def commit(self, files: Mapping[str, str | bytes | None], *, at: datetime, message: str) -> str:
         return gitutil.commit_files(self.root, files, message=message, date=at)
 
     def promote(self, app: str, env: str, ref: str, *, at: datetime) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from gitops_promote import rendered_images
 from gitops_promote.changes import ChangeSet, Edit, Key
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem
@@ -39,9 +40,9 @@ from gitops_promote.gates.freeze import (
 )
 from gitops_promote.gates.manifests import limits_gate, references_gate
 from gitops_promote.gates.ownership import ownership_gate, render_block
-from gitops_promote.gates.pinning import pinning_gate
+from gitops_promote.gates.pinning import pinning_gate, rendered_pinning_gate
 from gitops_promote.gates.soak import SoakStatus, soak_gate, soak_status
-from gitops_promote.gates.upstream import is_rollback, upstream_gate
+from gitops_promote.gates.upstream import is_rollback, rendered_upstream_gate, upstream_gate
 from gitops_promote.history import PinEvent
 from gitops_promote.images import ImageRef
 
@@ -65,12 +66,39 @@ class RenderFact:
 
 
 @dataclass(frozen=True)
+class Deployed:
+    """What one (app, env) renders to on the base branch and once the pull request is
+    merged: its images as deployed (:mod:`gitops_promote.rendered_images`).
+
+    ``before``/``after``: the image strings of the rendered workloads (None: not
+    rendered on that side); ``changed``: the rendered output differs (True when either
+    side could not be rendered); ``origins``: image -> (file, line) of the text that
+    introduced it, where it was found."""
+
+    before: tuple[str, ...] | None
+    after: tuple[str, ...] | None
+    changed: bool = True
+    origins: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """Images rendered once merged that the base branch does not render."""
+        if self.after is None:
+            return ()
+        old = set(self.before or ())
+        return tuple(i for i in self.after if i not in old)
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the gates look at, gathered once.
 
     ``before``/``after``: pins on the base branch / once the PR is merged (for the keys the
     gates need); ``history``: base-branch pin events per key; ``overlays``: the overlay
-    directory of each kustomize target in the merged tree; ``renders``: by directory.
+    directory of each kustomize target in the merged tree; ``renders``: by directory;
+    ``deployed``: the rendered images of the touched targets and their upstreams on both
+    sides; ``unchanged``: targets the pull request reaches that render exactly as before
+    (not a promotion: not judged).
     """
 
     config: Config
@@ -90,6 +118,8 @@ class Facts:
     head: str = ""
     base_ref: str = ""
     notes: tuple[str, ...] = ()
+    deployed: Mapping[Key, Deployed] = field(default_factory=dict)
+    unchanged: frozenset[Key] = frozenset()  # reached, but renders exactly as before
 
 
 @dataclass(frozen=True)
@@ -337,9 +367,13 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
     old = change.old if change else new
     file = change.file if change else (edits[0].file if edits else None)
     line = change.line if change else (edits[0].line if edits else None)
+    deployed = facts.deployed.get(key)
+    swapped = _swapped_image(app, deployed) if change is None and env.gated else None
+    if swapped is not None:
+        new = swapped  # the pin text did not change, what the env deploys did
     results = [_freeze(config, env, facts, app.name, file, line)]
     soak: SoakStatus | None = None
-    if change is not None:
+    if change is not None or swapped is not None:
         gates, soak = promotion_gates(
             config,
             app,
@@ -355,6 +389,10 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         results += gates
     elif env.require_digest:
         results.append(pinning_gate(app.name, env, new, file=file, line=line))
+    if deployed is not None and deployed.after is not None and (env.gated or env.require_digest):
+        results = _as_deployed(
+            facts, app, env, deployed, results, file, line, pinned=change is not None
+        )
     if env.gated:
         results += [_edit_result(env, e) for e in edits]
     rendered, diff = _render_results(facts, app, env, file)
@@ -377,6 +415,66 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         ready_at=_ready_at(env, facts.now, soak),
         drift=diff,
     )
+
+
+def _swapped_image(app: App, deployed: Deployed | None) -> ImageRef | None:
+    """The app's own image as rendered once merged, when the pull request changes it
+    without changing the pin text (a patch, a base edit, a newName swap)."""
+    if deployed is None:
+        return None
+    own = ImageRef(app.image).canonical_name()
+    for image in deployed.added:
+        ref = rendered_images.parse(image)
+        if ref is not None and ref.canonical_name() == own:
+            return ref
+    return None
+
+
+def _as_deployed(
+    facts: Facts,
+    app: App,
+    env: Environment,
+    deployed: Deployed,
+    results: list[GateResult],
+    file: str | None,
+    line: int | None,
+    *,
+    pinned: bool,
+) -> list[GateResult]:
+    """Pinning and upstream judged on the images as rendered, one result per gate: a
+    failure replaces the verdict on the pin text when that passed, or when the pin text
+    did not change (``pinned`` False: the rendered verdict says what and where); a pass
+    keeps the pin text's message."""
+    config = facts.config
+    after = deployed.after or ()
+    judged = [
+        rendered_pinning_gate(app.name, env, after, origins=deployed.origins, file=file, line=line)
+    ]
+    if env.gated:
+        source = config.upstream_of(env)
+        up = facts.deployed.get((app.name, source.name)) if source else None
+        judged.append(
+            rendered_upstream_gate(
+                app.name,
+                env,
+                deployed.added,
+                known={ImageRef(a.image).canonical_name() for a in config.apps},
+                upstream_base=up.before if up else None,
+                upstream_after=up.after if up else None,
+                history=facts.history.get((app.name, env.name), ()),
+                origins=deployed.origins,
+                file=file,
+                line=line,
+            )
+        )
+    out = list(results)
+    for verdict in judged:
+        at = next((i for i, r in enumerate(out) if r.gate == verdict.gate), None)
+        if at is None:
+            out.append(verdict)
+        elif not verdict.passed and (out[at].passed or not pinned):
+            out[at] = verdict
+    return out
 
 
 def _unknown_app_results(facts: Facts) -> list[GateResult]:
@@ -453,7 +551,11 @@ def _repository_results(facts: Facts) -> list[GateResult]:
 def evaluate(facts: Facts) -> CheckResult:
     """Every gate over every target the pull request touches: the one result record."""
     config = facts.config
-    keys = [k for k in facts.changes.touched if config.has_app(k[0]) and config.has_env(k[1])]
+    keys = [
+        k
+        for k in facts.changes.touched
+        if config.has_app(k[0]) and config.has_env(k[1]) and k not in facts.unchanged
+    ]
     targets = tuple(_target(facts, key) for key in keys)
     results = [r for t in targets for r in t.results]
     results += _unknown_app_results(facts)
@@ -476,6 +578,7 @@ __all__ = [
     "OVERLAY",
     "RENDER",
     "CheckResult",
+    "Deployed",
     "Facts",
     "RenderFact",
     "TargetPlan",

@@ -8,13 +8,14 @@ A digest the env ran before but X no longer runs is a rollback: allowed only wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 from gitops_promote.config import Environment
 from gitops_promote.gates import GateResult
 from gitops_promote.history import PinEvent, same_artifact
 from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.rendered_images import parse
 
 GATE: Final = "upstream"
 
@@ -105,4 +106,92 @@ def upstream_gate(
     )
 
 
-__all__ = ["GATE", "is_rollback", "ran_before", "show", "upstream_gate"]
+def _runs(ref: ImageRef, images: Sequence[str] | None) -> bool:
+    return any(same_artifact(ref, other) for other in map(parse, images or ()) if other)
+
+
+def rendered_upstream_gate(
+    app: str,
+    env: Environment,
+    added: Sequence[str],
+    *,
+    known: Collection[str],
+    upstream_base: Sequence[str] | None,
+    upstream_after: Sequence[str] | None,
+    history: Sequence[PinEvent] = (),
+    origins: Mapping[str, tuple[str, int | None]] | None = None,
+    file: str | None = None,
+    line: int | None = None,
+) -> GateResult:
+    """Judge the images as deployed: each image ``env``'s rendered workloads run once the
+    pull request is merged that they did not run before (``added``) must come from a
+    repository promotion.yaml knows (``known``: canonical names) and be what the upstream
+    env renders on the base branch (``upstream_base``) or once merged (``upstream_after``:
+    the same pull request promotes it there too), or an allowed rollback.
+
+    ``upstream_base``/``upstream_after`` None: the upstream could not be rendered."""
+
+    def fail(image: str, message: str) -> GateResult:
+        where_file, where_line = (origins or {}).get(image, (file, line))
+        return GateResult(GATE, app, env.name, False, message, file=where_file, line=where_line)
+
+    if not added:
+        return GateResult(
+            GATE,
+            app,
+            env.name,
+            True,
+            f"no new image in what {app} renders in {env.name}",
+            file=file,
+            line=line,
+        )
+    source = env.upstream
+    for image in added:
+        ref = parse(image)
+        if ref is None:
+            return fail(image, f"{env.name} would run {image!r}, not a valid image reference")
+        if ref.canonical_name() not in known:
+            return fail(
+                image,
+                f"{env.name} would run {image}, from {ref.name}, a repository promotion.yaml "
+                f"does not know (no app has image: {ref.name}); add the app to promotion.yaml "
+                f"and promote it through the pipeline",
+            )
+        if source is None:
+            continue
+        if upstream_base is None and upstream_after is None:
+            return fail(
+                image,
+                f"{env.name} would run {image}, and {source} cannot be rendered to show it "
+                f"runs it; fix {source}'s overlay",
+            )
+        if _runs(ref, upstream_base) or _runs(ref, upstream_after):
+            continue
+        before = ran_before(history, ref)
+        if before is not None and env.allow_rollback:
+            continue
+        runs = ", ".join(upstream_base or ()) or "nothing"
+        why = (
+            f"{env.name} ran it before (commit {before.commit[:7]}), but rollbacks need "
+            "allow-rollback: true"
+            if before is not None
+            else f"promote it to {source} first"
+        )
+        return fail(
+            image,
+            f"{env.name} would run {image} as rendered, which {source} does not render "
+            f"(it runs {runs}): {why}",
+        )
+    what = f"what {source} runs" if source else "from repositories promotion.yaml knows"
+    return GateResult(
+        GATE,
+        app,
+        env.name,
+        True,
+        f"every new image {app} renders in {env.name} ({len(added)}) is {what}",
+        file=file,
+        line=line,
+    )
+
+
+__all__ = ["GATE", "is_rollback", "ran_before", "rendered_upstream_gate", "show", "upstream_gate"]
