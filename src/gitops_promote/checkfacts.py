@@ -210,6 +210,56 @@ def render_dirs(config: Config, tree: Tree, change_set: ChangeSet) -> dict[Key, 
     return out
 
 
+def unbuildable_overlays(
+    config: Config,
+    change_set: ChangeSet,
+    before: Tree,
+    after: Tree,
+    after_entries: Mapping[str, tuple[str, str]],
+) -> dict[Key, RenderFact]:
+    """The touched kustomize overlays the merged tree no longer builds from a regular
+    kustomization file of their own: one that became a symlink (Argo CD or Flux would
+    deploy whatever it points to, and ``promote`` never writes through it), or one that is
+    gone while the directory stays. Each is a render failure naming the file, so a gated
+    env fails closed instead of reading as "removed". Removing the whole overlay directory
+    (retiring the app from the env) is not one of them."""
+    out: dict[Key, RenderFact] = {}
+    for app_name, env_name in change_set.touched:
+        if not (config.has_app(app_name) and config.has_env(env_name)):
+            continue
+        app, env = config.app(app_name), config.env(env_name)
+        if env not in config.envs_of(app):
+            continue
+        root = changes.overlay_root(config, app, env)
+        if after.kustomization(root):
+            continue
+        names = [f"{root}/{name}" for name in changes.KUSTOMIZATION_NAMES]
+        odd = next((n for n in names if n in after_entries), None)
+        if odd is not None:
+            mode = after_entries[odd][0]
+            what = "a symlink" if mode == _SYMLINK else f"not a regular file (git mode {mode})"
+            out[(app.name, env.name)] = RenderFact(
+                root,
+                error=(
+                    f"{odd} is {what}: an environment's kustomization must be a regular file "
+                    f"of its own (Argo CD or Flux would build whatever it points to, and "
+                    f"promote never writes through it); commit the file itself"
+                ),
+                file=odd,
+            )
+        elif before.kustomization(root) and after.is_dir(root):
+            out[(app.name, env.name)] = RenderFact(
+                root,
+                error=(
+                    f"{before.kustomization(root)} is removed while {root} stays: Argo CD and "
+                    f"Flux cannot build {env.name} from it; restore the kustomization, or "
+                    f"remove the whole directory to retire {app.name} from {env.name}"
+                ),
+                file=before.kustomization(root),
+            )
+    return out
+
+
 def _resolve_link(
     path: str, modes: Mapping[str, str], targets: Mapping[str, str]
 ) -> tuple[str | None, str]:
@@ -645,6 +695,10 @@ def gather(
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
     rendered = renders(repo, after_entries, set(overlays.values()), renderer, tree=after)
+    if render_overlays:
+        unbuildable = unbuildable_overlays(config, change_set, before, after, after_entries)
+        overlays |= {key: fact.overlay for key, fact in unbuildable.items()}
+        rendered |= {fact.overlay: fact for fact in unbuildable.values()}
     deployed: dict[Key, Deployed] = {}
     if render_overlays:
         base_overlays = render_dirs(config, before, change_set)
@@ -720,4 +774,5 @@ __all__ = [
     "render_inputs",
     "renders",
     "revisions",
+    "unbuildable_overlays",
 ]
