@@ -11,6 +11,8 @@ import re
 from datetime import timedelta
 from typing import Final
 
+from gitops_promote.errors import quote
+
 UNITS: Final[dict[str, int]] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART: Final = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
 _MAX_SECONDS: Final = 100 * 365 * 86400  # a century: anything longer is a typo
@@ -24,16 +26,16 @@ class DurationError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """Parse ``1h30m``-style text into a timedelta; raise :class:`DurationError` otherwise."""
     if not isinstance(text, str):
-        raise DurationError(f"duration {text!r} must be text with a unit; {_EXAMPLES}")
+        raise DurationError(f"duration {quote(text)} must be text with a unit; {_EXAMPLES}")
     value = text.strip()
     if not value:
         raise DurationError(f"duration is empty; {_EXAMPLES}")
     if re.search(r"[0-9][.,][0-9]", value):
         raise DurationError(
-            f"duration {text!r} must use whole numbers; write e.g. 1h30m instead of 1.5h"
+            f"duration {quote(text)} must use whole numbers; write e.g. 1h30m instead of 1.5h"
         )
     if value.isdigit():
-        raise DurationError(f"duration {text!r} has no unit; write e.g. {value}s or {value}m")
+        raise DurationError(f"duration {quote(text)} has no unit; write e.g. {value}s or {value}m")
     total = 0
     pos = 0
     seen: list[str] = []
@@ -41,7 +43,9 @@ def parse_duration(text: str) -> timedelta:
     while pos < len(value):
         match = _PART.match(value, pos)
         if match is None:
-            raise DurationError(f"duration {text!r} is not valid at {value[pos:]!r}; {_EXAMPLES}")
+            raise DurationError(
+                f"duration {quote(text)} is not valid at {quote(value[pos:])}; {_EXAMPLES}"
+            )
         number, unit = match.group(1), match.group(2)
         if unit not in UNITS:
             hint = ""
@@ -56,19 +60,20 @@ def parse_duration(text: str) -> timedelta:
             elif unit.lower() in {"ms", "us", "ns"}:
                 hint = " (the smallest unit is 's')"
             raise DurationError(
-                f"duration {text!r} has unknown unit {unit!r}{hint}; units are w, d, h, m, s; "
+                f"duration {quote(text)} has unknown unit {unit!r}{hint}; units are w, d, h, m, s; "
                 f"{_EXAMPLES}"
             )
         if unit in seen:
-            raise DurationError(f"duration {text!r} gives unit {unit!r} twice; {_EXAMPLES}")
+            raise DurationError(f"duration {quote(text)} gives unit {unit!r} twice; {_EXAMPLES}")
         if seen and order.index(unit) < order.index(seen[-1]):
             raise DurationError(
-                f"duration {text!r} lists units out of order; write the largest first, e.g. 1h30m"
+                f"duration {quote(text)} lists units out of order; write the largest first, "
+                "e.g. 1h30m"
             )
         seen.append(unit)
         total += int(number) * UNITS[unit]
         if total > _MAX_SECONDS:
-            raise DurationError(f"duration {text!r} is longer than 100 years; check the unit")
+            raise DurationError(f"duration {quote(text)} is longer than 100 years; check the unit")
         pos = match.end()
     return timedelta(seconds=total)
 

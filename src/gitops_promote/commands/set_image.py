@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
                 break
         else:
             raise InputError(
-                f"{args.path!r} has no kustomization.yaml",
+                f"{quote(args.path)} has no kustomization.yaml",
                 hint="give a kustomization directory or a YAML file",
             )
     if not path.is_file():
-        raise InputError(f"{args.path!r} does not exist", hint="check the path")
+        raise InputError(f"{quote(args.path)} does not exist", hint="check the path")
     data = files.read_bytes(path, what=str(path))
     original = yamlsafe.decode(data, str(path))
     text = original
