@@ -530,7 +530,10 @@ def _superseded(
 
 
 def _stamp(text: str | None) -> datetime | None:
-    """A Promoted-At value as an aware time (None: absent, or not one of ours)."""
+    """A Promoted-At value as an aware time (None: absent, not one of ours, or from the
+    future). A request time more than ``common.NOW_AHEAD`` ahead of the clock cannot be a
+    real one (promote refuses such a --now): trusted, it would make every promotion of the
+    overlay look older than it until then, so it is read as no stamp at all."""
     from datetime import UTC  # noqa: PLC0415
 
     try:
@@ -539,7 +542,10 @@ def _stamp(text: str | None) -> datetime | None:
         return None  # not one of ours: treat it as a human's commit
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC) + common.NOW_AHEAD:
+        return None
+    return moment
 
 
 def _any_stamp_since(repo: Repo, window: str, now: datetime) -> bool:

@@ -7,16 +7,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.config import DEFAULT_CONFIG_PATH
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 from gitops_promote.secrets import redact
 
 if TYPE_CHECKING:
     from gitops_promote.config import App, Config, Environment
-    from gitops_promote.workspace import Credentials, Location
+    from gitops_promote.workspace import Credentials, Location, Workspace
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +77,25 @@ def credentials(args: argparse.Namespace) -> Credentials:
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 
 
+def require_commits(ws: Workspace) -> None:
+    """Refuse a config repo without a single commit (a fresh ``git init``, an empty remote)
+    as bad input, before a reader of history fails on it as if git were broken."""
+    if ws.repo.rev_parse("HEAD") is not None:
+        return
+    loc = ws.location
+    if loc.remote:
+        where = f"--remote {ws.repo.remote_url}"  # without userinfo
+    elif loc.config_repo:
+        where = f"--config-repo {loc.config_repo}"
+    else:
+        where = f"--repo {loc.repo_dir or '.'}"
+    raise InputError(
+        f"the config repo ({where}) has no commits yet",
+        hint="commit promotion.yaml and the overlays to its base branch first "
+        "('gitops-promote validate' checks them before the first commit)",
+    )
+
+
 def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     parser.add_argument(
         "--now",
@@ -85,16 +104,49 @@ def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     )
 
 
+# --now must lie in these bounds: later, a year of freeze windows and a day of superseded
+# look-back still fit in a datetime; earlier, there is no git history.
+NOW_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+NOW_LATEST: Final = datetime(3000, 1, 1, tzinfo=UTC)
+# A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
+# at most (a CI runner's clock a little ahead of the git server's), never a date that
+# would make every later promotion look older.
+NOW_AHEAD: Final = timedelta(minutes=5)
+
+
 def parse_now(text: str | None) -> datetime:
+    """``--now`` as an aware time (no offset: UTC); the clock's time when not given."""
     if not text:
         return datetime.now(UTC)
+    example = "e.g. 2026-11-27T17:00:00+01:00"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        raise InputError(f"--now {quote(text)} is not an ISO 8601 time", hint=example) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not NOW_EARLIEST <= moment < NOW_LATEST:
         raise InputError(
-            f"--now {text!r} is not an ISO 8601 time", hint="e.g. 2026-11-27T17:00:00+01:00"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            f"--now {quote(text)} is out of range",
+            hint=f"give a time from {NOW_EARLIEST:%Y-%m-%d} up to the year {NOW_LATEST.year - 1} "
+            f"(UTC), {example}",
+        )
+    return moment
+
+
+def require_not_ahead(now: datetime, text: str | None, what: str) -> None:
+    """Refuse a ``--now`` more than :data:`NOW_AHEAD` ahead of the clock for a command that
+    writes: the time becomes the promotion's Promoted-At, and a stamp from the future would
+    make every later promotion of the overlay look older (superseded)."""
+    clock = datetime.now(UTC)
+    if text and now - clock > NOW_AHEAD:
+        from gitops_promote.durations import format_duration  # noqa: PLC0415
+
+        raise InputError(
+            f"--now {quote(text)} is {format_duration(now - clock)} ahead of the clock; "
+            f"{what} records it as the promotion's request time",
+            hint=f"give a time at most {format_duration(NOW_AHEAD)} ahead, or add --dry-run "
+            "to preview at a later time",
+        )
 
 
 def split_names(values: Sequence[str] | None) -> list[str]:
@@ -112,7 +164,8 @@ def pick_env(config: Config, name: str) -> Environment:
     if not config.has_env(name):
         known = ", ".join(e.name for e in config.environments)
         raise InputError(
-            f"environment {name!r} is not in {config.file}", hint=f"known environments: {known}"
+            f"environment {quote(name)} is not in {config.file}",
+            hint=f"known environments: {known}",
         )
     return config.env(name)
 
@@ -122,11 +175,13 @@ def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> 
     for name in names:
         if not config.has_app(name):
             known = ", ".join(a.name for a in config.apps)
-            raise InputError(f"app {name!r} is not in {config.file}", hint=f"known apps: {known}")
+            raise InputError(
+                f"app {quote(name)} is not in {config.file}", hint=f"known apps: {known}"
+            )
         app = config.app(name)
         if env is not None and app.environments is not None and env.name not in app.environments:
             raise InputError(
-                f"app {name!r} is not deployed to {env.name!r}",
+                f"app {quote(name)} is not deployed to {env.name!r}",
                 hint=f"its environments are: {', '.join(app.environments)}",
             )
         apps.append(app)
