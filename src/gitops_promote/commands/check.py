@@ -9,6 +9,7 @@ updated in place) -> exit code: 0 passed, 1 a gate failed, 2 bad input, 3 the wo
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
+    from gitops_promote.errors import InputError
     from gitops_promote.gates.evaluate import CheckResult
     from gitops_promote.workspace import Location, Workspace
 
@@ -110,8 +112,11 @@ def request(args: argparse.Namespace) -> Request:
             "--comment needs a pull request number",
             hint="run on a pull_request event, or pass --pr NUMBER",
         )
-    if args.render_timeout <= 0:
-        raise InputError(f"--render-timeout {args.render_timeout} must be positive")
+    if not math.isfinite(args.render_timeout) or args.render_timeout <= 0:
+        raise InputError(
+            f"--render-timeout {args.render_timeout:g} is not a positive number of seconds",
+            hint="e.g. --render-timeout 60",
+        )
     head_sha = head_info.get("sha") if isinstance(head_info.get("sha"), str) else None
     base_name = base_info.get("ref") if isinstance(base_info.get("ref"), str) else None
     return Request(
@@ -172,7 +177,21 @@ def revisions(ws: Workspace, req: Request, branch: str) -> tuple[str, str]:
 
 def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     """Fetch ``wanted`` in one request. A fork's head commit is not on any branch of the
-    config repo: when fetching it by id fails, it is fetched as ``refs/pull/N/head``."""
+    config repo: when fetching it by id fails, it is fetched as ``refs/pull/N/head``.
+    When the fetch fails while the remote answers and lacks one of ``wanted``, that is
+    bad input (a mistyped --base, an unknown --head), not the server failing."""
+    from gitops_promote.errors import GitError  # noqa: PLC0415
+
+    try:
+        return _fetch(ws, req, wanted)
+    except GitError:
+        absent = _absent(ws, wanted)
+        if absent is None:
+            raise
+    raise _not_on_remote(ws, req, absent) from None
+
+
+def _fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     from gitops_promote.errors import GitError  # noqa: PLC0415
 
     try:
@@ -188,6 +207,45 @@ def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     return fetched
 
 
+def _absent(ws: Workspace, wanted: list[str]) -> str | None:
+    """Which of ``wanted`` the remote does not have, asked with one ``git ls-remote``
+    (None: the remote does not answer, or has every branch asked for and no commit id
+    was among them: the failure was the world's). A commit id cannot be listed: when
+    every branch is there, the id the fetch asked for is the one missing."""
+    ids = [w for w in wanted if _is_commit_id(w)]
+    names = {
+        w: w if w.startswith("refs/") else f"refs/heads/{w}" for w in wanted if not _is_commit_id(w)
+    }
+    listed = ws.repo.git.run("ls-remote", ws.repo.remote, "HEAD", *names.values(), check=False)
+    if not listed.ok:
+        return None
+    present = {line.split("\t", 1)[-1] for line in listed.text.splitlines()}
+    missing = [w for w, ref in names.items() if ref not in present]
+    absent = missing or ids
+    return absent[0] if absent else None
+
+
+def _is_commit_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _not_on_remote(ws: Workspace, req: Request, ref: str) -> InputError:
+    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
+
+    if req.head is not None and ref == req.head:
+        flag = "--head"
+    elif req.base is not None and ref == req.base.removeprefix(f"{ws.repo.remote}/"):
+        flag = "--base"
+    else:
+        flag = "the base branch"
+    what = "commit" if _is_commit_id(ref) else "branch"
+    return InputError(
+        f"{flag} {quote(ref)}: no such {what} on the config repo's remote",
+        hint="check the name or commit id (git ls-remote origin lists the branches), "
+        "or push it first",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace  # noqa: PLC0415
 
@@ -198,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     req = request(args)
     loc = replace(common.location(args), base_branch=req.base_branch)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        common.require_commits(ws)
         if req.comment:
             require_github(ws)
         branch = base_branch_name(ws, loc, req)
