@@ -107,7 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_now_argument(
         parser,
         "; also the request time: a promotion of the same overlay requested later, and "
-        "landed in the last day, supersedes this one",
+        "landed in the last day, supersedes this one; at most 5m ahead of the clock "
+        "unless --dry-run",
     )
     common.add_location_arguments(parser)
 

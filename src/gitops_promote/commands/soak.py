@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
     parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
-    common.add_now_argument(parser)
+    common.add_now_argument(parser, "; at most 5m ahead of the clock unless --dry-run")
     common.add_location_arguments(parser)
 
 
