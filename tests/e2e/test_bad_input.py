@@ -73,6 +73,7 @@ CASES = [
     # numbers that are not numbers
     Case("check: --render-timeout nan", remote("check", "--render-timeout", "nan"), "--render"),
     Case("check: --render-timeout inf", remote("check", "--render-timeout", "inf"), "--render"),
+    Case("check: --render-timeout 1e20", remote("check", "--render-timeout", "1e20"), "--render"),
     # out-of-range times, in every command that takes --now
     Case(
         "check: --now in the year 9999",

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from gitops_promote.workspace import Location, Workspace
 
 _PR_EVENTS = ("pull_request", "pull_request_target")
+# A render that takes an hour is stuck; a larger limit (1e20) overflows the timer itself.
+MAX_RENDER_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="time limit of one kustomize render (default: 60)",
+        help="time limit of one kustomize render, up to 3600 (default: 60)",
     )
     common.add_now_argument(parser)
     common.add_location_arguments(parser)
@@ -112,9 +114,10 @@ def request(args: argparse.Namespace) -> Request:
             "--comment needs a pull request number",
             hint="run on a pull_request event, or pass --pr NUMBER",
         )
-    if not math.isfinite(args.render_timeout) or args.render_timeout <= 0:
+    if not (math.isfinite(args.render_timeout) and 0 < args.render_timeout <= MAX_RENDER_TIMEOUT):
         raise InputError(
-            f"--render-timeout {args.render_timeout:g} is not a positive number of seconds",
+            f"--render-timeout {args.render_timeout:g} is not a number of seconds from 0 to "
+            f"{MAX_RENDER_TIMEOUT:g}",
             hint="e.g. --render-timeout 60",
         )
     head_sha = head_info.get("sha") if isinstance(head_info.get("sha"), str) else None
