@@ -1,4 +1,5 @@
-"""Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages.
+"""Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages,
+and the range of times the program accepts (``--now``, freeze timestamps).
 
 Grammar: one or more ``<integer><unit>`` parts, units in decreasing order, each at most
 once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w``,
@@ -8,7 +9,7 @@ once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w`
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from gitops_promote.errors import quote
@@ -17,6 +18,21 @@ UNITS: Final[dict[str, int]] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s"
 _PART: Final = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
 _MAX_SECONDS: Final = 100 * 365 * 86400  # a century: anything longer is a typo
 _EXAMPLES: Final = "write e.g. 90s, 30m, 1h30m, 24h, 2d or 1w"
+
+
+# The times the program accepts (--now, a freeze window's start and end): a year of freeze
+# windows and a day of superseded look-back around any of them still fit in a datetime
+# (year 1 or 9999 at an offset has no UTC equivalent at all), and git has no history before.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(3000, 1, 1, tzinfo=UTC)
+TIME_RANGE: Final = f"from {EARLIEST:%Y-%m-%d} up to the year {LATEST.year - 1}"
+
+
+def in_time_range(moment: datetime) -> bool:
+    """Whether ``moment`` lies in [EARLIEST, LATEST); a naive one is read as UTC (its zone
+    moves it by a day at most, far from where a datetime overflows)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return EARLIEST <= aware < LATEST
 
 
 class DurationError(ValueError):

@@ -190,3 +190,51 @@ def test_bad_input_is_exit_2_with_one_error_line(
     assert "internal error" not in run.output
     assert "x" * 81 not in run.output
     assert _state(git_server, where) == before
+
+
+@pytest.mark.parametrize(
+    ("bound", "written"),
+    [
+        ("end", '"9999-12-31T23:59:59-05:00"'),
+        ("end", "9999-12-31"),
+        ("start", '"0001-01-01T00:00:00+01:00"'),
+    ],
+    ids=["end in 9999 at an offset", "end as a date in 9999", "start in the year 1"],
+)
+def test_a_freeze_timestamp_out_of_range_is_a_config_problem(
+    git_server: GitServer, tmp_path: Path, bound: str, written: str
+) -> None:
+    """A one-off freeze window dated in the year 1 or 9999 is refused where promotion.yaml
+    is read (exit 2, one line with file:line), not an internal error when the freeze gate
+    runs; nothing is written."""
+    text = (EXAMPLE / "promotion.yaml").read_text()
+    original = {"start": '"2026-12-20T00:00:00+01:00"', "end": '"2027-01-04T08:00:00+01:00"'}
+    assert f"{bound}: {original[bound]}" in text
+    text = text.replace(f"{bound}: {original[bound]}", f"{bound}: {written}")
+    git_server.seed("org/config", EXAMPLE, message="Initial config", date=SEED_DATE)
+    git_server.seed("org/config", {"promotion.yaml": text}, message="far freeze", date=SEED_DATE)
+    bare = git_server.path("org/config")
+    before = gitutil.git("for-each-ref", cwd=bare)
+    run = cli(
+        "promote",
+        "--remote",
+        git_server.url("org/config"),
+        "--app",
+        "api-service",
+        "--env",
+        "production",
+        "--digest",
+        digest_of("far"),
+        "--skip-registry-check",
+        "--defer-gates",
+        cwd=tmp_path,
+        env={"GITOPS_PROMOTE_TOKEN": git_server.token or ""},
+        check=None,
+    )
+    assert run.returncode == 2, run.output
+    (line,) = run.stderr.splitlines()
+    assert line.startswith("error: promotion.yaml:"), line
+    assert f"freeze window 'year-end': {bound} " in line
+    assert "is out of range (from 1970-01-01 up to the year 2999)" in line
+    assert "Traceback" not in run.output
+    assert gitutil.git("for-each-ref", cwd=bare) == before

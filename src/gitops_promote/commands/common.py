@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.config import DEFAULT_CONFIG_PATH
+from gitops_promote.durations import TIME_RANGE, format_duration, in_time_range
 from gitops_promote.errors import InputError, quote
 from gitops_promote.secrets import redact
 
@@ -104,10 +105,6 @@ def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     )
 
 
-# --now must lie in these bounds: later, a year of freeze windows and a day of superseded
-# look-back still fit in a datetime; earlier, there is no git history.
-NOW_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
-NOW_LATEST: Final = datetime(3000, 1, 1, tzinfo=UTC)
 # A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
 # at most (a CI runner's clock a little ahead of the git server's), never a date that
 # would make every later promotion look older.
@@ -124,11 +121,9 @@ def parse_now(text: str | None) -> datetime:
     except ValueError:
         raise InputError(f"--now {quote(text)} is not an ISO 8601 time", hint=example) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if not NOW_EARLIEST <= moment < NOW_LATEST:
+    if not in_time_range(moment):
         raise InputError(
-            f"--now {quote(text)} is out of range",
-            hint=f"give a time from {NOW_EARLIEST:%Y-%m-%d} up to the year {NOW_LATEST.year - 1} "
-            f"(UTC), {example}",
+            f"--now {quote(text)} is out of range", hint=f"give a time {TIME_RANGE}, {example}"
         )
     return moment
 
@@ -139,8 +134,6 @@ def require_not_ahead(now: datetime, text: str | None, what: str) -> None:
     make every later promotion of the overlay look older (superseded)."""
     clock = datetime.now(UTC)
     if text and now - clock > NOW_AHEAD:
-        from gitops_promote.durations import format_duration  # noqa: PLC0415
-
         raise InputError(
             f"--now {quote(text)} is {format_duration(now - clock)} ahead of the clock; "
             f"{what} records it as the promotion's request time",
