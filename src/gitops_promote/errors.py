@@ -16,6 +16,12 @@ from typing import Final
 QUOTE_LIMIT: Final = 80
 
 
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to its first ``limit`` characters, with ``…`` when it was longer (for a
+    value a message shows unquoted, e.g. inside ``{…}``)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``value`` quoted for an error message, as ``repr`` does (newlines and control
     characters escaped, so the message stays one line), cut to its first ``limit``

@@ -106,12 +106,12 @@ class ImageRef:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise InputError(
-                f"image name {self.name!r} is not a valid repository name",
+                f"image name {quote(self.name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name, e.g. ghcr.io/myorg/api",
             )
         if self.tag is not None and not is_valid_tag(self.tag):
             raise InputError(
-                f"image tag {self.tag!r} is not a valid tag",
+                f"image tag {quote(self.tag)} is not a valid tag",
                 hint="tags are 1-128 characters of letters, digits, '_', '.', '-', "
                 "not starting with '.' or '-'",
             )
@@ -197,16 +197,16 @@ class SetImage:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise InputError(
-                f"image name {self.name!r} is not a valid repository name",
+                f"image name {quote(self.name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name",
             )
         if self.new_name not in (None, KEEP) and not is_valid_name(self.new_name):
             raise InputError(
-                f"new image name {self.new_name!r} is not a valid repository name",
+                f"new image name {quote(self.new_name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name",
             )
         if self.new_tag not in (None, KEEP) and not is_valid_tag(self.new_tag):
-            raise InputError(f"image tag {self.new_tag!r} is not a valid tag")
+            raise InputError(f"image tag {quote(self.new_tag)} is not a valid tag")
         if self.digest is not None and self.digest != KEEP:
             _require_digest(self.digest, "image digest")
 
@@ -217,24 +217,24 @@ class SetImage:
         value = text.strip()
         if not value or any(c.isspace() for c in value):
             raise InputError(
-                f"image argument {text!r} is not valid",
+                f"image argument {quote(text)} is not valid",
                 hint="use NAME[=NEWNAME][:TAG][@DIGEST], e.g. ghcr.io/org/api@sha256:<hex>",
             )
         name, eq, target = value.partition("=")
         if eq:
             if not name or not target:
                 raise InputError(
-                    f"image argument {value!r} is not valid",
+                    f"image argument {quote(value)} is not valid",
                     hint="give both sides of '=': NAME=NEWNAME[:TAG][@DIGEST]",
                 )
             new_name, tag, digest = _split_target(target, value)
             return cls(name, new_name, tag, digest)
         base, tag, digest = _split_target(value, value)
         if base == KEEP:
-            raise InputError(f"image argument {value!r} needs a name before '*'")
+            raise InputError(f"image argument {quote(value)} needs a name before '*'")
         if tag is None and digest is None:
             raise InputError(
-                f"image argument {value!r} sets nothing",
+                f"image argument {quote(value)} sets nothing",
                 hint="add :TAG, @DIGEST or =NEWNAME, e.g. nginx@sha256:<hex>",
             )
         return cls(base, None, tag, digest)

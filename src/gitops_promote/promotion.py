@@ -19,7 +19,7 @@ from gitops_promote.commands import common
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.configload import load_config
 from gitops_promote.diffs import unified
-from gitops_promote.errors import GateError, InputError, UserError, Where
+from gitops_promote.errors import GateError, InputError, UserError, Where, quote
 from gitops_promote.gates import GateResult
 from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo
 from gitops_promote.images import ImageRef, parse_digest
@@ -53,7 +53,7 @@ def parse_identity(text: str | None) -> Identity:
     match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
     if not match:
         raise InputError(
-            f"--author {text!r} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
+            f"--author {quote(text)} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
         )
     return Identity(match.group(1), match.group(2))
 

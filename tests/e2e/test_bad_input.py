@@ -56,6 +56,16 @@ def empty_checkout(*args: str) -> Argv:
     return lambda w: [args[0], "--repo", str(w.empty_checkout), *args[1:]]
 
 
+def plain(*args: str) -> Argv:
+    return lambda _: list(args)
+
+
+def overlay_of(*args: str) -> Argv:
+    """``set-image`` on the dev overlay of the checkout."""
+    overlay = "apps/api-service/overlays/dev"
+    return lambda w: [args[0], str(w.empty_checkout / overlay), *args[1:]]
+
+
 CASES = [
     # refs that do not exist are the user's mistake, not the git server failing
     Case("check: mistyped --base", remote("check", "--base", "mian", "--no-render"), "--base"),
@@ -129,6 +139,35 @@ CASES = [
         "promote: long --digest",
         remote("promote", *DEV, "--digest", "sha256:" + LONG),
         "--digest",
+    ),
+    Case("promote: long --author", remote("promote", *DEV, "--author", LONG), "--author"),
+    Case(
+        "promote: long --message placeholder",
+        remote("promote", *DEV, "--digest", digest_of("a"), "--message", "{" + LONG + "}"),
+        "--message",
+    ),
+    Case("promote: long --image", remote("promote", *DEV, "--image", LONG), "--image"),
+    Case("promote: long --tag", remote("promote", *DEV, "--tag", LONG), "tag"),
+    Case(
+        "promote: long --token-env",
+        remote("promote", *DEV, "--digest", digest_of("a"), "--token-env", LONG),
+        "--token-env",
+    ),
+    Case(
+        "promote: long --config-repo",
+        plain("promote", *DEV, "--digest", digest_of("a"), "--config-repo", LONG),
+        "--config-repo",
+    ),
+    Case("set-image: long image argument", overlay_of("set-image", LONG), "image argument"),
+    Case("set-image: long tag", overlay_of("set-image", f"nginx:{LONG}"), "tag"),
+    # paths no file system takes are bad input, not an OSError
+    Case("set-image: long path", plain("set-image", LONG, "nginx:1"), "PATH"),
+    Case("status: long --repo", plain("status", "--repo", LONG), "--repo"),
+    Case("validate: long --config", remote("validate", "--config", LONG), "--config"),
+    Case(
+        "promote: long --config directory",
+        remote("promote", *DEV, "--digest", digest_of("a"), "--config", f"a/{LONG}/b.yaml"),
+        "--config",
     ),
     # a config repo without a single commit
     Case("status: empty remote", empty_remote("status"), "no commits"),

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from gitops_promote.config import DEFAULT_CONFIG_PATH
 from gitops_promote.durations import TIME_RANGE, format_duration, in_time_range
@@ -64,12 +64,34 @@ def location(args: argparse.Namespace) -> Location:
     from gitops_promote.workspace import Location  # noqa: PLC0415 - lazy: git modules
 
     return Location(
-        repo_dir=args.repo,
+        repo_dir=path_argument("--repo", args.repo),
         remote=args.remote,
         config_repo=args.config_repo,
         base_branch=args.base_branch,
-        config_path=args.config,
+        config_path=path_argument("--config", args.config),
     )
+
+
+# What every file system here takes: a name of 255 bytes, a path of 4095.
+_NAME_MAX: Final = 255
+_PATH_MAX: Final = 4095
+
+
+_Path = TypeVar("_Path", str, None)
+
+
+def path_argument(flag: str, value: _Path) -> _Path:
+    """``value`` when it can name a file at all; bad input otherwise (a name or path longer
+    than the file system takes, a NUL), before the OS refuses it as an unexpected error."""
+    if value is None:
+        return None
+    raw = value.encode("utf-8", "surrogateescape")
+    if b"\0" in raw or len(raw) > _PATH_MAX or any(len(p) > _NAME_MAX for p in raw.split(b"/")):
+        raise InputError(
+            f"{flag} {quote(value)} is not a usable path",
+            hint=f"a path has at most {_PATH_MAX} bytes, {_NAME_MAX} between two '/'",
+        )
+    return value
 
 
 def credentials(args: argparse.Namespace) -> Credentials:

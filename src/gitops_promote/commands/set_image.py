@@ -33,10 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitops_promote import files, overlays, yamlsafe  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.commands.common import path_argument  # noqa: PLC0415
     from gitops_promote.diffs import unified  # noqa: PLC0415
     from gitops_promote.images import SetImage  # noqa: PLC0415
 
-    given = Path(args.path)
+    given = Path(path_argument("PATH", str(args.path)))
     path = given
     if given.is_dir():
         for name in files.KUSTOMIZATION_NAMES:
