@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_promote.errors import QUOTE_LIMIT, quote
+from gitops_promote.errors import QUOTE_LIMIT, clip, quote
 
 
 def test_a_short_value_is_quoted_whole() -> None:
@@ -28,3 +28,9 @@ def test_a_value_that_is_not_text_is_shown_as_repr() -> None:
     """Numbers and lists are shown as Python shows them, cut the same way."""
     assert quote(5) == "5"
     assert quote(list(range(100))).endswith("characters)")
+
+
+def test_clip_cuts_an_unquoted_value() -> None:
+    """A value shown without quotes (a template placeholder) is cut the same way."""
+    assert clip("app") == "app"
+    assert clip("y" * 300) == "y" * 80 + "…"
