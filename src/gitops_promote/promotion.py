@@ -73,6 +73,7 @@ def promote(
         shallow=True,
         recent=superseded_window(req.now),
     ) as ws:
+        common.require_commits(ws)
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = common.pick_env(config, req.env)

@@ -171,6 +171,11 @@ CASES = [
     ),
     # a config repo without a single commit
     Case("status: empty remote", empty_remote("status"), "no commits"),
+    Case(
+        "promote: empty remote",
+        empty_remote("promote", *DEV, "--digest", digest_of("a")),
+        "no commits",
+    ),
     Case("history: empty remote", empty_remote("history", "--app", "api-service"), "no commits"),
     Case("soak: empty remote", empty_remote("soak", "--dry-run"), "no commits"),
     Case("check: empty remote", empty_remote("check", "--no-render"), "no commits"),
