@@ -83,16 +83,18 @@ def ls_tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
 
 def revisions(repo: Repo, base: str, head: str) -> Revisions:
     """Resolve ``base`` and ``head`` and compute the merged tree."""
+    from gitops_promote.errors import quote  # noqa: PLC0415
+
     base_sha = repo.rev_parse(base)
     head_sha = repo.rev_parse(head)
     if base_sha is None:
-        raise InputError(f"--base {base}: no such commit", hint="fetch it: git fetch origin")
+        raise InputError(f"--base {quote(base)}: no such commit", hint="fetch it: git fetch origin")
     if head_sha is None:
-        raise InputError(f"--head {head}: no such commit", hint="fetch it: git fetch origin")
+        raise InputError(f"--head {quote(head)}: no such commit", hint="fetch it: git fetch origin")
     fork = repo.merge_base(base_sha, head_sha)
     if fork is None:
         raise InputError(
-            f"--base {base} and --head {head} have no common history",
+            f"--base {quote(base)} and --head {quote(head)} have no common history",
             hint="compare the pull request's head with the branch it targets",
         )
     if fork == base_sha:  # up to date with the base: merging is a fast-forward

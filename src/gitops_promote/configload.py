@@ -29,7 +29,7 @@ from gitops_promote.config import (
     PullRequestOptions,
     Settings,
 )
-from gitops_promote.durations import DurationError, parse_duration
+from gitops_promote.durations import TIME_RANGE, DurationError, in_time_range, parse_duration
 from gitops_promote.errors import ConfigError, Problem, UserError
 from gitops_promote.images import ImageRef
 from gitops_promote.templates import (
@@ -926,19 +926,24 @@ class _Loader:
         line = self.value_line(node, key)
         example = "write e.g. '2026-12-20T00:00:00+01:00' (ISO 8601; without offset: timezone)"
         if isinstance(value, datetime):
-            return datetime.fromisoformat(value.isoformat())  # plain datetime, offset kept
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        if not isinstance(value, str):
+            stamp = datetime.fromisoformat(value.isoformat())  # plain datetime, offset kept
+        elif isinstance(value, date):
+            stamp = datetime(value.year, value.month, value.day)
+        elif not isinstance(value, str):
             self.problem(
                 line, f"{where}: {key} must be a timestamp, not {_type_name(value)}; {example}"
             )
             return None
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            self.problem(line, f"{where}: {key} {value!r} is not a timestamp; {example}")
+        else:
+            try:
+                stamp = datetime.fromisoformat(value.strip())
+            except ValueError:
+                self.problem(line, f"{where}: {key} {value!r} is not a timestamp; {example}")
+                return None
+        if not in_time_range(stamp):
+            self.problem(line, f"{where}: {key} {stamp.isoformat()} is out of range ({TIME_RANGE})")
             return None
+        return stamp
 
     def pull_request(self, node: Mapping[Any, Any], env_where: str) -> PullRequestOptions:
         where = f"{env_where}: pull-request"

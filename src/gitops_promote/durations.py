@@ -1,4 +1,5 @@
-"""Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages.
+"""Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages,
+and the range of times the program accepts (``--now``, freeze timestamps).
 
 Grammar: one or more ``<integer><unit>`` parts, units in decreasing order, each at most
 once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w``,
@@ -8,13 +9,30 @@ once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w`
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
+
+from gitops_promote.errors import quote
 
 UNITS: Final[dict[str, int]] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART: Final = re.compile(r"\s*([0-9]+)\s*([A-Za-z]+)\s*")
 _MAX_SECONDS: Final = 100 * 365 * 86400  # a century: anything longer is a typo
 _EXAMPLES: Final = "write e.g. 90s, 30m, 1h30m, 24h, 2d or 1w"
+
+
+# The times the program accepts (--now, a freeze window's start and end): a year of freeze
+# windows and a day of superseded look-back around any of them still fit in a datetime
+# (year 1 or 9999 at an offset has no UTC equivalent at all), and git has no history before.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(3000, 1, 1, tzinfo=UTC)
+TIME_RANGE: Final = f"from {EARLIEST:%Y-%m-%d} up to the year {LATEST.year - 1}"
+
+
+def in_time_range(moment: datetime) -> bool:
+    """Whether ``moment`` lies in [EARLIEST, LATEST); a naive one is read as UTC (its zone
+    moves it by a day at most, far from where a datetime overflows)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return EARLIEST <= aware < LATEST
 
 
 class DurationError(ValueError):
@@ -24,16 +42,16 @@ class DurationError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """Parse ``1h30m``-style text into a timedelta; raise :class:`DurationError` otherwise."""
     if not isinstance(text, str):
-        raise DurationError(f"duration {text!r} must be text with a unit; {_EXAMPLES}")
+        raise DurationError(f"duration {quote(text)} must be text with a unit; {_EXAMPLES}")
     value = text.strip()
     if not value:
         raise DurationError(f"duration is empty; {_EXAMPLES}")
     if re.search(r"[0-9][.,][0-9]", value):
         raise DurationError(
-            f"duration {text!r} must use whole numbers; write e.g. 1h30m instead of 1.5h"
+            f"duration {quote(text)} must use whole numbers; write e.g. 1h30m instead of 1.5h"
         )
     if value.isdigit():
-        raise DurationError(f"duration {text!r} has no unit; write e.g. {value}s or {value}m")
+        raise DurationError(f"duration {quote(text)} has no unit; write e.g. {value}s or {value}m")
     total = 0
     pos = 0
     seen: list[str] = []
@@ -41,7 +59,9 @@ def parse_duration(text: str) -> timedelta:
     while pos < len(value):
         match = _PART.match(value, pos)
         if match is None:
-            raise DurationError(f"duration {text!r} is not valid at {value[pos:]!r}; {_EXAMPLES}")
+            raise DurationError(
+                f"duration {quote(text)} is not valid at {quote(value[pos:])}; {_EXAMPLES}"
+            )
         number, unit = match.group(1), match.group(2)
         if unit not in UNITS:
             hint = ""
@@ -56,19 +76,20 @@ def parse_duration(text: str) -> timedelta:
             elif unit.lower() in {"ms", "us", "ns"}:
                 hint = " (the smallest unit is 's')"
             raise DurationError(
-                f"duration {text!r} has unknown unit {unit!r}{hint}; units are w, d, h, m, s; "
+                f"duration {quote(text)} has unknown unit {unit!r}{hint}; units are w, d, h, m, s; "
                 f"{_EXAMPLES}"
             )
         if unit in seen:
-            raise DurationError(f"duration {text!r} gives unit {unit!r} twice; {_EXAMPLES}")
+            raise DurationError(f"duration {quote(text)} gives unit {unit!r} twice; {_EXAMPLES}")
         if seen and order.index(unit) < order.index(seen[-1]):
             raise DurationError(
-                f"duration {text!r} lists units out of order; write the largest first, e.g. 1h30m"
+                f"duration {quote(text)} lists units out of order; write the largest first, "
+                "e.g. 1h30m"
             )
         seen.append(unit)
         total += int(number) * UNITS[unit]
         if total > _MAX_SECONDS:
-            raise DurationError(f"duration {text!r} is longer than 100 years; check the unit")
+            raise DurationError(f"duration {quote(text)} is longer than 100 years; check the unit")
         pos = match.end()
     return timedelta(seconds=total)
 

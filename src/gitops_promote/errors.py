@@ -9,6 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+# How much of a bad value a message quotes: enough to recognise it, never a wall of text
+# (a pasted file, a runaway variable) in a one-line error.
+QUOTE_LIMIT: Final = 80
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to its first ``limit`` characters, with ``…`` when it was longer (for a
+    value a message shows unquoted, e.g. inside ``{…}``)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` quoted for an error message, as ``repr`` does (newlines and control
+    characters escaped, so the message stays one line), cut to its first ``limit``
+    characters with the full length said: ``'aaaa…' (300 characters)``. Every message
+    that quotes a value someone typed or a file holds goes through here."""
+    if not isinstance(value, str):
+        shown = repr(value)
+        return shown if len(shown) <= limit else f"{shown[:limit]}… ({len(shown)} characters)"
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 class PromoteError(Exception):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Final
 
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 
 _DIGEST_HEX: Final = {"sha256": 64, "sha512": 128}
 _DIGEST_RE: Final = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
@@ -43,18 +43,20 @@ def parse_digest(text: str, *, what: str = "digest") -> str:
     if not sep:
         hint = "a digest looks like sha256:<64 lowercase hex>; a tag is not a digest"
         if value.startswith(("sha256-", "sha-")):
-            hint = f"{value!r} is a tag, not a digest; pass it with --tag or give sha256:<64 hex>"
-        raise InputError(f"{what} {value!r} is not a digest", hint=hint)
+            hint = (
+                f"{quote(value)} is a tag, not a digest; pass it with --tag or give sha256:<64 hex>"
+            )
+        raise InputError(f"{what} {quote(value)} is not a digest", hint=hint)
     if algo not in _DIGEST_HEX:
         raise InputError(
-            f"{what} {value!r} uses unknown algorithm {algo!r}",
+            f"{what} {quote(value)} uses unknown algorithm {algo!r}",
             hint="use sha256:<64 hex> or sha512:<128 hex>",
         )
     want = _DIGEST_HEX[algo]
     if hexpart.lower() != hexpart and re.fullmatch(r"[0-9a-fA-F]+", hexpart):
-        raise InputError(f"{what} {value!r} has uppercase hex", hint="digests are lowercase")
+        raise InputError(f"{what} {quote(value)} has uppercase hex", hint="digests are lowercase")
     raise InputError(
-        f"{what} {value!r} is not a valid {algo} digest",
+        f"{what} {quote(value)} is not a valid {algo} digest",
         hint=f"{algo}: must be followed by exactly {want} lowercase hex characters "
         f"(got {len(hexpart)})",
     )
@@ -65,7 +67,7 @@ def _require_digest(value: str, what: str) -> None:
     if is_digest(value):
         return
     if value != value.strip():
-        raise InputError(f"{what} {value!r} has surrounding whitespace", hint="remove it")
+        raise InputError(f"{what} {quote(value)} has surrounding whitespace", hint="remove it")
     parse_digest(value, what=what)
 
 
@@ -104,12 +106,12 @@ class ImageRef:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise InputError(
-                f"image name {self.name!r} is not a valid repository name",
+                f"image name {quote(self.name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name, e.g. ghcr.io/myorg/api",
             )
         if self.tag is not None and not is_valid_tag(self.tag):
             raise InputError(
-                f"image tag {self.tag!r} is not a valid tag",
+                f"image tag {quote(self.tag)} is not a valid tag",
                 hint="tags are 1-128 characters of letters, digits, '_', '.', '-', "
                 "not starting with '.' or '-'",
             )
@@ -123,12 +125,12 @@ class ImageRef:
         if not value:
             raise InputError(f"{what} is empty", hint="give e.g. ghcr.io/myorg/api@sha256:<hex>")
         if any(c.isspace() for c in value):
-            raise InputError(f"{what} {text!r} contains whitespace", hint="remove the spaces")
+            raise InputError(f"{what} {quote(text)} contains whitespace", hint="remove the spaces")
         rest, tag, digest = _split_target(value, value, what=what)
         try:
             return cls(rest, tag, digest)
         except InputError as err:
-            raise InputError(f"{what} {value!r}: {err.message}", hint=err.hint) from None
+            raise InputError(f"{what} {quote(value)}: {err.message}", hint=err.hint) from None
 
     def __str__(self) -> str:
         out = self.name
@@ -195,16 +197,16 @@ class SetImage:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise InputError(
-                f"image name {self.name!r} is not a valid repository name",
+                f"image name {quote(self.name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name",
             )
         if self.new_name not in (None, KEEP) and not is_valid_name(self.new_name):
             raise InputError(
-                f"new image name {self.new_name!r} is not a valid repository name",
+                f"new image name {quote(self.new_name)} is not a valid repository name",
                 hint="use lowercase [registry[:port]/]path/name",
             )
         if self.new_tag not in (None, KEEP) and not is_valid_tag(self.new_tag):
-            raise InputError(f"image tag {self.new_tag!r} is not a valid tag")
+            raise InputError(f"image tag {quote(self.new_tag)} is not a valid tag")
         if self.digest is not None and self.digest != KEEP:
             _require_digest(self.digest, "image digest")
 
@@ -215,24 +217,24 @@ class SetImage:
         value = text.strip()
         if not value or any(c.isspace() for c in value):
             raise InputError(
-                f"image argument {text!r} is not valid",
+                f"image argument {quote(text)} is not valid",
                 hint="use NAME[=NEWNAME][:TAG][@DIGEST], e.g. ghcr.io/org/api@sha256:<hex>",
             )
         name, eq, target = value.partition("=")
         if eq:
             if not name or not target:
                 raise InputError(
-                    f"image argument {value!r} is not valid",
+                    f"image argument {quote(value)} is not valid",
                     hint="give both sides of '=': NAME=NEWNAME[:TAG][@DIGEST]",
                 )
             new_name, tag, digest = _split_target(target, value)
             return cls(name, new_name, tag, digest)
         base, tag, digest = _split_target(value, value)
         if base == KEEP:
-            raise InputError(f"image argument {value!r} needs a name before '*'")
+            raise InputError(f"image argument {quote(value)} needs a name before '*'")
         if tag is None and digest is None:
             raise InputError(
-                f"image argument {value!r} sets nothing",
+                f"image argument {quote(value)} sets nothing",
                 hint="add :TAG, @DIGEST or =NEWNAME, e.g. nginx@sha256:<hex>",
             )
         return cls(base, None, tag, digest)
@@ -254,14 +256,14 @@ def _split_target(
     """``name[:tag][@digest]`` -> its three parts (a ``:`` after the last ``/`` is a tag)."""
     rest, at, digest = target.partition("@")
     if at and not digest:
-        raise InputError(f"{what} {whole!r} ends with '@'", hint="add the digest after '@'")
+        raise InputError(f"{what} {quote(whole)} ends with '@'", hint="add the digest after '@'")
     tag: str | None = None
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not tag:
-            raise InputError(f"{what} {whole!r} ends with ':'", hint="add the tag after ':'")
+            raise InputError(f"{what} {quote(whole)} ends with ':'", hint="add the tag after ':'")
     if not rest:
-        raise InputError(f"{what} {whole!r} has no image name", hint="e.g. ghcr.io/org/api")
+        raise InputError(f"{what} {quote(whole)} has no image name", hint="e.g. ghcr.io/org/api")
     return rest, tag, (digest or None)

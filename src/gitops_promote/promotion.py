@@ -19,7 +19,7 @@ from gitops_promote.commands import common
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.configload import load_config
 from gitops_promote.diffs import unified
-from gitops_promote.errors import GateError, InputError, UserError, Where
+from gitops_promote.errors import GateError, InputError, UserError, Where, quote
 from gitops_promote.gates import GateResult
 from gitops_promote.gitrepo import DEFAULT_IDENTITY, Identity, Repo, Unpushed
 from gitops_promote.images import ImageRef, parse_digest
@@ -53,7 +53,7 @@ def parse_identity(text: str | None) -> Identity:
     match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
     if not match:
         raise InputError(
-            f"--author {text!r} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
+            f"--author {quote(text)} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
         )
     return Identity(match.group(1), match.group(2))
 
@@ -73,6 +73,7 @@ def promote(
         shallow=True,
         recent=superseded_window(req.now),
     ) as ws:
+        common.require_commits(ws)
         align_checkout(ws, req)
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
@@ -536,7 +537,10 @@ def _superseded(
 
 
 def _stamp(text: str | None) -> datetime | None:
-    """A Promoted-At value as an aware time (None: absent, or not one of ours)."""
+    """A Promoted-At value as an aware time (None: absent, not one of ours, or from the
+    future). A request time more than ``common.NOW_AHEAD`` ahead of the clock cannot be a
+    real one (promote refuses such a --now): trusted, it would make every promotion of the
+    overlay look older than it until then, so it is read as no stamp at all."""
     from datetime import UTC  # noqa: PLC0415
 
     try:
@@ -545,7 +549,10 @@ def _stamp(text: str | None) -> datetime | None:
         return None  # not one of ours: treat it as a human's commit
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC) + common.NOW_AHEAD:
+        return None
+    return moment
 
 
 def _any_stamp_since(repo: Repo, window: str, now: datetime) -> bool:

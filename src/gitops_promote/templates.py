@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from gitops_promote.errors import clip, quote
 from gitops_promote.images import short_digest
 
 PLACEHOLDERS: Final = frozenset(
@@ -146,7 +147,7 @@ def validate_template(text: str, allowed: Iterable[str] = PLACEHOLDERS) -> list[
         guess = difflib.get_close_matches(name, sorted(allowed_set), n=1, cutoff=0.6)
         hint = f"did you mean {{{guess[0]}}}? " if guess else ""
         problems.append(
-            f"unknown placeholder {{{name}}} at column {part.column}; {hint}"
+            f"unknown placeholder {{{clip(name)}}} at column {part.column}; {hint}"
             f"placeholders are: {_sorted(allowed_set)}"
         )
     return problems
@@ -185,7 +186,7 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
     invalid template or a placeholder without a value (the loader validates first)."""
     parts, problems = _tokenize(text)
     if problems:
-        raise TemplateError(f"template {text!r}: {problems[0]}")
+        raise TemplateError(f"template {quote(text)}: {problems[0]}")
     out: list[str] = []
     for part in parts:
         if isinstance(part, _Literal):
@@ -194,7 +195,7 @@ def render_template(text: str, values: Mapping[str, str]) -> str:
             out.append(values[part.name])
         else:
             raise TemplateError(
-                f"template {text!r}: no value for {{{part.name}}}; "
+                f"template {quote(text)}: no value for {{{part.name}}}; "
                 f"placeholders are: {_sorted(values)}"
             )
     return "".join(out)

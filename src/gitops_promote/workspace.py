@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from gitops_promote import secrets
 from gitops_promote.config import DEFAULT_CONFIG_PATH
-from gitops_promote.errors import InputError, UserError
+from gitops_promote.errors import InputError, UserError, clip, quote
 from gitops_promote.gitrepo import (
     DEFAULT_IDENTITY,
     Git,
@@ -62,8 +62,8 @@ def credentials_from_env(
     token = next((os.environ[n] for n in names if os.environ.get(n)), None)
     if token_env and not token:
         raise InputError(
-            f"--token-env {token_env}: the variable is not set or empty",
-            hint=f"export {token_env}=<token> (never pass a token as an argument)",
+            f"--token-env {quote(token_env)}: the variable is not set or empty",
+            hint=f"export {clip(token_env)}=<token> (never pass a token as an argument)",
         )
     app_id = app_id or os.environ.get("GITOPS_PROMOTE_APP_ID") or None
     key = os.environ.get("GITOPS_PROMOTE_APP_PRIVATE_KEY") or None
@@ -150,7 +150,7 @@ def open_workspace(
             raise InputError("give either --remote or --config-repo, not both")
         if loc.config_repo and not _OWNER_NAME.match(loc.config_repo):
             raise InputError(
-                f"--config-repo {loc.config_repo!r} is not owner/name",
+                f"--config-repo {quote(loc.config_repo)} is not owner/name",
                 hint="e.g. myorg/gitops-config",
             )
         url = loc.remote or github_url(

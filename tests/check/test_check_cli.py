@@ -348,7 +348,7 @@ def test_bad_input_is_one_line_and_exit_2(repo: ConfigRepo) -> None:
     """An unknown revision or an unreadable --now exits 2 with one line naming it."""
     run = repo.check(now=NOW, head="no-such-branch", code=2)
     assert run.stderr.strip().splitlines() == [
-        "error: --head no-such-branch: no such commit (fetch it: git fetch origin)"
+        "error: --head 'no-such-branch': no such commit (fetch it: git fetch origin)"
     ]
     run = repo.check(now="next tuesday", code=2)
     assert "--now 'next tuesday' is not an ISO 8601 time" in run.stderr

@@ -134,10 +134,10 @@ ACTIVE_CASES = [
         ("2026-10-31T22:00:00-04:00", "2026-11-01T08:00:00-05:00"),
     ),
     (
-        "02:30 skipped by spring forward: opens when clocks jump to 03:00",
+        "02:30 skipped by spring forward: opens when clocks jump to 03:00, lasts its hour",
         GAP_BERLIN,
         "2026-03-29T03:10:00+02:00",
-        ("2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00"),
+        ("2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00"),
     ),
     ("the night before the gap is closed again", GAP_BERLIN, "2026-03-29T01:59:00+01:00", None),
     (

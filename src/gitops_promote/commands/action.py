@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 
 from gitops_promote import actions
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 
 COMMANDS = ("promote", "check", "recheck", "soak", "status", "validate", "history")
 TRUE = {"true", "True", "TRUE", "yes", "1", "on"}
@@ -43,7 +43,7 @@ def flag(name: str) -> bool:
         return True
     if value in FALSE:
         return False
-    raise InputError(f"input {name}: {value!r} is not a boolean", hint="use true or false")
+    raise InputError(f"input {name}: {quote(value)} is not a boolean", hint="use true or false")
 
 
 def _names(value: str) -> list[str]:
@@ -170,7 +170,7 @@ def argv_from_inputs() -> list[str]:
     command = get("command") or "promote"
     if command not in BUILDERS:
         raise InputError(
-            f"input command: {command!r} is not a command",
+            f"input command: {quote(command)} is not a command",
             hint=f"use one of: {', '.join(COMMANDS)}",
         )
     argv = [command]

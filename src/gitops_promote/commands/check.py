@@ -9,6 +9,7 @@ updated in place) -> exit code: 0 passed, 1 a gate failed, 2 bad input, 3 the wo
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from gitops_promote.commands import common
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from gitops_promote.errors import InputError
     from gitops_promote.gates.evaluate import CheckResult
     from gitops_promote.gitrepo import Repo
     from gitops_promote.render import Renderer
@@ -29,6 +31,8 @@ _PR_EVENTS = ("pull_request", "pull_request_target")
 # required in branch protection, whichever run set it.
 STATUS_CONTEXT = "gitops-promote/check"
 _DESCRIPTION_LIMIT = 140  # GitHub keeps at most 140 characters of a status description
+# A render that takes an hour is stuck; a larger limit (1e20) overflows the timer itself.
+MAX_RENDER_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="time limit of one kustomize render (default: 60)",
+        help="time limit of one kustomize render, up to 3600 (default: 60)",
     )
     common.add_now_argument(parser)
     common.add_location_arguments(parser)
@@ -133,6 +137,19 @@ def _event_pull_request() -> dict[str, Any]:
     return actions.pull_request()
 
 
+def render_timeout(seconds: float) -> float:
+    """``--render-timeout``: a finite number of seconds, more than 0 and at most an hour."""
+    from gitops_promote.errors import InputError  # noqa: PLC0415
+
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_RENDER_TIMEOUT):
+        raise InputError(
+            f"--render-timeout {seconds:g} is not a number of seconds from 0 to "
+            f"{MAX_RENDER_TIMEOUT:g}",
+            hint="e.g. --render-timeout 60",
+        )
+    return seconds
+
+
 def request(args: argparse.Namespace) -> Request:
     from gitops_promote.errors import InputError  # noqa: PLC0415
 
@@ -150,8 +167,7 @@ def request(args: argparse.Namespace) -> Request:
             "--comment needs a pull request number",
             hint="run on a pull_request event, or pass --pr NUMBER",
         )
-    if args.render_timeout <= 0:
-        raise InputError(f"--render-timeout {args.render_timeout} must be positive")
+    render_timeout(args.render_timeout)
     head_sha = head_info.get("sha") if isinstance(head_info.get("sha"), str) else None
     base_name = base_info.get("ref") if isinstance(base_info.get("ref"), str) else None
     return Request(
@@ -214,7 +230,21 @@ def revisions(ws: Workspace, req: Request, branch: str) -> tuple[str, str]:
 
 def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     """Fetch ``wanted`` in one request. A fork's head commit is not on any branch of the
-    config repo: when fetching it by id fails, it is fetched as ``refs/pull/N/head``."""
+    config repo: when fetching it by id fails, it is fetched as ``refs/pull/N/head``.
+    When the fetch fails while the remote answers and lacks one of ``wanted``, that is
+    bad input (a mistyped --base, an unknown --head), not the server failing."""
+    from gitops_promote.errors import GitError  # noqa: PLC0415
+
+    try:
+        return _fetch(ws, req, wanted)
+    except GitError:
+        absent = _absent(ws, wanted)
+        if absent is None:
+            raise
+    raise _not_on_remote(ws, req, absent) from None
+
+
+def _fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     from gitops_promote.errors import GitError  # noqa: PLC0415
 
     try:
@@ -230,6 +260,45 @@ def fetch(ws: Workspace, req: Request, wanted: list[str]) -> dict[str, str]:
     return fetched
 
 
+def _absent(ws: Workspace, wanted: list[str]) -> str | None:
+    """Which of ``wanted`` the remote does not have, asked with one ``git ls-remote``
+    (None: the remote does not answer, or has every branch asked for and no commit id
+    was among them: the failure was the world's). A commit id cannot be listed: when
+    every branch is there, the id the fetch asked for is the one missing."""
+    ids = [w for w in wanted if _is_commit_id(w)]
+    names = {
+        w: w if w.startswith("refs/") else f"refs/heads/{w}" for w in wanted if not _is_commit_id(w)
+    }
+    listed = ws.repo.git.run("ls-remote", ws.repo.remote, "HEAD", *names.values(), check=False)
+    if not listed.ok:
+        return None
+    present = {line.split("\t", 1)[-1] for line in listed.text.splitlines()}
+    missing = [w for w, ref in names.items() if ref not in present]
+    absent = missing or ids
+    return absent[0] if absent else None
+
+
+def _is_commit_id(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _not_on_remote(ws: Workspace, req: Request, ref: str) -> InputError:
+    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
+
+    if req.head is not None and ref == req.head:
+        flag = "--head"
+    elif req.base is not None and ref == req.base.removeprefix(f"{ws.repo.remote}/"):
+        flag = "--base"
+    else:
+        flag = "the base branch"
+    what = "commit" if _is_commit_id(ref) else "branch"
+    return InputError(
+        f"{flag} {quote(ref)}: no such {what} on the config repo's remote",
+        hint="check the name or commit id (git ls-remote origin lists the branches), "
+        "or push it first",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace  # noqa: PLC0415
 
@@ -239,6 +308,7 @@ def run(args: argparse.Namespace) -> int:
     req = request(args)
     loc = replace(common.location(args), base_branch=req.base_branch)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        common.require_commits(ws)
         if req.comment:
             require_github(ws, "--comment")
         if req.set_status:

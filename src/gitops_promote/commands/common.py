@@ -7,17 +7,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from gitops_promote.config import DEFAULT_CONFIG_PATH
-from gitops_promote.errors import InputError
+from gitops_promote.durations import TIME_RANGE, format_duration, in_time_range
+from gitops_promote.errors import InputError, quote
 from gitops_promote.escape import json_output, log_lines
 from gitops_promote.secrets import redact
 
 if TYPE_CHECKING:
     from gitops_promote.config import App, Config, Environment
-    from gitops_promote.workspace import Credentials, Location
+    from gitops_promote.workspace import Credentials, Location, Workspace
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,18 +65,59 @@ def location(args: argparse.Namespace) -> Location:
     from gitops_promote.workspace import Location  # noqa: PLC0415 - lazy: git modules
 
     return Location(
-        repo_dir=args.repo,
+        repo_dir=path_argument("--repo", args.repo),
         remote=args.remote,
         config_repo=args.config_repo,
         base_branch=args.base_branch,
-        config_path=args.config,
+        config_path=path_argument("--config", args.config),
     )
+
+
+# What every file system here takes: a name of 255 bytes, a path of 4095.
+_NAME_MAX: Final = 255
+_PATH_MAX: Final = 4095
+
+
+_Path = TypeVar("_Path", str, None)
+
+
+def path_argument(flag: str, value: _Path) -> _Path:
+    """``value`` when it can name a file at all; bad input otherwise (a name or path longer
+    than the file system takes, a NUL), before the OS refuses it as an unexpected error."""
+    if value is None:
+        return None
+    raw = value.encode("utf-8", "surrogateescape")
+    if b"\0" in raw or len(raw) > _PATH_MAX or any(len(p) > _NAME_MAX for p in raw.split(b"/")):
+        raise InputError(
+            f"{flag} {quote(value)} is not a usable path",
+            hint=f"a path has at most {_PATH_MAX} bytes, {_NAME_MAX} between two '/'",
+        )
+    return value
 
 
 def credentials(args: argparse.Namespace) -> Credentials:
     from gitops_promote.workspace import credentials_from_env  # noqa: PLC0415
 
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
+
+
+def require_commits(ws: Workspace) -> None:
+    """Refuse a config repo without a single commit (a fresh ``git init``, an empty remote)
+    as bad input, before a reader of history fails on it as if git were broken."""
+    if ws.repo.rev_parse("HEAD") is not None:
+        return
+    loc = ws.location
+    if loc.remote:
+        where = f"--remote {ws.repo.remote_url}"  # without userinfo
+    elif loc.config_repo:
+        where = f"--config-repo {loc.config_repo}"
+    else:
+        where = f"--repo {loc.repo_dir or '.'}"
+    raise InputError(
+        f"the config repo ({where}) has no commits yet",
+        hint="commit promotion.yaml and the overlays to its base branch first "
+        "('gitops-promote validate' checks them before the first commit)",
+    )
 
 
 def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
@@ -86,16 +128,41 @@ def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     )
 
 
+# A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
+# at most (a CI runner's clock a little ahead of the git server's), never a date that
+# would make every later promotion look older.
+NOW_AHEAD: Final = timedelta(minutes=5)
+
+
 def parse_now(text: str | None) -> datetime:
+    """``--now`` as an aware time (no offset: UTC); the clock's time when not given."""
     if not text:
         return datetime.now(UTC)
+    example = "e.g. 2026-11-27T17:00:00+01:00"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        raise InputError(f"--now {quote(text)} is not an ISO 8601 time", hint=example) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not in_time_range(moment):
         raise InputError(
-            f"--now {text!r} is not an ISO 8601 time", hint="e.g. 2026-11-27T17:00:00+01:00"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            f"--now {quote(text)} is out of range", hint=f"give a time {TIME_RANGE}, {example}"
+        )
+    return moment
+
+
+def require_not_ahead(now: datetime, text: str | None, what: str) -> None:
+    """Refuse a ``--now`` more than :data:`NOW_AHEAD` ahead of the clock for a command that
+    writes: the time becomes the promotion's Promoted-At, and a stamp from the future would
+    make every later promotion of the overlay look older (superseded)."""
+    clock = datetime.now(UTC)
+    if text and now - clock > NOW_AHEAD:
+        raise InputError(
+            f"--now {quote(text)} is {format_duration(now - clock)} ahead of the clock; "
+            f"{what} records it as the promotion's request time",
+            hint=f"give a time at most {format_duration(NOW_AHEAD)} ahead, or add --dry-run "
+            "to preview at a later time",
+        )
 
 
 def split_names(values: Sequence[str] | None) -> list[str]:
@@ -113,7 +180,8 @@ def pick_env(config: Config, name: str) -> Environment:
     if not config.has_env(name):
         known = ", ".join(e.name for e in config.environments)
         raise InputError(
-            f"environment {name!r} is not in {config.file}", hint=f"known environments: {known}"
+            f"environment {quote(name)} is not in {config.file}",
+            hint=f"known environments: {known}",
         )
     return config.env(name)
 
@@ -123,11 +191,13 @@ def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> 
     for name in names:
         if not config.has_app(name):
             known = ", ".join(a.name for a in config.apps)
-            raise InputError(f"app {name!r} is not in {config.file}", hint=f"known apps: {known}")
+            raise InputError(
+                f"app {quote(name)} is not in {config.file}", hint=f"known apps: {known}"
+            )
         app = config.app(name)
         if env is not None and app.environments is not None and env.name not in app.environments:
             raise InputError(
-                f"app {name!r} is not deployed to {env.name!r}",
+                f"app {quote(name)} is not deployed to {env.name!r}",
                 hint=f"its environments are: {', '.join(app.environments)}",
             )
         apps.append(app)

@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--limit {args.limit} is not a positive number")
     loc = common.location(args)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        common.require_commits(ws)
         config = load_config(ws.root, loc.config_path)
         (app,) = common.pick_apps(config, [args.app], None)
         names = common.split_names(args.env)

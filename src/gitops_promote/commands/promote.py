@@ -107,7 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_now_argument(
         parser,
         "; also the request time: a promotion of the same overlay requested later, and "
-        "landed in the last day, supersedes this one",
+        "landed in the last day, supersedes this one; at most 5m ahead of the clock "
+        "unless --dry-run",
     )
     common.add_location_arguments(parser)
 
@@ -121,6 +122,9 @@ def request(args: argparse.Namespace) -> Request:
     if apps and args.all:
         raise InputError("give --app or --all, not both")
     check_templates(args.message, args.title)
+    now = common.parse_now(args.now)
+    if not args.dry_run:
+        common.require_not_ahead(now, args.now, "promote")
     return Request(
         env=args.env,
         apps=apps,
@@ -133,7 +137,7 @@ def request(args: argparse.Namespace) -> Request:
         dry_run=args.dry_run,
         no_push=args.no_push,
         as_json=args.json,
-        now=common.parse_now(args.now),
+        now=now,
         message=args.message,
         title=args.title,
         labels=tuple(common.split_names(args.label)),
@@ -152,12 +156,12 @@ def check_templates(message: str | None, title: str | None) -> None:
     """--message and --title are refused before anything is edited (not when the commit
     message is rendered, with the overlay already written)."""
     from gitops_promote import templates  # noqa: PLC0415
-    from gitops_promote.errors import InputError  # noqa: PLC0415
+    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
 
     for flag, text in (("--message", message), ("--title", title)):
         problems = templates.validate_template(text) if text is not None else []
         if problems:
-            raise InputError(f"{flag} {text!r}: {problems[0]}")
+            raise InputError(f"{flag} {quote(text)}: {problems[0]}")
 
 
 def run(args: argparse.Namespace) -> int:

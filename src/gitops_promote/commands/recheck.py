@@ -101,10 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request(args: argparse.Namespace) -> Request:
-    from gitops_promote.errors import InputError  # noqa: PLC0415
 
-    if args.render_timeout <= 0:
-        raise InputError(f"--render-timeout {args.render_timeout} must be positive")
+    check.render_timeout(args.render_timeout)
     return Request(
         status_context=check.status_context(args.status_context),
         state_file=Path(args.state) if args.state else None,

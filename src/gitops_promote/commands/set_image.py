@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 from gitops_promote.escape import log, log_lines
 
 
@@ -35,10 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitops_promote import files, overlays, yamlsafe  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.commands.common import path_argument  # noqa: PLC0415
     from gitops_promote.diffs import unified  # noqa: PLC0415
     from gitops_promote.images import SetImage  # noqa: PLC0415
 
-    path, shown = _file(args.path)
+    path, shown = _file(path_argument("PATH", str(args.path)))
     data = files.read_bytes(path, what=shown)
     original = yamlsafe.decode(data, shown)
     text = original
@@ -75,11 +76,11 @@ def _file(given: str) -> tuple[Path, str]:
                 break
         else:
             raise InputError(
-                f"{given!r} has no kustomization.yaml",
+                f"{quote(given)} has no kustomization.yaml",
                 hint="give a kustomization directory or a YAML file",
             )
     if not path.is_file() and not path.is_symlink():
-        raise InputError(f"{given!r} does not exist", hint="check the path")
+        raise InputError(f"{quote(given)} does not exist", hint="check the path")
     top = next((d for d in absolute.parents if (d / ".git").exists()), absolute.parent)
     rel = path.relative_to(top).as_posix()
     files.refuse_links(top, rel, what="set-image")

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
     parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
-    common.add_now_argument(parser)
+    common.add_now_argument(parser, "; at most 5m ahead of the clock unless --dry-run")
     common.add_location_arguments(parser)
 
 
@@ -232,12 +232,15 @@ def run(args: argparse.Namespace) -> int:
     from gitops_promote.workspace import open_workspace  # noqa: PLC0415
 
     now = common.parse_now(args.now)
+    if not args.dry_run:
+        common.require_not_ahead(now, args.now, "soak")
     identity = parse_identity(args.author)
     loc = common.location(args)
     outcomes: list[Outcome] = []
     with open_workspace(
         loc, common.credentials(args), identity=identity, require_clean=not args.dry_run
     ) as ws:
+        common.require_commits(ws)
         config = load_config(ws.root, loc.config_path)
         if ws.cloned and state.paths(config) is None:
             ws.repo.start_tree_download()  # every auto target's history: it downloads meanwhile

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     loc = common.location(args)
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
+        common.require_commits(ws)
         config = load_config(ws.root, loc.config_path)
         if ws.cloned and not args.app and state.paths(config) is None:
             # every app's history: it downloads while the overlays are read (with a state

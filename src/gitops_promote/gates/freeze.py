@@ -12,9 +12,13 @@ Time rules, all in the window's IANA ``timezone``:
   at 16:00 local time in winter and in summer.
 - ``duration`` is measured on the same wall clock, so a 64h window opened on Friday 16:00
   closes on Monday 08:00 local time even when the clocks change that weekend.
-- A local time skipped by a spring-forward change opens (or closes) a window at the
-  instant the clocks jump; a local time that occurs twice (fall back) opens a window at its
-  first occurrence and closes it at its second, so a freeze is never shorter than written.
+- A cron pair is a recurring window too: its length is the wall-clock time from the start
+  cron's fire to the end cron's next fire (``0 2 * * SUN`` to ``0 3 * * SUN``: one hour).
+- A local time skipped by a spring-forward change opens a window at the instant the clocks
+  jump, and the window still lasts its whole length on the wall clock from there; an end
+  that falls in the skipped hour closes it when the clocks jump. A local time that occurs
+  twice (fall back) opens a window at its first occurrence and closes it at its second.
+  So a freeze is never shorter than written, and never swallowed by a clock change.
 - A window covers ``[start, end)``: active at its start, no longer active at its end.
 """
 
@@ -236,14 +240,29 @@ def _one_off_bounds(window: FreezeWindow, tz: tzinfo) -> tuple[datetime, datetim
     return pin(start, tz), pin(end, tz)
 
 
-def _close(window: FreezeWindow, tz: tzinfo, naive: datetime, opened: datetime) -> datetime | None:
-    """When the occurrence that opened at ``opened`` (local ``naive``) closes."""
+def local_length(window: FreezeWindow, naive: datetime) -> timedelta | None:
+    """How long the occurrence of a recurring ``window`` that opens at local wall-clock time
+    ``naive`` lasts on the wall clock: its ``duration``, or for a cron pair the time from
+    ``naive`` to the next fire of ``end_cron`` on the wall clock (``0 2 * * SUN`` to
+    ``0 3 * * SUN``: one hour, every week, whatever the clocks do that night)."""
     if window.schedule is not None and window.duration is not None:
-        return to_aware(naive + window.duration, tz, opening=False)
+        return window.duration
     if window.end_cron is not None:
-        found = next_fire(window.end_cron, tz, opened, opening=False)
-        return found[1] if found else None
+        end = next(_fires(window.end_cron, naive, backwards=False), None)
+        return end - naive if end is not None else None
     return None
+
+
+def _close(window: FreezeWindow, tz: tzinfo, naive: datetime, opened: datetime) -> datetime | None:
+    """When the occurrence that opened at ``opened`` (scheduled at local ``naive``) closes:
+    its wall-clock length after the local time it really opened at, which is ``naive``
+    unless the clocks skipped it (then the window opened when they jumped, and still lasts
+    its whole length from there: never a window swallowed by the gap, nor one that runs
+    until the end cron's next week)."""
+    length = local_length(window, naive)
+    if length is None:
+        return None
+    return to_aware(_local_naive(opened, tz) + length, tz, opening=False)
 
 
 def occurrence_at(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
@@ -458,6 +477,7 @@ __all__ = [
     "freeze_gate",
     "frozen_until",
     "last_fire",
+    "local_length",
     "next_fire",
     "next_freeze",
     "next_occurrence",
