@@ -18,6 +18,7 @@ from typing import Any
 
 from gitops_promote import secrets
 from gitops_promote.errors import GitHubError, InputError, UserError
+from gitops_promote.gitrepo import check_token_url
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 30
@@ -142,6 +143,7 @@ class GitHub:
         self.repository = repository
         self.owner = repository.split("/", 1)[0]
         self.api_url = api_url_from_env(api_url)
+        check_token_url(self.api_url, what="the GitHub API (GITHUB_API_URL)")
         self._gh = Github(
             base_url=self.api_url,
             auth=Auth.Token(token),

@@ -178,3 +178,30 @@ def test_the_user_of_an_ssh_remote_is_not_a_secret(
     )
     Repo.open(work)
     assert secrets.redact("tok3n-in-url") == "***"
+
+
+@pytest.mark.parametrize(
+    ("api", "refused"),
+    [
+        ("http://ghe.example.invalid/api/v3", True),
+        ("http://10.1.2.3/api/v3", True),
+        ("https://ghe.example.invalid/api/v3", False),
+        ("http://127.0.0.1:9/api/v3", False),
+    ],
+)
+def test_the_github_client_sends_its_token_only_over_https_or_to_loopback(
+    api: str, refused: bool
+) -> None:
+    """The GitHub API client (PR, comment, commit status) refuses a plain-http
+    GITHUB_API_URL on another host before any request carries the token; the message
+    names the URL, never the token. Building a client makes no request, so the allowed
+    URLs need no server."""
+    from gitops_promote.github import GitHub
+
+    token = "ghp_apitokenapitokenapitokenapitoken01"
+    if refused:
+        with pytest.raises(UserError, match="plain http") as info:
+            GitHub("org/config", token=token, api_url=api)
+        assert token not in str(info.value)
+    else:
+        GitHub("org/config", token=token, api_url=api).close()
