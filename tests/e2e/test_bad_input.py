@@ -170,6 +170,16 @@ CASES = [
         "--config",
     ),
     # a config repo without a single commit
+    Case(
+        "promote: --base-branch the remote lacks",
+        remote("promote", *DEV, "--digest", digest_of("a"), "--base-branch", "mian"),
+        "no branch",
+    ),
+    Case(
+        "status: --base-branch the remote lacks",
+        remote("status", "--base-branch", "mian"),
+        "no branch",
+    ),
     Case("status: empty remote", empty_remote("status"), "no commits"),
     Case(
         "promote: empty remote",

@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from gitops_promote import secrets
-from gitops_promote.errors import GitPushError, UserError
+from gitops_promote.errors import GitPushError, UserError, quote
 from gitops_promote.git import log as gitlog
 from gitops_promote.git.runner import (
     _GUARD_PASSED,
@@ -260,6 +260,13 @@ class _Outcome:
         return self.summary or "push failed"
 
 
+def _lacks_branch(runner: Git, url: str, branch: str) -> bool:
+    """True when the remote answers and has no ``branch`` (bad input); False when it has
+    it or does not answer (the world's failure): asked, not read from an error's words."""
+    listed = runner.run("ls-remote", "--heads", "--", url, f"refs/heads/{branch}", check=False)
+    return listed.ok and not listed.text.strip()
+
+
 def _runner(
     base: Git, cwd: Path, token: str | None, url: str, identity: Identity, noop: bool
 ) -> Git:
@@ -382,7 +389,16 @@ class Repo:
                 shutil.rmtree(dest, ignore_errors=True)
                 dest.mkdir(parents=True, exist_ok=True)
         if since is None:
-            runner.run(*args, *(["--depth=1"] if shallow else []), "--", url, str(dest))
+            try:
+                runner.run(*args, *(["--depth=1"] if shallow else []), "--", url, str(dest))
+            except GitCommandError:
+                if branch and _lacks_branch(runner, url, branch_name(branch)):
+                    raise UserError(
+                        f"the config repo has no branch {quote(branch)}",
+                        hint="check --base-branch (settings.base-branch in promotion.yaml); "
+                        "git ls-remote --heads lists the branches it has",
+                    ) from None
+                raise
         runner = runner.at(dest)
         head = runner.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).text
         repo = cls(
