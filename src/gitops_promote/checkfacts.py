@@ -94,7 +94,7 @@ def revisions(repo: Repo, base: str, head: str) -> Revisions:
     fork = repo.merge_base(base_sha, head_sha)
     if fork is None:
         raise InputError(
-            f"--base {quote(base)} and --head {quote(head)} have no common history",
+            f"no common history: --base {quote(base)} and --head {quote(head)}",
             hint="compare the pull request's head with the branch it targets",
         )
     if fork == base_sha:  # up to date with the base: merging is a fast-forward

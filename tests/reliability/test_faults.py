@@ -167,12 +167,14 @@ def test_git_server_fails_the_clone_then_a_rerun_lands(
 ) -> None:
     """The clone gets 500: one error line, exit 3, nothing written; the re-run lands once."""
     seed_tip = fleet.sha()
-    fleet.git.fail_next(1, mode="status", status=500, service="git-upload-pack")
+    # both clones fail: the one with the recent window, and the fallback to the tip alone
+    fleet.git.fail_next(2, mode="status", status=500, service="git-upload-pack")
     digest = digest_of("after-clone-failure")
     run, _ = promote(fleet, tmp_path / "run", *dev("app-04", digest), check=None)
     line = one_line_error(run, 3)
     assert "re-run" in line
     assert fleet.sha() == seed_tip
+    assert fleet.git.pending_faults == 0  # the first run met both
     _, out = promote(fleet, tmp_path / "rerun", *dev("app-04", digest))
     assert out["operation"] == "pushed"
     assert fleet.commits(f"{seed_tip}..main") == [out["commit"]]
