@@ -30,7 +30,7 @@ from gitops_promote.config import (
     Settings,
 )
 from gitops_promote.durations import TIME_RANGE, DurationError, in_time_range, parse_duration
-from gitops_promote.errors import ConfigError, Problem, UserError
+from gitops_promote.errors import ConfigError, Problem, UserError, quote
 from gitops_promote.images import ImageRef
 from gitops_promote.templates import (
     BRANCH_PLACEHOLDERS,
@@ -210,12 +210,12 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     options = list(choices)
     kebab = word.replace("_", "-").lower()
     if kebab != word and kebab in options:
-        return f" (did you mean {kebab!r}?)"
+        return f" (did you mean {quote(kebab)}?)"
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not close and len(word) >= 3:  # an abbreviation: prod -> production
         close = [o for o in options if o.startswith(word)][:2]
         close = close if len(close) == 1 else []
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
 def _one_of(choices: Iterable[str]) -> str:
@@ -327,7 +327,8 @@ class _Loader:
             if not isinstance(key, str):
                 self.problem(
                     self.key_line(node, key),
-                    f"{where}: key {key!r} is not text; keys are names like {allowed[0]!r}",
+                    f"{where}: key {quote(key)} is not text; keys are names like "
+                    f"{quote(allowed[0])}",
                 )
                 continue
             if key in allowed or (level == "top" and key.startswith("x-")):
@@ -335,10 +336,10 @@ class _Loader:
             hint = _suggest(key, allowed)
             elsewhere = _MISPLACED.get(level, {}).get(key)
             if not hint and elsewhere:
-                hint = f" ({key!r} belongs to {elsewhere})"
+                hint = f" ({quote(key)} belongs to {elsewhere})"
             self.problem(
                 self.key_line(node, key),
-                f"{where}: unknown key {key!r}{hint}; allowed here: {_one_of(allowed)}",
+                f"{where}: unknown key {quote(key)}{hint}; allowed here: {_one_of(allowed)}",
             )
 
     def mapping(self, value: Any, line: int | None, what: str) -> Mapping[Any, Any] | None:
@@ -364,7 +365,7 @@ class _Loader:
             self.problem(
                 self.value_line(node, key),
                 f"{where}: {key} must be {expected}, not {_type_name(value)}"
-                + (f" ({value!r})" if isinstance(value, str | int | float) else ""),
+                + (f" ({quote(value)})" if isinstance(value, str | int | float) else ""),
             )
         return result
 
@@ -409,11 +410,11 @@ class _Loader:
             if item_check is not None:
                 why = item_check(item)
                 if why:
-                    self.problem(line, f"{where}: {key}[{index}] {item!r} {why}")
+                    self.problem(line, f"{where}: {key}[{index}] {quote(item)} {why}")
                     ok = False
                     continue
             if item in items:
-                self.problem(line, f"{where}: {key} lists {item!r} twice; remove one")
+                self.problem(line, f"{where}: {key} lists {quote(item)} twice; remove one")
                 ok = False
                 continue
             items.append(item)
@@ -427,7 +428,7 @@ class _Loader:
             return None
         problems = validate_template(value, allowed)
         for message in problems:
-            self.problem(self.value_line(node, key), f"{where}: {key} {value!r}: {message}")
+            self.problem(self.value_line(node, key), f"{where}: {key} {quote(value)}: {message}")
         return None if problems else value
 
     def duration(self, node: Mapping[Any, Any], key: str, where: str) -> timedelta | None:
@@ -452,7 +453,7 @@ class _Loader:
         if isinstance(value, bool):
             shown = str(value).lower()
         else:
-            shown = repr(value) if isinstance(value, str | int | float) else _type_name(value)
+            shown = quote(value) if isinstance(value, str | int | float) else _type_name(value)
         hint = _suggest(value, choices) if isinstance(value, str) else ""
         self.problem(
             self.value_line(node, key),
@@ -504,7 +505,7 @@ class _Loader:
         elif type(value) is not int or value != 1:
             self.problem(
                 self.value_line(top, "version"),
-                f"version {value!r} is not supported; this gitops-promote reads 'version: 1'",
+                f"version {quote(value)} is not supported; this gitops-promote reads 'version: 1'",
             )
 
     # -- settings --------------------------------------------------------------------
@@ -523,7 +524,7 @@ class _Loader:
             if sanitize_ref(base) != base or base.startswith("refs/"):
                 self.problem(
                     self.value_line(node, "base-branch"),
-                    f"settings: base-branch {base!r} is not a valid branch name; write the "
+                    f"settings: base-branch {quote(base)} is not a valid branch name; write the "
                     f"branch name only, e.g. main",
                 )
             else:
@@ -566,7 +567,7 @@ class _Loader:
         if "{env}" not in value or ("{app}" not in value and "{apps}" not in value):
             self.problem(
                 self.value_line(node, key),
-                f"{where}: {key} {value!r} must contain {{env}} and {{app}} (or {{apps}}) so "
+                f"{where}: {key} {quote(value)} must contain {{env}} and {{app}} (or {{apps}}) so "
                 f"that each promotion has its own branch and pull request",
             )
 
@@ -585,7 +586,7 @@ class _Loader:
             if "@" not in email or any(c.isspace() or c in "<>" for c in email):
                 self.problem(
                     self.value_line(author, "email"),
-                    f"{where}: email {email!r} is not an email address; write e.g. "
+                    f"{where}: email {quote(email)} is not an email address; write e.g. "
                     f"bot@example.com (no name, no <>)",
                 )
             else:
@@ -603,7 +604,7 @@ class _Loader:
             hint = _suggest(name, sorted(zoneinfo.available_timezones()))
             self.problem(
                 self.value_line(node, key),
-                f"{where}: timezone {name!r} is not an IANA time zone{hint}; write e.g. "
+                f"{where}: timezone {quote(name)} is not an IANA time zone{hint}; write e.g. "
                 f"Europe/Berlin, America/New_York or UTC",
             )
             return False
@@ -640,7 +641,7 @@ class _Loader:
             if name in declared:
                 self.problem(
                     item_line,
-                    f"environments[{index}]: name {name!r} is already used on line "
+                    f"environments[{index}]: name {quote(name)} is already used on line "
                     f"{declared[name]}; give each environment a unique name",
                 )
                 continue
@@ -654,13 +655,14 @@ class _Loader:
             if source == name:
                 self.problem(
                     source_line,
-                    f"environment {name!r}: from: {source!r} names itself; set from to the "
+                    f"environment {quote(name)}: from: {quote(source)} names itself; set from "
+                    f"to the "
                     f"environment before it, or remove from for the first environment",
                 )
             elif source not in declared:
                 self.problem(
                     source_line,
-                    f"environment {name!r}: from: {source!r} is not an environment"
+                    f"environment {quote(name)}: from: {quote(source)} is not an environment"
                     f"{_suggest(source, known)}; use one of: {_one_of(known)}",
                 )
         graph = {name: [src] for name, (src, _) in upstream.items() if src != name}
@@ -668,7 +670,7 @@ class _Loader:
             self.problem(
                 upstream[cycle[0]][1],
                 "environments form a cycle through from: "
-                + " -> ".join(repr(n) for n in cycle)
+                + " -> ".join(quote(n) for n in cycle)
                 + "; the first environment of a pipeline has no from",
             )
         envs: list[Environment] = []
@@ -694,9 +696,9 @@ class _Loader:
         if name is not None:
             why = _name_problem(name)
             if why:
-                self.problem(self.value_line(node, "name"), f"{label}: name {name!r} {why}")
+                self.problem(self.value_line(node, "name"), f"{label}: name {quote(name)} {why}")
                 name = None
-        where = f"environment {name!r}" if name else label
+        where = f"environment {quote(name)}" if name else label
         self.keys(node, ENV_KEYS, where, "environment")
         values: dict[str, Any] = {}
         path = self.text(node, "path", where)
@@ -774,11 +776,11 @@ class _Loader:
         line = self.value_line(node, key)
         ok = True
         for message in validate_template(value, PATH_PLACEHOLDERS):
-            self.problem(line, f"{where}: {key} {value!r}: {message}")
+            self.problem(line, f"{where}: {key} {quote(value)}: {message}")
             ok = False
         why = _relative_path_problem(value)
         if why:
-            self.problem(line, f"{where}: {key} {value!r} {why}")
+            self.problem(line, f"{where}: {key} {quote(value)} {why}")
             ok = False
         return ok
 
@@ -804,7 +806,7 @@ class _Loader:
             if window.name in names:
                 self.problem(
                     line,
-                    f"{where}: freeze window name {window.name!r} is used twice; give each "
+                    f"{where}: freeze window name {quote(window.name)} is used twice; give each "
                     f"window its own name",
                 )
                 continue
@@ -818,7 +820,9 @@ class _Loader:
         from gitops_promote.gates.freeze import cron_problem, to_aware, zone  # noqa: PLC0415
 
         name = self.text(node, "name", f"{env_where}: freeze[{index}]")
-        where = f"{env_where}: freeze window {name!r}" if name else f"{env_where}: freeze[{index}]"
+        where = (
+            f"{env_where}: freeze window {quote(name)}" if name else f"{env_where}: freeze[{index}]"
+        )
         self.keys(node, FREEZE_KEYS, where, "freeze")
         before = len(self.problems)
         reason = self.text(node, "reason", where)
@@ -938,7 +942,7 @@ class _Loader:
             try:
                 stamp = datetime.fromisoformat(value.strip())
             except ValueError:
-                self.problem(line, f"{where}: {key} {value!r} is not a timestamp; {example}")
+                self.problem(line, f"{where}: {key} {quote(value)} is not a timestamp; {example}")
                 return None
         if not in_time_range(stamp):
             self.problem(line, f"{where}: {key} {stamp.isoformat()} is out of range ({TIME_RANGE})")
@@ -1043,11 +1047,13 @@ class _Loader:
         for name, (deps, line) in depends.items():
             for dep in deps:
                 if dep == name:
-                    self.problem(line, f"app {name!r}: depends-on lists the app itself; remove it")
+                    self.problem(
+                        line, f"app {quote(name)}: depends-on lists the app itself; remove it"
+                    )
                 elif dep not in all_names:
                     self.problem(
                         line,
-                        f"app {name!r}: depends-on {dep!r} is not an app"
+                        f"app {quote(name)}: depends-on {quote(dep)} is not an app"
                         f"{_suggest(dep, known)}; use one of: {_one_of(known)}",
                     )
         graph = {n: [d for d in deps if d != n] for n, (deps, _) in depends.items()}
@@ -1055,18 +1061,18 @@ class _Loader:
             self.problem(
                 depends[cycle[0]][1],
                 "apps form a cycle through depends-on: "
-                + " -> ".join(repr(n) for n in cycle)
+                + " -> ".join(quote(n) for n in cycle)
                 + "; remove one dependency so there is an order to promote them in",
             )
         apps: list[App] = []
         for name, body in node.items():
             line = self.key_line(node, name)
             if not isinstance(name, str):
-                self.problem(line, f"apps: app name {name!r} must be text")
+                self.problem(line, f"apps: app name {quote(name)} must be text")
                 continue
             why = _name_problem(name)
             if why:
-                self.problem(line, f"apps: app name {name!r} {why}")
+                self.problem(line, f"apps: app name {quote(name)} {why}")
                 continue
             app = self.app(name, body, line, env_names)
             if app is not None:
@@ -1074,7 +1080,7 @@ class _Loader:
         return apps
 
     def app(self, name: str, body: Any, line: int | None, env_names: Sequence[str]) -> App | None:
-        where = f"app {name!r}"
+        where = f"app {quote(name)}"
         if isinstance(body, str):
             self.problem(line, f"{where} must be a mapping; write {name}: {{image: {body}}}")
             return None
@@ -1122,7 +1128,8 @@ class _Loader:
             if not _KEY_PATH_RE.match(key):
                 self.problem(
                     self.value_line(node, "key"),
-                    f"{where}: key {key!r} is not a dotted key path; write e.g. image or api.image",
+                    f"{where}: key {quote(key)} is not a dotted key path; write e.g. image or "
+                    "api.image",
                 )
             values["key"] = key
         path = self.text(node, "path", where)
@@ -1134,7 +1141,7 @@ class _Loader:
             if value is not None:
                 if any(c.isspace() for c in value):
                     self.problem(
-                        self.value_line(node, field), f"{where}: {field} {value!r} has spaces"
+                        self.value_line(node, field), f"{where}: {field} {quote(value)} has spaces"
                     )
                 values[field] = value
         track = self.text(node, "track", where)
@@ -1155,7 +1162,7 @@ class _Loader:
         if ref.tag is not None or ref.digest is not None:
             self.problem(
                 line,
-                f"{where}: image {image!r} must be the repository only; write image: "
+                f"{where}: image {quote(image)} must be the repository only; write image: "
                 f"{ref.name} (each promotion picks the tag or digest)",
             )
 
@@ -1174,7 +1181,8 @@ class _Loader:
             if users:
                 self.problem(
                     self.path_lines.get(env.name, env.line),
-                    f"environment {env.name!r}: path {env.path!r} must contain {{app}} so each "
+                    f"environment {quote(env.name)}: path {quote(env.path)} must contain {{app}} "
+                    f"so each "
                     f"app has its own overlay (apps without their own path: "
                     f"{_one_of(users)}); to share one overlay, set path: on each app instead",
                 )
@@ -1198,9 +1206,11 @@ class _Loader:
         for path, app, env in pairs:
             template = app.path or env.path
             if app.path:
-                where, line = f"app {app.name!r}", self.app_path_lines.get(app.name, app.line)
+                where = f"app {quote(app.name)}"
+                line = self.app_path_lines.get(app.name, app.line)
             else:
-                where, line = f"environment {env.name!r}", self.path_lines.get(env.name, env.line)
+                where = f"environment {quote(env.name)}"
+                line = self.path_lines.get(env.name, env.line)
             parents = PurePosixPath(path).parents
             found = [(path, "same"), *((str(p), "inside") for p in parents)]
             for other_path, how in found:
@@ -1224,7 +1234,7 @@ class _Loader:
                 )
                 self.problem(
                     line,
-                    f"{where}: path {template!r} gives {app.name} in {env.name} the overlay "
+                    f"{where}: path {quote(template)} gives {app.name} in {env.name} the overlay "
                     f"{path}, {clash}: a change to one changes what the other deploys; {fix}",
                 )
 

@@ -205,3 +205,26 @@ def test_non_utf8_file_is_one_problem(tmp_path: Path) -> None:
     assert (problem.file, problem.line) == ("promotion.yaml", 3)
     assert "not valid UTF-8" in problem.message
     assert "iconv" in problem.message
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "environments:\n  - name: dev\n    path: apps/{app}/{env}\n    mode: {LONG}\n",
+        "environments:\n  - name: dev\n    path: apps/{app}/{env}\n    freeze:\n"
+        "      - {name: w, schedule: '0 1 * * *', duration: 1h, timezone: {LONG}}\n",
+        "environments:\n  - name: dev\n    path: apps/{app}/{env}\n    from: {LONG}\n",
+        "environments:\n  - name: dev\n    path: apps/{app}/{env}\n    {LONG}: 1\n",
+    ],
+    ids=["mode", "timezone", "from", "unknown-key"],
+)
+def test_a_long_bad_value_is_quoted_in_at_most_80_characters(field: str) -> None:
+    """A promotion.yaml value of 300 characters is quoted in its problem cut to its first
+    80 characters, with its length said: one readable line, not the whole value."""
+    long = "x" * 300
+    text = "version: 1\n" + field.replace("{LONG}", long) + "apps:\n  a: {image: r/a}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    messages = [p.message for p in info.value.problems]
+    assert any("(300 characters)" in m for m in messages), messages
+    assert all("x" * 81 not in m for m in messages), messages
