@@ -112,6 +112,8 @@ class Facts:
     labels: tuple[str, ...] = ()
     codeowners_file: str = ".github/CODEOWNERS"
     codeowners: str | None = None
+    base_codeowners: str | None = None  # the base branch's: GitHub asks its code owners
+    files: tuple[str, ...] = ()  # the merged tree's files, for the ownership gate
     head_config: Config | None = None  # the PR's promotion.yaml, when it changes and is valid
     head_config_problems: tuple[Problem, ...] = ()
     base: str = ""
@@ -544,7 +546,9 @@ def _repository_results(facts: Facts) -> list[GateResult]:
         or render_block(config)
         or (facts.codeowners and "gitops-promote" in facts.codeowners)
     ):
-        out.append(ownership_gate(owners_config, facts.codeowners, facts.codeowners_file))
+        out.append(
+            ownership_gate(owners_config, facts.codeowners, facts.codeowners_file, facts.files)
+        )
     return out
 
 
