@@ -29,6 +29,7 @@ from gitops_promote.changes import ChangeSet, Edit, Key
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem
 from gitops_promote.gates import GateResult, GateSeverity
+from gitops_promote.gates.config import config_gates
 from gitops_promote.gates.dependencies import dependencies_gate
 from gitops_promote.gates.drift import drift_gate
 from gitops_promote.gates.freeze import (
@@ -528,6 +529,8 @@ def _repository_results(facts: Facts) -> list[GateResult]:
                     severity="warning",
                 )
             )
+            if facts.head_config is not None:
+                out += config_gates(config, facts.head_config, facts.base_codeowners)
     for problem in changes.problems:
         out.append(
             GateResult(
