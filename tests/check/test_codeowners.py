@@ -115,8 +115,9 @@ def test_codeowners_check_sees_rules_after_the_block(tmp_path: Path) -> None:
 
 
 def test_codeowners_only_pr_that_takes_production_fails(tmp_path: Path) -> None:
-    """A pull request that only appends ``**/production/ @myorg/devs`` to CODEOWNERS fails
-    the ownership gate on that line; one that only adds an unrelated rule passes."""
+    """A pull request that only appends ``**/production/ @myorg/devs`` (or a rule for
+    promotion.yaml) to CODEOWNERS fails the ownership gate on that line; one that only adds
+    an unrelated rule passes."""
     repo = ConfigRepo(tmp_path / "config")
     repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
     cli("codeowners", "--repo", str(repo.root))
@@ -131,5 +132,10 @@ def test_codeowners_only_pr_that_takes_production_fails(tmp_path: Path) -> None:
     assert "giving it to @myorg/devs" in owners["message"]
     repo.switch("main")
     repo.branch("pr2")
+    repo.commit({".github/CODEOWNERS": text + "/promotion.yaml @myorg/devs\n"}, at=NOW, message="z")
+    owners = result(repo.check_json(now=NOW, code=1), "ownership")
+    assert "takes control file promotion.yaml from @myorg/oncall-approvers" in owners["message"]
+    repo.switch("main")
+    repo.branch("pr3")
     repo.commit({".github/CODEOWNERS": text + "/handbook/ @myorg/devs\n"}, at=NOW, message="y")
     assert result(repo.check_json(now=NOW, code=0), "ownership")["passed"]

@@ -269,3 +269,21 @@ def test_repository_wide_changes_loosen_the_envs_they_govern() -> None:
     assert "break-glass label 'freeze-exception' -> 'ok'" in by_env["production"].message
     assert "from staging -> qa" in by_env["production"].message
     assert all(r.blocking for r in results)
+
+
+def test_removing_owners_and_the_block_at_once_needs_the_owners(tmp_path: Path) -> None:
+    """A PR that drops production's owners: and the CODEOWNERS block together passes the
+    ownership gate (nothing left to enforce), but the config gate names the loosening; it
+    is a warning only because the base branch's block makes production's owners review it."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo.text("promotion.yaml"))}, at=T0, message="o")
+    cli("codeowners", "--repo", str(repo.root))
+    repo.commit({}, at=T0, message="codeowners")
+    repo.branch("pr")
+    text = repo.text("promotion.yaml").replace(f'    owners: ["{OWNERS}"]', "")
+    repo.commit({"promotion.yaml": text, ".github/CODEOWNERS": None}, at=NOW, message="drop")
+    data = repo.check_json(now=NOW, code=0)
+    verdict = result(data, "config", env="production")
+    assert verdict["severity"] == "warning"
+    assert f"loosens production: owners {OWNERS} -> none" in verdict["message"]
+    assert f"makes {OWNERS} (production's owners) the required reviewers" in verdict["message"]

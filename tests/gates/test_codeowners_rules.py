@@ -197,6 +197,7 @@ KEPT = [
     ("ranges do not work in CODEOWNERS", "/apps/*/overlays/[p]roduction/ @x"),
     ("an escaped # does not work in CODEOWNERS", "\\#promotion.yaml @x"),
     ("'/' never matches", "/ @x"),
+    ("not a gitignore pattern at all", "/apps/**\\"),
     ("docs/* is not recursive", "/apps/* @x"),
 ]
 
@@ -206,6 +207,17 @@ def test_rules_that_do_not_take_anything_pass(case: str, later: str) -> None:
     """Rules after the block that GitHub would not apply to a covered file pass."""
     result = ownership_gate(CONFIG, BLOCK + later + "\n", paths=[PROD_FILE, "apps/README.md"])
     assert result.passed, result.message
+
+
+def test_codeowners_files_github_does_not_read_are_not_judged() -> None:
+    """``/docs/ @x`` after the block in .github/CODEOWNERS takes nothing that matters:
+    GitHub never reads docs/CODEOWNERS while .github/CODEOWNERS exists. In docs/CODEOWNERS
+    itself the same rule takes the file GitHub reads, and fails."""
+    text = BLOCK + "/docs/ @x\n"
+    assert ownership_gate(CONFIG, text, paths=["docs/CODEOWNERS"]).passed
+    result = ownership_gate(CONFIG, text, "docs/CODEOWNERS")
+    assert not result.passed
+    assert "takes control file docs/CODEOWNERS from @o/oncall" in result.message
 
 
 def test_rules_before_the_block_do_not_matter() -> None:

@@ -131,7 +131,7 @@ GATE_CASES = [
         False,
         "takes apps/api/overlays/staging/kustomization.yaml (staging) from @o/seniors",
     ),
-    ("unrelated rules after the block", BLOCK + "\n/handbook/ @o/writers\n", True, "enforces"),
+    ("unrelated rules after the block", BLOCK + "\n/docs/ @o/writers\n", True, "enforces"),
 ]
 
 

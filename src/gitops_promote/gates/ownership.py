@@ -103,8 +103,18 @@ def parse(text: str | None) -> list[OwnerRule]:
                 break
             owners.append(word)
         valid = not (pattern.startswith(("!", "\\#")) or "[" in pattern or "]" in pattern)
-        out.append(OwnerRule(number, pattern, tuple(owners), valid))
+        out.append(OwnerRule(number, pattern, tuple(owners), valid and _compiles(pattern)))
     return out
+
+
+def _compiles(pattern: str) -> bool:
+    """Whether ``pattern`` is a gitignore pattern at all (a lone trailing ``\\`` is not):
+    GitHub skips a line it cannot read."""
+    try:
+        _spec(pattern)
+    except pathspec.patterns.gitignore.GitIgnorePatternError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)
@@ -337,7 +347,14 @@ def ownership_gate(
     later = [r for r in parsed if r.line - 1 > block.end and r.valid]
     by_pattern = {r.pattern: r for r in rules(config)}
     taken: list[tuple[str, OwnerRule, OwnerRule]] = []
+    # GitHub reads the first CODEOWNERS of .github/, the root, docs/: the ones after this
+    # file are not read, so whoever owns them changes nothing.
+    unread = (
+        CODEOWNERS_PATHS[CODEOWNERS_PATHS.index(file) + 1 :] if file in CODEOWNERS_PATHS else ()
+    )
     for path in dict.fromkeys([*probe_paths(config), *sorted(paths)]):
+        if path in unread:
+            continue
         mine = owner_rule(in_block, path) if later else None
         if mine is None:
             continue
