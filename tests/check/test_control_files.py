@@ -67,7 +67,7 @@ def test_loosening_production_fails_at_the_first_pr(tmp_path: Path) -> None:
     assert verdict["file"] == "promotion.yaml"
     assert verdict["message"].startswith(
         "promotion.yaml loosens production: mode pull-request -> push; soak 1d -> none; "
-        "freeze window 'weekend' removed; freeze window 'year-end' removed. "
+        "freeze window 'weekend' removed; freeze window 'year-end' removed; "
         "no CODEOWNERS rule on the base branch gives promotion.yaml an owner"
     )
     text = repo.check(now=NOW, code=1).stdout

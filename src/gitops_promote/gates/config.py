@@ -249,7 +249,8 @@ def config_gates(base: Config, head: Config, base_codeowners: str | None) -> lis
                     False,
                     f"{what}; CODEOWNERS on the base branch makes {' '.join(owners)} "
                     f"({guard.name}'s owners) the required reviewers of {file}: they must "
-                    "approve this pull request",
+                    "approve this pull request (branch protection: Require review from Code "
+                    "Owners)",
                     file=file,
                     line=change.line,
                     severity="warning",
@@ -271,7 +272,7 @@ def config_gates(base: Config, head: Config, base_codeowners: str | None) -> lis
                 None,
                 change.env,
                 False,
-                f"{what}. {why}, so nothing makes {change.env}'s owners approve it before it "
+                f"{what}; {why}, so nothing makes {change.env}'s owners approve it before it "
                 f"governs every later promotion; set owners: for {change.env} and commit the "
                 f"CODEOWNERS block 'gitops-promote codeowners' writes (it covers {file}) first",
                 file=file,
