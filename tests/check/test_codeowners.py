@@ -139,3 +139,16 @@ def test_codeowners_only_pr_that_takes_production_fails(tmp_path: Path) -> None:
     repo.branch("pr3")
     repo.commit({".github/CODEOWNERS": text + "/handbook/ @myorg/devs\n"}, at=NOW, message="y")
     assert result(repo.check_json(now=NOW, code=0), "ownership")["passed"]
+
+
+def test_codeowners_check_judges_every_file_of_a_clone(tmp_path: Path) -> None:
+    """``codeowners --check --remote`` (a sparse clone) still judges every tracked file: a
+    production JSON patch that ``/apps/**/*.json @x`` takes after the block fails."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
+    cli("codeowners", "--repo", str(repo.root))
+    text = repo.text(".github/CODEOWNERS") + "/apps/**/*.json @x\n"
+    patch = "apps/api-service/overlays/production/patch.json"
+    repo.commit({".github/CODEOWNERS": text, patch: "{}\n"}, at=T0, message="json")
+    run = cli("codeowners", "--check", "--remote", f"file://{repo.root}", check=1)
+    assert f"takes {patch} (production) from @myorg/oncall-approvers, giving it to @x" in run.stdout
