@@ -134,7 +134,7 @@ def test_codeowners_only_pr_that_takes_production_fails(tmp_path: Path) -> None:
     repo.branch("pr2")
     repo.commit({".github/CODEOWNERS": text + "/promotion.yaml @myorg/devs\n"}, at=NOW, message="z")
     owners = result(repo.check_json(now=NOW, code=1), "ownership")
-    assert "takes control file promotion.yaml from @myorg/oncall-approvers" in owners["message"]
+    assert "takes control file 'promotion.yaml' from @myorg/oncall-approvers" in owners["message"]
     repo.switch("main")
     repo.branch("pr3")
     repo.commit({".github/CODEOWNERS": text + "/handbook/ @myorg/devs\n"}, at=NOW, message="y")
@@ -151,4 +151,29 @@ def test_codeowners_check_judges_every_file_of_a_clone(tmp_path: Path) -> None:
     patch = "apps/api-service/overlays/production/patch.json"
     repo.commit({".github/CODEOWNERS": text, patch: "{}\n"}, at=T0, message="json")
     run = cli("codeowners", "--check", "--remote", f"file://{repo.root}", check=1)
-    assert f"takes {patch} (production) from @myorg/oncall-approvers, giving it to @x" in run.stdout
+    assert (
+        f"takes '{patch}' (production) from @myorg/oncall-approvers, giving it to @x" in run.stdout
+    )
+
+
+def test_a_hostile_file_name_stays_on_one_line(tmp_path: Path) -> None:
+    """A pull request adds a production file whose name holds a newline and ``::`` (a
+    forged workflow command) under a later ``*.txt @x`` rule: the ownership gate fails
+    and names the file quoted on one line, so nothing it holds becomes a command."""
+    repo = ConfigRepo(tmp_path / "config")
+    repo.commit({"promotion.yaml": with_owners(repo)}, at=T0, message="owners")
+    cli("codeowners", "--repo", str(repo.root))
+    repo.commit(
+        {".github/CODEOWNERS": repo.text(".github/CODEOWNERS") + "*.txt @x\n"},
+        at=T0,
+        message="codeowners",
+    )
+    repo.branch("pr")
+    name = "apps/api-service/overlays/production/a\n::error::forged.txt"
+    repo.commit({name: "x\n"}, at=NOW, message="hostile")
+    data = repo.check_json(now=NOW, code=1)
+    message = result(data, "ownership")["message"]
+    assert "takes 'apps/api-service/overlays/production/a\\n::error::forged.txt'" in message
+    assert "\n" not in message
+    text = repo.check(now=NOW, code=1, env={"GITHUB_ACTIONS": "true"}).stdout
+    assert "\n::error::forged" not in text

@@ -157,13 +157,13 @@ def test_block_covers_the_control_files() -> None:
 
 
 TAKEN = [
-    ("*.yaml @x", "apps/api/overlays/staging/kustomization.yaml (staging) from @o/seniors"),
+    ("*.yaml @x", "'apps/api/overlays/staging/kustomization.yaml' (staging) from @o/seniors"),
     ("/apps/** @x", "(staging) from @o/seniors, giving it to @x"),
-    ("**/production/ @x", f"takes {PROD_FILE} (production) from @o/oncall, giving it to @x"),
+    ("**/production/ @x", f"takes '{PROD_FILE}' (production) from @o/oncall, giving it to @x"),
     ("/apps/api/overlays/production/", "giving it to no one (a rule without owners)"),
-    ("/promotion.yaml @o/seniors", "takes control file promotion.yaml from @o/oncall"),
-    ("/.github/ @x", "takes control file .github/CODEOWNERS from @o/oncall"),
-    ("versions.json @x", "takes control file versions.json from @o/oncall"),
+    ("/promotion.yaml @o/seniors", "takes control file 'promotion.yaml' from @o/oncall"),
+    ("/.github/ @x", "takes control file '.github/CODEOWNERS' from @o/oncall"),
+    ("versions.json @x", "takes control file 'versions.json' from @o/oncall"),
     ("/apps/*/overlays/production/ @o/oncall @x", "giving it to @o/oncall @x"),
 ]
 
@@ -187,7 +187,7 @@ def test_a_file_of_the_tree_is_judged_too() -> None:
     assert ownership_gate(CONFIG, text).passed
     result = ownership_gate(CONFIG, text, paths=["apps/api/overlays/production/patch.json"])
     assert not result.passed
-    assert "takes apps/api/overlays/production/patch.json (production)" in result.message
+    assert "takes 'apps/api/overlays/production/patch.json' (production)" in result.message
 
 
 KEPT = [
@@ -217,7 +217,7 @@ def test_codeowners_files_github_does_not_read_are_not_judged() -> None:
     assert ownership_gate(CONFIG, text, paths=["docs/CODEOWNERS"]).passed
     result = ownership_gate(CONFIG, text, "docs/CODEOWNERS")
     assert not result.passed
-    assert "takes control file docs/CODEOWNERS from @o/oncall" in result.message
+    assert "takes control file 'docs/CODEOWNERS' from @o/oncall" in result.message
 
 
 def test_rules_before_the_block_do_not_matter() -> None:

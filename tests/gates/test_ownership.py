@@ -129,7 +129,7 @@ GATE_CASES = [
         "a parent directory after the block takes it back",
         BLOCK + "\n/apps/ @o/devs\n",
         False,
-        "takes apps/api/overlays/staging/kustomization.yaml (staging) from @o/seniors",
+        "takes 'apps/api/overlays/staging/kustomization.yaml' (staging) from @o/seniors",
     ),
     ("unrelated rules after the block", BLOCK + "\n/docs/ @o/writers\n", True, "enforces"),
 ]

@@ -39,6 +39,7 @@ import pathspec
 
 from gitops_promote.changes import CODEOWNERS_PATHS
 from gitops_promote.config import Config, Environment
+from gitops_promote.errors import quote
 from gitops_promote.gates import GateResult
 
 GATE: Final = "ownership"
@@ -364,10 +365,11 @@ def ownership_gate(
     if taken:
         path, mine, theirs = taken[0]
         generated = by_pattern.get(mine.pattern)
+        shown = quote(path)  # a file name of the pull request's tree: kept on one line
         what = (
-            f"control file {path}"
+            f"control file {shown}"
             if generated is not None and generated.control
-            else f"{path} ({generated.env if generated else mine.pattern})"
+            else f"{shown} ({generated.env if generated else mine.pattern})"
         )
         more = f" (and {len(taken) - 1} more file(s))" if len(taken) > 1 else ""
         return result(
