@@ -739,6 +739,10 @@ def gather(
         labels=tuple(labels),
         codeowners_file=owners_file,
         codeowners=after.text(owners_file),
+        base_codeowners=next(
+            (before.text(p) for p in changes.CODEOWNERS_PATHS if p in before.files), None
+        ),
+        files=tuple(sorted(after.files)),
         head_config=head_config,
         head_config_problems=head_problems,
         base=revs.base,

@@ -29,6 +29,7 @@ from gitops_promote.changes import ChangeSet, Edit, Key
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem
 from gitops_promote.gates import GateResult, GateSeverity
+from gitops_promote.gates.config import config_gates
 from gitops_promote.gates.dependencies import dependencies_gate
 from gitops_promote.gates.drift import drift_gate
 from gitops_promote.gates.freeze import (
@@ -112,6 +113,8 @@ class Facts:
     labels: tuple[str, ...] = ()
     codeowners_file: str = ".github/CODEOWNERS"
     codeowners: str | None = None
+    base_codeowners: str | None = None  # the base branch's: GitHub asks its code owners
+    files: tuple[str, ...] = ()  # the merged tree's files, for the ownership gate
     head_config: Config | None = None  # the PR's promotion.yaml, when it changes and is valid
     head_config_problems: tuple[Problem, ...] = ()
     base: str = ""
@@ -526,6 +529,8 @@ def _repository_results(facts: Facts) -> list[GateResult]:
                     severity="warning",
                 )
             )
+            if facts.head_config is not None:
+                out += config_gates(config, facts.head_config, facts.base_codeowners)
     for problem in changes.problems:
         out.append(
             GateResult(
@@ -544,7 +549,9 @@ def _repository_results(facts: Facts) -> list[GateResult]:
         or render_block(config)
         or (facts.codeowners and "gitops-promote" in facts.codeowners)
     ):
-        out.append(ownership_gate(owners_config, facts.codeowners, facts.codeowners_file))
+        out.append(
+            ownership_gate(owners_config, facts.codeowners, facts.codeowners_file, facts.files)
+        )
     return out
 
 
