@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from gitops_promote.escape import command_data, command_property
+from gitops_promote.mdfit import Section, fit, utf8_bytes
 from gitops_promote.secrets import redact
 
 Level = Literal["error", "warning", "notice"]
@@ -111,17 +112,10 @@ def append_summary(markdown: str) -> None:
     if not path:
         return
     text = redact(markdown).rstrip("\n")
+    section = Section((text,), unit="summary section(s)")
+    text = fit([section], summary_room(), measure=utf8_bytes) if text else ""
     if not text:
         return
-    room = summary_room()
-    if len(text.encode("utf-8", "surrogatepass")) > room:
-        size = len(text.encode("utf-8", "surrogatepass"))
-        text = (
-            f"_… {size} bytes of summary not shown: a step's job summary holds at most "
-            "1 MiB; see the job log._"
-        )
-        if len(text.encode("utf-8")) > room:
-            return
     with Path(path).open("a", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(text + _SUMMARY_END)
 

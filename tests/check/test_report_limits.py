@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
-from gitops_promote import actions, checkreport, statusview
+from gitops_promote import actions, checkreport, state, statusview
 from gitops_promote.gates import GateResult
 from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.images import ImageRef
@@ -185,7 +185,7 @@ def test_append_summary_leaves_out_whole_what_does_not_fit(
     assert len(data) < SUMMARY_LIMIT
     tail = data.decode()[SUMMARY_LIMIT - 1000 - 2 :]
     assert "```" not in tail
-    assert "bytes of summary not shown" in tail
+    assert "_… 1 summary section(s) not shown; see the job log._" in tail
     assert actions.summary_room() < 1000
 
 
@@ -205,3 +205,23 @@ def test_status_table_keeps_each_value_in_its_cell() -> None:
     assert len(lines) == 3
     assert len(table_cells(lines[2])) == 6
     assert "<" not in "\n".join(read_markdown(text).prose).replace("\\<", "")
+
+
+def test_versions_md_keeps_each_name_on_its_line() -> None:
+    """VERSIONS.md (rendered from names and pins on the base branch) writes a newline in
+    an app or env name out as ``\\n`` (its backslash escaped): no value starts a heading
+    or a list item of its own."""
+    entry = state.Entry(
+        app="api\n# fake",
+        env="prod\n- **production**: `sha256:forged`",
+        ref=ImageRef("ghcr.io/o/api", "v1", "sha256:" + "d" * 64),
+        since=NOW,
+        commit="e" * 40,
+    )
+    text = state.render_markdown([entry], "versions.json", ["prod"])
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith("#")] == ["# Versions", "## api\\\\n# fake"]
+    assert [line for line in lines if line.startswith("- ")] == [
+        f"- **prod\\\\n- \\*\\*production\\*\\*: \\`sha256:forged\\`**: `v1` `sha256:{'d' * 64}` "
+        f"since 2026-11-03 10:00 UTC (commit `{'e' * 12}`)"
+    ]
