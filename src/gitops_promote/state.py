@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
+from gitops_promote.escape import visible
 from gitops_promote.history import same_artifact
 from gitops_promote.images import ImageRef
 
@@ -156,8 +157,9 @@ def render_json(entries: Iterable[Entry]) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside Markdown emphasis (names are plain, but keep it exact)."""
-    return "".join(f"\\{c}" if c in "\\`*_[]<>|" else c for c in text)
+    """Text safe inside Markdown emphasis (names are plain, but keep it exact): on one
+    line (:func:`~gitops_promote.escape.visible`), markup characters escaped."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>|" else c for c in visible(text))
 
 
 def render_markdown(entries: Sequence[Entry], json_name: str, env_order: Sequence[str]) -> str:

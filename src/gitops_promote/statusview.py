@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from gitops_promote import facts, statesince
 from gitops_promote.config import App, Config, Environment
+from gitops_promote.escape import md_code, md_text
 from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef, short_digest
 
@@ -102,14 +103,20 @@ def table(rows: Sequence[Row]) -> str:
     )
 
 
+def _cell(text: str) -> str:
+    return text if text == "-" else md_text(text)
+
+
 def markdown(rows: Sequence[Row]) -> str:
+    """The status table for the job summary: every value escaped for its cell (names and
+    tags are validated, but the table is only as safe as its least checked value)."""
     out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         tag, digest = _pin(r.ref)
-        shown = BROKEN if r.broken else f"`{digest}`"
+        shown = _cell(BROKEN) if r.broken else md_code(digest, cell=True)
         out.append(
-            f"| {r.app} | {r.env} | {tag} | {shown} | {_when(r.since)} | "
-            f"{(r.since_commit or '-')[:12]} |"
+            f"| {_cell(r.app)} | {_cell(r.env)} | {_cell(tag)} | {shown} | "
+            f"{_when(r.since)} | {_cell((r.since_commit or '-')[:12])} |"
         )
     return "\n".join(out)
 

@@ -459,7 +459,7 @@ def publish(result: CheckResult, req: Request) -> None:
         common.emit_json(checkreport.to_json(result))
     else:
         common.emit(checkreport.text(result))
-    actions.append_summary(checkreport.summary(result))
+    actions.append_summary(checkreport.summary(result, actions.summary_room()))
     actions.set_outputs(checkreport.outputs(result))
 
 
