@@ -32,7 +32,6 @@ from gitops_promote import (
     facts,
     files,
     hermetic,
-    history,
     render,
     rendered_images,
     state,
@@ -603,19 +602,20 @@ def known_since(
     base_entries: Mapping[str, tuple[str, str]],
     pins: Mapping[Key, ImageRef | None],
     files: Mapping[Key, str],
-) -> dict[Key, history.PinEvent]:
+) -> statesince.Verified:
     """Since when each history key has run its base pin, where the state file of the base
-    branch answers (:mod:`gitops_promote.statesince`; never the pull request's: its head is
-    not trusted). ``base_entries``: the base tip's tree (``revs.before`` is the base tip
-    unless the pull request conflicts; then history answers)."""
+    branch answers and git confirms it (:mod:`gitops_promote.statesince`; never the pull
+    request's: its head is not trusted). ``base_entries``: the base tip's tree
+    (``revs.before`` is the base tip unless the pull request conflicts; then history
+    answers)."""
     where = state.paths(config)
     if where is None or not files or revs.before != revs.base or where[0] not in base_entries:
-        return {}
+        return statesince.Verified()
     mode, oid = base_entries[where[0]]
     if mode not in _REGULAR:
-        return {}
+        return statesince.Verified()
     entries = statesince.parse_entries(repo.read_objects({oid}).get(oid))
-    return statesince.from_entries(repo, revs.base, entries, pins, files)
+    return statesince.from_entries(repo, config, revs.base, entries, pins, files)
 
 
 def gather(
@@ -685,6 +685,7 @@ def gather(
         for key in wanted_history
         if (file := changes.pin_file(before, config, config.app(key[0]), config.env(key[1])))
     }
+    verified = known_since(repo, config, revs, before_entries, pins_before, history_files)
     lines = facts.timelines(
         repo,
         config,
@@ -692,7 +693,7 @@ def gather(
         revs.base,
         files=history_files,
         lazy=True,  # the gates look at recent history only, unless a rollback needs more
-        known=known_since(repo, config, revs, before_entries, pins_before, history_files),
+        known=verified.events,
     )
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
@@ -756,7 +757,8 @@ def gather(
         + tuple(
             f"{app} in {env} renders exactly as before: not a promotion"
             for app, env in sorted(unchanged)
-        ),
+        )
+        + tuple(verified.notes),
         deployed=deployed,
         unchanged=unchanged,
     )
