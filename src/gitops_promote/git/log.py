@@ -258,7 +258,7 @@ def clamp_times(dates: Sequence[datetime]) -> list[datetime]:
     out: list[datetime] = []
     latest: datetime | None = None
     for date in reversed(dates):
-        latest = date if latest is None or date > latest else latest
+        latest = date if latest is None or date >= latest else latest
         out.append(latest)
     out.reverse()
     return out
