@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, failed, result
+from support import gitutil
 from support.repos import cli
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)  # a Wednesday: no freeze
@@ -148,3 +149,127 @@ def test_soak_soaks_a_backdated_commit_from_its_parent(backdated: ConfigRepo) ->
     target, _ = soak_staging(backdated)
     assert target["status"] == "waiting", target
     assert target["left-seconds"] == 50 * 60
+
+
+# -- a pull request that changes the state file ------------------------------------------------
+
+
+def promoted_state(repo: ConfigRepo) -> None:
+    """The state file rewritten as a promotion of the work tree's pins writes it
+    (:func:`gitops_promote.state.refresh`: the pin this commit makes is pending)."""
+    from gitops_promote import state
+    from gitops_promote.configload import parse_config
+    from gitops_promote.gitrepo import Git, Repo
+
+    config = parse_config(repo.text("promotion.yaml"))
+    local = Repo(Git(cwd=repo.root), repo.root, base_branch="main")
+    state.refresh(local, config, {("api-service", "staging"): NOW - timedelta(minutes=1)})
+
+
+def soaked(tmp_path: Path) -> ConfigRepo:
+    """dev has run NEW_API for two hours, recorded honestly in the state file."""
+    repo = with_state_file(tmp_path / "config")
+    repo.promote("api-service", "dev", f"{API}@{NEW_API}", at=NOW - timedelta(hours=2))
+    write_state(repo, at=NOW - timedelta(hours=2) + timedelta(minutes=1))
+    return repo
+
+
+def test_a_promotion_pr_with_the_state_file_the_tool_writes_passes(tmp_path: Path) -> None:
+    """A staging promotion whose state file is exactly what the promotion writes: no
+    state gate, the check passes."""
+    repo = soaked(tmp_path)
+    repo.branch("promote-staging")
+    files = repo.pinned("api-service", "staging", f"{API}@{NEW_API}")
+    gitutil.write_files(repo.root, files)
+    promoted_state(repo)
+    repo.commit({}, at=NOW - timedelta(minutes=1), message="promote api-service to staging")
+    data = repo.check_json(now=NOW, code=0)
+    assert [r for r in data["results"] if r["gate"] == "state"] == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (
+            lambda d, initial: d["apps"]["api-service"]["dev"].update(
+                commit=initial, since=T0.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            "changes the entry for api-service in dev (since 2026-11-02T09:00:00Z",
+        ),
+        (
+            lambda d, _initial: d["apps"]["api-service"].pop("production"),
+            "removes the entry for api-service in production",
+        ),
+        (
+            lambda d, initial: d["apps"]["api-service"]["staging"].update(
+                commit=initial, since=T0.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            "but this pull request is what pins it",
+        ),
+    ],
+    ids=["backdated-dev", "removed-entry", "staging-claims-history"],
+)
+def test_a_pr_whose_state_file_is_not_the_tools_fails_the_state_gate(
+    tmp_path: Path, edit: Any, fragment: str
+) -> None:
+    """A pull request whose state file differs from what the tool writes for its pin
+    changes (a backdated entry it does not promote, a removed entry, a promoted entry
+    that claims old history) fails the state gate, naming the entry; before, the check
+    passed ("no environment changes" for a JSON-only PR, soak met for the promotion)."""
+    repo = soaked(tmp_path)
+    initial = gitutil.git("rev-list", "--max-parents=0", "HEAD", cwd=repo.root)
+    repo.branch("edit-state")
+    gitutil.write_files(repo.root, repo.pinned("api-service", "staging", f"{API}@{NEW_API}"))
+    promoted_state(repo)
+    data = json.loads(repo.text("versions.json"))
+    edit(data, initial)
+    from gitops_promote import state
+
+    entries = state.parse(json.dumps(data))
+    order = ["dev", "staging", "production"]
+    repo.commit(
+        {
+            "versions.json": state.render_json(entries),
+            "VERSIONS.md": state.render_markdown(entries, "versions.json", order),
+        },
+        at=NOW - timedelta(minutes=1),
+        message="promote api-service to staging",
+    )
+    out = repo.check_json(now=NOW, code=1)
+    gates = [r for r in out["results"] if r["gate"] == "state"]
+    assert len(gates) == 1, gates
+    assert not gates[0]["passed"]
+    assert gates[0]["file"] == "versions.json"
+    assert fragment in gates[0]["message"]
+    assert "never by hand" in gates[0]["message"]
+
+
+def test_a_json_only_pr_that_backdates_dev_fails_the_state_gate(tmp_path: Path) -> None:
+    """The attack's first step: a PR that only edits versions.json (and VERSIONS.md to
+    match) to backdate dev's since fails the check instead of passing it."""
+    from gitops_promote import state
+
+    repo = with_state_file(tmp_path / "config")
+    initial = repo.head()
+    write_state(repo, at=T0 + timedelta(minutes=1))
+    repo.promote("api-service", "dev", f"{API}@{NEW_API}", at=NOW - timedelta(minutes=5))
+    write_state(repo, at=NOW - timedelta(minutes=4))
+    repo.branch("tidy")
+    data = json.loads(repo.text("versions.json"))
+    data["apps"]["api-service"]["dev"].update(
+        commit=initial, since=T0.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    entries = state.parse(json.dumps(data))
+    repo.commit(
+        {
+            "versions.json": state.render_json(entries),
+            "VERSIONS.md": state.render_markdown(
+                entries, "versions.json", ["dev", "staging", "production"]
+            ),
+        },
+        at=NOW - timedelta(minutes=3),
+        message="chore: tidy versions.json",
+    )
+    out = repo.check_json(now=NOW, code=1)
+    assert failed(out) == [("state", None, None)]
+    assert "api-service in dev" in result(out, "state")["message"]
