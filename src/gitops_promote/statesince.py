@@ -170,12 +170,23 @@ def pins_at(
     repo: Repo, config: Config, wanted: Mapping[tuple[str, str], str], chain: Mapping[str, Link]
 ) -> dict[tuple[str, str], ImageRef | None]:
     """What ``file`` pins at ``commit`` for each ``(commit, file)`` of ``wanted`` (value:
-    the app): the trees of just those commits (one request in a commits-only clone), one
-    ``cat-file`` for the directories and one for the blobs. Unreadable ones are left out."""
+    the app): one ``cat-file --batch`` of ``commit:file`` names in a clone that has every
+    object; in a partial clone the trees of just those commits (one request), one
+    ``cat-file`` for the directories and the blobs in one more request and one more
+    ``cat-file``. Unreadable ones are left out (not confirmed)."""
     if not wanted:
         return {}
-    repo.fetch_trees([chain[c] for c, _ in wanted if c in chain])
-    blobs = repo.read_blobs(list(wanted))
+    blobs: Mapping[tuple[str, str], bytes | None]
+    names = [f"{commit}:{file}" for commit, file in wanted]
+    if not repo.partial and not any("\n" in name for name in names):
+        found = gitlog.cat_batch(repo.git, names)
+        blobs = {
+            key: item[1] if item is not None and item[0] == "blob" else None
+            for key, item in zip(wanted, found, strict=True)
+        }
+    else:
+        repo.fetch_trees([chain[c] for c, _ in wanted if c in chain])
+        blobs = repo.read_blobs(list(wanted))
     out: dict[tuple[str, str], ImageRef | None] = {}
     for (commit, file), app in wanted.items():
         data = blobs.get((commit, file))
