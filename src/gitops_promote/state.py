@@ -502,6 +502,7 @@ def refresh(
         kept = reusable(parse(old) if old is not None else [], pins, changed)
     except StateFileError:
         kept = {}
+    kept = _confirmed(repo, config, kept, pins, now)
     redo = [(a, e) for a, e in targets if (a.name, e.name) not in kept]
     files = {
         (a.name, e.name): file
@@ -510,6 +511,25 @@ def refresh(
     }
     lines = facts.timelines(repo, config, redo, files=files, lazy=True)  # used right here
     return _write(repo, config, build(config, pins, lines, changed, kept))
+
+
+def _confirmed(
+    repo: Repo,
+    config: Config,
+    kept: Mapping[Key, Entry],
+    pins: Mapping[Key, ImageRef | None],
+    now: Mapping[Key, Current],
+) -> dict[Key, Entry]:
+    """The ``kept`` entries git confirms at HEAD (:func:`gitops_promote.statesince.known`):
+    a rewrite never carries a forged or wrong entry forward; the others are redone from
+    history."""
+    from gitops_promote import statesince  # noqa: PLC0415
+
+    if not kept:
+        return {}
+    files = {key: file for key in kept if (file := now[key].file) is not None}
+    found = statesince.from_entries(repo, config, "HEAD", kept.values(), pins, files)
+    return {key: entry for key, entry in kept.items() if key in found.events}
 
 
 def _pins_now(

@@ -273,3 +273,14 @@ def test_a_json_only_pr_that_backdates_dev_fails_the_state_gate(tmp_path: Path) 
     out = repo.check_json(now=NOW, code=1)
     assert failed(out) == [("state", None, None)]
     assert "api-service in dev" in result(out, "state")["message"]
+
+
+def test_a_later_promotion_does_not_keep_a_forged_entry(forged: ConfigRepo) -> None:
+    """The forged entry merged on main: the next promotion's rewrite of the state file
+    does not carry it forward; it writes what history says (dev since five minutes ago)."""
+    forged.switch("main")
+    gitutil.write_files(forged.root, forged.pinned("api-service", "staging", f"{API}@{NEW_API}"))
+    promoted_state(forged)
+    entry = json.loads(forged.text("versions.json"))["apps"]["api-service"]["dev"]
+    assert entry["since"] == (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert entry["commit"] != gitutil.git("rev-list", "--max-parents=0", "HEAD", cwd=forged.root)
