@@ -284,3 +284,18 @@ def test_a_later_promotion_does_not_keep_a_forged_entry(forged: ConfigRepo) -> N
     entry = json.loads(forged.text("versions.json"))["apps"]["api-service"]["dev"]
     assert entry["since"] == (NOW - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert entry["commit"] != gitutil.git("rev-list", "--max-parents=0", "HEAD", cwd=forged.root)
+
+
+def test_status_in_a_commits_only_clone_refuses_the_forged_entry(forged: ConfigRepo) -> None:
+    """status --remote (a partial clone that has commits only: the trees of the entries'
+    commits are fetched for the check) reads history for the forged entry, says so on
+    stderr, and keeps the honest entries' answers."""
+    forged.switch("main")
+    for key in ("uploadpack.allowFilter", "uploadpack.allowAnySHA1InWant"):
+        gitutil.git("config", key, "true", cwd=forged.root)
+    run = cli("status", "--remote", f"file://{forged.root}", "--json", check=0)
+    assert NOTE in run.stderr
+    rows = {(r["app"], r["env"]): r for r in json.loads(run.stdout)}
+    dev = rows[("api-service", "dev")]
+    assert dev["since"] == (NOW - timedelta(minutes=5)).isoformat()
+    assert rows[("worker", "dev")]["since"] == T0.isoformat()
