@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from gitops_promote import facts, pins, state, yamlsafe
 from gitops_promote.config import App, Config, Environment
@@ -67,12 +66,6 @@ def chain_links(repo: Repo, rev: str) -> dict[str, Link]:
     commits-only clone has them all, and nothing is fetched)."""
     repo.ensure_history()
     return {link.commit: link for link in gitlog.first_parent_chain(repo.git, rev)}
-
-
-def commit_dates(repo: Repo, rev: str) -> dict[str, datetime]:
-    """Clamped time of every commit on ``rev``'s first-parent history (see
-    :func:`chain_links`)."""
-    return {sha: link.time for sha, link in chain_links(repo, rev).items() if link.time}
 
 
 def _agrees(entry: state.Entry, current: Mapping[Key, ImageRef | None]) -> bool:
@@ -268,7 +261,6 @@ def timelines(
 __all__ = [
     "Verified",
     "chain_links",
-    "commit_dates",
     "from_entries",
     "known",
     "parse_entries",
