@@ -33,12 +33,16 @@ def gather(
     targets: Sequence[tuple[App, Environment]],
     *,
     rev: str | None = None,
+    notes: list[str] | None = None,
 ) -> list[Row]:
-    """Since when from the state file where it answers (one blob), else one history pass
-    for the other targets; the working tree (or, in a fresh clone, the tree of ``rev``:
-    see :func:`gitops_promote.facts.current_pins`) says what is pinned now."""
+    """Since when from the state file where git confirms it, else one history pass for the
+    other targets (``notes``, when given, gets a line per state-file entry git refused);
+    the working tree (or, in a fresh clone, the tree of ``rev``: see
+    :func:`gitops_promote.facts.current_pins`) says what is pinned now."""
     current = facts.current_pins(repo, config, targets, rev=rev)
-    lines = statesince.timelines(repo, config, targets, rev, current)
+    lines, refused = statesince.timelines(repo, config, targets, rev, current)
+    if notes is not None:
+        notes += refused
     rows: list[Row] = []
     for app, env in targets:
         now = current[(app.name, env.name)]

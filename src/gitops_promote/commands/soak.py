@@ -206,7 +206,7 @@ def gather(
     rev = "HEAD" if ws.cloned else None
     now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
     # since when: from the state file where it answers, else history
-    lines = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
+    lines, notes = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
@@ -221,7 +221,7 @@ def gather(
     found = soakplan.Facts(
         config, now, current, lines, files=files, proposals=open_prs, unreadable=unreadable
     )
-    return found, [why] if why else []
+    return found, [*notes, *([why] if why else [])]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ from gitops_promote.images import ImageRef
 RENDER = "render"
 OVERLAY = "overlay"
 CONFIG = "config"
+STATE = "state"  # the state file is a fact: a pull request changes it only as a promotion does
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class Facts:
     notes: tuple[str, ...] = ()
     deployed: Mapping[Key, Deployed] = field(default_factory=dict)
     unchanged: frozenset[Key] = frozenset()  # reached, but renders exactly as before
+    # the pull request's state file, where it is not what gitops-promote writes for it
+    state_problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -567,6 +570,10 @@ def evaluate(facts: Facts) -> CheckResult:
     results = [r for t in targets for r in t.results]
     results += _unknown_app_results(facts)
     results += _repository_results(facts)
+    results += [
+        GateResult(STATE, None, None, False, p.message, p.file, p.line)
+        for p in facts.state_problems
+    ]
     return CheckResult(
         base=facts.base,
         head=facts.head,
@@ -584,6 +591,7 @@ __all__ = [
     "CONFIG",
     "OVERLAY",
     "RENDER",
+    "STATE",
     "CheckResult",
     "Deployed",
     "Facts",
