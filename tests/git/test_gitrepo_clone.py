@@ -107,15 +107,17 @@ def test_clone_refuses_a_non_empty_destination(config_repo: ConfigRepo, tmp_path
 
 
 def test_clone_of_a_missing_repo_or_branch(config_repo: ConfigRepo, tmp_path: Path) -> None:
-    """A repository or a branch that does not exist gives a one-line GitError (exit 3)."""
+    """A repository that does not exist gives a one-line GitError; a branch the remote
+    does not have (asked of it with ls-remote) is bad input: a one-line UserError (exit 2)."""
     with pytest.raises(GitCommandError) as info:
         Repo.clone(config_repo.server.url("org/nope"), tmp_path / "a", token=config_repo.token)
     assert info.value.kind == "not-found"
     assert "not found" in info.value.message
-    with pytest.raises(GitCommandError) as info:
+    with pytest.raises(UserError) as missing:
         Repo.clone(config_repo.url, tmp_path / "b", token=config_repo.token, branch="nope")
-    assert "nope" in info.value.message
-    assert "\n" not in str(info.value)
+    assert not isinstance(missing.value, GitCommandError)
+    assert "no branch 'nope'" in missing.value.message
+    assert "\n" not in str(missing.value)
 
 
 @pytest.mark.parametrize(
