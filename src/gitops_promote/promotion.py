@@ -78,6 +78,7 @@ def promote(
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = common.pick_env(config, req.env)
+        refuse_break_glass(config, req.labels)
         if env.gated and req.no_push:
             raise InputError(
                 f"{env.name} is mode: pull-request: it changes only through a pull request",
@@ -146,6 +147,17 @@ def deliver(
         ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(req, ws, config, env, result, choices)
     return deliver_pull_request(req, ws, config, env, result, choices)
+
+
+def refuse_break_glass(config: Config, labels: Sequence[str]) -> None:
+    """The break-glass label is a person's decision on the pull request: automation never
+    applies it (nor passes its own freeze check with it)."""
+    label = config.settings.freeze_exception_label
+    if label and label.casefold() in {x.casefold() for x in labels}:
+        raise InputError(
+            f"--label {quote(label)} is the break-glass label: promote and soak never apply it",
+            hint="drop it; a person adds it on the pull request when a freeze must be broken",
+        )
 
 
 def history_targets(
@@ -784,6 +796,7 @@ def open_or_update(
     branch = branch_for(config, env, [c.app.name for c in choices])
     result = replace(result, branch=branch)
     labels = tuple(dict.fromkeys((*opts.labels, *req.labels)))
+    refuse_break_glass(config, labels)
     reviewers = tuple(dict.fromkeys((*opts.reviewers, *req.reviewers)))
     teams = tuple(dict.fromkeys((*opts.team_reviewers, *req.team_reviewers)))
     remote_sha = repo.remote_branch_sha(branch)

@@ -1,14 +1,16 @@
 """End to end through the CLI: a pull request the tool did not open, or whose branch holds
-someone else's commit, is never adopted: refused by name (exit 2) and left untouched."""
+someone else's commit, is never adopted: refused by name (exit 2) and left untouched; and
+the automation never applies the break-glass label (promote, config)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from github import Auth, Github
 
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.repos import EXAMPLE, Platform, cli, digest_of
 
 BRANCH = "promote/production/api-service"
 PROD = "apps/api-service/overlays/production/kustomization.yaml"
@@ -158,3 +160,53 @@ def test_own_pr_with_extra_file_is_refused_even_when_already_proposed(
     assert code == 2, stderr
     assert "changes 'extra.yaml'" in stderr or "changes extra.yaml" in stderr
     _assert_refused(platform, own.number, stderr, before)
+
+
+def test_promote_refuses_to_apply_the_break_glass_label(platform: Platform, tmp_path: Path) -> None:
+    """``promote --label freeze-exception`` is refused (exit 2) before anything is pushed
+    or opened: break-glass is a person's decision on the pull request."""
+    _staging_runs(platform, digest_of("release-1"))
+    mark = platform.api.mark()
+    run = cli(
+        "promote",
+        "--config-repo",
+        platform.repo,
+        "--skip-registry-check",
+        "--app",
+        "api-service",
+        "--env",
+        "production",
+        "--label",
+        "Freeze-Exception",
+        "--now",
+        NOW,
+        cwd=tmp_path,
+        env=platform.env,
+        check=2,
+    )
+    assert "is the break-glass label: promote and soak never apply it" in run.stderr
+    assert platform.api.count(since=mark) == 0
+    assert platform.api.pulls() == []
+    assert gitutil.git("ls-remote", str(platform.bare), BRANCH, cwd=tmp_path) == ""
+
+
+def test_validate_refuses_the_break_glass_label_in_an_environments_labels(tmp_path: Path) -> None:
+    """An environment whose pull-request.labels include the break-glass label would have
+    every promotion PR override the freeze: validate refuses it (exit 2, on its line)."""
+    repo = tmp_path / "config"
+    shutil.copytree(EXAMPLE, repo)
+    config = repo / "promotion.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "labels: [promotion, production]" in text
+    config.write_text(
+        text.replace("labels: [promotion, production]", "labels: [promotion, freeze-exception]"),
+        encoding="utf-8",
+    )
+    gitutil.init_repo(repo)
+    gitutil.commit_files(repo, {}, message="config")
+    run = cli("validate", cwd=repo, check=2)
+    assert (
+        "environments: production: pull-request: labels include the break-glass label "
+        "'freeze-exception'" in run.stderr
+    )
+    assert "promotion.yaml:" in run.stderr
