@@ -916,14 +916,17 @@ def branch_problem(
     wanted = {c.app.name: c.ref for c in choices}
     for file, app in files.items():
         before, after = blobs.get((parents[0], file)), blobs.get((tip, file))
-        pin = pins.read_pin_text(file, after.decode("utf-8"), app) if after else None
-        if before is None or pin is None or (exact and pin.ref != wanted[app.name]):
-            return f"its tip {short} does not pin {app.name} as proposed in {file}"
-        text = overlays.set_pin(
-            file, before.decode("utf-8"), pins.target(app), pins.set_image_arg(app, pin.ref)
-        )
+        try:  # the branch's text is anyone's: unreadable is simply "not the tool's"
+            pin = pins.read_pin_text(file, after.decode("utf-8"), app) if after else None
+            if before is None or pin is None or (exact and pin.ref != wanted[app.name]):
+                return f"its tip {short} does not pin {app.name} as proposed in {quote(file)}"
+            text = overlays.set_pin(
+                file, before.decode("utf-8"), pins.target(app), pins.set_image_arg(app, pin.ref)
+            )
+        except (UnicodeDecodeError, UserError):
+            return f"its tip {short} does not pin {app.name} as the tool does in {quote(file)}"
         if text.encode("utf-8") != after:
-            return f"its tip {short} changes more of {file} than the pin of {app.name}"
+            return f"its tip {short} changes more of {quote(file)} than the pin of {app.name}"
     return None
 
 

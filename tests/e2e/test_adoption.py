@@ -139,6 +139,18 @@ def test_own_pr_with_a_foreign_commit_pushed_on_top_is_refused(
     _assert_refused(platform, own.number, stderr, before)
 
 
+def _amend_own_tip(platform: Platform, files: dict[str, gitutil.FileContent]) -> None:
+    """Replace the tool's branch tip by a commit with its author and message (trailers
+    included) but ``files`` as its change."""
+    tip = gitutil.rev_parse(platform.bare, BRANCH)
+    message = gitutil.git("log", "-1", "--format=%B", tip, cwd=platform.bare)
+    author = gitutil.git("log", "-1", "--format=%an%x00%ae", tip, cwd=platform.bare).split("\0")
+    gitutil.git("update-ref", f"refs/heads/{BRANCH}", f"{tip}~1", cwd=platform.bare)
+    gitutil.commit_tree_to_bare(
+        platform.bare, files, branch=BRANCH, message=message, author=(author[0], author[1])
+    )
+
+
 def test_own_pr_with_extra_file_is_refused_even_when_already_proposed(
     platform: Platform, tmp_path: Path
 ) -> None:
@@ -147,18 +159,29 @@ def test_own_pr_with_extra_file_is_refused_even_when_already_proposed(
     _staging_runs(platform, digest_of("release-1"))
     _promote(platform, tmp_path)
     own = platform.api.pulls(state="open")[0]
-    tip = gitutil.rev_parse(platform.bare, BRANCH)
-    message = gitutil.git("log", "-1", "--format=%B", tip, cwd=platform.bare)
-    author = gitutil.git("log", "-1", "--format=%an%x00%ae", tip, cwd=platform.bare).split("\0")
-    gitutil.git("update-ref", f"refs/heads/{BRANCH}", f"{tip}~1", cwd=platform.bare)
-    files = {PROD: gitutil.read_file(platform.bare, tip, PROD).decode(), "extra.yaml": "x: 1\n"}
-    gitutil.commit_tree_to_bare(
-        platform.bare, files, branch=BRANCH, message=message, author=(author[0], author[1])
-    )
+    pinned = gitutil.read_file(platform.bare, BRANCH, PROD).decode()
+    _amend_own_tip(platform, {PROD: pinned, "extra.yaml": "x: 1\n"})
     before = _snapshot(platform, own.number)
     code, stderr = _promote(platform, tmp_path, check=None)
     assert code == 2, stderr
     assert "changes 'extra.yaml'" in stderr or "changes extra.yaml" in stderr
+    _assert_refused(platform, own.number, stderr, before)
+
+
+def test_own_pr_whose_overlay_is_hostile_bytes_is_refused_cleanly(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """An amended tip whose overlay is not UTF-8 (hostile bytes, a newline and '::' in it)
+    is refused as not the tool's change: exit 2, one error naming the PR, no traceback."""
+    _staging_runs(platform, digest_of("release-1"))
+    _promote(platform, tmp_path)
+    own = platform.api.pulls(state="open")[0]
+    _amend_own_tip(platform, {PROD: b"images:\n::error::\xff\xfe forged\n"})
+    before = _snapshot(platform, own.number)
+    code, stderr = _promote(platform, tmp_path, check=None)
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    assert "does not pin api-service as the tool does" in stderr
     _assert_refused(platform, own.number, stderr, before)
 
 
