@@ -482,6 +482,15 @@ class _Loader:
         apps = self.apps(top)
         self.check_paths(environments, apps)
         self.check_overlaps(environments, apps)
+        for env in environments:  # break-glass is a person's decision, never automation's
+            label = settings.freeze_exception_label
+            if label and label.casefold() in {x.casefold() for x in env.pull_request.labels}:
+                self.problem(
+                    env.line,
+                    f"environments: {env.name}: pull-request: labels include the break-glass "
+                    f"label '{label}': every promotion PR would override the freeze; remove it "
+                    "(a person adds it on the pull request when glass must be broken)",
+                )
         if self.problems:
             self.problems.sort(key=lambda p: (p.line is None, p.line or 0))
             raise ConfigError(self.problems)

@@ -126,6 +126,10 @@ class Facts:
     unchanged: frozenset[Key] = frozenset()  # reached, but renders exactly as before
     # the pull request's state file, where it is not what gitops-promote writes for it
     state_problems: tuple[Problem, ...] = ()
+    # The break-glass label's provenance (check, from the PR's label events): who added it
+    # (named in the override), or why it does not count (then it is ignored, and said so).
+    break_glass_by: str = ""
+    break_glass_refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -244,9 +248,16 @@ def _freeze(
     file: str | None,
     line: int | None,
 ) -> GateResult:
-    result = freeze_gate(
-        env, facts.now, facts.labels, config.settings.freeze_exception_label, app=app
-    )
+    label = config.settings.freeze_exception_label
+    labels = facts.labels
+    if facts.break_glass_refused:
+        labels = tuple(x for x in labels if x.casefold() != label.casefold())
+    result = freeze_gate(env, facts.now, labels, label, app=app)
+    if facts.break_glass_refused and not result.passed and labels != facts.labels:
+        note = f"the label '{label}' does not count: {facts.break_glass_refused}"
+        result = replace(result, message=f"{result.message}; {note}")
+    elif result.overridden and facts.break_glass_by:
+        result = replace(result, message=f"{result.message}, added by {facts.break_glass_by}")
     # The annotation goes on the overlay line the PR changes, not on promotion.yaml.
     return replace(result, file=file, line=line) if file else result
 
