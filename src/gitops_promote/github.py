@@ -14,7 +14,7 @@ proved ours.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -395,25 +395,12 @@ class GitHub:
         whose body starts with ``marker`` (1 call per 100 comments, and :meth:`viewer` once
         a marked comment is seen): a comment someone else wrote, marker or not, is never
         taken for ours."""
-        page = 1
-        while True:
-            try:
-                _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET",
-                    f"{self._url}/issues/{number}/comments",
-                    parameters={"per_page": 100, "page": page},
-                )
-            except Exception as exc:  # noqa: BLE001
-                raise _error(f"listing comments of #{number}", exc) from None
-            items = data if isinstance(data, list) else []
-            for item in items:
-                body = str(item.get("body") or "")
-                author = str((item.get("user") or {}).get("login") or "")
-                if body.lstrip().startswith(marker) and author == self.viewer():
-                    return CommentInfo(int(item["id"]), body, str(item.get("html_url") or ""))
-            if len(items) < 100:
-                return None
-            page += 1
+        for item in self._listing(f"/issues/{number}/comments", f"listing comments of #{number}"):
+            body = str(item.get("body") or "")
+            author = str((item.get("user") or {}).get("login") or "")
+            if body.lstrip().startswith(marker) and author == self.viewer():
+                return CommentInfo(int(item["id"]), body, str(item.get("html_url") or ""))
+        return None
 
     def upsert_comment(self, number: int, body: str, marker: str) -> tuple[str, CommentInfo]:
         """Create the marked comment, or update it in place: ("created" | "updated" |
@@ -442,28 +429,32 @@ class GitHub:
         """Who last added ``label`` to issue/PR ``number``: the latest ``labeled`` event for it
         in the issue's events (1 call per 100 events), or None when there is none."""
         found: LabelEvent | None = None
+        for item in self._listing(f"/issues/{number}/events", f"listing the events of #{number}"):
+            name = str((item.get("label") or {}).get("name") or "")
+            if item.get("event") != "labeled" or name.lower() != label.lower():
+                continue
+            actor = item.get("actor") or {}
+            login = str(actor.get("login") or "")
+            found = LabelEvent(
+                login, is_bot(login, str(actor.get("type") or "")), str(item["created_at"])
+            )
+        return found
+
+    def _listing(self, path: str, what: str) -> Iterator[dict[str, Any]]:
+        """The items of a paginated REST listing under this repository, page by page (1 call
+        per 100 items, made only as far as the caller reads)."""
         page = 1
         while True:
             try:
                 _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET",
-                    f"{self._url}/issues/{number}/events",
-                    parameters={"per_page": 100, "page": page},
+                    "GET", f"{self._url}{path}", parameters={"per_page": 100, "page": page}
                 )
             except Exception as exc:  # noqa: BLE001
-                raise _error(f"listing the events of #{number}", exc) from None
+                raise _error(what, exc) from None
             items = data if isinstance(data, list) else []
-            for item in items:
-                name = str((item.get("label") or {}).get("name") or "")
-                if item.get("event") != "labeled" or name.lower() != label.lower():
-                    continue
-                actor = item.get("actor") or {}
-                login = str(actor.get("login") or "")
-                found = LabelEvent(
-                    login, is_bot(login, str(actor.get("type") or "")), str(item["created_at"])
-                )
+            yield from (item for item in items if isinstance(item, dict))
             if len(items) < 100:
-                return found
+                return
             page += 1
 
     def enable_auto_merge(self, node_id: str, method: str) -> None:
