@@ -16,12 +16,17 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from gitops_promote.escape import command_data, command_property
+from gitops_promote.mdfit import Section, fit, utf8_bytes
 from gitops_promote.secrets import redact
 
 Level = Literal["error", "warning", "notice"]
+SUMMARY_LIMIT: Final = 1024 * 1024  # bytes GitHub keeps of one step's job summary
+_SUMMARY_END: Final = "\n\n"
+# what one append may hold: the whole file stays strictly under the limit
+SUMMARY_BUDGET: Final = SUMMARY_LIMIT - 1 - len(_SUMMARY_END)
 
 
 def in_actions() -> bool:
@@ -83,12 +88,36 @@ def set_outputs(values: Mapping[str, str]) -> None:
         core.set_output(name, redact(value))
 
 
+def _summary_used(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
+def summary_room() -> int:
+    """Bytes one more :func:`append_summary` may write: GitHub keeps a step's job summary
+    only under :data:`SUMMARY_LIMIT`, and the file already holds this step's earlier
+    writes (the runner gives each step its own file)."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    used = _summary_used(path) if path else 0
+    return max(0, SUMMARY_BUDGET - used)
+
+
 def append_summary(markdown: str) -> None:
+    """Append ``markdown`` to the job summary. Reports that can be long are cut to
+    :func:`summary_room` by their renderer (at a block boundary, saying what was cut);
+    text that still does not fit is left out whole, with a note, never cut inside."""
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
-    with Path(path).open("a", encoding="utf-8") as handle:
-        handle.write(redact(markdown).rstrip("\n") + "\n\n")
+    text = redact(markdown).rstrip("\n")
+    section = Section((text,), unit="summary section(s)")
+    text = fit([section], summary_room(), measure=utf8_bytes) if text else ""
+    if not text:
+        return
+    with Path(path).open("a", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write(text + _SUMMARY_END)
 
 
 def publish(values: Mapping[str, str], summary: str) -> None:

@@ -32,7 +32,6 @@ from gitops_promote import (
     facts,
     files,
     hermetic,
-    history,
     render,
     rendered_images,
     state,
@@ -603,19 +602,89 @@ def known_since(
     base_entries: Mapping[str, tuple[str, str]],
     pins: Mapping[Key, ImageRef | None],
     files: Mapping[Key, str],
-) -> dict[Key, history.PinEvent]:
+) -> statesince.Verified:
     """Since when each history key has run its base pin, where the state file of the base
-    branch answers (:mod:`gitops_promote.statesince`; never the pull request's: its head is
-    not trusted). ``base_entries``: the base tip's tree (``revs.before`` is the base tip
-    unless the pull request conflicts; then history answers)."""
+    branch answers and git confirms it (:mod:`gitops_promote.statesince`; never the pull
+    request's: its head is not trusted). ``base_entries``: the base tip's tree
+    (``revs.before`` is the base tip unless the pull request conflicts; then history
+    answers)."""
     where = state.paths(config)
     if where is None or not files or revs.before != revs.base or where[0] not in base_entries:
-        return {}
+        return statesince.Verified()
     mode, oid = base_entries[where[0]]
     if mode not in _REGULAR:
-        return {}
+        return statesince.Verified()
     entries = statesince.parse_entries(repo.read_objects({oid}).get(oid))
-    return statesince.from_entries(repo, revs.base, entries, pins, files)
+    return statesince.from_entries(repo, config, revs.base, entries, pins, files)
+
+
+def state_file_problems(
+    repo: Repo,
+    config: Config,
+    revs: Revisions,
+    change_set: ChangeSet,
+    sides: tuple[Mapping[str, tuple[str, str]], Mapping[str, tuple[str, str]]],
+    before: Tree,
+    pins: tuple[Mapping[Key, ImageRef | None], Mapping[Key, ImageRef | None]],
+) -> tuple[Problem, ...]:
+    """How the pull request's state file differs from what gitops-promote writes for its
+    pin changes (:func:`gitops_promote.state.pull_request_problems`); () when it does not
+    change the state file. ``sides``: the base and merged trees' entries; ``pins``: the
+    pins of the gates' keys on both sides. An entry it changes without promoting the
+    target must be one git confirms at the base (:mod:`gitops_promote.statesince`)."""
+    where = state.paths(config)
+    if where is None or not set(where) & set(change_set.files):
+        return ()
+    before_entries, after_entries = sides
+    wanted = {
+        (side, rel): entry[1]
+        for side, entries in (("base", before_entries), ("head", after_entries))
+        for rel in where
+        if (entry := entries.get(rel)) is not None and entry[0] in _REGULAR
+    }
+    blobs = repo.read_objects(set(wanted.values()))
+
+    def text(side: str, rel: str) -> str | None:
+        data = blobs.get(wanted.get((side, rel), ""))
+        return data.decode("utf-8", "surrogateescape") if data is not None else None
+
+    base = statesince.parse_entries(text("base", where[0])) or []
+    head_json = text("head", where[0])
+    head = statesince.parse_entries(head_json) or []
+    pins_before, pins_after = pins
+    repinned = {
+        key: pins_after.get(key)
+        for key in change_set.touched
+        if key in pins_after and pins_before.get(key) != pins_after.get(key)
+    }
+    old = {(e.app, e.env): e for e in base}
+    changed = [
+        e
+        for e in head
+        if (e.app, e.env) not in repinned
+        and old.get((e.app, e.env)) != e
+        and config.has_app(e.app)
+        and config.has_env(e.env)
+        and e.env in {env.name for env in config.envs_of(config.app(e.app))}
+    ]
+    confirmed: Collection[Key] = ()
+    if changed:
+        keys = {(e.app, e.env) for e in changed}
+        (tree,) = _with_texts(
+            repo, (before, before_entries, changes.texts_for_keys(config, before, keys))
+        )
+        files = {
+            key: file
+            for key in keys
+            if (file := changes.pin_file(tree, config, config.app(key[0]), config.env(key[1])))
+        }
+        now = pins_of(tree, config, keys)
+        confirmed = statesince.from_entries(repo, config, revs.base, changed, now, files).events
+    return tuple(
+        state.pull_request_problems(
+            config, base, head_json, text("head", where[1]), repinned, confirmed
+        )
+    )
 
 
 def gather(
@@ -685,6 +754,7 @@ def gather(
         for key in wanted_history
         if (file := changes.pin_file(before, config, config.app(key[0]), config.env(key[1])))
     }
+    verified = known_since(repo, config, revs, before_entries, pins_before, history_files)
     lines = facts.timelines(
         repo,
         config,
@@ -692,7 +762,7 @@ def gather(
         revs.base,
         files=history_files,
         lazy=True,  # the gates look at recent history only, unless a rollback needs more
-        known=known_since(repo, config, revs, before_entries, pins_before, history_files),
+        known=verified.events,
     )
 
     overlays = render_dirs(config, after, change_set) if render_overlays else {}
@@ -727,6 +797,15 @@ def gather(
     owners_file = next(
         (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
     )
+    state_problems = state_file_problems(
+        repo,
+        config,
+        revs,
+        change_set,
+        (before_entries, after_entries),
+        before,
+        (pins_before, pins_after),
+    )
     return Facts(
         config=config,
         changes=change_set,
@@ -739,6 +818,10 @@ def gather(
         labels=tuple(labels),
         codeowners_file=owners_file,
         codeowners=after.text(owners_file),
+        base_codeowners=next(
+            (before.text(p) for p in changes.CODEOWNERS_PATHS if p in before.files), None
+        ),
+        files=tuple(sorted(after.files)),
         head_config=head_config,
         head_config_problems=head_problems,
         base=revs.base,
@@ -756,9 +839,11 @@ def gather(
         + tuple(
             f"{app} in {env} renders exactly as before: not a promotion"
             for app, env in sorted(unchanged)
-        ),
+        )
+        + tuple(verified.notes),
         deployed=deployed,
         unchanged=unchanged,
+        state_problems=state_problems,
     )
 
 
@@ -776,5 +861,6 @@ __all__ = [
     "render_inputs",
     "renders",
     "revisions",
+    "state_file_problems",
     "unbuildable_overlays",
 ]

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from gitops_promote.actions import Level
+from gitops_promote.actions import SUMMARY_BUDGET, Level
 from gitops_promote.durations import format_duration
 from gitops_promote.escape import html_code, log, log_lines, md_code, md_fence, md_text
 from gitops_promote.gates import GateResult
 from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.gates.freeze import FOREVER, display_zone, format_instant
 from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.mdfit import Section, fit, utf8_bytes
 from gitops_promote.report import gate_json
 
 COMMENT_MARKER: Final = "<!-- gitops-promote check -->"
@@ -33,7 +34,7 @@ GATE_ORDER: Final = (
     "render",
     "overlay",
 )
-MAX_COMMENT: Final = 60_000  # GitHub refuses comments over 65,536 characters
+MAX_COMMENT: Final = 60_000  # characters; GitHub refuses a comment over 65,536
 DIFF_INLINE_LINES: Final = 25
 DIFF_MAX_LINES: Final = 400
 
@@ -314,30 +315,30 @@ def plan_table(result: CheckResult) -> str:
     return "\n".join(rows)
 
 
-def _listing(result: CheckResult) -> list[str]:
-    lines: list[str] = []
-    failed = list(result.blocking)
-    if failed:
-        lines += ["**Failed**", ""]
-        for r in failed:
-            where = _where(r.file, r.line)
-            lines.append(
-                f"- ❌ **{md_text(r.gate)}**{_who(r)}: {md_text(r.message)}"
-                + (f" ({md_code(where)})" if where else "")
-            )
-        lines.append("")
-    warned = list(result.warnings)
-    if warned:
-        lines += ["**Warnings**", ""]
-        for r in warned:
-            icon = "🔓" if r.overridden else "⚠️"
-            where = _where(r.file, r.line)
-            lines.append(
-                f"- {icon} **{md_text(r.gate)}**{_who(r)}: {md_text(r.message)}"
-                + (f" ({md_code(where)})" if where else "")
-            )
-        lines.append("")
-    return lines
+def _gate_line(r: GateResult) -> str:
+    icon = "❌" if r.blocking else "🔓" if r.overridden else "⚠️"
+    where = _where(r.file, r.line)
+    return f"- {icon} **{md_text(r.gate)}**{_who(r)}: {md_text(r.message)}" + (
+        f" ({md_code(where)})" if where else ""
+    )
+
+
+def _listing(result: CheckResult) -> list[Section]:
+    """What failed (first to be kept) and what warned, one list item per gate result."""
+    return [
+        Section(
+            tuple(_gate_line(r) for r in result.blocking),
+            head="**Failed**\n\n",
+            unit="failure(s)",
+            priority=1,
+        ),
+        Section(
+            tuple(_gate_line(r) for r in result.warnings),
+            head="**Warnings**\n\n",
+            unit="warning(s)",
+            priority=3,
+        ),
+    ]
 
 
 def _who(r: GateResult) -> str:
@@ -348,86 +349,104 @@ def _who(r: GateResult) -> str:
     return ""
 
 
-def _diff_block(target: TargetPlan, *, collapse_over: int) -> list[str]:
+def _notes(result: CheckResult) -> Section:
+    return Section(tuple(f"> {md_text(n)}" for n in result.notes), unit="note(s)", priority=1)
+
+
+def _unmapped(result: CheckResult) -> Section:
+    return Section(
+        tuple(md_code(p) for p in result.unmapped),
+        head="Changed outside every environment: ",
+        sep=", ",
+        unit="changed file(s) outside every environment",
+        priority=3,
+    )
+
+
+def _table(text: str, unit: str, priority: int) -> Section:
+    """A markdown table whose rows may be cut (its header stays with the first row)."""
+    if not text:
+        return Section(())
+    header, rule, *rows = text.split("\n")
+    return Section(tuple(rows), head=f"{header}\n{rule}\n", unit=unit, priority=priority)
+
+
+def _diff_block(target: TargetPlan, *, collapse_over: int) -> Section:
+    """The rendered diff of one target in a fence (inside ``<details>`` when longer than
+    ``collapse_over`` lines): cut between two lines, the fence and details still close."""
     lines = target.drift.rstrip("\n").splitlines()
     cut = len(lines) - DIFF_MAX_LINES
     if cut > 0:
         lines = [*lines[:DIFF_MAX_LINES], f"... {cut} more line(s) (see the job log)"]
-    body = md_fence("\n".join(lines), "diff")
+    opening, *body, closing = md_fence("\n".join(lines), "diff")
     if len(lines) > collapse_over:
         title = (
             f"Rendered differences: {html_code(target.app)} in {html_code(target.env)} "
             f"vs its upstream ({len(lines)} lines)"
         )
-        return ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>", ""]
-    title = (
-        f"Rendered differences: {md_code(target.app)} in {md_code(target.env)} "
-        f"vs its upstream ({len(lines)} lines)"
-    )
-    return [f"**{title}**", "", *body, ""]
-
-
-def summary(result: CheckResult) -> str:
-    """Markdown for the job summary: verdict, the gates x targets table, what failed."""
-    icon = "✅" if result.passed else "❌"
-    lines = [
-        f"### {icon} Promotion check {'passed' if result.passed else 'failed'}",
-        "",
-        f"{md_code(result.base_ref or 'base')} @ `{_short(result.base)}` ← "
-        f"`{_short(result.head)}` · {len(result.changed_files)} file(s) changed",
-        "",
-    ]
-    lines += [f"> {md_text(n)}" for n in result.notes]
-    table = gate_table(result)
-    if table:
-        lines += [table, ""]
-    lines += _listing(result)
-    if result.unmapped:
-        lines += [
-            "Changed outside every environment: " + ", ".join(md_code(p) for p in result.unmapped),
-            "",
-        ]
-    for t in result.targets:
-        if t.drift:
-            lines += _diff_block(t, collapse_over=0)
-    return "\n".join(lines) + "\n"
-
-
-def comment(result: CheckResult) -> str:
-    """The PR comment: the promotion plan (soak left, freeze ending and the next one, the
-    earliest merge), what failed, rendered diffs (collapsed when long). Kept under
-    GitHub's size limit; the hidden marker lets the next run update it in place."""
-    icon = "✅" if result.passed else "❌"
-    head = [
-        COMMENT_MARKER,
-        f"## {icon} Promotion plan: check {'passed' if result.passed else 'failed'}",
-        "",
-        f"Base {md_code(result.base_ref or 'base')} @ `{_short(result.base)}`, head "
-        f"`{_short(result.head)}`, checked {_when(result.now)}.",
-        "",
-    ]
-    head += [f"> {md_text(n)}" for n in result.notes]
-    body: list[str] = []
-    if result.targets:
-        body += [plan_table(result), ""]
+        head = f"<details>\n<summary>{title}</summary>\n\n{opening}\n"
+        tail = f"\n{closing}\n\n</details>"
     else:
-        body += ["No environment changes in this pull request.", ""]
-    body += _listing(result)
-    if result.unmapped:
-        body += [
-            "Changed outside every environment: " + ", ".join(md_code(p) for p in result.unmapped),
-            "",
-        ]
-    diffs: list[str] = []
-    for t in result.targets:
-        if t.drift:
-            diffs += _diff_block(t, collapse_over=DIFF_INLINE_LINES)
-    footer = ["<sub>Updated by gitops-promote on every push and label change.</sub>", ""]
-    text = "\n".join(head + body + diffs + footer)
-    if len(text) > MAX_COMMENT:
-        note = ["_Rendered differences are too long for a comment: see the job summary._", ""]
-        text = "\n".join(head + body + note + footer)
-    return text[:MAX_COMMENT]
+        title = (
+            f"Rendered differences: {md_code(target.app)} in {md_code(target.env)} "
+            f"vs its upstream ({len(lines)} lines)"
+        )
+        head = f"**{title}**\n\n{opening}\n"
+        tail = f"\n{closing}"
+    return Section(
+        tuple(body), head=head, tail=tail, unit="diff line(s)", whole="rendered diff(s)", priority=4
+    )
+
+
+def summary(result: CheckResult, budget: int = SUMMARY_BUDGET) -> str:
+    """Markdown for the job summary: verdict, what failed, the gates x targets table, the
+    rendered diffs; at most ``budget`` bytes (UTF-8), saying what was left out."""
+    icon = "✅" if result.passed else "❌"
+    head = (
+        f"### {icon} Promotion check {'passed' if result.passed else 'failed'}\n\n"
+        f"{md_code(result.base_ref or 'base')} @ `{_short(result.base)}` ← "
+        f"`{_short(result.head)}` · {len(result.changed_files)} file(s) changed"
+    )
+    sections = [
+        Section((head,), keep=True),
+        _notes(result),
+        _table(gate_table(result), "target(s)", 2),
+        *_listing(result),
+        _unmapped(result),
+        *(_diff_block(t, collapse_over=0) for t in result.targets if t.drift),
+    ]
+    return fit(sections, budget - 1, measure=utf8_bytes) + "\n"
+
+
+def comment(result: CheckResult, budget: int = MAX_COMMENT) -> str:
+    """The PR comment: the promotion plan (soak left, freeze ending and the next one, the
+    earliest merge), what failed, rendered diffs (collapsed when long). At most ``budget``
+    characters (GitHub refuses a comment over 65,536), saying what was left out; the
+    hidden marker lets the next run update it in place."""
+    icon = "✅" if result.passed else "❌"
+    head = (
+        f"{COMMENT_MARKER}\n"
+        f"## {icon} Promotion plan: check {'passed' if result.passed else 'failed'}\n\n"
+        f"Base {md_code(result.base_ref or 'base')} @ `{_short(result.base)}`, head "
+        f"`{_short(result.head)}`, checked {_when(result.now)}."
+    )
+    plan = (
+        _table(plan_table(result), "target(s)", 2)
+        if result.targets
+        else Section(("No environment changes in this pull request.",), priority=2)
+    )
+    sections = [
+        Section((head,), keep=True),
+        _notes(result),
+        plan,
+        *_listing(result),
+        _unmapped(result),
+        *(_diff_block(t, collapse_over=DIFF_INLINE_LINES) for t in result.targets if t.drift),
+        Section(
+            ("<sub>Updated by gitops-promote on every push and label change.</sub>",), keep=True
+        ),
+    ]
+    return fit(sections, budget - 1, see="the job summary and the job log") + "\n"
 
 
 __all__ = [

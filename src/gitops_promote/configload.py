@@ -43,14 +43,15 @@ from gitops_promote.templates import (
 from gitops_promote.yamlsafe import MAX_BYTES, YamlError, decode, load
 
 SCHEMA_RESOURCE: Final = "promotion.schema.json"
-NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# patterns end in \Z, not $: `$` also matches before a trailing newline ("@org/team\n")
+NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 MAX_NAME_LENGTH: Final = 63
 _OWNER_RE: Final = re.compile(
-    r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$"
+    r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)\Z"
 )
-_LOGIN_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-_TEAM_RE: Final = re.compile(r"^(?:@?[A-Za-z0-9][A-Za-z0-9-]*/)?([A-Za-z0-9][A-Za-z0-9._-]*)$")
-_KEY_PATH_RE: Final = re.compile(r"^[^.\s]+(?:\.[^.\s]+)*$")
+_LOGIN_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\Z")
+_TEAM_RE: Final = re.compile(r"^(?:@?[A-Za-z0-9][A-Za-z0-9-]*/)?([A-Za-z0-9][A-Za-z0-9._-]*)\Z")
+_KEY_PATH_RE: Final = re.compile(r"^[^.\s]+(?:\.[^.\s]+)*\Z")
 _MODES: Final = ("push", "pull-request")
 _EDITORS: Final = ("auto", "kustomize", "helm", "setter")
 _SEVERITIES: Final = ("warn", "fail")
@@ -481,6 +482,15 @@ class _Loader:
         apps = self.apps(top)
         self.check_paths(environments, apps)
         self.check_overlaps(environments, apps)
+        for env in environments:  # break-glass is a person's decision, never automation's
+            label = settings.freeze_exception_label
+            if label and label.casefold() in {x.casefold() for x in env.pull_request.labels}:
+                self.problem(
+                    env.line,
+                    f"environments: {env.name}: pull-request: labels include the break-glass "
+                    f"label '{label}': every promotion PR would override the freeze; remove it "
+                    "(a person adds it on the pull request when glass must be broken)",
+                )
         if self.problems:
             self.problems.sort(key=lambda p: (p.line is None, p.line or 0))
             raise ConfigError(self.problems)

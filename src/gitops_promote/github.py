@@ -6,13 +6,15 @@ Enterprise Server through ``api_url``. PyGithub's ``GithubRetry`` retries 5xx an
 secondary rate limits (honouring ``Retry-After``), and a request that gets no answer within
 ``GITOPS_PROMOTE_API_TIMEOUT`` seconds (default 30). Every method here is one API call
 (noted), so the orchestrators can keep to the budget: a new promotion PR in 3 calls after
-the push (create, labels, reviewers), an update in 2 (find, edit).
+the push (create, labels, reviewers), an update in 2 (find, edit), plus 1 per run to learn
+who the token is (:meth:`GitHub.viewer`, cached) whenever an existing PR or comment must be
+proved ours.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +39,7 @@ class PullInfo:
     team_reviewers: tuple[str, ...]
     node_id: str
     draft: bool
+    author: str = ""  # user.login of who opened it
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,25 @@ class CommentInfo:
     id: int
     body: str
     url: str  # html_url
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """Who added a label to an issue or PR (the latest ``labeled`` event for it)."""
+
+    actor: str  # login ("" when GitHub does not say: a deleted account)
+    bot: bool  # the actor is a Bot account (an App, github-actions)
+    created_at: str
+
+
+# Who each token is, learned once per run: (API URL, token) -> login.
+_VIEWERS: dict[tuple[str, str], str] = {}
+
+
+def is_bot(login: str, kind: str = "") -> bool:
+    """A GitHub App's or Actions' account (type Bot, or the ``[bot]`` suffix GitHub gives
+    every App login)."""
+    return kind == "Bot" or login.endswith("[bot]")
 
 
 def api_url_from_env(explicit: str | None = None) -> str:
@@ -78,6 +100,7 @@ def _pull_info(raw: dict[str, Any]) -> PullInfo:
         team_reviewers=tuple(str(t.get("slug")) for t in raw.get("requested_teams") or ()),
         node_id=str(raw.get("node_id") or ""),
         draft=bool(raw.get("draft")),
+        author=str((raw.get("user") or {}).get("login") or ""),
     )
 
 
@@ -123,6 +146,17 @@ def _already_open(exc: Exception) -> bool:
     )
 
 
+def foreign_pull(pull: PullInfo, me: str, branch: str, why: str = "") -> UserError:
+    """The refusal to adopt a pull request the tool did not open (or whose branch holds
+    someone else's commit): it names the PR and how to clear the way."""
+    reason = why or f"it was opened by {pull.author or 'someone else'}, not by {me}"
+    return UserError(
+        f"pull request #{pull.number} ({pull.url}) on the promotion branch {branch} is not "
+        f"this tool's: {reason}; it was left untouched",
+        hint=f"close #{pull.number}, or delete the branch {branch}, then re-run",
+    )
+
+
 class GitHub:
     """One config repository on GitHub (``owner/name``)."""
 
@@ -140,6 +174,7 @@ class GitHub:
         if "/" not in repository:
             raise InputError(f"repository {repository!r} is not owner/name")
         secrets.register(token)
+        self._token = token
         self.repository = repository
         self.owner = repository.split("/", 1)[0]
         self.api_url = api_url_from_env(api_url)
@@ -191,6 +226,7 @@ class GitHub:
             )
             installation = integration.get_repo_installation(owner, name)
             token = str(integration.get_access_token(installation.id).token)
+            slug = str(installation.app_slug or "")
         except ValueError as exc:
             raise InputError(
                 "GitHub App credentials are not valid (app id must be a number, the private "
@@ -200,10 +236,31 @@ class GitHub:
         except GithubException as exc:
             raise _error("authenticating as GitHub App", exc) from None
         secrets.register(token)
+        if slug:  # the installation already named the App: no call to learn who we are
+            _VIEWERS[(api_url_from_env(api_url), token)] = f"{slug}[bot]"
         from gitops_promote import actions  # noqa: PLC0415
 
         actions.mask(token)  # the runner masks it in the log too (::add-mask::)
         return token
+
+    def viewer(self) -> str:
+        """The login the token acts as: a user's, or ``<app-slug>[bot]`` for an App
+        installation token (GITHUB_TOKEN: ``github-actions[bot]``). 1 GraphQL call, once per
+        run (REST ``GET /user`` refuses installation tokens); free after :meth:`app_token`."""
+        key = (self.api_url, self._token)
+        if key not in _VIEWERS:
+            try:
+                _, data = self._gh.requester.graphql_query("query { viewer { login } }", {})
+                login = str(((data.get("data") or {}).get("viewer") or {}).get("login") or "")
+            except Exception as exc:  # noqa: BLE001
+                raise _error("asking GitHub who the token is", exc) from None
+            if not login:
+                raise GitHubError(
+                    "GitHub API: asking who the token is gave no login",
+                    hint="re-run the job; if it persists, check the token",
+                )
+            _VIEWERS[key] = login
+        return _VIEWERS[key]
 
     @property
     def web_url(self) -> str:
@@ -285,6 +342,8 @@ class GitHub:
             existing = self.find_open_pull(branch, base) if _already_open(exc) else None
             if existing is None:
                 raise _error(f"opening a pull request from {branch}", exc) from None
+            if existing.author != self.viewer():
+                raise foreign_pull(existing, self.viewer(), branch) from None
             if (existing.title, existing.body) != (title, body):
                 self.update_pull(existing.number, title=title, body=body)
                 existing = replace(existing, title=title, body=body)
@@ -332,26 +391,16 @@ class GitHub:
     # -- comments ---------------------------------------------------------------------
 
     def find_comment(self, number: int, marker: str) -> CommentInfo | None:
-        """The first comment on issue/PR ``number`` whose body starts with ``marker`` (1 call
-        per 100 comments)."""
-        page = 1
-        while True:
-            try:
-                _, data = self._gh.requester.requestJsonAndCheck(
-                    "GET",
-                    f"{self._url}/issues/{number}/comments",
-                    parameters={"per_page": 100, "page": page},
-                )
-            except Exception as exc:  # noqa: BLE001
-                raise _error(f"listing comments of #{number}", exc) from None
-            items = data if isinstance(data, list) else []
-            for item in items:
-                body = str(item.get("body") or "")
-                if body.lstrip().startswith(marker):
-                    return CommentInfo(int(item["id"]), body, str(item.get("html_url") or ""))
-            if len(items) < 100:
-                return None
-            page += 1
+        """The first comment on issue/PR ``number`` that the token's own identity wrote and
+        whose body starts with ``marker`` (1 call per 100 comments, and :meth:`viewer` once
+        a marked comment is seen): a comment someone else wrote, marker or not, is never
+        taken for ours."""
+        for item in self._listing(f"/issues/{number}/comments", f"listing comments of #{number}"):
+            body = str(item.get("body") or "")
+            author = str((item.get("user") or {}).get("login") or "")
+            if body.lstrip().startswith(marker) and author == self.viewer():
+                return CommentInfo(int(item["id"]), body, str(item.get("html_url") or ""))
+        return None
 
     def upsert_comment(self, number: int, body: str, marker: str) -> tuple[str, CommentInfo]:
         """Create the marked comment, or update it in place: ("created" | "updated" |
@@ -375,6 +424,38 @@ class GitHub:
         except Exception as exc:  # noqa: BLE001
             raise _error(f"commenting on #{number}", exc) from None
         return operation, CommentInfo(int(data["id"]), body, str(data.get("html_url") or ""))
+
+    def label_added_by(self, number: int, label: str) -> LabelEvent | None:
+        """Who last added ``label`` to issue/PR ``number``: the latest ``labeled`` event for it
+        in the issue's events (1 call per 100 events), or None when there is none."""
+        found: LabelEvent | None = None
+        for item in self._listing(f"/issues/{number}/events", f"listing the events of #{number}"):
+            name = str((item.get("label") or {}).get("name") or "")
+            if item.get("event") != "labeled" or name.lower() != label.lower():
+                continue
+            actor = item.get("actor") or {}
+            login = str(actor.get("login") or "")
+            found = LabelEvent(
+                login, is_bot(login, str(actor.get("type") or "")), str(item["created_at"])
+            )
+        return found
+
+    def _listing(self, path: str, what: str) -> Iterator[dict[str, Any]]:
+        """The items of a paginated REST listing under this repository, page by page (1 call
+        per 100 items, made only as far as the caller reads)."""
+        page = 1
+        while True:
+            try:
+                _, data = self._gh.requester.requestJsonAndCheck(
+                    "GET", f"{self._url}{path}", parameters={"per_page": 100, "page": page}
+                )
+            except Exception as exc:  # noqa: BLE001
+                raise _error(what, exc) from None
+            items = data if isinstance(data, list) else []
+            yield from (item for item in items if isinstance(item, dict))
+            if len(items) < 100:
+                return
+            page += 1
 
     def enable_auto_merge(self, node_id: str, method: str) -> None:
         """Turn on auto-merge (1 GraphQL call)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gitops_promote import facts, pins, report
+from gitops_promote import facts, overlays, pins, report
 from gitops_promote import state as statefile
 from gitops_promote.commands import common
 from gitops_promote.config import App, Config, Environment
@@ -78,6 +78,7 @@ def promote(
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = common.pick_env(config, req.env)
+        refuse_break_glass(config, req.labels)
         if env.gated and req.no_push:
             raise InputError(
                 f"{env.name} is mode: pull-request: it changes only through a pull request",
@@ -146,6 +147,17 @@ def deliver(
         ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(req, ws, config, env, result, choices)
     return deliver_pull_request(req, ws, config, env, result, choices)
+
+
+def refuse_break_glass(config: Config, labels: Sequence[str]) -> None:
+    """The break-glass label is a person's decision on the pull request: automation never
+    applies it (nor passes its own freeze check with it)."""
+    label = config.settings.freeze_exception_label
+    if label and label.casefold() in {x.casefold() for x in labels}:
+        raise InputError(
+            f"--label {quote(label)} is the break-glass label: promote and soak never apply it",
+            hint="drop it; a person adds it on the pull request when a freeze must be broken",
+        )
 
 
 def history_targets(
@@ -784,12 +796,16 @@ def open_or_update(
     branch = branch_for(config, env, [c.app.name for c in choices])
     result = replace(result, branch=branch)
     labels = tuple(dict.fromkeys((*opts.labels, *req.labels)))
+    refuse_break_glass(config, labels)
     reviewers = tuple(dict.fromkeys((*opts.reviewers, *req.reviewers)))
     teams = tuple(dict.fromkeys((*opts.team_reviewers, *req.team_reviewers)))
     remote_sha = repo.remote_branch_sha(branch)
     existing = gh.find_open_pull(branch, result.base) if remote_sha else None
     wanted = report.parse_marker(report.marker(result))
-    if existing is not None and report.parse_marker(existing.body) == wanted:
+    same = existing is not None and report.parse_marker(existing.body) == wanted
+    if existing is not None and remote_sha is not None:
+        require_own(gh, repo, config, result, choices, existing, branch, remote_sha, exact=same)
+    if existing is not None and same:
         ensure_decorations(gh, existing.number, existing, labels, reviewers, teams)
         return replace(
             result,
@@ -833,6 +849,85 @@ def open_or_update(
     return replace(
         result, operation="pr-created", commit=sha, pr_number=created.number, pr_url=created.url
     )
+
+
+def require_own(
+    gh: GitHub,
+    repo: Repo,
+    config: Config,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+    pull: PullInfo,
+    branch: str,
+    tip: str,
+    *,
+    exact: bool,
+) -> None:
+    """Refuse (exit 2, nothing touched) a PR this tool did not open, or whose branch holds
+    anything but the tool's own commit: the identity check costs 1 API call per run."""
+    from gitops_promote.github import foreign_pull  # noqa: PLC0415
+
+    me = gh.viewer()
+    if pull.author != me:
+        raise foreign_pull(pull, me, branch)
+    why = branch_problem(repo, config, result, choices, tip, exact=exact)
+    if why is not None:
+        raise foreign_pull(pull, me, branch, why)
+
+
+def branch_problem(
+    repo: Repo,
+    config: Config,
+    result: PromotionResult,
+    choices: Sequence[Choice],
+    tip: str,
+    *,
+    exact: bool,
+) -> str | None:
+    """Why commit ``tip`` of a promotion branch is not the tool's change (None: it is).
+
+    The tool's commit has one parent on the base branch, the tool's author, its
+    ``Promoted-Image`` trailers, and changes only the pinned files (plus the state file):
+    each one exactly the editor's output from the parent's text, the pin included
+    (``exact``: the pin is the one this run proposes)."""
+    repo.fetch([tip])
+    raw = repo.git.run("cat-file", "commit", tip).text
+    header, _, message = raw.partition("\n\n")
+    fields = [line.split(" ", 1) for line in header.splitlines() if " " in line]
+    parents = [v for k, v in fields if k == "parent"]
+    author = next((v for k, v in fields if k == "author"), "")
+    short = tip[:12]
+    if len(parents) != 1 or not repo.is_ancestor(parents[0], repo.base_ref):
+        return f"its tip {short} is not one commit on top of the base branch"
+    me = repo.git.identity
+    if f"<{me.email}>" not in author:
+        return f"its tip {short} was not committed by {me.name} <{me.email}>"
+    apps = {c.app.name: c.app for c in choices}
+    trailers = sorted(line for line in message.splitlines() if line.startswith("Promoted-Image: "))
+    if sorted(apps) != sorted({t.split(" ", 1)[1].split("=", 1)[0] for t in trailers}):
+        return f"its tip {short} does not carry the tool's Promoted-Image trailers"
+    files = {c.file: apps[c.app] for c in result.changes if c.app in apps}
+    allowed = set(files) | set(statefile.paths(config) or ())
+    changed = repo.git.run("diff-tree", "--no-commit-id", "--name-only", "-r", parents[0], tip)
+    extra = sorted(set(changed.text.splitlines()) - allowed)
+    if extra:
+        return f"its tip {short} changes {quote(extra[0])}, which the promotion does not"
+    blobs = repo.read_blobs([(rev, f) for f in files for rev in (parents[0], tip)])
+    wanted = {c.app.name: c.ref for c in choices}
+    for file, app in files.items():
+        before, after = blobs.get((parents[0], file)), blobs.get((tip, file))
+        try:  # the branch's text is anyone's: unreadable is simply "not the tool's"
+            pin = pins.read_pin_text(file, after.decode("utf-8"), app) if after else None
+            if before is None or pin is None or (exact and pin.ref != wanted[app.name]):
+                return f"its tip {short} does not pin {app.name} as proposed in {quote(file)}"
+            text = overlays.set_pin(
+                file, before.decode("utf-8"), pins.target(app), pins.set_image_arg(app, pin.ref)
+            )
+        except (UnicodeDecodeError, UserError):
+            return f"its tip {short} does not pin {app.name} as the tool does in {quote(file)}"
+        if text.encode("utf-8") != after:
+            return f"its tip {short} changes more of {quote(file)} than the pin of {app.name}"
+    return None
 
 
 def ensure_decorations(

@@ -66,6 +66,8 @@ MAX_RETRY_AFTER: Final = 60.0  # seconds; a longer Retry-After is waited for thi
 MAX_BACKOFF: Final = 30.0
 MAX_TAG_PAGES: Final = 10_000
 _RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+_REDIRECT_STATUS: Final = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS: Final = 10
 # What the world's failures (no connection, 5xx after retries) tell the user to do: promote
 # can go on without the registry when the digest is known good, so say how.
 UNREACHABLE_HINT: Final = (
@@ -553,6 +555,57 @@ class RegistryClient:
     def _send(
         self, method: str, url: str, headers: Mapping[str, str], registry: str, what: str
     ) -> requests.Response:
+        """One request and the redirects it is answered with (a registry sends blobs and
+        manifests to a storage host): followed here, not by requests, so that a hop to
+        another origin (scheme, host or port) carries no Authorization (nor ~/.netrc
+        credentials: requests would add those for the new host), and a hop to plain http
+        on a machine that is not this one is refused."""
+        current = dict(headers)
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send_once(method, url, current, registry, what)
+            target = response.headers.get("Location")
+            if response.status_code not in _REDIRECT_STATUS or not target:
+                return response
+            response.close()
+            following = urljoin(url, target)
+            self._check_redirect(url, following, registry, what)
+            if _origin(following) != _origin(url):
+                current.pop("Authorization", None)
+            url = following
+        raise RegistryError(
+            f"registry {registry} redirected reading {what} more than {MAX_REDIRECTS} times",
+            hint="check the registry address",
+        )
+
+    def _check_redirect(self, source: str, target: str, registry: str, what: str) -> None:
+        """Refuse a redirect that is not http(s), or that leaves for plain http on another
+        machine (from https never; from http only to a host listed as insecure)."""
+        parts = urlsplit(target)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            raise RegistryError(
+                f"registry {registry} redirected reading {what} to a URL that is not http(s)",
+                hint="check the registry address",
+            )
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        host = f"{host}:{port}" if port else host  # never the URL's user:password@
+        if parts.scheme == "https" or is_loopback(host):
+            return
+        plain = {canonical_registry(h) for h in self._insecure}
+        if urlsplit(source).scheme == "https" or canonical_registry(host) not in plain:
+            raise RegistryError(
+                f"registry {registry} redirected reading {what} to plain http on "
+                f"{host}; refusing to follow it",
+                hint="the registry or its storage should redirect to https; report this to the "
+                "registry operator",
+            )
+
+    def _send_once(
+        self, method: str, url: str, headers: Mapping[str, str], registry: str, what: str
+    ) -> requests.Response:
         """One request, retried on 429, 5xx and connection errors with backoff + jitter."""
         failure = ""
         for attempt in range(self._retries + 1):
@@ -564,7 +617,7 @@ class RegistryClient:
                     headers=dict(headers),
                     auth=_no_netrc,  # our Authorization header, never one from ~/.netrc
                     timeout=self._timeout,
-                    allow_redirects=True,
+                    allow_redirects=False,  # followed by _send, which knows whose they are
                     stream=True,
                 )
             except self._requests.RequestException as err:
@@ -727,6 +780,14 @@ class RegistryClient:
             f"registry {endpoint.registry} refused reading {what}: {detail}",
             hint="check the image name and the registry address",
         )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of ``url``, the port made explicit: a change of any is another
+    origin, which gets none of the credentials meant for this one."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
+from gitops_promote.escape import visible
 from gitops_promote.history import same_artifact
 from gitops_promote.images import ImageRef
 
@@ -156,8 +157,9 @@ def render_json(entries: Iterable[Entry]) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside Markdown emphasis (names are plain, but keep it exact)."""
-    return "".join(f"\\{c}" if c in "\\`*_[]<>|" else c for c in text)
+    """Text safe inside Markdown emphasis (names are plain, but keep it exact): on one
+    line (:func:`~gitops_promote.escape.visible`), markup characters escaped."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<>|" else c for c in visible(text))
 
 
 def render_markdown(entries: Sequence[Entry], json_name: str, env_order: Sequence[str]) -> str:
@@ -335,6 +337,101 @@ def check_since(
     return problems
 
 
+def pull_request_problems(
+    config: Config,
+    base: Sequence[Entry],
+    head_json: str | None,
+    head_markdown: str | None,
+    repinned: Mapping[Key, ImageRef | None],
+    confirmed: Collection[Key],
+) -> list[Problem]:
+    """How a pull request's state file differs from what gitops-promote writes for it
+    (pure; [] when it is exactly that). The state file is a fact the gates read once it is
+    merged, so a pull request may change it only as a promotion does:
+
+    - ``base``: the base branch's entries; ``head_json``/``head_markdown``: the pull
+      request's files (None: deleted);
+    - ``repinned``: the targets whose pin the pull request changes, with the new pin: their
+      entry records that pin, pending (``commit: null``), or with the base entry's since
+      and commit when the artifact is the same (a tag added);
+    - every other entry is the base branch's, unchanged, or one that git confirms
+      (``confirmed``: :func:`gitops_promote.statesince.known` at the base), such as a
+      pending entry filled in;
+    - the file is canonical and VERSIONS.md is rendered from it."""
+    where = paths(config)
+    if where is None:
+        return []
+    json_name, md_name = where
+    fix = (
+        "let gitops-promote write it (promote, or validate --write-state on the base "
+        "branch), never by hand"
+    )
+    if head_json is None:
+        return [Problem(json_name, None, f"this pull request deletes the state file; {fix}")]
+    try:
+        head = parse(head_json)
+    except StateFileError as exc:
+        return [Problem(json_name, None, f"{exc}; {fix}")]
+    problems: list[Problem] = []
+    if head_json != render_json(head):
+        problems.append(Problem(json_name, None, f"not in canonical form; {fix}"))
+    order = [e.name for e in config.environments]
+    if head_markdown != render_markdown(head, json_name, order):
+        problems.append(Problem(md_name, None, f"does not match {json_name}; {fix}"))
+    old = {(e.app, e.env): e for e in base}
+    new = {(e.app, e.env): e for e in head}
+    for key in sorted(set(old) | set(new)):
+        was, now = old.get(key), new.get(key)
+        if was == now:
+            continue
+        app, env = key
+        what = f"the entry for {app} in {env}"
+        if key in repinned:
+            pin = repinned[key]
+            if pin is None:
+                if now is not None:
+                    why = f"{what} stays, but this pull request unpins it; {fix}"
+                    problems.append(Problem(json_name, None, why))
+                continue
+            if now is None or now.ref != pin:
+                shown = now.ref if now is not None else "nothing"
+                problems.append(
+                    Problem(
+                        json_name,
+                        None,
+                        f"{what} records {shown}, this pull request pins {pin}; {fix}",
+                    )
+                )
+                continue
+            kept = was is not None and same_artifact(was.ref, pin)
+            if now.commit is None or (
+                kept and was is not None and (now.commit, now.since) == (was.commit, was.since)
+            ):
+                continue
+            problems.append(
+                Problem(
+                    json_name,
+                    None,
+                    f"{what} says {pin} has run there since {_stamp(now.since)} (commit "
+                    f"{now.commit[:12]}), but this pull request is what pins it; {fix}",
+                )
+            )
+            continue
+        if now is None:
+            problems.append(Problem(json_name, None, f"this pull request removes {what}; {fix}"))
+        elif key not in confirmed:
+            problems.append(
+                Problem(
+                    json_name,
+                    None,
+                    f"this pull request changes {what} (since {_stamp(now.since)}, commit "
+                    f"{(now.commit or 'none')[:12]}) though it does not promote it, and git "
+                    f"does not confirm it; {fix}",
+                )
+            )
+    return problems
+
+
 # -- the edge: read the work tree and history, write the files ------------------------------
 
 
@@ -407,6 +504,7 @@ def refresh(
         kept = reusable(parse(old) if old is not None else [], pins, changed)
     except StateFileError:
         kept = {}
+    kept = _confirmed(repo, config, kept, pins, now)
     redo = [(a, e) for a, e in targets if (a.name, e.name) not in kept]
     files = {
         (a.name, e.name): file
@@ -415,6 +513,25 @@ def refresh(
     }
     lines = facts.timelines(repo, config, redo, files=files, lazy=True)  # used right here
     return _write(repo, config, build(config, pins, lines, changed, kept))
+
+
+def _confirmed(
+    repo: Repo,
+    config: Config,
+    kept: Mapping[Key, Entry],
+    pins: Mapping[Key, ImageRef | None],
+    now: Mapping[Key, Current],
+) -> dict[Key, Entry]:
+    """The ``kept`` entries git confirms at HEAD (:func:`gitops_promote.statesince.known`):
+    a rewrite never carries a forged or wrong entry forward; the others are redone from
+    history."""
+    from gitops_promote import statesince  # noqa: PLC0415
+
+    if not kept:
+        return {}
+    files = {key: file for key in kept if (file := now[key].file) is not None}
+    found = statesince.from_entries(repo, config, "HEAD", kept.values(), pins, files)
+    return {key: entry for key, entry in kept.items() if key in found.events}
 
 
 def _pins_now(
@@ -462,6 +579,7 @@ __all__ = [
     "check_since",
     "parse",
     "paths",
+    "pull_request_problems",
     "read_pins",
     "read_texts",
     "refresh",

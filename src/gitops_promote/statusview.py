@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from gitops_promote import facts, statesince
 from gitops_promote.config import App, Config, Environment
+from gitops_promote.escape import md_code, md_text
 from gitops_promote.gitrepo import Repo
 from gitops_promote.images import ImageRef, short_digest
 
@@ -32,12 +33,16 @@ def gather(
     targets: Sequence[tuple[App, Environment]],
     *,
     rev: str | None = None,
+    notes: list[str] | None = None,
 ) -> list[Row]:
-    """Since when from the state file where it answers (one blob), else one history pass
-    for the other targets; the working tree (or, in a fresh clone, the tree of ``rev``:
-    see :func:`gitops_promote.facts.current_pins`) says what is pinned now."""
+    """Since when from the state file where git confirms it, else one history pass for the
+    other targets (``notes``, when given, gets a line per state-file entry git refused);
+    the working tree (or, in a fresh clone, the tree of ``rev``: see
+    :func:`gitops_promote.facts.current_pins`) says what is pinned now."""
     current = facts.current_pins(repo, config, targets, rev=rev)
-    lines = statesince.timelines(repo, config, targets, rev, current)
+    lines, refused = statesince.timelines(repo, config, targets, rev, current)
+    if notes is not None:
+        notes += refused
     rows: list[Row] = []
     for app, env in targets:
         now = current[(app.name, env.name)]
@@ -102,14 +107,20 @@ def table(rows: Sequence[Row]) -> str:
     )
 
 
+def _cell(text: str) -> str:
+    return text if text == "-" else md_text(text)
+
+
 def markdown(rows: Sequence[Row]) -> str:
+    """The status table for the job summary: every value escaped for its cell (names and
+    tags are validated, but the table is only as safe as its least checked value)."""
     out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         tag, digest = _pin(r.ref)
-        shown = BROKEN if r.broken else f"`{digest}`"
+        shown = _cell(BROKEN) if r.broken else md_code(digest, cell=True)
         out.append(
-            f"| {r.app} | {r.env} | {tag} | {shown} | {_when(r.since)} | "
-            f"{(r.since_commit or '-')[:12]} |"
+            f"| {_cell(r.app)} | {_cell(r.env)} | {_cell(tag)} | {shown} | "
+            f"{_when(r.since)} | {_cell((r.since_commit or '-')[:12])} |"
         )
     return "\n".join(out)
 

@@ -235,9 +235,10 @@ def test_pr_cannot_loosen_the_rules_that_judge_it(repo: ConfigRepo) -> None:
     repo.promote("api-service", "production", f"{API}:v1.5.0", at=STAGED)
     data = repo.check_json(now=NOW, code=1)
     assert ("pinning", "api-service", "production") in failed(data)
-    config = result(data, "config")
+    config = next(r for r in data["results"] if r["gate"] == "config" and r["env"] is None)
     assert config["severity"] == "warning"
     assert "cannot change the rules" in config["message"]
+    assert "require-digest true -> false" in result(data, "config", env="production")["message"]
 
 
 def test_broken_promotion_yaml_in_the_pr_fails_on_its_line(repo: ConfigRepo) -> None:

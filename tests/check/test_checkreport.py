@@ -73,11 +73,13 @@ def test_comment_collapses_long_diffs_and_keeps_short_ones_inline() -> None:
 
 
 def test_comment_stays_under_githubs_limit() -> None:
-    """A huge diff is left to the job summary rather than breaking the comment."""
+    """A huge diff is cut between two lines, the next one left out, each with a note
+    pointing to the job summary, rather than breaking the comment."""
     huge = "".join(f"+{'x' * 200}\n" for i in range(5000))
     body = checkreport.comment(check(target(huge, WARN), target(huge, WARN)))
     assert len(body) <= checkreport.MAX_COMMENT
-    assert "too long for a comment: see the job summary" in body
+    assert "more diff line(s) not shown; see the job summary" in body
+    assert "_… 1 rendered diff(s) not shown; see the job summary" in body
 
 
 def test_json_has_every_result_with_its_line() -> None:

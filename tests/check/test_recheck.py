@@ -112,13 +112,15 @@ def latest(platform: Platform, number: int) -> tuple[str, str]:
     return found[-1].state, found[-1].description or ""
 
 
-def api_post(platform: Platform, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A person's POST on the website, through the fake's API."""
+def api_post(
+    platform: Platform, path: str, body: dict[str, Any], token: str | None = None
+) -> dict[str, Any]:
+    """A POST through the fake's API: a person's on the website (their PAT) by default."""
     request = urllib.request.Request(
         f"{platform.api.api_url}/repos/{platform.repo}/{path}",
         data=json.dumps(body).encode(),
         headers={
-            "Authorization": f"token {platform.api.token}",
+            "Authorization": f"token {token or platform.api.user_token}",
             "Content-Type": "application/json",
         },
         method="POST",
@@ -128,8 +130,8 @@ def api_post(platform: Platform, path: str, body: dict[str, Any]) -> dict[str, A
         return data
 
 
-def add_label(platform: Platform, number: int, label: str) -> None:
-    api_post(platform, f"issues/{number}/labels", {"labels": [label]})
+def add_label(platform: Platform, number: int, label: str, token: str | None = None) -> None:
+    api_post(platform, f"issues/{number}/labels", {"labels": [label]}, token)
 
 
 def calls_since(platform: Platform, mark: int) -> list[str]:
@@ -213,12 +215,30 @@ def test_new_head_or_labels_are_judged_again(
     add_label(platform, prod, label)  # a person adds the label on the website
     mark = platform.api.mark()
     recheck(platform, state, "2026-11-27T15:15:00+00:00")
-    assert calls_since(platform, mark) == ["pulls/list", "repos/create-commit-status"]
+    # who added it: the PR's issue events, then who the token is (a person did)
+    assert calls_since(platform, mark) == [
+        "pulls/list",
+        "issues/list-events",
+        "graphql",
+        "repos/create-commit-status",
+    ]
     assert latest(platform, prod)[0] == "success"
     kept = json.loads(state.read_text())
     assert kept["context"] == CONTEXT
     assert sorted(kept["pulls"]) == sorted(str(n) for n in two_pulls.values())
     assert label in kept["pulls"][str(prod)]["labels"]
+
+
+def test_break_glass_added_by_automation_keeps_the_freeze(
+    platform: Platform, two_pulls: dict[str, int], tmp_path: Path
+) -> None:
+    """The break-glass label added with the automation's token (github-actions[bot]) does
+    not turn the frozen PR green on a recheck: only a person breaks glass."""
+    prod = two_pulls["production"]
+    state = tmp_path / "recheck.json"
+    add_label(platform, prod, "freeze-exception", platform.api.token)
+    recheck(platform, state, "2026-11-27T15:15:00+00:00")
+    assert latest(platform, prod) == ("failure", "failed: freeze (api-service/production)")
 
 
 def test_without_state_every_status_is_set_and_dry_run_sets_none(

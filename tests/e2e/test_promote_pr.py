@@ -49,8 +49,8 @@ def run_in_staging(platform: Platform, digest: str, date: str) -> None:
 
 def test_production_pr_created_updated_then_left_alone(platform: Platform, tmp_path: Path) -> None:
     """Production gets what staging runs: the first run opens one PR (3 API calls after the
-    push), a run after staging moved on updates it (2 calls), a third run does nothing;
-    main never moves."""
+    push), a run after staging moved on updates it (3 calls: find, who am I, edit), a third
+    run does nothing (2 calls: find, who am I); main never moves."""
     first = digest_of("release-1")
     run_in_staging(platform, first, "2026-11-21T09:00:00+00:00")
     main_before = gitutil.rev_parse(platform.bare, "main")
@@ -77,14 +77,14 @@ def test_production_pr_created_updated_then_left_alone(platform: Platform, tmp_p
     mark = platform.api.mark()
     out = promote(platform, tmp_path, "--app", "api-service", "--env", "production", "--now", NOW)
     assert out["operation"] == "pr-updated"
-    assert platform.api.count(since=mark) <= 2
+    assert platform.api.count(since=mark) <= 3
     assert len(platform.api.pulls(state="all")) == 1
     assert platform.api.pull(pr.number).title.endswith(second[:19])
 
     mark = platform.api.mark()
     out = promote(platform, tmp_path, "--app", "api-service", "--env", "production", "--now", NOW)
     assert out["operation"] == "unchanged"
-    assert platform.api.count(since=mark) <= 1
+    assert platform.api.count(since=mark) <= 2
     assert len(platform.api.pulls(state="all")) == 1
     assert gitutil.rev_parse(platform.bare, "main") == main_before
 

@@ -30,6 +30,10 @@ BLOCK = "\n".join(
         BEGIN,
         "/apps/*/overlays/staging/ @o/seniors",
         "/apps/*/overlays/production/ @o/oncall sre@example.com",
+        "/promotion.yaml @o/oncall sre@example.com",
+        "/.github/CODEOWNERS @o/oncall sre@example.com",
+        "/CODEOWNERS @o/oncall sre@example.com",
+        "/docs/CODEOWNERS @o/oncall sre@example.com",
         END,
     ]
 )
@@ -90,7 +94,7 @@ def test_update_removes_the_block_when_no_env_has_owners() -> None:
     [
         (BEGIN + "\n/x/ @o/x\n", 1, "without an END"),
         ("/x/ @o/x\n" + END + "\n", 2, "without a BEGIN"),
-        (BLOCK + "\n" + BLOCK + "\n", 5, "second"),
+        (BLOCK + "\n" + BLOCK + "\n", 9, "second"),
     ],
 )
 def test_broken_markers(text: str, line: int, words: str) -> None:
@@ -111,7 +115,7 @@ GATE_CASES = [
     ),
     (
         "out of date",
-        BLOCK.replace("@o/oncall sre@example.com", "@o/oncall") + "\n",
+        BLOCK.replace("production/ @o/oncall sre@example.com", "production/ @o/oncall") + "\n",
         False,
         "line 3 should read '/apps/*/overlays/production/ @o/oncall sre@example.com'",
     ),
@@ -119,13 +123,13 @@ GATE_CASES = [
         "a catch-all after the block takes it back",
         BLOCK + "\n* @o/everyone\n",
         False,
-        ".github/CODEOWNERS:5 '*' comes after the gitops-promote block",
+        ".github/CODEOWNERS:9 '*' comes after the gitops-promote block",
     ),
     (
         "a parent directory after the block takes it back",
         BLOCK + "\n/apps/ @o/devs\n",
         False,
-        "takes /apps/*/overlays/staging/ from @o/seniors",
+        "takes 'apps/api/overlays/staging/kustomization.yaml' (staging) from @o/seniors",
     ),
     ("unrelated rules after the block", BLOCK + "\n/docs/ @o/writers\n", True, "enforces"),
 ]

@@ -27,6 +27,7 @@ from gitops_promote.commands.soak import Outcome, outcome_json
 from gitops_promote.config import Config
 from gitops_promote.configload import parse_config
 from gitops_promote.gates.evaluate import evaluate
+from gitops_promote.git.log import Link
 from gitops_promote.gitrepo import Git, Repo
 from support import gitutil
 from support.repos import cli, digest_of
@@ -150,7 +151,7 @@ def status(built: Built, config: Config) -> tuple[Any, str]:
 def soak(built: Built, config: Config) -> list[dict[str, Any]]:
     wanted = soakplan.fact_targets(config)
     now_pinned = facts.current_pins(built.repo, config, wanted, rev="HEAD")
-    lines = statesince.timelines(built.repo, config, wanted, "HEAD", now_pinned)
+    lines, _ = statesince.timelines(built.repo, config, wanted, "HEAD", now_pinned)
     found = soakplan.Facts(
         config,
         built.now,
@@ -197,7 +198,7 @@ def counting_history(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 def no_state_file() -> Iterator[None]:
     """check as it is without a state file: the base's state file answers nothing."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(checkfacts, "known_since", lambda *_a, **_k: {})
+        mp.setattr(checkfacts, "known_since", lambda *_a, **_k: statesince.Verified())
         yield
 
 
@@ -252,7 +253,8 @@ def test_a_correct_state_file_answers_status_without_history(
     config = parse_config(WITH)
     every = [(a, e) for a in config.apps for e in config.envs_of(a)]
     now_pinned = facts.current_pins(pending.repo, config, every, rev="HEAD")
-    lines = statesince.timelines(pending.repo, config, every, "HEAD", now_pinned)
+    lines, notes = statesince.timelines(pending.repo, config, every, "HEAD", now_pinned)
+    assert notes == []  # a pending entry is not a mismatch
     assert all(line.held_since(now_pinned[key].ref) for key, line in lines.items())
     walked = lines[("api", "prod")].events._walk  # type: ignore[attr-defined]
     assert walked.paths == [path("api", "prod")]  # only the pending entry's file
@@ -263,7 +265,8 @@ def test_a_correct_state_file_answers_status_without_history(
 def test_known_trusts_only_agreeing_entries_on_the_branch() -> None:
     """An entry answers when it records the overlay's artifact (a tag added to the same
     digest still agrees), names a commit on the branch and its committer date; a pending,
-    disagreeing, off-branch or mis-dated entry does not."""
+    disagreeing, off-branch or mis-dated entry does not (the last two are refused: they
+    claim the current artifact and git does not confirm them)."""
     when = datetime(2026, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=2)))
     a, b = digest_of("a"), digest_of("b")
     from gitops_promote.images import ImageRef
@@ -282,8 +285,13 @@ def test_known_trusts_only_agreeing_entries_on_the_branch() -> None:
         (e.app, "dev"): ImageRef(f"ghcr.io/o/{e.app}", "v1", a) for e in entries
     }
     files = {key: f"{key[0]}.yaml" for key in current}
-    found = statesince.known(entries, current, files, {"c1": when})
+    chain = {"c1": Link("c1", "t1", ("c0",), when)}
+    pins_at = {(("c1", f"{e.app}.yaml")): current[(e.app, "dev")] for e in entries}
+    pins_at |= {("c0", f"{e.app}.yaml"): None for e in entries}
+    verified = statesince.known(entries, current, files, chain, pins_at)
+    found = verified.events
     assert list(found) == [("web", "dev")]
+    assert verified.refused == (("six", "dev"), ("two", "dev"))  # one: stale, api: pending
     event = found[("web", "dev")]
     assert (event.commit, event.date, event.date.utcoffset()) == ("c1", when, timedelta(hours=2))
     assert (event.new, event.file, event.author, event.pr) == (

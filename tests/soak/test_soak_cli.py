@@ -14,6 +14,7 @@ import pytest
 
 from soak import fleet
 from support import gitutil
+from support.github_fake import ApiCall
 from support.repos import Platform, Run, cli
 
 FRIDAY = "2026-11-27T16:30:00+00:00"  # 17:30 in Berlin: production's weekend freeze is on
@@ -154,7 +155,7 @@ def test_cron_run_promotes_exactly_the_soaked_ones_and_says_why_not_the_others(
     assert fleet.pinned(platform, "api-service", "staging", pulls[1].head) == (
         fleet.build("api-service", 2)
     )
-    writes = [c for c in platform.api.calls[mark:] if c.method != "GET"]
+    writes = [c for c in platform.api.calls[mark:] if c.method != "GET" and not _viewer(c)]
     assert [c.operation for c in writes] == ["pulls/create", "issues/add-labels"]
 
 
@@ -216,7 +217,9 @@ def test_open_pr_for_the_same_digest_is_left_alone_an_older_one_is_updated(
     mark = platform.api.mark()
     again = lines_of(soak(platform, tmp_path, *args, "--now", "2026-11-24T13:00:00+00:00"))
     assert again["staging/frontend"] == "already proposed in #1"
-    assert [c.method for c in platform.api.calls[mark:]] == ["GET"]
+    # one read: the PR; and who the token is (a GraphQL query: only its own PR counts)
+    assert [c.operation for c in platform.api.calls[mark:]] == ["pulls/list", "graphql"]
+    assert _viewer(platform.api.calls[-1])
     assert platform.api.pull(1).head_sha == pr.head_sha
 
     fleet.pin(platform, {("frontend", "dev"): 3}, "2026-11-24T14:00:00+00:00")
@@ -375,3 +378,8 @@ def test_an_overlay_broken_at_head_blocks_only_its_targets(
     got = lines_of(soak(platform, tmp_path, "--env", "perf", "--now", "2026-11-24T12:00Z"))
     assert got["perf/billing"].startswith("blocked apps/billing/dev/kustomization.yaml")
     assert got["perf/api-service"].startswith("pushed ")
+
+
+def _viewer(call: ApiCall) -> bool:
+    """The GraphQL query that asks who the token is (a read, sent as a POST)."""
+    return call.operation == "graphql" and "viewer" in str((call.body or {}).get("query"))

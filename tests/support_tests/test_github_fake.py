@@ -388,12 +388,48 @@ def test_graphql_inline_input_with_typed_variables(fake: GitHubFake, repo: Repos
     assert "mergeMethod needs PullRequestMergeMethod" in failure.errors[0]
 
 
+def test_graphql_viewer_login_is_who_the_token_is(fake: GitHubFake) -> None:
+    """``viewer { login }`` answers the token's identity: the Actions token is
+    github-actions[bot], a person's PAT their login, an App's installation token
+    <slug>[bot]."""
+    for token, login in (
+        (fake.token, "github-actions[bot]"),
+        (fake.user_token, "release-manager"),
+        (fake.installation_token(), "gitops-promote-test[bot]"),
+    ):
+        query = {"query": "query { viewer { login } }"}
+        status, body, _ = raw_call(fake, "POST", "/graphql", query, token=token)
+        assert (status, body) == (200, {"data": {"viewer": {"login": login}}})
+
+
 def test_graphql_other_queries_are_refused(fake: GitHubFake) -> None:
-    """Anything but the auto-merge mutation is answered with errors and recorded."""
-    status, body, _ = raw_call(fake, "POST", "/graphql", {"query": "{ viewer { login } }"})
+    """Anything but the auto-merge mutation and the viewer's login is answered with
+    errors and recorded."""
+    query = {"query": "{ viewer { login email } }"}
+    status, body, _ = raw_call(fake, "POST", "/graphql", query)
     assert status == 200
     assert body["errors"]
     assert [f.operation for f in fake.take_validation_errors()] == ["graphql"]
+
+
+def test_issue_events_record_who_added_and_removed_labels(
+    fake: GitHubFake, repo: Repository
+) -> None:
+    """Adding, replacing and removing labels record labeled/unlabeled events with the
+    actor, served by issues/list-events as GitHub's OpenAPI description says."""
+    pr = repo.create_pull(base="main", head="promote/a", title="t")
+    path = f"/repos/{OWNER}/{NAME}/issues/{pr.number}"
+    raw_call(fake, "POST", f"{path}/labels", {"labels": ["promotion"]})
+    raw_call(fake, "POST", f"{path}/labels", {"labels": ["hold"]}, token=fake.user_token)
+    raw_call(fake, "DELETE", f"{path}/labels/promotion", token=fake.user_token)
+    status, body, _ = raw_call(fake, "GET", f"{path}/events")
+    assert status == 200
+    assert [(e["event"], e["label"]["name"], e["actor"]["login"]) for e in body] == [
+        ("labeled", "promotion", "github-actions[bot]"),
+        ("labeled", "hold", "release-manager"),
+        ("unlabeled", "promotion", "release-manager"),
+    ]
+    assert body[0]["actor"]["type"] == "Bot"
 
 
 # -- auth, validation, counting, faults ----------------------------------------------------

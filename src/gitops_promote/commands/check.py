@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from gitops_promote.errors import InputError
     from gitops_promote.gates.evaluate import CheckResult
+    from gitops_promote.github import GitHub
     from gitops_promote.gitrepo import Repo
     from gitops_promote.render import Renderer
     from gitops_promote.workspace import Location, Workspace
@@ -315,11 +316,13 @@ def run(args: argparse.Namespace) -> int:
             require_github(ws, "--set-status")
         branch = base_branch_name(ws, loc, req)
         base, head = revisions(ws, req, branch)
+        provenance = break_glass(ws, req, base, loc.config_path)
         result = judge(
             ws.repo,
             base=base,
             head=head,
             labels=req.labels,
+            provenance=provenance,
             now=req.now,
             base_ref=branch,
             config_path=loc.config_path,
@@ -345,6 +348,7 @@ def judge(
     config_path: str,
     renderer: Renderer | None,
     render_overlays: bool = True,
+    provenance: tuple[str, str] = ("", ""),
 ) -> CheckResult:
     """The verdict on one pull request, (``base``, ``head``) judged at ``now`` with
     ``labels``: its facts gathered from git and kustomize, then every gate. ``check`` and
@@ -363,7 +367,61 @@ def judge(
         renderer=renderer,
         render_overlays=render_overlays,
     )
+    if provenance != ("", ""):
+        from dataclasses import replace  # noqa: PLC0415
+
+        facts = replace(facts, break_glass_by=provenance[0], break_glass_refused=provenance[1])
     return evaluate(facts)
+
+
+def break_glass(ws: Workspace, req: Request, base: str, config_path: str) -> tuple[str, str]:
+    """(who added the break-glass label, why it does not count): only a person who is not
+    this tool's identity may break glass. On a pull request the PR's label events say who
+    added it (:func:`label_provenance`); a label given with --label and no pull request is
+    the person at the terminal's."""
+    from gitops_promote.github import GitHub  # noqa: PLC0415
+
+    label = break_glass_label(ws.repo, base, config_path, req.labels)
+    if not label or req.pr is None:
+        return "", ""
+    if not ws.github_repo or not ws.credentials.token:
+        return "", (
+            f"who added it to #{req.pr} cannot be checked without a GitHub token "
+            "(give the check GITHUB_TOKEN with pull-requests: read)"
+        )
+    gh = GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+    try:
+        return label_provenance(gh, req.pr, label)
+    finally:
+        gh.close()
+
+
+def break_glass_label(repo: Repo, base: str, config_path: str, labels: Sequence[str]) -> str:
+    """The base's break-glass label when ``labels`` carry it, else "" (no call to make)."""
+    from gitops_promote.configload import parse_config  # noqa: PLC0415
+    from gitops_promote.errors import PromoteError  # noqa: PLC0415
+
+    text = repo.show(base, config_path)
+    try:
+        settings = parse_config((text or b"").decode("utf-8"), config_path).settings
+    except (PromoteError, UnicodeDecodeError):
+        return ""  # the check itself reports a broken promotion.yaml
+    label = settings.freeze_exception_label
+    return label if label and label.casefold() in {x.casefold() for x in labels} else ""
+
+
+def label_provenance(gh: GitHub, number: int, label: str) -> tuple[str, str]:
+    """(who added ``label`` to PR ``number``, why it does not count), from the latest
+    ``labeled`` event (1 API call; 1 more, once per run, to learn who the token is when a
+    person added it)."""
+    event = gh.label_added_by(number, label)
+    if event is None:
+        return "", f"#{number} has no event of a person adding it"
+    if event.bot or not event.actor:
+        return "", f"it was added by {event.actor or 'an unknown account'}, a bot"
+    if event.actor == gh.viewer():
+        return "", f"it was added by {event.actor}, the identity this check runs as"
+    return event.actor, ""
 
 
 def require_github(ws: Workspace, option: str) -> tuple[str, str]:
@@ -459,7 +517,7 @@ def publish(result: CheckResult, req: Request) -> None:
         common.emit_json(checkreport.to_json(result))
     else:
         common.emit(checkreport.text(result))
-    actions.append_summary(checkreport.summary(result))
+    actions.append_summary(checkreport.summary(result, actions.summary_room()))
     actions.set_outputs(checkreport.outputs(result))
 
 

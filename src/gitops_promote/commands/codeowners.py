@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{rel}:{err.line}: {err}", hint="fix the gitops-promote markers by hand first"
             ) from None
         if args.check:
-            verdict = ownership_gate(config, before, rel)
+            listed = ws.repo.git.run("ls-files", "-z").stdout.decode("utf-8", "surrogateescape")
+            tracked = [p for p in listed.split("\0") if p]
+            verdict = ownership_gate(config, before, rel, tracked)
             common.emit(f"{'ok' if verdict.passed else 'FAIL'}: {verdict.message}")
             return 0 if verdict.passed else 1
         if after == (before or ""):

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from gitops_promote.config import Config
-    from gitops_promote.github import PullInfo
+    from gitops_promote.github import GitHub, PullInfo
     from gitops_promote.workspace import Workspace
 
 STATE_VERSION = 1
@@ -150,7 +150,7 @@ def recheck(ws: Workspace, req: Request, branch: str, config_path: str) -> int:
             if head is None and not _SHA.fullmatch(pull.head_sha):
                 lines.append(f"#{pull.number}: skipped, GitHub gave no head commit id")
                 continue
-            verdict = judge(ws, pull, head, base, branch, req, config_path, renderer)
+            verdict = judge(ws, pull, head, base, branch, req, config_path, renderer, gh)
             before = remembered.get(pull.number)
             if before == verdict:
                 kept[pull.number] = verdict
@@ -221,6 +221,7 @@ def judge(
     req: Request,
     config_path: str,
     renderer: Any,
+    gh: GitHub | None = None,
 ) -> Verdict:
     """The verdict on one open pull request, as ``check`` would give it now. A pull request
     that cannot be judged gets an ``error`` status (never keeps a stale success)."""
@@ -231,11 +232,14 @@ def judge(
     if head is None:
         return Verdict(pull.head_sha, labels, "error", "recheck: head commit not found")
     try:
+        label = check.break_glass_label(ws.repo, base, config_path, pull.labels)
+        provenance = check.label_provenance(gh, pull.number, label) if label and gh else ("", "")
         result = check.judge(
             ws.repo,
             base=base,
             head=head,
             labels=pull.labels,
+            provenance=provenance,
             now=req.now,
             base_ref=branch,
             config_path=config_path,

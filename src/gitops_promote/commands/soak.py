@@ -90,7 +90,8 @@ def proposals(
     ws: Workspace, config: Config, base: str, wanted: Mapping[Key, str]
 ) -> tuple[dict[Key, Proposal], str | None]:
     """Open promotion PRs of the ``wanted`` targets (key -> stable branch): one
-    ``ls-remote`` for every branch, then one API call per branch that exists. Returns the
+    ``ls-remote`` for every branch, then one API call per branch that exists (and one per
+    run to learn who the token is: only the tool's own PRs count). Returns the
     proposals and, when they could not be looked up, why."""
     from gitops_promote import report  # noqa: PLC0415
     from gitops_promote.errors import UserError  # noqa: PLC0415
@@ -113,8 +114,8 @@ def proposals(
                 continue
             gh = gh or github_client(ws)
             pull = gh.find_open_pull(branch, base)
-            if pull is None:
-                continue
+            if pull is None or pull.author != gh.viewer():
+                continue  # someone else's PR proposes nothing: delivery refuses it by name
             data = report.parse_marker(pull.body) or {}
             apps = data.get("apps") if isinstance(data.get("apps"), dict) else {}
             text = apps.get(key[0]) if isinstance(apps, dict) else None
@@ -206,7 +207,7 @@ def gather(
     rev = "HEAD" if ws.cloned else None
     now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
     # since when: from the state file where it answers, else history
-    lines = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
+    lines, notes = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
@@ -221,7 +222,7 @@ def gather(
     found = soakplan.Facts(
         config, now, current, lines, files=files, proposals=open_prs, unreadable=unreadable
     )
-    return found, [why] if why else []
+    return found, [*notes, *([why] if why else [])]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
         names = common.split_names(args.app) or [a.name for a in config.apps]
         apps = common.pick_apps(config, names, None)
         targets = [(a, e) for a in apps for e in config.envs_of(a) if e in envs]
-        rows = statusview.gather(ws.repo, config, targets, rev="HEAD" if ws.cloned else None)
+        notes: list[str] = []
+        rev = "HEAD" if ws.cloned else None
+        rows = statusview.gather(ws.repo, config, targets, rev=rev, notes=notes)
+    for note in notes:
+        common.warn(f"note: {note}")
     from gitops_promote import actions  # noqa: PLC0415
 
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))

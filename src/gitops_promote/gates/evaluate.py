@@ -29,6 +29,7 @@ from gitops_promote.changes import ChangeSet, Edit, Key
 from gitops_promote.config import App, Config, Environment
 from gitops_promote.errors import Problem
 from gitops_promote.gates import GateResult, GateSeverity
+from gitops_promote.gates.config import config_gates
 from gitops_promote.gates.dependencies import dependencies_gate
 from gitops_promote.gates.drift import drift_gate
 from gitops_promote.gates.freeze import (
@@ -49,6 +50,7 @@ from gitops_promote.images import ImageRef
 RENDER = "render"
 OVERLAY = "overlay"
 CONFIG = "config"
+STATE = "state"  # the state file is a fact: a pull request changes it only as a promotion does
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Facts:
     labels: tuple[str, ...] = ()
     codeowners_file: str = ".github/CODEOWNERS"
     codeowners: str | None = None
+    base_codeowners: str | None = None  # the base branch's: GitHub asks its code owners
+    files: tuple[str, ...] = ()  # the merged tree's files, for the ownership gate
     head_config: Config | None = None  # the PR's promotion.yaml, when it changes and is valid
     head_config_problems: tuple[Problem, ...] = ()
     base: str = ""
@@ -120,6 +124,12 @@ class Facts:
     notes: tuple[str, ...] = ()
     deployed: Mapping[Key, Deployed] = field(default_factory=dict)
     unchanged: frozenset[Key] = frozenset()  # reached, but renders exactly as before
+    # the pull request's state file, where it is not what gitops-promote writes for it
+    state_problems: tuple[Problem, ...] = ()
+    # The break-glass label's provenance (check, from the PR's label events): who added it
+    # (named in the override), or why it does not count (then it is ignored, and said so).
+    break_glass_by: str = ""
+    break_glass_refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,9 +248,16 @@ def _freeze(
     file: str | None,
     line: int | None,
 ) -> GateResult:
-    result = freeze_gate(
-        env, facts.now, facts.labels, config.settings.freeze_exception_label, app=app
-    )
+    label = config.settings.freeze_exception_label
+    labels = facts.labels
+    if facts.break_glass_refused:
+        labels = tuple(x for x in labels if x.casefold() != label.casefold())
+    result = freeze_gate(env, facts.now, labels, label, app=app)
+    if facts.break_glass_refused and not result.passed and labels != facts.labels:
+        note = f"the label '{label}' does not count: {facts.break_glass_refused}"
+        result = replace(result, message=f"{result.message}; {note}")
+    elif result.overridden and facts.break_glass_by:
+        result = replace(result, message=f"{result.message}, added by {facts.break_glass_by}")
     # The annotation goes on the overlay line the PR changes, not on promotion.yaml.
     return replace(result, file=file, line=line) if file else result
 
@@ -526,6 +543,8 @@ def _repository_results(facts: Facts) -> list[GateResult]:
                     severity="warning",
                 )
             )
+            if facts.head_config is not None:
+                out += config_gates(config, facts.head_config, facts.base_codeowners)
     for problem in changes.problems:
         out.append(
             GateResult(
@@ -544,7 +563,9 @@ def _repository_results(facts: Facts) -> list[GateResult]:
         or render_block(config)
         or (facts.codeowners and "gitops-promote" in facts.codeowners)
     ):
-        out.append(ownership_gate(owners_config, facts.codeowners, facts.codeowners_file))
+        out.append(
+            ownership_gate(owners_config, facts.codeowners, facts.codeowners_file, facts.files)
+        )
     return out
 
 
@@ -560,6 +581,10 @@ def evaluate(facts: Facts) -> CheckResult:
     results = [r for t in targets for r in t.results]
     results += _unknown_app_results(facts)
     results += _repository_results(facts)
+    results += [
+        GateResult(STATE, None, None, False, p.message, p.file, p.line)
+        for p in facts.state_problems
+    ]
     return CheckResult(
         base=facts.base,
         head=facts.head,
@@ -577,6 +602,7 @@ __all__ = [
     "CONFIG",
     "OVERLAY",
     "RENDER",
+    "STATE",
     "CheckResult",
     "Deployed",
     "Facts",

@@ -234,11 +234,13 @@ def iter_log(
 
 @dataclass(frozen=True)
 class Link:
-    """One commit of a first-parent chain: its id, its root tree and its parents."""
+    """One commit of a first-parent chain: its id, its root tree, its parents and its
+    time on the chain (:func:`clamp_times`; None: not read)."""
 
     commit: str
     tree: str
     parents: tuple[str, ...]
+    time: datetime | None = None
 
     @property
     def parent(self) -> str | None:
@@ -246,15 +248,36 @@ class Link:
         return self.parents[0] if self.parents else None
 
 
+def clamp_times(dates: Sequence[datetime]) -> list[datetime]:
+    """Times of a first-parent chain's commits, from their committer dates, newest first
+    (pure): a commit's time is never earlier than its first parent's,
+    ``time(c) = max(date(c), time(first parent))``. A committer date is whatever the
+    committer wrote; a commit cannot have landed on the branch before its parent did, so
+    a backdated commit counts from its parent's time (soak starts no earlier than the
+    commit could have landed). Undated or honest chains keep their dates exactly."""
+    out: list[datetime] = []
+    latest: datetime | None = None
+    for date in reversed(dates):
+        latest = date if latest is None or date >= latest else latest
+        out.append(latest)
+    out.reverse()
+    return out
+
+
 def first_parent_chain(git: Git, ref: str = "HEAD") -> list[Link]:
-    """The first-parent chain of ``ref``, newest first. Reads commits only: a
-    commits-only partial clone has them all."""
-    out = git.run("log", "--first-parent", "--no-color", "--format=%H %T %P", ref, "--").text
-    chain: list[Link] = []
+    """The first-parent chain of ``ref``, newest first, each commit with its clamped
+    committer time (:func:`clamp_times`). Reads commits only: a commits-only partial
+    clone has them all."""
+    out = git.run("log", "--first-parent", "--no-color", "--format=%H %T %cI %P", ref, "--").text
+    rows: list[tuple[str, str, datetime, tuple[str, ...]]] = []
     for line in out.splitlines():
-        commit, tree, *parents = line.split()
-        chain.append(Link(commit, tree, tuple(parents)))
-    return chain
+        commit, tree, when, *parents = line.split()
+        rows.append((commit, tree, datetime.fromisoformat(when), tuple(parents)))
+    times = clamp_times([row[2] for row in rows])
+    return [
+        Link(commit, tree, parents, time)
+        for (commit, tree, _, parents), time in zip(rows, times, strict=True)
+    ]
 
 
 # `git diff-tree --stdin` gives, for each "commit parent" line, what `git log --raw`
@@ -282,8 +305,10 @@ def diff_links(
 ) -> list[CommitInfo]:
     """The commits of ``links`` (newest first) that changed any of ``paths`` against their
     first parent, with those changes: exactly what :func:`log_paths` (first-parent) gives
-    for the same stretch of history. ``jobs``: diff-tree processes run at once (default:
-    the machine's cores, up to 4, for long stretches)."""
+    for the same stretch of history, except that ``date`` is the link's clamped time
+    (:func:`clamp_times`) when the link has one: pin events, and so soak, count from it.
+    ``jobs``: diff-tree processes run at once (default: the machine's cores, up to 4, for
+    long stretches)."""
     if not links:
         return []
     specs = list(paths)
@@ -308,6 +333,7 @@ def diff_links(
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
             outputs = list(pool.map(run, parts))
     parents = {x.commit: x.parents for x in links}  # diff-tree names only the one given
+    times = {x.commit: x.time for x in links}
     commits: list[CommitInfo] = []
     for out in outputs:
         for found in parse_log_stream([out]):
@@ -316,7 +342,8 @@ def diff_links(
                 changes = tuple(c for c in changes if keep(c.path))
                 if not changes:
                     continue
-            commits.append(replace(found, parents=parents[found.sha], changes=changes))
+            date = times[found.sha] or found.date  # clamped along the chain (Link.time)
+            commits.append(replace(found, parents=parents[found.sha], changes=changes, date=date))
     return commits
 
 

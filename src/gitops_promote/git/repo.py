@@ -697,6 +697,17 @@ class Repo:
             self.ensure_trees()
             yield gitlog.diff_links(self.git, chain[start:], cleaned)
 
+    def fetch_trees(self, links: Iterable[gitlog.Link]) -> None:
+        """Make the whole trees of these commits local, and only theirs (a commits-only
+        clone: one request; no-op otherwise, or when every tree is on its way already),
+        so that reading files at them downloads no other tree."""
+        if not (self.filter or "").startswith("tree:") or self._download is not None:
+            return
+        wanted = {link.commit: link.tree for link in links if link.commit not in self._trees_at}
+        if wanted:
+            gitlog.prefetch(self.git, set(wanted.values()), remote=self.remote)
+            self._trees_at.update(wanted)
+
     def _tree_is_local(self, rev: str) -> bool:
         if not (self.filter or "").startswith("tree:"):
             return True

@@ -76,6 +76,17 @@ class Comment:
 
 
 @dataclass
+class LabelEvent:
+    """A ``labeled`` / ``unlabeled`` event on an issue: who changed which label, when."""
+
+    id: int
+    event: str  # "labeled" | "unlabeled"
+    label: str
+    actor: Actor
+    created_at: datetime
+
+
+@dataclass
 class PullData:
     head_ref: str
     base_ref: str
@@ -107,6 +118,7 @@ class Issue:
     closed_at: datetime | None = None
     labels: list[str] = field(default_factory=list)
     comment_ids: list[int] = field(default_factory=list)
+    events: list[LabelEvent] = field(default_factory=list)
     pull: PullData | None = None
 
 
@@ -622,4 +634,20 @@ def status_json(urls: Urls, repo: Repo, status: Status) -> dict[str, Any]:
         "created_at": iso(status.created_at),
         "updated_at": iso(status.created_at),
         "creator": user_json(urls, status.creator),
+    }
+
+
+def label_event_json(urls: Urls, repo: Repo, event: LabelEvent, color: str) -> dict[str, Any]:
+    """A ``labeled-issue-event`` / ``unlabeled-issue-event`` as GitHub serves it."""
+    return {
+        "id": event.id,
+        "node_id": node_id("LE_" if event.event == "labeled" else "UNLE_", event.id),
+        "url": f"{urls.repo(repo)}/issues/events/{event.id}",
+        "actor": user_json(urls, event.actor),
+        "event": event.event,
+        "commit_id": None,
+        "commit_url": None,
+        "created_at": iso(event.created_at),
+        "performed_via_github_app": None,
+        "label": {"name": event.label, "color": color},
     }

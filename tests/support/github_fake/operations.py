@@ -399,23 +399,37 @@ def _labels_reply(ctx: Ctx, repo: Repo, issue: Issue, status: int = 200) -> Repl
     )
 
 
+def _record(ctx: Ctx, issue: Issue, event: str, name: str) -> None:
+    issue.events.append(
+        model.LabelEvent(ctx.state.new_id(), event, name, ctx.actor, ctx.state.now())
+    )
+
+
 def issues_add_labels(ctx: Ctx) -> Reply:
     repo, issue = ctx.issue()
     for wanted in _label_names(ctx.body):
         name = _ensure_label(ctx, repo, wanted)
         if name not in issue.labels:
             issue.labels.append(name)
+            _record(ctx, issue, "labeled", name)
     _touch(ctx, issue)
     return _labels_reply(ctx, repo, issue)
 
 
 def issues_set_labels(ctx: Ctx) -> Reply:
     repo, issue = ctx.issue()
+    before = list(issue.labels)
     issue.labels = []
     for wanted in _label_names(ctx.body):
         name = _ensure_label(ctx, repo, wanted)
         if name not in issue.labels:
             issue.labels.append(name)
+    for name in before:
+        if name not in issue.labels:
+            _record(ctx, issue, "unlabeled", name)
+    for name in issue.labels:
+        if name not in before:
+            _record(ctx, issue, "labeled", name)
     _touch(ctx, issue)
     return _labels_reply(ctx, repo, issue)
 
@@ -427,6 +441,7 @@ def issues_remove_label(ctx: Ctx) -> Reply:
     if not match:
         raise ApiError(404, "Label does not exist")
     issue.labels.remove(match[0])
+    _record(ctx, issue, "unlabeled", match[0])
     _touch(ctx, issue)
     return _labels_reply(ctx, repo, issue)
 
@@ -435,6 +450,17 @@ def issues_list_labels_on_issue(ctx: Ctx) -> Reply:
     repo, issue = ctx.issue()
     reply = _paginate(ctx, list(issue.labels))
     reply.body = [model.label_json(ctx.state.urls, repo, repo.labels[n]) for n in reply.body]
+    return reply
+
+
+def issues_list_events(ctx: Ctx) -> Reply:
+    """The issue's events, oldest first (the fake records label changes only)."""
+    repo, issue = ctx.issue()
+    reply = _paginate(ctx, list(issue.events))
+    reply.body = [
+        model.label_event_json(ctx.state.urls, repo, e, repo.labels[e.label].color)
+        for e in reply.body
+    ]
     return reply
 
 
@@ -749,6 +775,7 @@ HANDLERS: dict[str, Callable[[Ctx], Reply]] = {
     "issues/create-comment": issues_create_comment,
     "issues/get": issues_get,
     "issues/list-comments": issues_list_comments,
+    "issues/list-events": issues_list_events,
     "issues/list-labels-on-issue": issues_list_labels_on_issue,
     "issues/remove-label": issues_remove_label,
     "issues/set-labels": issues_set_labels,

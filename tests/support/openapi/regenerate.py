@@ -42,6 +42,7 @@ OPERATIONS: tuple[str, ...] = (
     "issues/create-comment",
     "issues/get",
     "issues/list-comments",
+    "issues/list-events",
     "issues/list-labels-on-issue",
     "issues/remove-label",
     "issues/set-labels",
