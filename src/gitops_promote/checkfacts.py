@@ -248,15 +248,15 @@ def unbuildable_overlays(
                 ),
                 file=odd,
             )
-        elif before.kustomization(root) and after.is_dir(root):
+        elif (gone := before.kustomization(root)) and after.is_dir(root):
             out[(app.name, env.name)] = RenderFact(
                 root,
                 error=(
-                    f"{before.kustomization(root)} is removed while {root} stays: Argo CD and "
+                    f"{gone} is removed while {root} stays: Argo CD and "
                     f"Flux cannot build {env.name} from it; restore the kustomization, or "
                     f"remove the whole directory to retire {app.name} from {env.name}"
                 ),
-                file=before.kustomization(root),
+                file=gone,
             )
     return out
 

@@ -85,6 +85,12 @@ class Environment:
         """A gated environment changes only through a reviewed pull request."""
         return self.mode != "push"
 
+    def render_mode(self, *, refused: bool) -> Severity:
+        """How an overlay of this env that cannot be rendered is judged: ``render:`` when
+        set; else a gated env fails closed, and a push env fails on a build error but only
+        warns when the render was refused (a URL, a symlink out, Helm)."""
+        return self.render or ("fail" if self.gated or not refused else "warn")
+
 
 @dataclass(frozen=True)
 class App:

@@ -84,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print every gate result as JSON")
     add_status_arguments(parser, "set the verdict as a commit status on the head commit")
+    add_render_arguments(parser)
+    common.add_now_argument(parser)
+    common.add_location_arguments(parser)
+
+
+def add_render_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-render`` and ``--render-timeout`` (checked by :func:`render_timeout`): shared
+    with recheck."""
     parser.add_argument(
         "--no-render",
         action="store_true",
@@ -96,8 +104,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="time limit of one kustomize render, up to 3600 (default: 60)",
     )
-    common.add_now_argument(parser)
-    common.add_location_arguments(parser)
 
 
 def add_status_arguments(parser: argparse.ArgumentParser, set_help: str | None) -> None:

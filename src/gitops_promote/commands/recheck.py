@@ -84,18 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="judge and print; set no status, keep no state"
     )
-    parser.add_argument(
-        "--no-render",
-        action="store_true",
-        help="do not render overlays (skips drift, references and limits), as check --no-render",
-    )
-    parser.add_argument(
-        "--render-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="time limit of one kustomize render (default: 60)",
-    )
+    check.add_render_arguments(parser)
     common.add_now_argument(parser)
     common.add_location_arguments(parser)
 

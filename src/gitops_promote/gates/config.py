@@ -106,10 +106,8 @@ def _freeze(old: Environment, new: Environment) -> tuple[list[str], list[str]]:
 
 
 def _render_modes(env: Environment) -> tuple[str, str]:
-    """How a refused render and a failed render of ``env`` are judged (see
-    :func:`gitops_promote.gates.evaluate.render_severity`)."""
-    refused = env.render or ("fail" if env.gated else "warn")
-    return refused, env.render or "fail"
+    """How a refused render and a failed render of ``env`` are judged."""
+    return env.render_mode(refused=True), env.render_mode(refused=False)
 
 
 def _owners(old: Environment, new: Environment) -> tuple[list[str], list[str]]:

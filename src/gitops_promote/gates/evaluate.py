@@ -283,8 +283,7 @@ def render_severity(env: Environment, *, refused: bool) -> GateSeverity:
     """How an overlay of ``env`` that cannot be rendered is judged: an error (fail closed),
     unless promotion.yaml says ``render: warn`` for the env; a push env's refusal (a URL, a
     symlink out, Helm) warns unless it says ``render: fail``."""
-    mode = env.render or ("fail" if env.gated or not refused else "warn")
-    return "error" if mode == "fail" else "warning"
+    return "error" if env.render_mode(refused=refused) == "fail" else "warning"
 
 
 def _render_results(
