@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from gitops_promote.errors import InputError, OverlayError
+from gitops_promote.errors import InputError, OverlayError, quote
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -23,16 +23,20 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 def check_relative(rel: str, *, what: str) -> PurePosixPath:
     """A repo-relative POSIX path without ``..``; raise a one-line error otherwise."""
     if not rel or rel.strip() != rel:
-        raise InputError(f"{what} {rel!r} is empty or has surrounding spaces")
+        raise InputError(f"{what} {quote(rel)} is empty or has surrounding spaces")
     if "\\" in rel or "\0" in rel:
-        raise InputError(f"{what} {rel!r} contains a backslash or NUL", hint="use / separators")
+        raise InputError(
+            f"{what} {quote(rel)} contains a backslash or NUL", hint="use / separators"
+        )
     path = PurePosixPath(rel)
     if path.is_absolute():
         raise InputError(
-            f"{what} {rel!r} is absolute", hint="paths are relative to the config repo root"
+            f"{what} {quote(rel)} is absolute", hint="paths are relative to the config repo root"
         )
     if ".." in path.parts:
-        raise InputError(f"{what} {rel!r} contains '..'", hint="paths must stay inside the repo")
+        raise InputError(
+            f"{what} {quote(rel)} contains '..'", hint="paths must stay inside the repo"
+        )
     return path
 
 
@@ -43,7 +47,7 @@ def resolve_in_repo(root: Path, rel: str, *, what: str = "path") -> Path:
     target = (base / clean).resolve()
     if target != base and base not in target.parents:
         raise InputError(
-            f"{what} {rel!r} resolves outside the repository (through a symlink)",
+            f"{what} {quote(rel)} resolves outside the repository (through a symlink)",
             hint="replace the symlink with the file itself",
         )
     return target
@@ -87,16 +91,16 @@ def overlay_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
                 refuse_links(root, file, what=what)
                 return resolve_in_repo(root, file, what=what), file
         raise OverlayError(
-            f"{what} {rel!r} has no kustomization.yaml",
+            f"{what} {quote(rel)} has no kustomization.yaml",
             hint="create it, or point the path at a values file or manifest",
         )
     if not path.exists():
         raise OverlayError(
-            f"{what} {rel!r} does not exist",
+            f"{what} {quote(rel)} does not exist",
             hint="create the overlay, or fix the path template in promotion.yaml",
         )
     if not path.is_file():
-        raise OverlayError(f"{what} {rel!r} is not a regular file")
+        raise OverlayError(f"{what} {quote(rel)} is not a regular file")
     return path, rel
 
 

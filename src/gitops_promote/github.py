@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gitops_promote import secrets
-from gitops_promote.errors import GitHubError, InputError, UserError
+from gitops_promote.errors import GitHubError, InputError, UserError, quote
 from gitops_promote.gitrepo import check_token_url
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -80,7 +80,7 @@ def api_timeout_from_env() -> int:
         return DEFAULT_TIMEOUT
     if not text.isdigit() or not 1 <= int(text) <= 600:
         raise InputError(
-            f"{TIMEOUT_ENV}={text!r} is not a whole number of seconds from 1 to 600",
+            f"{TIMEOUT_ENV}={quote(text)} is not a whole number of seconds from 1 to 600",
             hint=f"unset it for the default ({DEFAULT_TIMEOUT}), or set e.g. 60",
         )
     return int(text)
@@ -172,7 +172,7 @@ class GitHub:
         from github import Auth, Github, GithubRetry  # noqa: PLC0415 - heavy import, lazy
 
         if "/" not in repository:
-            raise InputError(f"repository {repository!r} is not owner/name")
+            raise InputError(f"repository {quote(repository)} is not owner/name")
         secrets.register(token)
         self._token = token
         self.repository = repository

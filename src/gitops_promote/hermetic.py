@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote import yamlsafe
-from gitops_promote.errors import OverlayError
+from gitops_promote.errors import OverlayError, quote
 from gitops_promote.files import KUSTOMIZATION_NAMES
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class _Walk:
     def local(self, base: str, value: str, *, file: str, line: int, field: str, want: str) -> str:
         """``value`` (as written in ``file``, whose directory is ``base``) as a repo path
         that exists in the tree; ``want``: ``file``, ``dir`` or ``any``."""
-        shown = f"{field} entry {value!r}"
+        shown = f"{field} entry {quote(value)}"
         text = value.strip()
         if not text or "\0" in text:
             raise self.refuse(file, line, f"{shown} is not a path")
@@ -361,7 +361,7 @@ class _Walk:
                 raise self.refuse(
                     file,
                     _line(item),
-                    f"{field} entry {item.value!r} is not a plain string ({tag}); write the "
+                    f"{field} entry {quote(item.value)} is not a plain string ({tag}); write the "
                     "path as a plain or quoted string",
                 )
             yield str(item.value), _line(item)
@@ -391,7 +391,7 @@ class _Walk:
                 raise self.refuse(
                     kfile,
                     line,
-                    f"{field} entry {item!r} is a directory; the check renders generator and "
+                    f"{field} entry {quote(item)} is a directory; the check renders generator and "
                     "transformer configs given as files or inline only",
                 )
             where = rel

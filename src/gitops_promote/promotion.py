@@ -228,7 +228,7 @@ def choose(
         ref = ImageRef.parse(req.image, what="--image")
         if not ref.same_repository(ImageRef(app.image)):
             raise InputError(
-                f"--image {req.image!r} is not app {app.name}'s image {app.image}",
+                f"--image {quote(req.image)} is not app {app.name}'s image {app.image}",
                 hint="pass a reference of the app's own repository, or fix apps.image",
             )
         if ref.tag and not ref.digest:

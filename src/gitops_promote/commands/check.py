@@ -125,12 +125,12 @@ def add_status_arguments(parser: argparse.ArgumentParser, set_help: str | None) 
 
 def status_context(text: str) -> str:
     """A --status-context value, checked: one line of printable text."""
-    from gitops_promote.errors import InputError  # noqa: PLC0415
+    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
 
     name = text.strip()
     if not name or len(name) > 100 or not name.isprintable():
         raise InputError(
-            f"--status-context {text!r} is not a status name",
+            f"--status-context {quote(text)} is not a status name",
             hint=f"use one line of at most 100 printable characters, e.g. {STATUS_CONTEXT}",
         )
     return name
