@@ -35,7 +35,7 @@ GUIDES = (
     "troubleshooting.md",
     "security.md",
 )
-SCHEMA = REPO / "src" / "gitops_promote" / "promotion.schema.json"
+SCHEMA = REPO / "src" / "gitops_promote" / "config" / "schema.json"
 ACTION = REPO / "action.yml"
 _yaml = YAML(typ="safe", pure=True)
 
@@ -403,7 +403,7 @@ def test_yaml_blocks_parse() -> None:
 
 def test_promotion_yaml_blocks_are_valid_configs() -> None:
     """Every promotion.yaml shown (a block with `version: 1`) passes the real loader."""
-    from gitops_promote.configload import parse_config
+    from gitops_promote.config.load import parse_config
 
     shown = 0
     for path, block in _yaml_blocks():

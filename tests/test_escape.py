@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gitops_promote import actions
-from gitops_promote.escape import (
+from gitops_promote.adapters import actions
+from gitops_promote.adapters.escape import (
     html_code,
     json_output,
     log,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from gitops_promote.mdfit import Section, fit, utf8_bytes
+from gitops_promote.adapters.mdfit import Section, fit, utf8_bytes
 
 TABLE = Section(
     tuple(f"| row-{i} | x |" for i in range(100)),

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_promote import secrets
-from gitops_promote.errors import InputError, RegistryError, UserError
-from gitops_promote.images import ImageRef
-from gitops_promote.registry import (
+from gitops_promote.adapters import secrets
+from gitops_promote.adapters.registry import (
     Challenge,
     Credential,
     ImageNotFoundError,
@@ -23,6 +21,8 @@ from gitops_promote.registry import (
     credentials_from_env,
     endpoint_for,
 )
+from gitops_promote.errors import InputError, RegistryError, UserError
+from gitops_promote.images import ImageRef
 from support.oci_registry import FaultProxy, Registry
 
 MISSING_DIGEST = "sha256:" + "e" * 64

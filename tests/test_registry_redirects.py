@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gitops_promote.adapters.registry import Credential, RegistryClient
 from gitops_promote.errors import RegistryError
 from gitops_promote.images import ImageRef
-from gitops_promote.registry import Credential, RegistryClient
 from support.oci_registry import FaultProxy, Registry
 
 PASSWORD = "s3cret-redirect-pw"

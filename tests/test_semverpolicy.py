@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitops_promote.errors import InputError
-from gitops_promote.semverpolicy import highest, is_downgrade, parse_range, tag_version
+from gitops_promote.plan.semver import highest, is_downgrade, parse_range, tag_version
 
 # (range, version, matches) as Masterminds/semver v3 (and so Flux's ImagePolicy) decides,
 # taken from its documented rules and its constraint tests. Versions are written in full

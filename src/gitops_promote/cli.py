@@ -14,8 +14,8 @@ from importlib import import_module
 from typing import NoReturn
 
 from gitops_promote import __version__
+from gitops_promote.adapters.secrets import redact
 from gitops_promote.errors import GateError, PromoteError
-from gitops_promote.secrets import redact
 
 # command name -> (module under gitops_promote.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -66,8 +66,8 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def _report_error(error: PromoteError) -> None:
     """One place for every failure: stderr, and in Actions an annotation + job summary."""
-    from gitops_promote import actions  # noqa: PLC0415
-    from gitops_promote.escape import log, md_text  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.adapters.escape import log, md_text  # noqa: PLC0415
 
     text = redact(str(error))
     lines = text.rstrip("\n").split("\n")
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import traceback  # noqa: PLC0415
 
         if os.environ.get("GITOPS_PROMOTE_DEBUG"):
-            from gitops_promote.escape import log_lines  # noqa: PLC0415
+            from gitops_promote.adapters.escape import log_lines  # noqa: PLC0415
 
             print(log_lines(redact(traceback.format_exc())), file=sys.stderr)
         wrapped = PromoteError(

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitops_promote import overlays, pins
-from gitops_promote.configload import parse_config
+from gitops_promote.apply import overlays
+from gitops_promote.config.load import parse_config
+from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
 from support import gitutil
 from support.repos import EXAMPLE, Run, cli, digest_of

@@ -13,7 +13,7 @@ from github import Auth, Github
 
 from check.scenario import result
 from check.test_comment import API, NEW, event_file, pinned
-from gitops_promote.checkreport import COMMENT_MARKER
+from gitops_promote.report.check import COMMENT_MARKER
 from support import gitutil
 from support.repos import Platform, cli
 

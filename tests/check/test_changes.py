@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gitops_promote.changes import ChangeSet, Tree, build_inputs, compute, kustomization_refs
-from gitops_promote.config import App, Config, Environment
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.facts.changes import ChangeSet, Tree, build_inputs, compute, kustomization_refs
 from gitops_promote.images import ImageRef
 
 A, B = ("sha256:" + c * 64 for c in "ab")

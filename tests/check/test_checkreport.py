@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gitops_promote import checkreport
-from gitops_promote.gates import GateResult
-from gitops_promote.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates import GateResult
+from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
+from gitops_promote.report import check as checkreport
 
 NOW = datetime(2026, 11, 3, 10, tzinfo=UTC)
 FILE = "apps/api/overlays/production/kustomization.yaml"

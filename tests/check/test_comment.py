@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_promote import overlays, pins
-from gitops_promote.checkreport import COMMENT_MARKER
-from gitops_promote.configload import parse_config
+from gitops_promote.apply import overlays
+from gitops_promote.config.load import parse_config
+from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
+from gitops_promote.report.check import COMMENT_MARKER
 from support import gitutil
 from support.repos import Platform, cli, digest_of
 from support.tools import kustomize_argv

@@ -1,6 +1,6 @@
 """Control files are changes to what they control: a promotion.yaml change is judged per
 environment whose rules it alters (``config`` gate), through ``gitops-promote check``, and
-the comparison itself (:mod:`gitops_promote.gates.config`) on a table of changes."""
+the comparison itself (:mod:`gitops_promote.plan.gates.config`) on a table of changes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from check.scenario import T0, ConfigRepo, failed, result
-from gitops_promote.configload import parse_config
+from gitops_promote.config.load import parse_config
 from support.repos import EXAMPLE, cli
 
 NOW = T0 + timedelta(hours=28)  # a Tuesday: no freeze window is open
@@ -242,7 +242,7 @@ def test_each_change_of_production(
     what: str, edit: tuple[str, str], loose: tuple[str, ...], tight: tuple[str, ...]
 ) -> None:
     """Each kind of change to production's rules is a loosening or a tightening, exactly."""
-    from gitops_promote.gates.config import compare
+    from gitops_promote.plan.gates.config import compare
 
     base_text = _base_for_table()
     head_text = _prod(base_text, *edit)
@@ -253,7 +253,7 @@ def test_each_change_of_production(
 def test_repository_wide_changes_loosen_the_envs_they_govern() -> None:
     """Renaming the break-glass label loosens every env with freeze windows (production);
     removing an environment loosens it; both fail without code owners."""
-    from gitops_promote.gates.config import config_gates
+    from gitops_promote.plan.gates.config import config_gates
 
     head = BASE.replace(
         "settings:\n  base-branch: main",

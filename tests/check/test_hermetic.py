@@ -2,7 +2,7 @@
 outside the repository, and a gated env it cannot render so fails the check.
 
 Hostile overlays are committed to real git repos and rendered by
-:func:`gitops_promote.checkfacts.renders` with real kustomize (``kubectl kustomize``), as
+:func:`gitops_promote.facts.check.renders` with real kustomize (``kubectl kustomize``), as
 ``check`` renders them: URLs and git remotes in every field that names a file (a local
 HTTP server must see zero requests), ``../`` walks to directories beside the repository
 (with and without a kustomization), absolute paths, symlinks in and out of the repository,
@@ -25,11 +25,12 @@ from pathlib import Path
 import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, failed, overlay, result
-from gitops_promote import checkfacts, render
-from gitops_promote.changes import ChangeSet, Edit, Tree
-from gitops_promote.config import App, Config, DriftOptions, Environment, Severity
-from gitops_promote.gates.evaluate import CheckResult, Facts, RenderFact, evaluate
-from gitops_promote.gitrepo import Git, Repo
+from gitops_promote.adapters import kustomize as render
+from gitops_promote.adapters.git import Git, Repo
+from gitops_promote.config.model import App, Config, DriftOptions, Environment, Severity
+from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts.changes import ChangeSet, Edit, Tree
+from gitops_promote.plan.gates.evaluate import CheckResult, Facts, RenderFact, evaluate
 from support import gitutil
 from support.tools import kustomize_argv
 from support.tripwire import LEAKED, Tripwire, tripwire

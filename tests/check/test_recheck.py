@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from gitops_promote import overlays, pins
+from gitops_promote.apply import overlays
 from gitops_promote.commands import action
-from gitops_promote.configload import parse_config
+from gitops_promote.config.load import parse_config
+from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
 from support import gitutil
 from support.repos import Platform, Run, cli, digest_of

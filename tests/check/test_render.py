@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from gitops_promote import checkfacts, render
-from gitops_promote.gates.evaluate import RenderFact
-from gitops_promote.gitrepo import Git, Repo
+from gitops_promote.adapters import kustomize as render
+from gitops_promote.adapters.git import Git, Repo
+from gitops_promote.facts import check as checkfacts
+from gitops_promote.plan.gates.evaluate import RenderFact
 from support import gitutil
 from support.tools import kustomize_argv
 
@@ -254,7 +255,7 @@ def test_renders_from_the_overlays_inputs_and_agrees_with_the_whole_tree(
     renders to exactly what it renders to from the whole tree: also one that reads a file
     no kustomization field names (rendered again from the whole tree), one with two
     kustomization files, and a broken one (same error)."""
-    from gitops_promote import changes
+    from gitops_promote.facts import changes
 
     files = {
         **overlay(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gitops_promote.changes import ChangeSet, Edit
-from gitops_promote.config import App, Config, Environment
-from gitops_promote.gates.evaluate import Deployed, Facts, evaluate
-from gitops_promote.gates.pinning import rendered_pinning_gate
-from gitops_promote.gates.upstream import rendered_upstream_gate
-from gitops_promote.history import PinEvent
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.facts.changes import ChangeSet, Edit
+from gitops_promote.facts.since import PinEvent
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.evaluate import Deployed, Facts, evaluate
+from gitops_promote.plan.gates.pinning import rendered_pinning_gate
+from gitops_promote.plan.gates.upstream import rendered_upstream_gate
 
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 API = "ghcr.io/o/api"

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_promote import rendered_images as ri
-from gitops_promote.changes import (
+from gitops_promote.facts import rendered as ri
+from gitops_promote.facts.changes import (
     Tree,
     could_reference,
     join_ref,

@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
-from gitops_promote import actions, checkreport, state, statusview
-from gitops_promote.gates import GateResult
-from gitops_promote.gates.evaluate import CheckResult, TargetPlan
+from gitops_promote.adapters import actions
+from gitops_promote.facts import statefile as state
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates import GateResult
+from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
+from gitops_promote.report import check as checkreport
+from gitops_promote.report import status as statusview
 from support.outputs import read_markdown, table_cells
 from support.tools import kustomize_argv
 

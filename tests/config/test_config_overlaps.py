@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_promote.configload import parse_config
+from gitops_promote.config.load import parse_config
 from gitops_promote.errors import ConfigError
 from support import gitutil
 from support.repos import EXAMPLE, cli, digest_of

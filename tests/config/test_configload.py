@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from config.fixtures import DATA, EXAMPLE, INVALID, VALID, expected
-from gitops_promote.config import Config
-from gitops_promote.configload import load_config, parse_config
+from gitops_promote.config.load import load_config, parse_config
+from gitops_promote.config.model import Config
 from gitops_promote.errors import ConfigError, UserError
 
 

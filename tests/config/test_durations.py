@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_promote.durations import DurationError, format_duration, parse_duration
+from gitops_promote.config.durations import DurationError, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock; tests
 import pytest
 
 from config.fixtures import EXAMPLE, INVALID, VALID, expected, plain
-from gitops_promote import configload
-from gitops_promote.configload import parse_config, schema
+from gitops_promote.adapters.yamlsafe import load
+from gitops_promote.config import load as configload
+from gitops_promote.config.load import parse_config, schema
 from gitops_promote.errors import ConfigError
-from gitops_promote.yamlsafe import load
 
 ROOT = Path(__file__).parents[2]
 
@@ -194,5 +194,5 @@ def test_schema_resource_is_in_the_wheel(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = json.loads(archive.read("gitops_promote/promotion.schema.json"))
+        shipped = json.loads(archive.read("gitops_promote/config/schema.json"))
     assert shipped == schema()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_promote.templates import (
+from gitops_promote.config.templates import (
     BRANCH_PLACEHOLDERS,
     PLACEHOLDERS,
     TemplateError,

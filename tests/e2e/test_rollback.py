@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitops_promote.report import parse_marker
+from gitops_promote.report.promotion import parse_marker
 from support import gitutil
 from support.repos import Platform, Run, cli, digest_of
 

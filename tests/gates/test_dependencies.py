@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_promote.config import App, Config, Environment
-from gitops_promote.gates.dependencies import dependencies_gate
+from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.dependencies import dependencies_gate
 
 OLD, NEW, OTHER = ("sha256:" + c * 64 for c in "abc")
 DEV = Environment(name="dev", path="d")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from gitops_promote.config import DriftOptions, Environment
-from gitops_promote.gates.drift import compare, drift_gate, normalise, parse_ignore
+from gitops_promote.config.model import DriftOptions, Environment
+from gitops_promote.plan.gates.drift import compare, drift_gate, normalise, parse_ignore
 
 STAGING = Environment(name="staging", path="s", upstream="dev")
 PROD = Environment(name="production", path="p", upstream="staging")

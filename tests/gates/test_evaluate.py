@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from gitops_promote.changes import ChangeSet, Edit, PinChange
-from gitops_promote.config import App, Config, Environment, FreezeWindow
-from gitops_promote.gates.evaluate import Facts, RenderFact, evaluate
-from gitops_promote.history import PinEvent
+from gitops_promote.config.model import App, Config, Environment, FreezeWindow
+from gitops_promote.facts.changes import ChangeSet, Edit, PinChange
+from gitops_promote.facts.since import PinEvent
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.evaluate import Facts, RenderFact, evaluate
 
 A, B = ("sha256:" + c * 64 for c in "ab")
 IMAGE = "ghcr.io/o/api"

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_promote.config import Environment, FreezeWindow
-from gitops_promote.gates.freeze import (
+from gitops_promote.config.model import Environment, FreezeWindow
+from gitops_promote.plan.gates.freeze import (
     FOREVER,
     active_freeze,
     active_freezes,

@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_promote.config import Environment, FreezeWindow
-from gitops_promote.gates.freeze import (
+from gitops_promote.config.model import Environment, FreezeWindow
+from gitops_promote.plan.gates.freeze import (
     active_freeze,
     freeze_gate,
     frozen_until,

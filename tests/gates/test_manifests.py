@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from gitops_promote.config import Environment
-from gitops_promote.gates.manifests import limits_gate, references, references_gate
+from gitops_promote.config.model import Environment
+from gitops_promote.plan.gates.manifests import limits_gate, references, references_gate
 
 PROD = Environment(name="production", path="p", external=("registry-creds",))
 STRICT = Environment(name="production", path="p", require_limits=True)

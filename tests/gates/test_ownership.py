@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_promote.config import App, Config, Environment
-from gitops_promote.gates.ownership import (
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.plan.gates.ownership import (
     BEGIN,
     END,
     BlockError,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_promote.config import Environment
-from gitops_promote.gates.pinning import pinning_gate
+from gitops_promote.config.model import Environment
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.pinning import pinning_gate
 
 DIGEST = "sha256:" + "ab" * 32
 PROD = Environment(name="production", path="apps/{app}/prod", require_digest=True)

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from gitops_promote.config import Environment
-from gitops_promote.gates.soak import soak_gate, soak_status
-from gitops_promote.history import PinEvent, Version, events
+from gitops_promote.config.model import Environment
+from gitops_promote.facts.since import PinEvent, Version, events
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.soak import soak_gate, soak_status
 
 A, B = ("sha256:" + c * 64 for c in "ab")
 IMAGE = "ghcr.io/o/api"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gitops_promote.config import Environment
-from gitops_promote.gates.upstream import is_rollback, upstream_gate
-from gitops_promote.history import PinEvent
+from gitops_promote.config.model import Environment
+from gitops_promote.facts.since import PinEvent
 from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.upstream import is_rollback, upstream_gate
 
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 IMAGE = "ghcr.io/o/api"

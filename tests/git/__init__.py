@@ -1,1 +1,1 @@
-"""Tests of the git layer (gitops_promote.gitrepo) against the HTTP git server."""
+"""Tests of the git layer (gitops_promote.adapters.git) against the HTTP git server."""

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from git.gitrepo_helpers import ArgvLog, ConfigRepo, make_argv_log, seed_files
-from gitops_promote import secrets
-from gitops_promote.gitrepo import Retry
+from gitops_promote.adapters import secrets
+from gitops_promote.adapters.git import Retry
 from support.githttp import GitServer
 
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_promote.gitrepo import Git, Repo
+from gitops_promote.adapters.git import Git, Repo
 from support.githttp import GitServer
 
 APPS = ("api", "worker", "web")

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from git.gitrepo_helpers import ArgvLog, ConfigRepo, clone, overlay
-from gitops_promote import secrets
-from gitops_promote.errors import GitError, UserError
-from gitops_promote.gitrepo import (
+from gitops_promote.adapters import secrets
+from gitops_promote.adapters.git import (
     Git,
     GitCommandError,
     Identity,
@@ -21,6 +20,7 @@ from gitops_promote.gitrepo import (
     check_remote_url,
     github_url,
 )
+from gitops_promote.errors import GitError, UserError
 from support import gitutil
 
 

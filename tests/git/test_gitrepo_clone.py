@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from git.gitrepo_helpers import APPS, ENVS, ConfigRepo, clone, kustomization, overlay
+from gitops_promote.adapters.git import Git, GitCommandError, Repo, clean_path
 from gitops_promote.errors import UserError
-from gitops_promote.gitrepo import Git, GitCommandError, Repo, clean_path
 from support import gitutil
 from support.githttp import GitServer
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from git.gitrepo_helpers import ConfigRepo, clone, overlay
-from gitops_promote.errors import UserError
-from gitops_promote.gitrepo import (
+from gitops_promote.adapters.git import (
     Git,
     ProtectedBranchError,
     PushGuardError,
@@ -20,6 +19,7 @@ from gitops_promote.gitrepo import (
     branch_name,
     check_push_allowed,
 )
+from gitops_promote.errors import UserError
 from support import gitutil
 
 PROD = overlay("api", "production")
@@ -276,7 +276,7 @@ def test_the_gated_file_guard_holds_whatever_the_branch(
 ) -> None:
     """A base-branch-style push (allow_base_push) to any branch name is checked for gated
     files too; a pull-request branch push of a gated environment is not."""
-    from gitops_promote.git.repo import GatedFiles
+    from gitops_promote.adapters.git.repo import GatedFiles
 
     gated = GatedFiles(GATED)
     with pytest.raises(ProtectedBranchError, match="staging"):

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from git.gitrepo_helpers import ENVS, ArgvLog, ConfigRepo, clone, kustomization, overlay
+from gitops_promote.adapters.git import FILTER_COMMITS, FILTER_HISTORY, CommitInfo, Repo
 from gitops_promote.errors import GitError, UserError
-from gitops_promote.gitrepo import FILTER_COMMITS, FILTER_HISTORY, CommitInfo, Repo
 from support import gitutil
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -227,7 +227,7 @@ def test_background_tree_download_is_waited_for_or_stopped(
     """start_tree_download begins the refetch of every tree while the caller works;
     ensure_trees waits for it (no second download); a workspace that closes first stops
     it, and nothing keeps running; a history pass still answers afterwards."""
-    from gitops_promote.workspace import Credentials, Location, open_workspace
+    from gitops_promote.adapters.workspace import Credentials, Location, open_workspace
 
     for n in range(1, 4):
         config_repo.server.seed(config_repo.name, _pin("web", "dev", n), message=f"w{n}")
@@ -267,7 +267,7 @@ def test_diff_links_gives_what_log_paths_gives(
     """The first-parent chain read stretch by stretch with diff-tree (in parallel or
     not) yields the same commits and changes as one git log: merges as their first-parent
     diff, the root commit's additions, many paths (coarse pathspecs) as well as few."""
-    from gitops_promote.git import log as gitlog
+    from gitops_promote.adapters.git import log as gitlog
 
     _history(config_repo, tmp_path)
     repo = clone(config_repo, tmp_path / "c")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from git.gitrepo_helpers import ConfigRepo, clone, overlay
+from gitops_promote.adapters.git import Git, Identity, Repo, Retry
 from gitops_promote.errors import GitPushError, UserError
-from gitops_promote.gitrepo import Git, Identity, Repo, Retry
 from support import gitutil
 
 DEV_API = overlay("api", "dev")
@@ -364,7 +364,7 @@ _WORKER = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from gitops_promote.gitrepo import Repo, Retry
+    from gitops_promote.adapters.git import Repo, Retry
 
     url, dest, path, value = sys.argv[1:5]
     token = os.environ["PROMOTE_TEST_TOKEN"]

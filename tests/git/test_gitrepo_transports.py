@@ -16,10 +16,10 @@ import pytest
 
 from git.gitrepo_helpers import overlay, seed_files
 from git.transports import Transport, file_transport, git_daemon, path_transport, sshd
-from gitops_promote import secrets
+from gitops_promote.adapters import secrets
+from gitops_promote.adapters.git import Git, GitCommandError, Repo, build_env, check_token_url
+from gitops_promote.adapters.workspace import Credentials, Location, open_workspace
 from gitops_promote.errors import UserError
-from gitops_promote.gitrepo import Git, GitCommandError, Repo, build_env, check_token_url
-from gitops_promote.workspace import Credentials, Location, open_workspace
 from support import gitutil
 
 MONTH_AGO = datetime.now(UTC) - timedelta(days=30)
@@ -196,7 +196,7 @@ def test_the_github_client_sends_its_token_only_over_https_or_to_loopback(
     GITHUB_API_URL on another host before any request carries the token; the message
     names the URL, never the token. Building a client makes no request, so the allowed
     URLs need no server."""
-    from gitops_promote.github import GitHub
+    from gitops_promote.adapters.github import GitHub
 
     token = "ghp_apitokenapitokenapitokenapitoken01"
     if refused:

@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_promote.git import log as gitlog
-from gitops_promote.gitrepo import Git
+from gitops_promote.adapters.git import Git
+from gitops_promote.adapters.git import log as gitlog
 from support import gitutil
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)

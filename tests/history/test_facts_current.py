@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitops_promote import facts
-from gitops_promote.configload import parse_config
-from gitops_promote.gitrepo import Git, Repo
+from gitops_promote.adapters.git import Git, Repo
+from gitops_promote.config.load import parse_config
+from gitops_promote.facts import timelines as facts
 from support import gitutil
 from support.repos import Platform, cli, digest_of
 

@@ -156,10 +156,10 @@ def test_soak_soaks_a_backdated_commit_from_its_parent(backdated: ConfigRepo) ->
 
 def promoted_state(repo: ConfigRepo) -> None:
     """The state file rewritten as a promotion of the work tree's pins writes it
-    (:func:`gitops_promote.state.refresh`: the pin this commit makes is pending)."""
-    from gitops_promote import state
-    from gitops_promote.configload import parse_config
-    from gitops_promote.gitrepo import Git, Repo
+    (:func:`gitops_promote.facts.statefile.refresh`: the pin this commit makes is pending)."""
+    from gitops_promote.adapters.git import Git, Repo
+    from gitops_promote.config.load import parse_config
+    from gitops_promote.facts import statefile as state
 
     config = parse_config(repo.text("promotion.yaml"))
     local = Repo(Git(cwd=repo.root), repo.root, base_branch="main")
@@ -223,7 +223,7 @@ def test_a_pr_whose_state_file_is_not_the_tools_fails_the_state_gate(
     promoted_state(repo)
     data = json.loads(repo.text("versions.json"))
     edit(data, initial)
-    from gitops_promote import state
+    from gitops_promote.facts import statefile as state
 
     entries = state.parse(json.dumps(data))
     order = ["dev", "staging", "production"]
@@ -247,7 +247,7 @@ def test_a_pr_whose_state_file_is_not_the_tools_fails_the_state_gate(
 def test_a_json_only_pr_that_backdates_dev_fails_the_state_gate(tmp_path: Path) -> None:
     """The attack's first step: a PR that only edits versions.json (and VERSIONS.md to
     match) to backdate dev's since fails the check instead of passing it."""
-    from gitops_promote import state
+    from gitops_promote.facts import statefile as state
 
     repo = with_state_file(tmp_path / "config")
     initial = repo.head()

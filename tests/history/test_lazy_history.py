@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from gitops_promote import facts, history
-from gitops_promote.config import Config
-from gitops_promote.configload import parse_config
-from gitops_promote.gitrepo import FILTER_COMMITS, Git, Repo
+from gitops_promote.adapters.git import FILTER_COMMITS, Git, Repo
+from gitops_promote.config.load import parse_config
+from gitops_promote.config.model import Config
+from gitops_promote.facts import since as history
+from gitops_promote.facts import timelines as facts
 from gitops_promote.images import ImageRef
 from support import gitutil
 from support.githttp import GitServer

@@ -22,13 +22,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitops_promote import checkfacts, checkreport, facts, soakplan, state, statesince, statusview
+from gitops_promote.adapters.git import Git, Repo
+from gitops_promote.adapters.git.log import Link
 from gitops_promote.commands.soak import Outcome, outcome_json
-from gitops_promote.config import Config
-from gitops_promote.configload import parse_config
-from gitops_promote.gates.evaluate import evaluate
-from gitops_promote.git.log import Link
-from gitops_promote.gitrepo import Git, Repo
+from gitops_promote.config.load import parse_config
+from gitops_promote.config.model import Config
+from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts import statefile as state
+from gitops_promote.facts import statesince
+from gitops_promote.facts import timelines as facts
+from gitops_promote.plan import soak as soakplan
+from gitops_promote.plan.gates.evaluate import evaluate
+from gitops_promote.report import check as checkreport
+from gitops_promote.report import status as statusview
 from support import gitutil
 from support.repos import cli, digest_of
 

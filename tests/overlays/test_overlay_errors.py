@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_promote import overlays
+from gitops_promote.apply import overlays
 from gitops_promote.errors import OverlayError
 from gitops_promote.images import SetImage
 

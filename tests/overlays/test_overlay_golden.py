@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from gitops_promote import overlays, yamlsafe
+from gitops_promote.adapters import yamlsafe
+from gitops_promote.apply import overlays
 from gitops_promote.images import ImageRef, SetImage
 from support.tools import kustomize_argv
 

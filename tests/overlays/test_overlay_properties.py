@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gitops_promote import overlays
+from gitops_promote.apply import overlays
+from gitops_promote.apply.overlays import kustomize, nodes, textedit
 from gitops_promote.errors import OverlayError
 from gitops_promote.images import KEEP, SetImage
-from gitops_promote.overlays import kustomize, nodes, textedit
 
 NAMES = [
     "ghcr.io/myorg/api",

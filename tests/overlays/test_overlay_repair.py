@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_promote import overlays
+from gitops_promote.apply import overlays
 from gitops_promote.errors import OverlayError
 from gitops_promote.images import ImageRef, SetImage
 

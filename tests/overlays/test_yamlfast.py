@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from gitops_promote import overlays, yamlsafe
-from gitops_promote.configload import parse_config
+from gitops_promote.adapters import yamlsafe
+from gitops_promote.apply import overlays
+from gitops_promote.apply.overlays.model import Target
+from gitops_promote.config.load import parse_config
 from gitops_promote.errors import ConfigError, OverlayError
-from gitops_promote.overlays.model import Target
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
@@ -178,8 +179,8 @@ def test_every_fixture_reads_the_same_pins(path: Path) -> None:
 def test_every_config_fixture_validates_the_same() -> None:
     """promotion.yaml fixtures give the same model, or the same problems (file, line,
     message), through parse_config (fast) as through the ruamel.yaml path."""
-    from gitops_promote.configload import _Loader, _yaml_problem
-    from gitops_promote.yamlsafe import YamlError
+    from gitops_promote.adapters.yamlsafe import YamlError
+    from gitops_promote.config.load import _Loader, _yaml_problem
 
     def slow(text: str) -> Any:
         try:

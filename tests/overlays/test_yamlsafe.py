@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_promote import yamlsafe
+from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters.yamlsafe import YamlError
 from gitops_promote.errors import OverlayError, UserError
-from gitops_promote.yamlsafe import YamlError
 
 
 def test_utf8_with_and_without_bom_decodes() -> None:

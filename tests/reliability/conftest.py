@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_promote import secrets
+from gitops_promote.adapters import secrets
 from reliability.children import GitShim
 from reliability.fleet import Fleet, seed
 from support.githttp import GitServer

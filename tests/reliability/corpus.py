@@ -130,7 +130,8 @@ def plain_environ(extra: Mapping[str, str] | None = None) -> Iterator[None]:
 def run_in_process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Outcome:
     """``gitops-promote ARGV`` through ``cli.main`` in this process (fast, for the
     generated part), stdout and stderr captured; ``env`` added to a plain environment."""
-    from gitops_promote import cli, secrets
+    from gitops_promote import cli
+    from gitops_promote.adapters import secrets
 
     out, err = io.StringIO(), io.StringIO()
     with plain_environ(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -284,7 +284,7 @@ def _schema_keys() -> set[str]:
             for item in node:
                 walk(item)
 
-    walk(json.loads((SRC / "promotion.schema.json").read_text()))
+    walk(json.loads((SRC / "config" / "schema.json").read_text()))
     return keys
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gitops_promote.gitrepo import Repo, Retry
+from gitops_promote.adapters.git import Repo, Retry
 from reliability import children
 from reliability.conftest import Figure
 from reliability.fleet import APPS, NOW, Fleet, assert_sound, digest_of, kustomization, overlay

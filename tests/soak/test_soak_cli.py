@@ -322,7 +322,7 @@ def test_one_history_pass_for_every_app_and_env(
     one blob batch), not once per app and env; in Actions the job summary gets one row
     per target."""
     from gitops_promote import cli as entry
-    from gitops_promote.gitrepo import Repo
+    from gitops_promote.adapters.git import Repo
 
     repo = gitutil.init_repo(tmp_path / "config")
     tree: dict[str, gitutil.FileContent] = {"promotion.yaml": fleet.PROMOTION_YAML}

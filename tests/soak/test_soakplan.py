@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from gitops_promote import soakplan
-from gitops_promote.config import Config
-from gitops_promote.configload import parse_config
-from gitops_promote.facts import Key, Timeline
-from gitops_promote.history import Version, events
+from gitops_promote.config.load import parse_config
+from gitops_promote.config.model import Config
+from gitops_promote.facts.since import Version, events
+from gitops_promote.facts.timelines import Key, Timeline
 from gitops_promote.images import ImageRef
+from gitops_promote.plan import soak as soakplan
 from support.repos import digest_of
 
 CONFIG = parse_config(

@@ -12,7 +12,7 @@ import argparse
 import os
 from collections.abc import Callable
 
-from gitops_promote import actions
+from gitops_promote.adapters import actions
 from gitops_promote.errors import InputError, quote
 
 COMMANDS = ("promote", "check", "recheck", "soak", "status", "validate", "history")
@@ -181,7 +181,7 @@ def argv_from_inputs() -> list[str]:
 
 def export_credentials() -> None:
     """Mask the secrets at once and hand them to the commands through the environment."""
-    from gitops_promote import secrets  # noqa: PLC0415
+    from gitops_promote.adapters import secrets  # noqa: PLC0415
 
     token = get("token")
     key = get("app-private-key")
@@ -203,8 +203,8 @@ def shown(argv: list[str]) -> str:
     pass for another option."""
     import shlex  # noqa: PLC0415
 
-    from gitops_promote.escape import log  # noqa: PLC0415
-    from gitops_promote.secrets import redact  # noqa: PLC0415
+    from gitops_promote.adapters.escape import log  # noqa: PLC0415
+    from gitops_promote.adapters.secrets import redact  # noqa: PLC0415
 
     return log(redact(shlex.join(["gitops-promote", *argv])))
 

@@ -20,12 +20,12 @@ from gitops_promote.commands import common
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from gitops_promote.adapters.git import Repo
+    from gitops_promote.adapters.github import GitHub
+    from gitops_promote.adapters.kustomize import Renderer
+    from gitops_promote.adapters.workspace import Location, Workspace
     from gitops_promote.errors import InputError
-    from gitops_promote.gates.evaluate import CheckResult
-    from gitops_promote.github import GitHub
-    from gitops_promote.gitrepo import Repo
-    from gitops_promote.render import Renderer
-    from gitops_promote.workspace import Location, Workspace
+    from gitops_promote.plan.gates.evaluate import CheckResult
 
 _PR_EVENTS = ("pull_request", "pull_request_target")
 # The commit status that carries the verdict (check --set-status, recheck): the one to make
@@ -137,7 +137,7 @@ def status_context(text: str) -> str:
 
 
 def _event_pull_request() -> dict[str, Any]:
-    from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
 
     if os.environ.get("GITHUB_EVENT_NAME") not in _PR_EVENTS:
         return {}
@@ -197,7 +197,7 @@ def request(args: argparse.Namespace) -> Request:
 def base_branch_name(ws: Workspace, loc: Location, req: Request) -> str:
     """The branch the pull request targets: the event's or --base-branch, else
     settings.base-branch of the checkout's promotion.yaml, else the checked-out branch."""
-    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
     from gitops_promote.errors import UserError  # noqa: PLC0415
 
     if req.base_branch:
@@ -309,8 +309,8 @@ def _not_on_remote(ws: Workspace, req: Request, ref: str) -> InputError:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace  # noqa: PLC0415
 
-    from gitops_promote import render  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
 
     req = request(args)
     loc = replace(common.location(args), base_branch=req.base_branch)
@@ -359,8 +359,8 @@ def judge(
     """The verdict on one pull request, (``base``, ``head``) judged at ``now`` with
     ``labels``: its facts gathered from git and kustomize, then every gate. ``check`` and
     ``recheck`` both call this, so a re-check judges exactly as the pull request's check."""
-    from gitops_promote import checkfacts  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.gates.evaluate import evaluate  # noqa: PLC0415
+    from gitops_promote.facts import check as checkfacts  # noqa: PLC0415 - lazy: fast start
+    from gitops_promote.plan.gates.evaluate import evaluate  # noqa: PLC0415
 
     revs = checkfacts.revisions(repo, base, head)
     facts = checkfacts.gather(
@@ -385,7 +385,7 @@ def break_glass(ws: Workspace, req: Request, base: str, config_path: str) -> tup
     this tool's identity may break glass. On a pull request the PR's label events say who
     added it (:func:`label_provenance`); a label given with --label and no pull request is
     the person at the terminal's."""
-    from gitops_promote.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
 
     label = break_glass_label(ws.repo, base, config_path, req.labels)
     if not label or req.pr is None:
@@ -404,7 +404,7 @@ def break_glass(ws: Workspace, req: Request, base: str, config_path: str) -> tup
 
 def break_glass_label(repo: Repo, base: str, config_path: str, labels: Sequence[str]) -> str:
     """The base's break-glass label when ``labels`` carry it, else "" (no call to make)."""
-    from gitops_promote.configload import parse_config  # noqa: PLC0415
+    from gitops_promote.config.load import parse_config  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
 
     text = repo.show(base, config_path)
@@ -487,9 +487,9 @@ def set_status(ws: Workspace, req: Request, result: CheckResult) -> None:
     the same status ``recheck`` keeps current while the pull request is open. A refusal
     (a fork's read-only token) is a warning: the status stays missing, so the merge waits
     for the next recheck, which sets it."""
-    from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
-    from gitops_promote.github import GitHub  # noqa: PLC0415
 
     repository, token = require_github(ws, "--set-status")
     state, description = commit_status(result)
@@ -515,7 +515,8 @@ def set_status(ws: Workspace, req: Request, result: CheckResult) -> None:
 
 def publish(result: CheckResult, req: Request) -> None:
     """Terminal (or JSON), annotations, job summary and outputs: all from the one record."""
-    from gitops_promote import actions, checkreport  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.report import check as checkreport  # noqa: PLC0415
 
     for note in checkreport.annotations_of(result):
         actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
@@ -530,9 +531,10 @@ def publish(result: CheckResult, req: Request) -> None:
 def post_comment(ws: Workspace, req: Request, result: CheckResult) -> None:
     """One comment per PR, found by its hidden marker and updated in place. A failure to
     comment is reported but does not change the verdict."""
-    from gitops_promote import actions, checkreport  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
-    from gitops_promote.github import GitHub  # noqa: PLC0415
+    from gitops_promote.report import check as checkreport  # noqa: PLC0415
 
     if req.pr is None or not ws.github_repo or not ws.credentials.token:
         return

@@ -1,6 +1,6 @@
 """``gitops-promote codeowners``: write the envs' ``owners:`` into CODEOWNERS.
 
-Reads promotion.yaml, renders the marked block (see :mod:`gitops_promote.gates.ownership`)
+Reads promotion.yaml, renders the marked block (see :mod:`gitops_promote.plan.gates.ownership`)
 and writes it into the checkout's CODEOWNERS (``.github/CODEOWNERS`` unless the repository
 already uses ``CODEOWNERS`` or ``docs/CODEOWNERS``), leaving every other line alone. It does
 not commit. ``--check`` only reports (exit 1 when the file is out of date), as ``check``
@@ -29,13 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import files, yamlsafe  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.changes import CODEOWNERS_PATHS  # noqa: PLC0415
-    from gitops_promote.configload import load_config  # noqa: PLC0415
-    from gitops_promote.diffs import unified  # noqa: PLC0415
+    from gitops_promote.adapters import (  # noqa: PLC0415
+        files,
+        yamlsafe,
+    )
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
     from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.gates.ownership import BlockError, ownership_gate, update  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.facts.changes import CODEOWNERS_PATHS  # noqa: PLC0415
+    from gitops_promote.plan.gates.ownership import BlockError, ownership_gate, update  # noqa: PLC0415
+    from gitops_promote.report.diffs import unified  # noqa: PLC0415
 
     loc = common.location(args)
     if (loc.remote or loc.config_repo) and not args.check:

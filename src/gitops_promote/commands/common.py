@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from gitops_promote.config import DEFAULT_CONFIG_PATH
-from gitops_promote.durations import TIME_RANGE, format_duration, in_time_range
+from gitops_promote.adapters.escape import json_output, log_lines
+from gitops_promote.adapters.secrets import redact
+from gitops_promote.config.durations import TIME_RANGE, format_duration, in_time_range
+from gitops_promote.config.model import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError, quote
-from gitops_promote.escape import json_output, log_lines
-from gitops_promote.secrets import redact
 
 if TYPE_CHECKING:
-    from gitops_promote.config import App, Config, Environment
-    from gitops_promote.workspace import Credentials, Location, Workspace
+    from gitops_promote.adapters.workspace import Credentials, Location, Workspace
+    from gitops_promote.config.model import App, Config, Environment
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +62,7 @@ def add_location_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def location(args: argparse.Namespace) -> Location:
-    from gitops_promote.workspace import Location  # noqa: PLC0415 - lazy: git modules
+    from gitops_promote.adapters.workspace import Location  # noqa: PLC0415 - lazy: git modules
 
     return Location(
         repo_dir=path_argument("--repo", args.repo),
@@ -96,7 +96,7 @@ def path_argument(flag: str, value: _Path) -> _Path:
 
 
 def credentials(args: argparse.Namespace) -> Credentials:
-    from gitops_promote.workspace import credentials_from_env  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import credentials_from_env  # noqa: PLC0415
 
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 

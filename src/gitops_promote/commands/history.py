@@ -1,6 +1,7 @@
 """``gitops-promote history``: every pin change of an app in an environment.
 
-Reads the same facts as ``status`` (:func:`gitops_promote.facts.timelines`: one ``git log``
+Reads the same facts as ``status``
+(:func:`gitops_promote.facts.timelines.timelines`: one ``git log``
 over the overlay files of the base branch's first-parent history, one blob batch): for each
 change the commit, its date (when it landed on the branch), author, from -> to, and the
 pull request it came through when the commit is a merge or a squash of one.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
-    from gitops_promote.history import PinEvent
+    from gitops_promote.facts.since import PinEvent
     from gitops_promote.images import ImageRef
 
 
@@ -86,11 +87,11 @@ def table(events: Sequence[PinEvent]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import facts  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
+    from gitops_promote.deliver.promotion import ws_web_url  # noqa: PLC0415
     from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.promotion import ws_web_url  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.facts import timelines as facts  # noqa: PLC0415 - lazy: keep start-up fast
 
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} is not a positive number")

@@ -155,7 +155,7 @@ def request(args: argparse.Namespace) -> Request:
 def check_templates(message: str | None, title: str | None) -> None:
     """--message and --title are refused before anything is edited (not when the commit
     message is rendered, with the overlay already written)."""
-    from gitops_promote import templates  # noqa: PLC0415
+    from gitops_promote.config import templates  # noqa: PLC0415
     from gitops_promote.errors import InputError, quote  # noqa: PLC0415
 
     for flag, text in (("--message", message), ("--title", title)):
@@ -165,8 +165,8 @@ def check_templates(message: str | None, title: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import report  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote.promotion import promote  # noqa: PLC0415
+    from gitops_promote.deliver.promotion import promote  # noqa: PLC0415
+    from gitops_promote.report import promotion as report  # noqa: PLC0415 - lazy: keep start-up fast
 
     req = request(args)
     result, gates = promote(
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
             if not gate.passed or gate.overridden:
                 common.emit(f"{'refused' if gate.blocking else 'warning'}: {gate.message}")
         common.emit(report.text(result))
-    from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
 
     warnings = [g for g in gates if not g.passed or g.overridden]
     for gate in warnings:

@@ -35,9 +35,9 @@ from gitops_promote.commands import check, common
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from gitops_promote.config import Config
-    from gitops_promote.github import GitHub, PullInfo
-    from gitops_promote.workspace import Workspace
+    from gitops_promote.adapters.github import GitHub, PullInfo
+    from gitops_promote.adapters.workspace import Workspace
+    from gitops_promote.config.model import Config
 
 STATE_VERSION = 1
 EVERY = "*/15 * * * *"  # the re-check's own schedule: a verdict is at most 15 minutes old
@@ -104,8 +104,8 @@ def request(args: argparse.Namespace) -> Request:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.configload import load_config  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
 
     req = request(args)
     loc = common.location(args)
@@ -119,9 +119,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def recheck(ws: Workspace, req: Request, branch: str, config_path: str) -> int:
-    from gitops_promote import render  # noqa: PLC0415
+    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
+    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
-    from gitops_promote.github import GitHub  # noqa: PLC0415
 
     repository, token = check.require_github(ws, "recheck")
     remembered = load_state(req.state_file, req.status_context)
@@ -214,8 +214,8 @@ def judge(
 ) -> Verdict:
     """The verdict on one open pull request, as ``check`` would give it now. A pull request
     that cannot be judged gets an ``error`` status (never keeps a stale success)."""
+    from gitops_promote.adapters.secrets import redact  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
-    from gitops_promote.secrets import redact  # noqa: PLC0415
 
     labels = tuple(sorted(pull.labels))
     if head is None:
@@ -272,7 +272,7 @@ def load_state(path: Path | None, context: str) -> dict[int, Verdict]:
 
 def save_state(path: Path, context: str, verdicts: Mapping[int, Verdict]) -> None:
     """Only the pull requests open now are kept: a closed one drops out."""
-    from gitops_promote import files  # noqa: PLC0415
+    from gitops_promote.adapters import files  # noqa: PLC0415
 
     data = {
         "version": STATE_VERSION,
@@ -289,7 +289,7 @@ def save_state(path: Path, context: str, verdicts: Mapping[int, Verdict]) -> Non
 def freeze_boundaries(config: Config, now: datetime) -> list[tuple[datetime, str]]:
     """Every instant (UTC, rounded up to the minute) within a year from ``now`` at which a
     freeze window of ``config`` opens or closes, with the window's name."""
-    from gitops_promote.gates.freeze import next_occurrence, occurrence_at  # noqa: PLC0415
+    from gitops_promote.plan.gates.freeze import next_occurrence, occurrence_at  # noqa: PLC0415
 
     found: set[tuple[datetime, str]] = set()
     limit = now + _HORIZON

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.configload import schema  # noqa: PLC0415
+    from gitops_promote.config.load import schema  # noqa: PLC0415
 
     print(json.dumps(schema(), indent=args.indent))
     return 0

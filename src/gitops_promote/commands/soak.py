@@ -2,8 +2,8 @@
 
 Reads top to bottom: inputs -> workspace -> config -> facts (ONE history pass over every
 target's overlay, the work tree's pins, the open promotion pull requests) -> plan (pure:
-:func:`gitops_promote.soakplan.plan`) -> deliver each target that may go through its
-env's normal path (:func:`gitops_promote.promotion.deliver`: a commit for ``mode: push``,
+:func:`gitops_promote.plan.soak.plan`) -> deliver each target that may go through its
+env's normal path (:func:`gitops_promote.deliver.promotion.deliver`: a commit for ``mode: push``,
 the same stable branch and pull request ``promote`` uses otherwise) -> report every
 target with its reason. A target that fails does not stop the others; the exit code is 0
 unless something failed for real.
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
-    from gitops_promote import soakplan
-    from gitops_promote.config import App, Config, Environment
-    from gitops_promote.facts import Key
+    from gitops_promote.adapters.workspace import Workspace
+    from gitops_promote.config.model import App, Config, Environment
+    from gitops_promote.facts.timelines import Key
     from gitops_promote.images import ImageRef
-    from gitops_promote.result import PromotionResult
-    from gitops_promote.soakplan import Decision, Proposal
-    from gitops_promote.workspace import Workspace
+    from gitops_promote.plan import soak as soakplan
+    from gitops_promote.plan.soak import Decision, Proposal
+    from gitops_promote.report.records import PromotionResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ class Outcome:
 
 
 def _branches(config: Config, targets: Sequence[tuple[App, Environment]]) -> dict[Key, str]:
-    from gitops_promote.promotion import branch_for  # noqa: PLC0415
+    from gitops_promote.deliver.promotion import branch_for  # noqa: PLC0415
 
     return {
         (app.name, env.name): branch_for(config, env, [app.name])
@@ -93,11 +93,11 @@ def proposals(
     ``ls-remote`` for every branch, then one API call per branch that exists (and one per
     run to learn who the token is: only the tool's own PRs count). Returns the
     proposals and, when they could not be looked up, why."""
-    from gitops_promote import report  # noqa: PLC0415
+    from gitops_promote.deliver.promotion import github_client  # noqa: PLC0415
     from gitops_promote.errors import UserError  # noqa: PLC0415
     from gitops_promote.images import ImageRef  # noqa: PLC0415
-    from gitops_promote.promotion import github_client  # noqa: PLC0415
-    from gitops_promote.soakplan import Proposal  # noqa: PLC0415
+    from gitops_promote.plan.soak import Proposal  # noqa: PLC0415
+    from gitops_promote.report import promotion as report  # noqa: PLC0415
 
     if not wanted:
         return {}, None
@@ -144,10 +144,11 @@ def deliver(
     author: str | None,
 ) -> PromotionResult:
     """Promote one target through its env's normal path, exactly as ``promote`` would."""
-    from gitops_promote import pins, promotion  # noqa: PLC0415
     from gitops_promote.commands.promote import Request  # noqa: PLC0415
+    from gitops_promote.deliver import promotion  # noqa: PLC0415
     from gitops_promote.errors import GateError  # noqa: PLC0415
-    from gitops_promote.result import PromotionResult, Upstream  # noqa: PLC0415
+    from gitops_promote.facts import pins  # noqa: PLC0415
+    from gitops_promote.report.records import PromotionResult, Upstream  # noqa: PLC0415
 
     app, env = config.app(decision.app), config.env(decision.env)
     assert decision.candidate is not None  # noqa: S101 - "promote" always has a candidate
@@ -198,7 +199,9 @@ def gather(
 ) -> tuple[soakplan.Facts, list[str]]:
     """The facts of every target (one history pass, the work tree's pins) and the open
     promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
-    from gitops_promote import facts, soakplan, statesince  # noqa: PLC0415
+    from gitops_promote.facts import statesince  # noqa: PLC0415
+    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
+    from gitops_promote.plan import soak as soakplan  # noqa: PLC0415
 
     targets = soakplan.fact_targets(config)
     # the work tree (a fresh clone: its commit's tree), not the last parsable version in
@@ -226,11 +229,12 @@ def gather(
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import soakplan, state  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
+    from gitops_promote.deliver.promotion import check_base_branch, parse_identity  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
-    from gitops_promote.promotion import check_base_branch, parse_identity  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.facts import statefile as state  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.plan import soak as soakplan  # noqa: PLC0415 - lazy: keep start-up fast
 
     now = common.parse_now(args.now)
     if not args.dry_run:
@@ -300,7 +304,7 @@ def _detail(o: Outcome) -> str:
 
 
 def _show(ref: ImageRef | None) -> str:
-    from gitops_promote.soakplan import show  # noqa: PLC0415
+    from gitops_promote.plan.soak import show  # noqa: PLC0415
 
     return show(ref)
 
@@ -347,7 +351,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def outcome_json(o: Outcome) -> dict[str, Any]:
-    from gitops_promote import report  # noqa: PLC0415
+    from gitops_promote.report import promotion as report  # noqa: PLC0415
 
     d, r = o.decision, o.result
     since = d.candidate_since
@@ -386,7 +390,7 @@ def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
         "| Environment | App | Outcome | Details |",
         "| --- | --- | --- | --- |",
     ]
-    from gitops_promote.escape import md_text  # noqa: PLC0415
+    from gitops_promote.adapters.escape import md_text  # noqa: PLC0415
 
     for o in outcomes:
         lines.append(f"| {o.decision.env} | {o.decision.app} | {o.label} | {md_text(_detail(o))} |")
@@ -398,8 +402,8 @@ def _report(
 ) -> None:
     import json  # noqa: PLC0415
 
-    from gitops_promote import actions  # noqa: PLC0415
-    from gitops_promote.escape import log  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.adapters.escape import log  # noqa: PLC0415
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
     if as_json:

@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import state, statusview  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote.configload import load_config  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
+    from gitops_promote.facts import statefile as state  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.report import status as statusview  # noqa: PLC0415 - lazy: keep start-up fast
 
     fmt = "json" if args.json else args.format
     loc = common.location(args)
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         rows = statusview.gather(ws.repo, config, targets, rev=rev, notes=notes)
     for note in notes:
         common.warn(f"note: {note}")
-    from gitops_promote import actions  # noqa: PLC0415
+    from gitops_promote.adapters import actions  # noqa: PLC0415
 
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))
     if fmt == "json":

@@ -2,7 +2,7 @@
 environment exists and carries the app's image. Every problem is listed, not just the first.
 
 A kustomization with no ``images:`` entry for the app yet is not a problem when what it
-renders (kustomize, read-only: see :mod:`gitops_promote.render`) already runs the app's
+renders (kustomize, read-only: see :mod:`gitops_promote.adapters.kustomize`) already runs the app's
 image from its base: the first ``promote`` adds the entry, so validate notes it instead.
 """
 
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
-    from gitops_promote.config import App, Config
+    from gitops_promote.adapters.git import Repo
+    from gitops_promote.adapters.kustomize import Renderer
+    from gitops_promote.adapters.workspace import Workspace
+    from gitops_promote.config.model import App, Config
     from gitops_promote.errors import Problem
-    from gitops_promote.facts import Key
-    from gitops_promote.gitrepo import Repo
+    from gitops_promote.facts.timelines import Key
     from gitops_promote.images import ImageRef
-    from gitops_promote.render import Renderer
-    from gitops_promote.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote import pins  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote import state as statefile  # noqa: PLC0415
-    from gitops_promote.configload import load_config  # noqa: PLC0415
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
     from gitops_promote.errors import ConfigError, Problem, UserError  # noqa: PLC0415
-    from gitops_promote.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.facts import (  # noqa: PLC0415
+        pins,
+        statefile,
+    )
 
     loc = common.location(args)
     problems: list[Problem] = []
@@ -128,8 +130,8 @@ def _added_by_promote(
     that pins it), and the rest, which are problems. Nothing rendered, nothing noted: with
     neither kustomize nor kubectl installed, or an overlay that does not render, each
     stays a problem."""
-    from gitops_promote import render  # noqa: PLC0415
-    from gitops_promote.files import KUSTOMIZATION_NAMES  # noqa: PLC0415
+    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
+    from gitops_promote.adapters.files import KUSTOMIZATION_NAMES  # noqa: PLC0415
 
     candidates = [
         u
@@ -166,7 +168,8 @@ def _render(
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
     """The objects each overlay directory renders to (absent: it does not render). A full
     checkout is rendered as its work tree is; a sparse clone from its HEAD commit's tree."""
-    from gitops_promote import checkfacts, render  # noqa: PLC0415
+    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
+    from gitops_promote.facts import check as checkfacts  # noqa: PLC0415
 
     if ws.repo.sparse:
         entries = checkfacts.ls_tree(ws.repo, "HEAD")
@@ -183,8 +186,8 @@ def _render(
 def _images_named(objects: Sequence[Mapping[str, Any]], name: str) -> Iterator[str]:
     """Each distinct container image of the rendered ``objects`` whose name (without tag
     or digest) is ``name``: the images an ``images:`` entry named ``name`` would pin."""
-    from gitops_promote.gates.manifests import pod_specs  # noqa: PLC0415
     from gitops_promote.images import ImageRef  # noqa: PLC0415
+    from gitops_promote.plan.gates.manifests import pod_specs  # noqa: PLC0415
 
     seen: set[str] = set()
     for obj in objects:
@@ -209,9 +212,9 @@ def _check_since(
     pinned: Mapping[Key, ImageRef | None],
 ) -> list[Problem]:
     """The state file's since and commit against a whole-history pass: status, soak and
-    check trust them (see gitops_promote.statesince), so a wrong one is a problem."""
-    from gitops_promote import facts  # noqa: PLC0415
-    from gitops_promote import state as statefile  # noqa: PLC0415
+    check trust them (see gitops_promote.facts.statesince), so a wrong one is a problem."""
+    from gitops_promote.facts import statefile  # noqa: PLC0415
+    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
 
     if json_text is None:
         return []
@@ -229,8 +232,8 @@ def _built_into_gated(repo: Repo, config: Config) -> list[Problem]:
     """Files of a push environment's overlay that a gated environment's overlay is built
     from (its kustomization references them, directly or through others): a push to the
     one would change what the other deploys."""
-    from gitops_promote import pins  # noqa: PLC0415
     from gitops_promote.errors import Problem  # noqa: PLC0415
+    from gitops_promote.facts import pins  # noqa: PLC0415
 
     targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
     inputs = pins.gated_inputs(repo, config, [(a, e) for a, e in targets if e.gated])

@@ -1,0 +1,1 @@
+"""I/O adapters: git, GitHub, the registry, kustomize, YAML, files, Actions, secrets."""

@@ -1,0 +1,73 @@
+"""Every git operation the product runs, through the git CLI.
+
+- :mod:`.runner`: :class:`Git`, the one place that builds argv and the environment
+  (token as an ``Authorization`` header through ``GIT_CONFIG_*``, identity, no prompts),
+  runs git, redacts and classifies failures; dry-run (``noop``) support.
+- :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, commit,
+  push with fetch/re-apply/retry, branch pushes with lease, and the base-branch guard.
+- :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
+  (:func:`read_blobs`), with missing blobs of a partial clone fetched in one batch.
+
+Callers import from this package.
+"""
+
+from __future__ import annotations
+
+from gitops_promote.adapters.git.log import CommitInfo, FileChange
+from gitops_promote.adapters.git.repo import (
+    FILTER_COMMITS,
+    FILTER_HISTORY,
+    ProtectedBranchError,
+    PushResult,
+    PushStatus,
+    Repo,
+    Retry,
+    StaleBranchError,
+    Unpushed,
+    branch_name,
+    check_push_allowed,
+    clean_path,
+)
+from gitops_promote.adapters.git.runner import (
+    DEFAULT_IDENTITY,
+    Completed,
+    Git,
+    GitCommandError,
+    Identity,
+    PushGuardError,
+    auth_header,
+    build_env,
+    check_remote_url,
+    check_token_url,
+    github_url,
+    safe_url,
+)
+
+__all__ = [
+    "DEFAULT_IDENTITY",
+    "FILTER_COMMITS",
+    "FILTER_HISTORY",
+    "CommitInfo",
+    "Completed",
+    "FileChange",
+    "Git",
+    "GitCommandError",
+    "Identity",
+    "ProtectedBranchError",
+    "PushGuardError",
+    "PushResult",
+    "PushStatus",
+    "Repo",
+    "Retry",
+    "StaleBranchError",
+    "Unpushed",
+    "auth_header",
+    "branch_name",
+    "build_env",
+    "check_push_allowed",
+    "check_remote_url",
+    "check_token_url",
+    "clean_path",
+    "github_url",
+    "safe_url",
+]

@@ -1,0 +1,478 @@
+"""History in one pass, blobs in one process.
+
+:func:`log_paths` runs ONE ``git log`` for any number of paths and returns typed
+:class:`CommitInfo` records, each with the files it changed (and their blob ids, which
+cost nothing: they come from trees). :func:`first_parent_chain` lists the base branch's
+commits without reading a tree, and :func:`diff_links` gives the same records for any
+stretch of that chain (``git diff-tree --stdin``, split over the machine's cores), so a
+caller can read as much history as it needs, newest first. :func:`read_blobs` reads many
+``(rev, path)`` pairs with one ``git cat-file --batch``; in a partial clone the missing
+blobs are first fetched in ONE request (``git fetch --stdin`` of their ids, the way git's
+own lazy fetch does it), never one round trip per blob.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from gitops_promote.adapters.git.runner import Git
+
+_FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s")
+_FORMAT = "%x1e" + "%x1f".join(_FIELDS)
+_NULL_OID_CHARS = frozenset("0")
+_BLOB_MODES = frozenset({b"100644", b"100755", b"644", b"755"})
+
+# Options that keep user config (log.showSignature, diff.external, color...) out of output.
+_LOG_OPTIONS = (
+    "-z",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--root",
+    "--no-color",
+    "--no-show-signature",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-mailmap",
+    "--encoding=UTF-8",
+    f"--format={_FORMAT}",
+)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file a commit changed (relative to its first parent).
+
+    ``status``: ``A`` added, ``M`` modified, ``D`` deleted, ``T`` type changed.
+    ``old_blob``/``new_blob``: blob ids before/after (None for added/deleted).
+    """
+
+    path: str
+    status: str
+    old_blob: str | None
+    new_blob: str | None
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit of a path-limited history. ``date`` is the committer date (when it landed
+    on the branch), timezone-aware; ``changes`` are only the files matching the paths asked."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_date: datetime
+    committer_name: str
+    committer_email: str
+    date: datetime
+    subject: str
+    changes: tuple[FileChange, ...]
+
+    @property
+    def author(self) -> str:
+        return f"{self.author_name} <{self.author_email}>"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(change.path for change in self.changes)
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+def _oid_or_none(oid: str) -> str | None:
+    return None if set(oid) <= _NULL_OID_CHARS else oid
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _commit(header: list[str], changes: list[FileChange]) -> CommitInfo:
+    sha, parents, an, ae, ad, cn, ce, cd, subject = header
+    return CommitInfo(
+        sha=sha,
+        parents=tuple(parents.split()),
+        author_name=an,
+        author_email=ae,
+        author_date=datetime.fromisoformat(ad),
+        committer_name=cn,
+        committer_email=ce,
+        date=datetime.fromisoformat(cd),
+        subject=subject,
+        changes=tuple(changes),
+    )
+
+
+def _tokens(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """NUL-separated tokens of a byte stream that arrives in chunks."""
+    rest = b""
+    for chunk in chunks:
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def parse_log_stream(chunks: Iterable[bytes]) -> Generator[CommitInfo, None, None]:
+    """Parse, as it arrives, the output of ``git log`` run with :data:`_LOG_OPTIONS`."""
+    header: list[str] | None = None
+    changes: list[FileChange] = []
+    tokens = _tokens(chunks)
+    for raw in tokens:
+        token = raw.lstrip(b"\n")
+        if token.startswith(b"\x1e"):
+            if header is not None:
+                yield _commit(header, changes)
+            header = _decode(token[1:]).split("\x1f", len(_FIELDS) - 1)
+            changes = []
+        elif token.startswith(b":"):
+            # ":<old mode> <new mode> <old oid> <new oid> <status>", then the path
+            meta = token[1:].split(b" ")
+            path = _decode(next(tokens, b""))
+            changes.append(
+                FileChange(
+                    path=path,
+                    status=meta[4].decode()[:1],
+                    old_blob=_oid_or_none(meta[2].decode()),
+                    new_blob=_oid_or_none(meta[3].decode()),
+                )
+            )
+    if header is not None:
+        yield _commit(header, changes)
+
+
+def parse_log(out: bytes) -> list[CommitInfo]:
+    """Parse the whole output of ``git log`` run with :data:`_LOG_OPTIONS`."""
+    return list(parse_log_stream([out]))
+
+
+# git compares every tree entry with every pathspec: thousands of pathspecs make a history
+# pass quadratic. Beyond this many, ask git for their common parent directories instead and
+# keep only the requested paths here (same result with first-parent history).
+MAX_PATHSPECS = 32
+
+
+def coarse_pathspecs(paths: Sequence[str], limit: int = MAX_PATHSPECS) -> list[str]:
+    """At most ``limit`` pathspecs that cover ``paths`` (their deepest common parents);
+    an empty list means the whole tree."""
+    unique = sorted(set(paths))
+    if len(unique) <= limit:
+        return unique
+    depth = max(p.count("/") + 1 for p in unique)
+    for level in range(depth - 1, 0, -1):
+        prefixes = sorted({"/".join(p.split("/")[:level]) for p in unique})
+        if len(prefixes) <= limit:
+            return prefixes
+    return []
+
+
+def _selector(paths: Sequence[str]) -> Callable[[str], bool]:
+    wanted = frozenset(paths)
+
+    def selected(path: str) -> bool:
+        if path in wanted:
+            return True
+        cut = path.rfind("/")
+        while cut > 0:
+            if path[:cut] in wanted:
+                return True
+            cut = path.rfind("/", 0, cut)
+        return False
+
+    return selected
+
+
+def iter_log(
+    git: Git,
+    paths: Sequence[str],
+    ref: str = "HEAD",
+    *,
+    first_parent: bool = True,
+    max_count: int | None = None,
+) -> Iterator[CommitInfo]:
+    """Commits of ``ref`` that changed any of ``paths`` (files or directories; none: every
+    commit), newest first, from ONE ``git log`` read as it runs: stop iterating when you
+    have what you need and git is stopped. ``first_parent`` (default) follows the branch
+    itself: a pull request shows up as its merge commit (the date it landed on the branch)
+    with the merge's changes against the branch. No blob is read: a partial clone fetches
+    nothing. ``changes`` of each commit lists only files under ``paths``.
+    """
+    specs = list(paths)
+    keep: Callable[[str], bool] | None = None
+    if first_parent and len(set(paths)) > MAX_PATHSPECS:
+        specs = coarse_pathspecs(paths)
+        keep = _selector(paths)
+    args = ["--literal-pathspecs", "log", *_LOG_OPTIONS]
+    if first_parent:
+        args += ["--first-parent", "--diff-merges=first-parent"]
+    if max_count is not None and keep is None:
+        args.append(f"--max-count={max_count}")
+    args += [ref, "--", *specs]
+    count = 0
+    with closing(parse_log_stream(git.stream(*args))) as commits:
+        for found in commits:
+            commit = found
+            if keep is not None:
+                changes = tuple(c for c in found.changes if keep(c.path))
+                if not changes:
+                    continue
+                commit = replace(found, changes=changes)
+            yield commit
+            count += 1
+            if max_count is not None and count >= max_count:
+                return
+
+
+@dataclass(frozen=True)
+class Link:
+    """One commit of a first-parent chain: its id, its root tree, its parents and its
+    time on the chain (:func:`clamp_times`; None: not read)."""
+
+    commit: str
+    tree: str
+    parents: tuple[str, ...]
+    time: datetime | None = None
+
+    @property
+    def parent(self) -> str | None:
+        """The first parent (None: the root commit)."""
+        return self.parents[0] if self.parents else None
+
+
+def clamp_times(dates: Sequence[datetime]) -> list[datetime]:
+    """Times of a first-parent chain's commits, from their committer dates, newest first
+    (pure): a commit's time is never earlier than its first parent's,
+    ``time(c) = max(date(c), time(first parent))``. A committer date is whatever the
+    committer wrote; a commit cannot have landed on the branch before its parent did, so
+    a backdated commit counts from its parent's time (soak starts no earlier than the
+    commit could have landed). Undated or honest chains keep their dates exactly."""
+    out: list[datetime] = []
+    latest: datetime | None = None
+    for date in reversed(dates):
+        latest = date if latest is None or date >= latest else latest
+        out.append(latest)
+    out.reverse()
+    return out
+
+
+def first_parent_chain(git: Git, ref: str = "HEAD") -> list[Link]:
+    """The first-parent chain of ``ref``, newest first, each commit with its clamped
+    committer time (:func:`clamp_times`). Reads commits only: a commits-only partial
+    clone has them all."""
+    out = git.run("log", "--first-parent", "--no-color", "--format=%H %T %cI %P", ref, "--").text
+    rows: list[tuple[str, str, datetime, tuple[str, ...]]] = []
+    for line in out.splitlines():
+        commit, tree, when, *parents = line.split()
+        rows.append((commit, tree, datetime.fromisoformat(when), tuple(parents)))
+    times = clamp_times([row[2] for row in rows])
+    return [
+        Link(commit, tree, parents, time)
+        for (commit, tree, _, parents), time in zip(rows, times, strict=True)
+    ]
+
+
+# `git diff-tree --stdin` gives, for each "commit parent" line, what `git log --raw`
+# gives for that commit (the same header and records), in about two thirds of the time:
+# log also computes each commit's diff once more to decide whether to show it.
+_DIFF_OPTIONS = (
+    "-r",
+    "--root",
+    "-z",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--encoding=UTF-8",
+    f"--format={_FORMAT}",
+)
+# Below this many commits a second diff-tree process costs more than it saves.
+_PARALLEL_MIN = 2000
+
+
+def diff_links(
+    git: Git, links: Sequence[Link], paths: Sequence[str], *, jobs: int | None = None
+) -> list[CommitInfo]:
+    """The commits of ``links`` (newest first) that changed any of ``paths`` against their
+    first parent, with those changes: exactly what :func:`log_paths` (first-parent) gives
+    for the same stretch of history, except that ``date`` is the link's clamped time
+    (:func:`clamp_times`) when the link has one: pin events, and so soak, count from it.
+    ``jobs``: diff-tree processes run at once (default: the machine's cores, up to 4, for
+    long stretches)."""
+    if not links:
+        return []
+    specs = list(paths)
+    keep: Callable[[str], bool] | None = None
+    if len(set(paths)) > MAX_PATHSPECS:
+        specs = coarse_pathspecs(paths)
+        keep = _selector(paths)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4) if len(links) >= _PARALLEL_MIN else 1
+    jobs = max(1, min(jobs, len(links)))
+    size = -(-len(links) // jobs)
+    parts = [links[i : i + size] for i in range(0, len(links), size)]
+
+    def run(part: Sequence[Link]) -> bytes:
+        lines = "".join(f"{x.commit} {x.parent}\n" if x.parent else f"{x.commit}\n" for x in part)
+        args = ["--literal-pathspecs", "diff-tree", "--stdin", *_DIFF_OPTIONS, "--", *specs]
+        return git.run(*args, input=lines.encode()).stdout
+
+    if len(parts) == 1:
+        outputs = [run(parts[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            outputs = list(pool.map(run, parts))
+    parents = {x.commit: x.parents for x in links}  # diff-tree names only the one given
+    times = {x.commit: x.time for x in links}
+    commits: list[CommitInfo] = []
+    for out in outputs:
+        for found in parse_log_stream([out]):
+            changes = found.changes
+            if keep is not None:
+                changes = tuple(c for c in changes if keep(c.path))
+                if not changes:
+                    continue
+            date = times[found.sha] or found.date  # clamped along the chain (Link.time)
+            commits.append(replace(found, parents=parents[found.sha], changes=changes, date=date))
+    return commits
+
+
+def log_paths(
+    git: Git,
+    paths: Sequence[str],
+    ref: str = "HEAD",
+    *,
+    first_parent: bool = True,
+    max_count: int | None = None,
+) -> list[CommitInfo]:
+    """:func:`iter_log` as a list."""
+    return list(iter_log(git, paths, ref, first_parent=first_parent, max_count=max_count))
+
+
+# -- blobs --------------------------------------------------------------------------------
+
+
+def _parse_batch(out: bytes, count: int) -> list[tuple[str, bytes] | None]:
+    """Parse ``git cat-file --batch`` output for ``count`` requests: (type, content)."""
+    results: list[tuple[str, bytes] | None] = []
+    pos = 0
+    for _ in range(count):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) == 3 and header[2].isdigit():
+            size = int(header[2])
+            results.append((header[1].decode(), out[pos : pos + size]))
+            pos += size + 1  # content, then a newline
+        else:  # "<name> missing" / "<name> ambiguous"
+            results.append(None)
+    return results
+
+
+def cat_batch(git: Git, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
+    """``git cat-file --batch`` for ``names`` (object ids or ``rev:path``), one process."""
+    if not names:
+        return []
+    for name in names:
+        if "\n" in name:
+            raise ValueError(f"object name {name!r} contains a newline")
+    data = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
+    out = git.run("cat-file", "--batch", input=data).stdout
+    return _parse_batch(out, len(names))
+
+
+def _tree_entries(raw: bytes, oid_bytes: int) -> dict[bytes, tuple[bytes, str]]:
+    """name -> (mode, hex oid) of a raw tree object."""
+    entries: dict[bytes, tuple[bytes, str]] = {}
+    pos = 0
+    while pos < len(raw):
+        nul = raw.index(b"\0", pos)
+        mode, _, name = raw[pos:nul].partition(b" ")
+        oid = raw[nul + 1 : nul + 1 + oid_bytes].hex()
+        entries[name] = (mode, oid)
+        pos = nul + 1 + oid_bytes
+    return entries
+
+
+def resolve_blobs(git: Git, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """Blob id of each ``(rev, path)`` (None: absent, a directory, a symlink or a
+    submodule), read from trees only, so nothing is fetched in a blob-less clone."""
+    wanted = list(dict.fromkeys(pairs))
+    dirs: dict[tuple[str, str], None] = {}
+    for rev, path in wanted:
+        parent, _, _name = path.rpartition("/")
+        dirs[(rev, parent)] = None
+    keys = list(dirs)
+    trees = cat_batch(git, [f"{rev}:{parent}" for rev, parent in keys])
+    parsed: dict[tuple[str, str], dict[bytes, tuple[bytes, str]]] = {}
+    oid_bytes = 0
+    for key, found in zip(keys, trees, strict=True):
+        if found is not None and found[0] == "tree":
+            if not oid_bytes:
+                oid_bytes = oid_length(git) // 2
+            parsed[key] = _tree_entries(found[1], oid_bytes)
+    result: dict[tuple[str, str], str | None] = {}
+    for rev, path in wanted:
+        parent, _, name = path.rpartition("/")
+        entry = parsed.get((rev, parent), {}).get(name.encode("utf-8", "surrogateescape"))
+        result[(rev, path)] = entry[1] if entry and entry[0] in _BLOB_MODES else None
+    return result
+
+
+def oid_length(git: Git) -> int:
+    """Length in hex digits of this repository's object ids (40 SHA-1, 64 SHA-256)."""
+    return 64 if git.run("rev-parse", "--show-object-format").text == "sha256" else 40
+
+
+def prefetch(git: Git, oids: Iterable[str], *, remote: str = "origin") -> None:
+    """Fetch the objects of a partial clone in ONE request (present ones are skipped by git
+    when all are present; otherwise the request names all of them)."""
+    wanted = sorted(set(oids))
+    if not wanted:
+        return
+    git.run(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--recurse-submodules=no",
+        "--filter=blob:none",
+        "--stdin",
+        remote,
+        input="".join(f"{oid}\n" for oid in wanted).encode(),
+        config=(("fetch.negotiationAlgorithm", "noop"),),
+    )
+
+
+def read_objects(
+    git: Git, oids: Iterable[str], *, partial: bool, remote: str = "origin"
+) -> dict[str, bytes]:
+    """Content of blobs by id: missing ones fetched in one batch first (partial clones)."""
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return {}
+    if partial:
+        prefetch(git, wanted, remote=remote)
+    found = cat_batch(git, wanted)
+    return {oid: item[1] for oid, item in zip(wanted, found, strict=True) if item is not None}
+
+
+def read_blobs(
+    git: Git, pairs: Iterable[tuple[str, str]], *, partial: bool, remote: str = "origin"
+) -> dict[tuple[str, str], bytes | None]:
+    """Content of ``path`` at ``rev`` for every pair (None: no such regular file)."""
+    oids = resolve_blobs(git, pairs)
+    contents = read_objects(
+        git, [oid for oid in oids.values() if oid], partial=partial, remote=remote
+    )
+    return {pair: (contents.get(oid) if oid else None) for pair, oid in oids.items()}

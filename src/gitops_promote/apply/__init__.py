@@ -1,0 +1,1 @@
+"""Apply: byte-minimal edits of overlays."""

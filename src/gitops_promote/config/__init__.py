@@ -1,0 +1,1 @@
+"""The config-repo contract: promotion.yaml, its schema, templates and durations."""

@@ -1,0 +1,1 @@
+"""Deliver: commit and push, or a branch and a pull request."""

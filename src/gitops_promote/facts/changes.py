@@ -1,0 +1,672 @@
+"""What a pull request changes: every changed file mapped to the (app, env) it touches.
+
+Pure: the caller (:mod:`gitops_promote.facts.check`) lists the files of two trees (the base
+branch, and the tree after the merge) and reads the texts asked for by
+:func:`texts_needed`; this module turns them into a :class:`ChangeSet`:
+
+- **pin changes**: an app's image pin in an env, old -> new, with the line that carries it;
+- **edits**: changes to an env's overlay that are not image pins (someone hand-edited
+  production), including changes to files the overlay is built from (a shared ``base/``),
+  found by following kustomization references without running anything;
+- **unmapped** files, which belong to no environment.
+
+An overlay path of promotion.yaml is a directory (its kustomization carries the pin) or a
+file (a Helm values file, a manifest with setter markers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from gitops_promote.adapters import yamlsafe
+from gitops_promote.apply import overlays
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.errors import OverlayError
+from gitops_promote.facts import pins
+from gitops_promote.images import ImageRef
+
+Key = tuple[str, str]  # (app, env)
+EditKind = Literal["overlay", "input", "added", "removed"]
+
+CODEOWNERS_PATHS: Final = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+KUSTOMIZATION_NAMES: Final = overlays.KUSTOMIZATION_NAMES
+
+# Kustomization fields whose string items name local files or directories.
+_PATH_LISTS: Final = (
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "patchesStrategicMerge",
+    "generators",
+    "transformers",
+    "validators",
+)
+_PATH_ITEMS: Final = ("patches", "patchesJson6902", "replacements")  # items with `path:`
+_GENERATORS: Final = ("configMapGenerator", "secretGenerator")  # files:, envs:, env:
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One revision of the config repo: its regular files and the texts read from it.
+
+    Build it with :meth:`of`; ``texts`` holds only the files the caller read (see
+    :func:`texts_needed`); a file that exists but was not read is "unknown", not empty.
+    """
+
+    rev: str
+    files: frozenset[str]
+    texts: Mapping[str, str] = field(default_factory=dict)
+    dirs: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, rev: str, files: Iterable[str], texts: Mapping[str, str] | None = None) -> Tree:
+        names = frozenset(files)
+        dirs: set[str] = set()
+        for name in names:
+            parent = posixpath.dirname(name)
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                parent = posixpath.dirname(parent)
+        return cls(rev, names, dict(texts or {}), frozenset(dirs))
+
+    def is_dir(self, path: str) -> bool:
+        return path.rstrip("/") in self.dirs
+
+    def text(self, path: str) -> str | None:
+        return self.texts.get(path)
+
+    def with_texts(self, texts: Mapping[str, str]) -> Tree:
+        return Tree(self.rev, self.files, {**self.texts, **texts}, self.dirs)
+
+    def kustomization(self, directory: str) -> str | None:
+        """The kustomization file of ``directory``, when there is one."""
+        for name in KUSTOMIZATION_NAMES:
+            candidate = f"{directory.rstrip('/')}/{name}"
+            if candidate in self.files:
+                return candidate
+        return None
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """What one (app, env) pins in one tree: the file that carries the pin, the reference
+    and its line (``ref`` None: the file does not pin the app; ``file`` None: no overlay)."""
+
+    file: str | None
+    ref: ImageRef | None
+    line: int | None = None
+    problem: str | None = None  # the file cannot be read (bad YAML...), one line
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """An image pin that the pull request changes: ``old`` -> ``new`` (None: absent)."""
+
+    app: str
+    env: str
+    file: str
+    old: ImageRef | None
+    new: ImageRef | None
+    line: int | None  # in the new file; None when the pin is removed
+
+    @property
+    def key(self) -> Key:
+        return (self.app, self.env)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A change to an env's overlay other than its image pin.
+
+    ``kind``: ``overlay`` (a file of the overlay changes beyond the pin), ``input`` (a file
+    the overlay is built from, outside it, e.g. a shared base), ``added``/``removed`` (the
+    overlay file itself appears or disappears). ``app`` is None for an app promotion.yaml
+    does not know (a new overlay in the env's path).
+    """
+
+    app: str | None
+    env: str
+    file: str
+    line: int | None
+    kind: EditKind
+    via: str | None = None  # for ``input``: the overlay that uses the file
+
+    def describe(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        owner = f"{self.app} in {self.env}" if self.app else self.env
+        if self.kind == "input":
+            return f"{where} changes what {owner} renders (through {self.via})"
+        if self.kind == "added":
+            return f"{where} is a new overlay file of {owner}"
+        if self.kind == "removed":
+            return f"{where} is removed from the overlay of {owner}"
+        return f"{where} changes the overlay of {owner} beyond its image pin"
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file of the pull request that cannot be read as an overlay."""
+
+    app: str | None
+    env: str | None
+    file: str
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Everything a pull request changes, mapped onto promotion.yaml's apps and envs."""
+
+    files: tuple[str, ...]
+    pins: tuple[PinChange, ...]
+    edits: tuple[Edit, ...]
+    unmapped: tuple[str, ...]
+    problems: tuple[FileProblem, ...] = ()
+    config_changed: bool = False
+    codeowners_changed: bool = False
+
+    @property
+    def touched(self) -> tuple[Key, ...]:
+        """Every (app, env) the pull request changes, pins first, in a stable order."""
+        keys: dict[Key, None] = {}
+        for change in self.pins:
+            keys[change.key] = None
+        for edit in self.edits:
+            if edit.app is not None:
+                keys[(edit.app, edit.env)] = None
+        return tuple(keys)
+
+    @property
+    def touched_envs(self) -> tuple[str, ...]:
+        names = dict.fromkeys([c.env for c in self.pins] + [e.env for e in self.edits])
+        names.update(dict.fromkeys(p.env for p in self.problems if p.env))
+        return tuple(names)
+
+    def pin(self, key: Key) -> PinChange | None:
+        return next((c for c in self.pins if c.key == key), None)
+
+    def edits_of(self, key: Key) -> tuple[Edit, ...]:
+        return tuple(e for e in self.edits if (e.app, e.env) == key)
+
+
+# -- locating overlays ------------------------------------------------------------------------
+
+
+def overlay_root(config: Config, app: App, env: Environment) -> str:
+    """The repo-relative overlay path of promotion.yaml (a directory or a file)."""
+    return config.overlay_path(app, env).strip("/")
+
+
+def pin_file(tree: Tree, config: Config, app: App, env: Environment) -> str | None:
+    """The file that carries ``app``'s pin in ``env`` in ``tree`` (None: no overlay)."""
+    root = overlay_root(config, app, env)
+    if tree.is_dir(root):
+        return tree.kustomization(root)
+    return root if root in tree.files else None
+
+
+def read_pinned(tree: Tree, config: Config, app: App, env: Environment) -> Pinned:
+    """What ``tree`` pins for ``app`` in ``env`` (its text must have been read)."""
+    file = pin_file(tree, config, app, env)
+    if file is None:
+        return Pinned(None, None)
+    text = tree.text(file)
+    if text is None:
+        return Pinned(file, None, problem=f"{file} was not read")
+    try:
+        pin = pins.read_pin_text(file, text, app)
+    except OverlayError as err:
+        return Pinned(file, None, problem=str(err))
+    return Pinned(file, pin.ref if pin else None, pin.line if pin else None)
+
+
+def targets(config: Config) -> list[tuple[App, Environment]]:
+    return [(app, env) for app in config.apps for env in config.envs_of(app)]
+
+
+# -- which texts to read ----------------------------------------------------------------------
+
+
+def is_kustomization(path: str) -> bool:
+    """Whether ``path`` is named like a kustomization file."""
+    return posixpath.basename(path) in KUSTOMIZATION_NAMES
+
+
+def texts_for_changes(
+    config: Config, tree: Tree, changed: Iterable[str], *, closure: bool = True
+) -> set[str]:
+    """What :func:`compute` reads of ``tree``: the changed files, promotion.yaml and
+    CODEOWNERS, the pin-carrying file of every target with a changed file in its overlay,
+    and (``closure``) every kustomization: any of them may reference a changed file
+    (:func:`reached`). The pins of other targets are read only when a gate asks for them
+    (:func:`texts_for_keys`)."""
+    changed = list(changed)
+    wanted: set[str] = set(changed)
+    wanted.add(config.file)
+    wanted.update(CODEOWNERS_PATHS)
+    if changed:
+        for app, env in targets(config):
+            root = overlay_root(config, app, env)
+            if any(p == root or p.startswith(f"{root}/") for p in changed):
+                file = pin_file(tree, config, app, env)
+                if file:
+                    wanted.add(file)
+    if closure:
+        wanted.update(p for p in tree.files if is_kustomization(p))
+    return {p for p in wanted if p in tree.files}
+
+
+def texts_for_keys(config: Config, tree: Tree, keys: Iterable[tuple[str, str]]) -> set[str]:
+    """The pin-carrying files of ``keys`` (app, env) in ``tree``."""
+    wanted: set[str] = set()
+    for app_name, env_name in keys:
+        file = pin_file(tree, config, config.app(app_name), config.env(env_name))
+        if file:
+            wanted.add(file)
+    return wanted
+
+
+def texts_needed(config: Config, tree: Tree, changed: Iterable[str], *, closure: bool) -> set[str]:
+    """The files of ``tree`` to read: every pin-carrying overlay file, the changed files,
+    promotion.yaml and CODEOWNERS, and (``closure``) every kustomization."""
+    wanted: set[str] = set()
+    for app, env in targets(config):
+        file = pin_file(tree, config, app, env)
+        if file:
+            wanted.add(file)
+    wanted.update(changed)
+    wanted.add(config.file)
+    wanted.update(CODEOWNERS_PATHS)
+    if closure:
+        wanted.update(p for p in tree.files if is_kustomization(p))
+    return {p for p in wanted if p in tree.files}
+
+
+# -- kustomize references (no rendering) -----------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _refs(text: str, file: str) -> tuple[str, ...]:
+    return tuple(kustomization_refs(text, file))
+
+
+def kustomization_refs(text: str, file: str) -> list[str]:
+    """Local paths a kustomization names (relative to its directory), in file order.
+
+    Inline patches and generator configs (strings with a newline) are skipped; remote
+    references are returned too and dropped by :func:`build_inputs` when they do not
+    exist in the tree.
+    """
+    try:
+        data = yamlsafe.load(text, file)
+    except OverlayError:
+        return []
+    if not isinstance(data, Mapping):
+        return []
+    refs: list[str] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, str) and value.strip() and "\n" not in value:
+            refs.append(value.strip())
+
+    for key in _PATH_LISTS:
+        items = data.get(key)
+        if isinstance(items, list):
+            for item in items:
+                add(item)
+    for key in _PATH_ITEMS:
+        items = data.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    add(item.get("path"))
+    for key in _GENERATORS:
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            for sub in ("files", "envs"):
+                values = item.get(sub)
+                if isinstance(values, list):
+                    for value in values:
+                        if isinstance(value, str):
+                            add(value.split("=", 1)[-1])
+            add(item.get("env"))
+    openapi = data.get("openapi")
+    if isinstance(openapi, Mapping):
+        add(openapi.get("path"))
+    return refs
+
+
+def join_ref(directory: str, ref: str) -> str | None:
+    """``ref`` (as a kustomization writes it) resolved against ``directory``; None for a
+    remote or absolute reference, or one that leaves the repository."""
+    if "://" in ref or ref.startswith(("git@", "/")):
+        return None
+    joined = posixpath.normpath(posixpath.join(directory, ref))
+    if joined == ".." or joined.startswith("../"):
+        return None
+    return "" if joined == "." else joined
+
+
+def build_inputs(tree: Tree, root: str) -> set[str]:
+    """Every file of ``tree`` that the overlay at ``root`` is built from: its own files,
+    and the files and directories its kustomizations reference, recursively."""
+    inputs: set[str] = set()
+    seen: set[str] = set()
+    queue = [root]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        if path in tree.files:
+            inputs.add(path)
+            continue
+        if not tree.is_dir(path):
+            continue
+        kfile = tree.kustomization(path)
+        if kfile is None:
+            continue
+        inputs.add(kfile)
+        text = tree.text(kfile)
+        if text is None:
+            continue
+        for ref in _refs(text, kfile):
+            target = join_ref(path, ref)
+            if target is not None and (target in tree.files or tree.is_dir(target)):
+                queue.append(target)
+    return inputs
+
+
+# A path written in an unusual way (``x/..``, ``/./``, ``//``, a YAML escape): such a text
+# may name a file without holding its normal relative path, so it is always parsed.
+_IRREGULAR: Final = re.compile(r"\\|//|/\./|[^/.\s'\"\[,]/\.{1,2}(?=[/\s'\",\]#}]|$)", re.M)
+
+
+@functools.lru_cache(maxsize=65536)
+def _irregular(text: str) -> bool:
+    return "\\" in text or _IRREGULAR.search(text) is not None
+
+
+def _parts(path: str) -> list[str]:
+    return path.split("/") if path else []
+
+
+def relative(target: str, directory: str) -> str:
+    """The normal relative path from ``directory`` to ``target`` (both repo-relative and
+    normalised; ``""`` is the root): ``posixpath.relpath`` without the file system."""
+    return spellings(target, directory)[-1]
+
+
+def spellings(target: str, directory: str) -> list[str]:
+    """Every regular way to write ``target`` relative to ``directory``: ``..`` up to a
+    common ancestor (the nearest, or any above it), then down: ``../../base``,
+    ``../../../app/base``... The last one is the normal relative path."""
+    to, start = _parts(target), _parts(directory)
+    common = 0
+    for a, b in zip(to, start, strict=False):
+        if a != b:
+            break
+        common += 1
+    return ["/".join([".."] * (len(start) - m) + to[m:]) or "." for m in range(common + 1)]
+
+
+def could_reference(text: str, directory: str, target: str) -> bool:
+    """Whether the kustomization ``text`` of ``directory`` may name ``target``: a cheap
+    test with no false negatives. A reference that leads to ``target`` holds one of its
+    regular spellings (:func:`spellings`; a ``./`` before or ``/`` after it keeps it a
+    substring) unless it is written irregularly (``x/..``, ``/./``, ``//``, escapes)."""
+    return _irregular(text) or any(s in text for s in spellings(target, directory))
+
+
+def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
+    """Every file and directory of ``tree`` whose build a changed file reaches, with the
+    changed files that reach it: the reverse of :func:`build_inputs`.
+
+    A changed file reaches itself and, when it is a kustomization, its directory; a
+    directory or file reaches each directory whose kustomization names it (a resource,
+    base, component, patch, generator input, replacements source...), transitively.
+    Only the kustomizations whose text may name a reached path are parsed
+    (:func:`could_reference`), so the work follows what the change reaches; every
+    kustomization's text must have been read (one that was not cannot be followed)."""
+    kfiles = [
+        (parent, p, text, _irregular(text))
+        for p in tree.files
+        for parent, _, base in [p.rpartition("/")]
+        if base in KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
+    ]
+    out: dict[str, set[str]] = {}
+    queue: list[tuple[str, str]] = []
+    for path in changed:
+        queue.append((path, path))
+        if is_kustomization(path):
+            queue.append((posixpath.dirname(path), path))
+    while queue:
+        node, source = queue.pop()
+        sources = out.setdefault(node, set())
+        if source in sources:
+            continue
+        sources.add(source)
+        name = posixpath.basename(node)
+        for directory, kfile, text, irregular in kfiles:
+            if directory == node:
+                continue
+            if not irregular:
+                above = directory.startswith(f"{node}/") or not node
+                if not above and name not in text:
+                    continue  # every regular spelling ends with its name
+                if not any(s in text for s in spellings(node, directory)):
+                    continue  # cannot name it (see could_reference)
+            if any(join_ref(directory, ref) == node for ref in _refs(text, kfile)):
+                queue.append((directory, source))
+    return out
+
+
+# -- the change set ----------------------------------------------------------------------------
+
+
+def _first_changed_line(before: str | None, after: str | None) -> int | None:
+    """The first line of ``after`` that differs from ``before`` (1-based)."""
+    if not after:
+        return None
+    old = (before or "").splitlines()
+    new = after.splitlines()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _i1, _i2, j1, _j2 in matcher.get_opcodes():
+        if tag != "equal":
+            return min(j1 + 1, len(new))
+    return None
+
+
+def _only_pins_changed(
+    file: str,
+    before: str,
+    after: str,
+    apps: list[tuple[App, ImageRef]],
+) -> tuple[bool, int | None]:
+    """Whether ``after`` is ``before`` with just these pins applied; when not, the first
+    line of ``after`` that differs from that."""
+    text = before
+    try:
+        for app, ref in apps:
+            text = overlays.set_pin(file, text, pins.target(app), pins.set_image_arg(app, ref))
+    except OverlayError:
+        return False, _first_changed_line(before, after)
+    if text == after:
+        return True, None
+    return False, _first_changed_line(text, after)
+
+
+def _template_regex(template: str, env: Environment) -> re.Pattern[str]:
+    """A regex that matches the overlay paths (and the files under them) of any app name."""
+    pattern = ""
+    seen_app = False
+    for part in re.split(r"(\{app\}|\{env\})", template.strip("/")):
+        if part == "{app}":
+            pattern += "(?P=app)" if seen_app else "(?P<app>[^/]+)"
+            seen_app = True
+        elif part == "{env}":
+            pattern += re.escape(env.name)
+        else:
+            pattern += re.escape(part)
+    return re.compile(rf"^{pattern}(?:/.*)?$")
+
+
+def compute(config: Config, before: Tree, after: Tree, changed: Iterable[str]) -> ChangeSet:
+    """Map the changed files between two trees onto (app, env) pins and overlay edits."""
+    changed_files = tuple(sorted(set(changed)))
+    changed_set = set(changed_files)
+    all_targets = targets(config)
+    pin_changes: list[PinChange] = []
+    edits: list[Edit] = []
+    problems: list[FileProblem] = []
+    mapped: set[str] = set()
+
+    # 1. Files inside an overlay: pins and edits of that (app, env).
+    by_file: dict[str, list[tuple[App, Environment]]] = {}
+    for app, env in all_targets:
+        root = overlay_root(config, app, env)
+        inside = sorted(p for p in changed_files if p == root or p.startswith(f"{root}/"))
+        if not inside:
+            continue
+        mapped.update(inside)
+        old = read_pinned(before, config, app, env)
+        new = read_pinned(after, config, app, env)
+        if new.problem and new.file in changed_set:
+            problems.append(FileProblem(app.name, env.name, new.file or root, None, new.problem))
+            continue
+        if old.ref != new.ref and (new.file or old.file):
+            pin_changes.append(
+                PinChange(
+                    app.name, env.name, new.file or old.file or root, old.ref, new.ref, new.line
+                )
+            )
+        for path in inside:
+            if path in (new.file, old.file):
+                by_file.setdefault(path, []).append((app, env))
+                continue
+            edits.append(_file_edit(app.name, env.name, path, before, after, "overlay"))
+
+    # 2. Pin-carrying files: did anything but the pins change?
+    for path, owners in by_file.items():
+        old_text, new_text = before.text(path), after.text(path)
+        if old_text is None or new_text is None:
+            kind: EditKind = "added" if old_text is None else "removed"
+            if path not in before.files or path not in after.files:
+                for app, env in owners:
+                    edits.append(Edit(app.name, env.name, path, 1 if new_text else None, kind))
+            continue
+        applied = [
+            (app, c.new)
+            for app, env in owners
+            if (c := _find(pin_changes, app.name, env.name)) is not None and c.new is not None
+        ]
+        only, line = _only_pins_changed(path, old_text, new_text, applied)
+        if not only:
+            for app, env in owners:
+                edits.append(Edit(app.name, env.name, path, line, "overlay"))
+
+    # 3. Files outside every overlay: new overlays of unknown apps.
+    rest = [
+        p
+        for p in changed_files
+        if p not in mapped and p != config.file and p not in CODEOWNERS_PATHS
+    ]
+    for path in list(rest):
+        for env in config.environments:
+            match = _template_regex(env.path, env).match(path)
+            if match is None:
+                continue
+            name = match.groupdict().get("app")
+            app_name = name if name and config.has_app(name) else None
+            edits.append(_file_edit(app_name, env.name, path, before, after, "overlay"))
+            mapped.add(path)
+            if path in rest:
+                rest.remove(path)
+    # 4. Build inputs: every changed file (another env's overlay file, a shared base, a
+    # component, a patch, promotion.yaml itself) that an overlay's build reaches.
+    reach = reached(before, changed_files)
+    for node, sources in reached(after, changed_files).items():
+        reach.setdefault(node, set()).update(sources)
+    for app, env in all_targets:
+        root = overlay_root(config, app, env)
+        for path in sorted(reach.get(root, ())):
+            if path == root or path.startswith(f"{root}/"):
+                continue  # its own overlay: step 1
+            edits.append(_file_edit(app.name, env.name, path, before, after, "input", root))
+            mapped.add(path)
+    unmapped = tuple(
+        p
+        for p in changed_files
+        if p not in mapped and p != config.file and p not in CODEOWNERS_PATHS
+    )
+    return ChangeSet(
+        files=changed_files,
+        pins=tuple(pin_changes),
+        edits=tuple(edits),
+        unmapped=unmapped,
+        problems=tuple(problems),
+        config_changed=config.file in changed_set,
+        codeowners_changed=bool(changed_set & set(CODEOWNERS_PATHS)),
+    )
+
+
+def _find(changes: list[PinChange], app: str, env: str) -> PinChange | None:
+    return next((c for c in changes if c.app == app and c.env == env), None)
+
+
+def _file_edit(
+    app: str | None,
+    env: str,
+    path: str,
+    before: Tree,
+    after: Tree,
+    kind: EditKind,
+    via: str | None = None,
+) -> Edit:
+    if path not in after.files:
+        return Edit(app, env, path, None, "removed" if kind == "overlay" else kind, via)
+    if path not in before.files and kind == "overlay":
+        return Edit(app, env, path, 1, "added", via)
+    line = _first_changed_line(before.text(path), after.text(path))
+    return Edit(app, env, path, line, kind, via)
+
+
+__all__ = [
+    "CODEOWNERS_PATHS",
+    "ChangeSet",
+    "Edit",
+    "FileProblem",
+    "Key",
+    "PinChange",
+    "Pinned",
+    "Tree",
+    "build_inputs",
+    "compute",
+    "could_reference",
+    "is_kustomization",
+    "join_ref",
+    "kustomization_refs",
+    "overlay_root",
+    "pin_file",
+    "reached",
+    "read_pinned",
+    "relative",
+    "spellings",
+    "targets",
+    "texts_for_changes",
+    "texts_for_keys",
+    "texts_needed",
+]

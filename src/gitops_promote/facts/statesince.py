@@ -1,0 +1,276 @@
+"""Since when, from the state file: one blob read instead of the history.
+
+With ``settings.state-file`` on, ``versions.json`` at a commit records, for every (app,
+env), the pin and the first-parent commit since which the env has run its artifact.
+:func:`known` trusts an entry for a target only when
+
+- it records the same artifact as the overlay pins now (the overlays stay the truth:
+  :func:`gitops_promote.facts.since.same_artifact`),
+- it names a commit (``null``: the pin is not on the branch yet),
+- that commit is on the first-parent history being read, with ``since`` its clamped
+  committer time (never earlier than its parent's:
+  :func:`gitops_promote.adapters.git.log.clamp_times`;
+  one ``git log`` of commit headers), and
+- that commit is the one that set the pin: the overlay file pins the artifact there and
+  not at its first parent (the trees of just those commits, two ``cat-file`` batches).
+
+A state file is only a cache: an entry that claims the current artifact but that git does
+not confirm (a hand-edited or forged ``since``) is refused, history answers for it, and
+the command says so (:func:`refused_note`). Every other target (no entry, a disagreeing
+one, no state file, a malformed one) is answered from history as before. ``validate``
+checks the entries against history.
+
+Known limit: an artifact that ran before, left, and came back has two commits that set
+it; an entry naming the older one is confirmed (reading every commit since would cost the
+history pass the file exists to save).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters.git import Repo
+from gitops_promote.adapters.git import log as gitlog
+from gitops_promote.adapters.git.log import Link
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.errors import UserError
+from gitops_promote.facts import pins
+from gitops_promote.facts import statefile as state
+from gitops_promote.facts import timelines as facts
+from gitops_promote.facts.since import PinEvent, same_artifact
+from gitops_promote.images import ImageRef
+
+Key = tuple[str, str]
+
+
+def parse_entries(text: str | bytes | None) -> list[state.Entry] | None:
+    """The entries of a versions.json text (None: absent, not UTF-8, or malformed)."""
+    if text is None:
+        return None
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        return state.parse(decoded)
+    except (UnicodeDecodeError, state.StateFileError):
+        return None
+
+
+def read_entries(repo: Repo, config: Config, rev: str) -> list[state.Entry] | None:
+    """The state file's entries at ``rev`` (None: not configured, absent or malformed)."""
+    where = state.paths(config)
+    if where is None:
+        return None
+    return parse_entries(repo.show(rev, where[0]))
+
+
+def chain_links(repo: Repo, rev: str) -> dict[str, Link]:
+    """Every commit on ``rev``'s first-parent history, with its clamped time
+    (:func:`gitops_promote.adapters.git.log.clamp_times`): one ``git log`` of commit headers (a
+    commits-only clone has them all, and nothing is fetched)."""
+    repo.ensure_history()
+    return {link.commit: link for link in gitlog.first_parent_chain(repo.git, rev)}
+
+
+def _agrees(entry: state.Entry, current: Mapping[Key, ImageRef | None]) -> bool:
+    ref = current.get((entry.app, entry.env))
+    return (
+        ref is not None
+        and entry.commit is not None
+        and entry.since is not None
+        and same_artifact(entry.ref, ref)
+    )
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The entries git confirms (``events``: the pin event since which each target has run
+    its current artifact) and those that claim the current artifact but that git does not
+    confirm (``refused``: history answers for them, and the commands say so)."""
+
+    events: Mapping[Key, PinEvent] = field(default_factory=dict)
+    refused: tuple[Key, ...] = ()
+
+    @property
+    def notes(self) -> list[str]:
+        return [refused_note(key) for key in self.refused]
+
+
+def refused_note(key: Key) -> str:
+    """The one line a command prints for an entry git does not confirm."""
+    return f"state file entry for {key[0]} in {key[1]} does not match git: history used"
+
+
+def _claims(entry: state.Entry, chain: Mapping[str, Link]) -> tuple[Link, str | None] | None:
+    """The entry's commit and its first parent, when the commit is on the chain and the
+    entry's since is its clamped time (None: the entry is not what git says)."""
+    link = chain.get(entry.commit or "")
+    if link is None or link.time is None or entry.since != link.time:
+        return None
+    return link, link.parent
+
+
+def _sets_pin(
+    claim: tuple[Link, str | None],
+    file: str,
+    ref: ImageRef,
+    pins_at: Mapping[tuple[str, str], ImageRef | None],
+) -> bool:
+    """The claimed commit's ``file`` pins ``ref``'s artifact and its first parent's does
+    not (both readable; a root commit has no parent: nothing was pinned before it)."""
+    link, parent = claim
+    here = (link.commit, file)
+    if here not in pins_at or not same_artifact(pins_at[here], ref):
+        return False
+    if parent is None:
+        return True
+    return (parent, file) in pins_at and not same_artifact(pins_at[(parent, file)], ref)
+
+
+def known(
+    entries: Iterable[state.Entry],
+    current: Mapping[Key, ImageRef | None],
+    files: Mapping[Key, str],
+    chain: Mapping[str, Link],
+    pins_at: Mapping[tuple[str, str], ImageRef | None],
+) -> Verified:
+    """The pin event since which each target has run its current artifact, for the
+    targets whose entries git confirms (pure). ``current``: what each overlay pins now;
+    ``files``: its pin-carrying file; ``chain``: :func:`chain_links` of the history being
+    read; ``pins_at``: what ``file`` pins at ``commit``, by ``(commit, file)``, for each
+    claimed commit and its first parent (missing: unreadable).
+
+    An entry that records the current artifact and names a commit is confirmed only when
+    that commit is on the first-parent chain, is the commit that set the pin (the file
+    pins the artifact there and not at its first parent) and ``since`` is its clamped
+    time; otherwise it is ``refused`` and history answers. The event has the commit and
+    its time (exactly history's); who made it, its subject, pull request and previous pin
+    are not recorded: empty, None."""
+    out: dict[Key, PinEvent] = {}
+    refused: list[Key] = []
+    for entry in entries:
+        key = (entry.app, entry.env)
+        ref, file = current.get(key), files.get(key)
+        if ref is None or file is None or entry.commit is None or not _agrees(entry, current):
+            continue
+        claim = _claims(entry, chain)
+        if claim is None or not _sets_pin(claim, file, ref, pins_at):
+            refused.append(key)
+            continue
+        link = claim[0]
+        assert link.time is not None  # noqa: S101 - _claims checked it
+        out[key] = PinEvent(key[0], key[1], file, link.commit, link.time, "", "", None, ref, None)
+    return Verified(out, tuple(sorted(refused)))
+
+
+def pins_at(
+    repo: Repo, config: Config, wanted: Mapping[tuple[str, str], str], chain: Mapping[str, Link]
+) -> dict[tuple[str, str], ImageRef | None]:
+    """What ``file`` pins at ``commit`` for each ``(commit, file)`` of ``wanted`` (value:
+    the app): one ``cat-file --batch`` of ``commit:file`` names in a clone that has every
+    object; in a partial clone the trees of just those commits (one request), one
+    ``cat-file`` for the directories and the blobs in one more request and one more
+    ``cat-file``. Unreadable ones are left out (not confirmed)."""
+    if not wanted:
+        return {}
+    blobs: Mapping[tuple[str, str], bytes | None]
+    names = [f"{commit}:{file}" for commit, file in wanted]
+    if not repo.partial and not any("\n" in name for name in names):
+        found = gitlog.cat_batch(repo.git, names)
+        blobs = {
+            key: item[1] if item is not None and item[0] == "blob" else None
+            for key, item in zip(wanted, found, strict=True)
+        }
+    else:
+        repo.fetch_trees([chain[c] for c, _ in wanted if c in chain])
+        blobs = repo.read_blobs(list(wanted))
+    out: dict[tuple[str, str], ImageRef | None] = {}
+    for (commit, file), app in wanted.items():
+        data = blobs.get((commit, file))
+        if data is None:
+            out[(commit, file)] = None  # no such file there: it pins nothing
+            continue
+        try:
+            pin = pins.read_pin_text(file, yamlsafe.decode(data, file), config.app(app))
+        except UserError:
+            continue  # unreadable: not confirmed
+        out[(commit, file)] = pin.ref if pin else None
+    return out
+
+
+def from_entries(
+    repo: Repo,
+    config: Config,
+    rev: str,
+    entries: Iterable[state.Entry] | None,
+    current: Mapping[Key, ImageRef | None],
+    files: Mapping[Key, str],
+) -> Verified:
+    """:func:`known` for entries read at ``rev``: git is read only when some entry agrees
+    with its overlay (one ``git log`` of commit headers; for the entries whose commit and
+    time match, the file at each commit and its parent, in one batch)."""
+    agreeing = [e for e in entries or () if _agrees(e, current) and (e.app, e.env) in files]
+    if not agreeing:
+        return Verified()
+    chain = chain_links(repo, rev)
+    wanted: dict[tuple[str, str], str] = {}
+    for entry in agreeing:
+        claim = _claims(entry, chain)
+        if claim is None or not config.has_app(entry.app):
+            continue
+        file = files[(entry.app, entry.env)]
+        for commit in (claim[0].commit, claim[1]):
+            if commit is not None:
+                wanted[(commit, file)] = entry.app
+    return known(agreeing, current, files, chain, pins_at(repo, config, wanted, chain))
+
+
+def read_known(
+    repo: Repo,
+    config: Config,
+    rev: str,
+    current: Mapping[Key, ImageRef | None],
+    files: Mapping[Key, str],
+) -> Verified:
+    """:func:`known` for the state file at ``rev`` (nothing when there is none to use)."""
+    if state.paths(config) is None:
+        return Verified()
+    return from_entries(repo, config, rev, read_entries(repo, config, rev), current, files)
+
+
+def timelines(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[tuple[App, Environment]],
+    rev: str | None,
+    current: Mapping[Key, facts.Current],
+) -> tuple[dict[Key, facts.Timeline], list[str]]:
+    """Lazy pin timelines of ``targets`` at ``rev`` (None: HEAD, the work tree's pins),
+    "since when" answered from the state file where git confirms it (``current``: what
+    each overlay pins now, :func:`gitops_promote.facts.timelines.current_pins`), and a note for
+    each entry git does not confirm. When history must answer for many files, the tree
+    download starts now, in the background."""
+    located = {key: c.file for key, c in current.items() if c.file is not None}
+    refs = {key: c.ref for key, c in current.items() if c.error is None}
+    found = read_known(repo, config, rev or "HEAD", refs, located)
+    rest = {rel for key, rel in located.items() if key not in found.events}
+    if len(rest) > facts.FEW_FILES:
+        repo.start_tree_download()
+    lines = facts.timelines(
+        repo, config, targets, rev, files=located, lazy=True, known=found.events
+    )
+    return lines, found.notes
+
+
+__all__ = [
+    "Verified",
+    "chain_links",
+    "from_entries",
+    "known",
+    "parse_entries",
+    "pins_at",
+    "read_entries",
+    "read_known",
+    "refused_note",
+    "timelines",
+]

@@ -1,0 +1,1 @@
+"""Plan (pure): which gates pass and why, what a soak run should do."""

@@ -1,0 +1,1 @@
+"""Report: one record per command, rendered as text, markdown, JSON and outputs."""

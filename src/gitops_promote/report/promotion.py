@@ -1,0 +1,291 @@
+"""Render a :class:`PromotionResult`: commit message, PR title and body, JSON, outputs,
+job summary and terminal text. Pure functions of the one result record.
+
+Apps, envs, tags, paths and notes come from inputs and the config repo: the PR body, the
+job summary and the terminal text escape each for where it lands (:mod:`.escape`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gitops_promote.adapters.escape import log, md_code, md_fence, md_text
+from gitops_promote.config import templates
+from gitops_promote.config.model import Settings
+from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.plan.gates import GateResult
+from gitops_promote.report.records import Change, PromotionResult
+
+MARKER_PREFIX = "<!-- gitops-promote "
+MARKER_RE = re.compile(r"<!-- gitops-promote (\{.*?\}) -->")
+
+
+def _ref_text(ref: ImageRef | None) -> str:
+    if ref is None:
+        return "(none)"
+    if ref.digest:
+        short = short_digest(ref.digest)
+        return f"{ref.tag} ({short}…)" if ref.tag else f"{short}…"
+    return ref.tag or str(ref)
+
+
+def template_values(result: PromotionResult) -> dict[str, str]:
+    """The placeholders templates may use, computed once from the result."""
+    first = result.changes[0] if result.changes else None
+    new = first.new if first else None
+    values = templates.template_values(
+        env=result.env,
+        app=first.app if first and len(result.changes) == 1 else None,
+        apps=result.apps,
+        from_env=first.upstream.env if first and first.upstream else None,
+        digest=new.digest if new else None,
+        tag=new.tag if new else None,
+        image=str(new) if new else None,
+    )
+    if new is not None and not values["short"]:
+        values["short"] = new.short()  # a tag-only pin: the tag stands in for the digest
+    return values
+
+
+def commit_message(result: PromotionResult, settings: Settings, template: str | None) -> str:
+    """Subject from the template; for batches and rollbacks a body that lists every pin."""
+    subject = templates.render_message(template or settings.commit_message, template_values(result))
+    if result.rollback:
+        subject = f"{subject} (rollback)"
+    lines = [subject]
+    if len(result.changes) > 1 or result.rollback:
+        lines.append("")
+        lines += [f"- {c.app}: {_ref_text(c.old)} -> {_ref_text(c.new)}" for c in result.changes]
+    trailers = [f"Promoted-Image: {c.app}={c.new}" for c in result.changes]
+    lines += ["", *trailers]
+    return "\n".join(lines) + "\n"
+
+
+def pr_title(result: PromotionResult, template: str) -> str:
+    title = templates.render_message(template, template_values(result))
+    return f"Rollback: {title}" if result.rollback else title
+
+
+def marker(result: PromotionResult) -> str:
+    """Hidden machine-readable marker so later runs find the PR and what it proposes."""
+    data = {
+        "version": 1,
+        "env": result.env,
+        "rollback": result.rollback,
+        "apps": {c.app: str(c.new) for c in result.changes},
+    }
+    return f"{MARKER_PREFIX}{json.dumps(data, sort_keys=True, separators=(',', ':'))} -->"
+
+
+def parse_marker(body: str | None) -> dict[str, Any] | None:
+    """The marker data in a PR body, or None when the PR was not opened by us."""
+    if not body:
+        return None
+    match = MARKER_RE.search(body)
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _commit_link(result: PromotionResult, sha: str | None) -> str:
+    if not sha:
+        return ""
+    if result.repo_url:
+        return f"[`{sha[:7]}`]({result.repo_url}/commit/{sha})"
+    return f"`{sha[:7]}`"
+
+
+def _source_cell(result: PromotionResult, change: Change) -> str:
+    if change.upstream is None:
+        return md_text(change.source)
+    up = change.upstream
+    parts = [md_code(up.env, cell=True)]
+    if up.since:
+        parts.append(f"since {_when(up.since)}")
+    link = _commit_link(result, up.commit)
+    if link:
+        parts.append(f"({link})")
+    return " ".join(parts)
+
+
+def _cell(ref: ImageRef | None) -> str:
+    if ref is None:
+        return "(not pinned)"
+    out = []
+    if ref.tag:
+        out.append(md_code(ref.tag, cell=True))
+    if ref.digest:
+        out.append(md_code(f"{short_digest(ref.digest)}…", cell=True))
+    return " ".join(out) or md_code(ref, cell=True)
+
+
+def changes_table(result: PromotionResult) -> str:
+    rows = [
+        "| App | Environment | From | To | Came from |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in result.changes:
+        rows.append(
+            f"| {md_text(c.app)} | {md_text(c.env)} | {_cell(c.old)} | {_cell(c.new)} | "
+            f"{_source_cell(result, c)} |"
+        )
+    return "\n".join(rows)
+
+
+def pr_body(result: PromotionResult) -> str:
+    kind = "Rollback" if result.rollback else "Promotion"
+    files = "\n".join(f"- {md_code(c.file)}" for c in result.changes)
+    full = "\n".join(f"{c.app}: {c.old or '(none)'} -> {c.new}" for c in result.changes)
+    return "\n".join(
+        [
+            f"## {kind} to {md_code(result.env)}",
+            "",
+            changes_table(result),
+            "",
+            "Files:",
+            files,
+            "",
+            "<details><summary>Full image references</summary>",
+            "",
+            *md_fence(full),
+            "",
+            "</details>",
+            "",
+            "Opened by gitops-promote. Merge to promote; close to skip. A newer promotion "
+            "of the same target updates this pull request instead of opening another.",
+            "",
+            marker(result),
+            "",
+        ]
+    )
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    return {
+        "app": change.app,
+        "env": change.env,
+        "file": change.file,
+        "line": change.line,
+        "from": str(change.old) if change.old else None,
+        "to": str(change.new),
+        "from-digest": change.old.digest if change.old else None,
+        "to-digest": change.new.digest,
+        "source": change.source,
+        "upstream": change.upstream.env if change.upstream else None,
+        "upstream-commit": change.upstream.commit if change.upstream else None,
+        "upstream-since": change.upstream.since.isoformat()
+        if change.upstream and change.upstream.since
+        else None,
+    }
+
+
+def to_json(result: PromotionResult) -> dict[str, Any]:
+    return {
+        "operation": result.operation,
+        "env": result.env,
+        "commit": result.commit,
+        "branch": result.branch,
+        "pr-number": result.pr_number,
+        "pr-url": result.pr_url,
+        "rollback": result.rollback,
+        "digest": result.digest,
+        "previous-digest": result.previous_digest,
+        "changes": [change_json(c) for c in result.changes],
+        "notes": list(result.notes),
+        **({"diff": result.diff} if result.diff is not None else {}),
+    }
+
+
+def outputs(result: PromotionResult) -> Mapping[str, str]:
+    """GitHub Actions outputs (strings), from the same record."""
+    return {
+        "operation": result.operation,
+        "commit": result.commit or "",
+        "pr-number": str(result.pr_number) if result.pr_number else "",
+        "pr-url": result.pr_url or "",
+        "digest": result.digest or "",
+        "previous-digest": result.previous_digest or "",
+        "changes": json.dumps([change_json(c) for c in result.changes], sort_keys=True),
+    }
+
+
+_HEADLINES = {
+    "pushed": "pushed {commit} to {base}",
+    "committed": "committed {commit} locally (not pushed)",
+    "pr-created": "opened pull request #{pr} {url}",
+    "pr-updated": "updated pull request #{pr} {url}",
+    "unchanged": "nothing to do: already in place",
+    "dry-run": "dry run: nothing written",
+}
+
+
+def headline(result: PromotionResult) -> str:
+    text = _HEADLINES[result.operation].format(
+        commit=(result.commit or "")[:12],
+        base=result.base,
+        pr=result.pr_number,
+        url=result.pr_url or "",
+    )
+    return f"{result.env}: {text}".rstrip()
+
+
+def text(result: PromotionResult) -> str:
+    """What a person reads in a terminal."""
+    lines = [headline(result)]
+    for c in result.changes:
+        arrow = "=" if not c.changed else "->"
+        lines.append(
+            f"  {log(c.app)}: {log(c.old or '(not pinned)')} {arrow} {log(c.new)}  [{log(c.file)}]"
+        )
+    lines += [f"  note: {log(n)}" for n in result.notes]
+    if result.diff:
+        lines += ["", result.diff.rstrip("\n")]
+    return "\n".join(lines)
+
+
+def summary(result: PromotionResult, warnings: Sequence[GateResult] = ()) -> str:
+    """Markdown for the job summary (with the gate warnings a run passed with)."""
+    title = "Rollback" if result.rollback else "Promotion"
+    lines = [f"### {title} to {md_code(result.env)}: {result.operation}", ""]
+    if result.pr_url:
+        lines += [f"Pull request: [#{result.pr_number}]({result.pr_url})", ""]
+    if result.commit:
+        lines += [f"Commit: {_commit_link(result, result.commit)}", ""]
+    if result.changes:
+        lines += [changes_table(result), ""]
+    lines += [f"> {md_text(n)}" for n in result.notes]
+    if warnings:
+        lines += ["", "**Warnings**", ""]
+        lines += [
+            f"- ⚠️ **{md_text(g.gate)}** {md_code(g.app or '*')} → {md_code(g.env or '*')}: "
+            f"{md_text(g.message)}"
+            for g in warnings
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def gate_json(gate: GateResult) -> dict[str, Any]:
+    return {
+        "gate": gate.gate,
+        "app": gate.app,
+        "env": gate.env,
+        "passed": gate.passed,
+        "severity": gate.severity,
+        "overridden": gate.overridden,
+        "message": gate.message,
+        "file": gate.file,
+        "line": gate.line,
+    }

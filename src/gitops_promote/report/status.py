@@ -1,0 +1,143 @@
+"""Status of every app x env: the pinned reference and since when (from the state file,
+else git history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from gitops_promote.adapters.escape import md_code, md_text
+from gitops_promote.adapters.git import Repo
+from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.facts import statesince
+from gitops_promote.facts import timelines as facts
+from gitops_promote.images import ImageRef, short_digest
+
+
+@dataclass(frozen=True)
+class Row:
+    app: str
+    env: str
+    file: str | None
+    ref: ImageRef | None
+    since_commit: str | None
+    since: datetime | None
+    problem: str | None = None
+    broken: bool = False  # the overlay cannot be read: ``problem`` says why, naming the file
+
+
+def gather(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[tuple[App, Environment]],
+    *,
+    rev: str | None = None,
+    notes: list[str] | None = None,
+) -> list[Row]:
+    """Since when from the state file where git confirms it, else one history pass for the
+    other targets (``notes``, when given, gets a line per state-file entry git refused);
+    the working tree (or, in a fresh clone, the tree of ``rev``: see
+    :func:`gitops_promote.facts.timelines.current_pins`) says what is pinned now."""
+    current = facts.current_pins(repo, config, targets, rev=rev)
+    lines, refused = statesince.timelines(repo, config, targets, rev, current)
+    if notes is not None:
+        notes += refused
+    rows: list[Row] = []
+    for app, env in targets:
+        now = current[(app.name, env.name)]
+        if now.error is not None:
+            rows.append(
+                Row(app.name, env.name, None, None, None, None, now.error.message, broken=True)
+            )
+            continue
+        ref = now.ref
+        line = lines.get((app.name, env.name))
+        since = line.held_since(ref) if line and ref else None
+        rows.append(
+            Row(
+                app.name,
+                env.name,
+                now.file,
+                ref,
+                since.commit if since else None,
+                since.date if since else None,
+                None if ref else "image not pinned",
+            )
+        )
+    return rows
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _pin(ref: ImageRef | None) -> tuple[str, str]:
+    if ref is None:
+        return "-", "-"
+    return ref.tag or "-", short_digest(ref.digest) if ref.digest else "-"
+
+
+BROKEN: Final = "(broken: see the error)"
+
+
+def broken(rows: Sequence[Row]) -> list[str]:
+    """Why each broken overlay cannot be read, one line each (each names its file)."""
+    return [
+        r.problem or f"the overlay of {r.app} in {r.env} cannot be read" for r in rows if r.broken
+    ]
+
+
+def table(rows: Sequence[Row]) -> str:
+    header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT")
+    body = []
+    for r in rows:
+        tag, digest = _pin(r.ref)
+        if r.broken:
+            body.append((r.app, r.env, "-", BROKEN, "-", "-"))
+            continue
+        if r.problem and r.ref is None:
+            body.append((r.app, r.env, "-", f"({r.problem})", "-", "-"))
+            continue
+        body.append((r.app, r.env, tag, digest, _when(r.since), (r.since_commit or "-")[:12]))
+    widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *body]
+    )
+
+
+def _cell(text: str) -> str:
+    return text if text == "-" else md_text(text)
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """The status table for the job summary: every value escaped for its cell (names and
+    tags are validated, but the table is only as safe as its least checked value)."""
+    out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        tag, digest = _pin(r.ref)
+        shown = _cell(BROKEN) if r.broken else md_code(digest, cell=True)
+        out.append(
+            f"| {_cell(r.app)} | {_cell(r.env)} | {_cell(tag)} | {shown} | "
+            f"{_when(r.since)} | {_cell((r.since_commit or '-')[:12])} |"
+        )
+    return "\n".join(out)
+
+
+def to_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [
+        {
+            "app": r.app,
+            "env": r.env,
+            "file": r.file,
+            "image": str(r.ref) if r.ref else None,
+            "tag": r.ref.tag if r.ref else None,
+            "digest": r.ref.digest if r.ref else None,
+            "since": r.since.isoformat() if r.since else None,
+            "since-commit": r.since_commit,
+            "problem": r.problem,
+        }
+        for r in rows
+    ]
