@@ -27,13 +27,13 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gitops_promote.adapters import files, yamlsafe
+from gitops_promote.adapters import files, hermetic, yamlsafe
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Repo
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.errors import ConfigError, InputError, OverlayError, Problem, UserError
-from gitops_promote.facts import changes, hermetic, statesince
+from gitops_promote.facts import changes, statesince
 from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts import statefile as state
 from gitops_promote.facts import timelines as facts
