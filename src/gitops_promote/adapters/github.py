@@ -262,11 +262,6 @@ class GitHub:
             _VIEWERS[key] = login
         return _VIEWERS[key]
 
-    @property
-    def web_url(self) -> str:
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        return f"{server}/{self.repository}"
-
     # -- pull requests ----------------------------------------------------------------
 
     def find_open_pull(self, branch: str, base: str) -> PullInfo | None:

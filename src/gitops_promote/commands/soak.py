@@ -167,7 +167,6 @@ def deliver(
     req = Request(
         env=env.name,
         apps=(app.name,),
-        all_apps=False,
         digest=None,
         tag=None,
         image=None,
