@@ -119,15 +119,19 @@ def test_https_to_plain_http_is_refused_even_for_an_insecure_host(home_with_netr
     client = RegistryClient(env={"HOME": str(home_with_netrc)}, insecure=["blobs.example:5000"])
     with client:
         with pytest.raises(RegistryError, match=r"plain http on blobs\.example:5000"):
-            client._check_redirect(
+            client._transport.check_redirect(
                 "https://registry.example/v2/a/manifests/1",
                 "http://blobs.example:5000/b",
                 "registry.example",
                 "x",
             )
-        client._check_redirect(
+        client._transport.check_redirect(
             "http://other.example:5000/v2/a", "http://blobs.example:5000/b", "other.example", "x"
         )
-        client._check_redirect("https://registry.example/v2/a", "http://127.0.0.1:9/b", "r", "x")
+        client._transport.check_redirect(
+            "https://registry.example/v2/a", "http://127.0.0.1:9/b", "r", "x"
+        )
         with pytest.raises(RegistryError, match="not http"):
-            client._check_redirect("https://registry.example/v2/a", "file:///etc/passwd", "r", "x")
+            client._transport.check_redirect(
+                "https://registry.example/v2/a", "file:///etc/passwd", "r", "x"
+            )

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters import yamlfast, yamlsafe
 from gitops_promote.apply import overlays
 from gitops_promote.apply.overlays.model import Target
 from gitops_promote.config.load import parse_config
@@ -140,7 +140,7 @@ def test_libyaml_is_installed() -> None:
 def test_ordinary_files_take_the_fast_path(text: str) -> None:
     """Kustomizations, values files and promotion.yaml (anchors and merge keys included)
     are composed by libyaml, not handed over to ruamel.yaml."""
-    assert yamlsafe._fast_docs(text, "f.yaml") is not None
+    assert yamlfast.fast_docs(text, "f.yaml") is not None
     assert_same(text)
 
 
@@ -228,7 +228,7 @@ def test_every_config_fixture_validates_the_same() -> None:
 def test_cases_libyaml_cannot_reproduce_go_through_ruamel(text: str, why: str) -> None:
     """Each case where libyaml and ruamel.yaml read differently is handed over to
     ruamel.yaml, so both paths give the same result or the same error."""
-    assert yamlsafe._fast_docs(text, "f.yaml") is None, why
+    assert yamlfast.fast_docs(text, "f.yaml") is None, why
     assert_same(text)
 
 
@@ -236,7 +236,7 @@ def test_empty_values_sit_where_ruamel_puts_them() -> None:
     """``key:`` with no value: the empty node is where ruamel.yaml puts it (where the
     next token starts; after an explicit key's '?'), not after the ':' as libyaml says."""
     for text in ("a:\nb: 1\n", "a:", "a:  \n\n", "k:\n  a:\nb: 1\n", "? a\n d\n: \n  \n? c\n: d\n"):
-        assert yamlsafe._fast_docs(text, "f.yaml") is not None, text
+        assert yamlfast.fast_docs(text, "f.yaml") is not None, text
         assert_same(text)
 
 

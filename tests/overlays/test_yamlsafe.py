@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters import yamlcheck, yamlsafe
 from gitops_promote.adapters.yamlsafe import YamlError
 from gitops_promote.errors import OverlayError, UserError
 
@@ -171,8 +171,8 @@ def _flow_depth_reference(text: str) -> int | None:
 def test_flow_depth_check_finds_what_a_full_scan_finds(text: str) -> None:
     at = _flow_depth_reference(text)
     if at is None:
-        yamlsafe._check_flow_depth(text, "f.yaml")
+        yamlcheck.check_flow_depth(text, "f.yaml")
         return
     line = text.count("\n", 0, at) + 1
     with pytest.raises(OverlayError, match=rf"^f\.yaml:{line}:"):
-        yamlsafe._check_flow_depth(text, "f.yaml")
+        yamlcheck.check_flow_depth(text, "f.yaml")

@@ -74,11 +74,6 @@ def mask(secret: str | None) -> None:
         core.set_secret(secret)
 
 
-def get_input(name: str) -> str:
-    """An action input (``INPUT_<NAME>``), trimmed; empty when unset."""
-    return os.environ.get(f"INPUT_{name.replace(' ', '_').upper()}", "").strip()
-
-
 def set_outputs(values: Mapping[str, str]) -> None:
     if not os.environ.get("GITHUB_OUTPUT"):
         return

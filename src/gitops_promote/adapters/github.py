@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from gitops_promote.adapters import secrets
 from gitops_promote.adapters.git import check_token_url
@@ -262,11 +262,6 @@ class GitHub:
             _VIEWERS[key] = login
         return _VIEWERS[key]
 
-    @property
-    def web_url(self) -> str:
-        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        return f"{server}/{self.repository}"
-
     # -- pull requests ----------------------------------------------------------------
 
     def find_open_pull(self, branch: str, base: str) -> PullInfo | None:
@@ -471,3 +466,28 @@ class GitHub:
 
     def close(self) -> None:
         self._gh.close()
+
+
+class Credentials(Protocol):
+    """What :func:`connect` reads of a workspace's credentials."""
+
+    @property
+    def token(self) -> str | None: ...
+
+    @property
+    def api_url(self) -> str | None: ...
+
+
+def connect(repository: str, credentials: Credentials) -> GitHub:
+    """The GitHub client of the config repo ``repository``: the one place the product
+    builds one. The token is a user's, ``GITHUB_TOKEN``, or the GitHub App installation
+    token the workspace exchanged (:meth:`GitHub.app_token`); it is registered as a
+    secret; the API URL is ``credentials.api_url`` or ``GITHUB_API_URL``; PyGithub retries
+    5xx answers and secondary rate limits. Callers check first that a token is there, to
+    say what it is needed for."""
+    if not credentials.token:
+        raise InputError(
+            "the GitHub API needs a token",
+            hint="set GITOPS_PROMOTE_TOKEN or GITHUB_TOKEN, or a GitHub App",
+        )
+    return GitHub(repository, token=credentials.token, api_url=credentials.api_url)

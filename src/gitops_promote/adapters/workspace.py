@@ -22,8 +22,11 @@ from gitops_promote.adapters.git import (
     Identity,
     Repo,
     check_token_url,
+    current_branch,
     github_url,
+    toplevel,
 )
+from gitops_promote.adapters.git import has_remote as remote_exists
 from gitops_promote.config.model import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError, UserError, clip, quote
 
@@ -116,14 +119,13 @@ class Workspace:
 def _local_repo(path: Path, base_branch: str | None, identity: Identity, noop: bool) -> Repo:
     """A checkout without a remote: promotions commit locally and go no further."""
     git = Git(cwd=path, identity=identity, noop=noop)
-    top = git.run("rev-parse", "--show-toplevel", check=False)
-    if not top.ok:
+    root = toplevel(git)
+    if root is None:
         raise UserError(
             f"--repo {path}: not a git checkout",
             hint="pass the directory of a clone of the config repo (git clone ...)",
         )
-    root = Path(top.text)
-    branch = base_branch or git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).text
+    branch = base_branch or current_branch(git)
     if not branch:
         raise UserError(f"--repo {path}: HEAD is detached", hint="check out the base branch")
     return Repo(git.at(root), root, base_branch=branch, synced=True)
@@ -191,7 +193,7 @@ def open_workspace(
         return
     path = Path(loc.repo_dir or ".")
     probe = Git(cwd=path if path.is_dir() else None)
-    has_remote = path.is_dir() and probe.run("remote", "get-url", "origin", check=False).ok
+    has_remote = path.is_dir() and remote_exists(probe)
     if has_remote:
         repo = Repo.open(
             path,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gitops_promote.adapters.git import plumbing
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
@@ -276,10 +277,11 @@ def _absent(ws: Workspace, wanted: list[str]) -> str | None:
     names = {
         w: w if w.startswith("refs/") else f"refs/heads/{w}" for w in wanted if not _is_commit_id(w)
     }
-    listed = ws.repo.git.run("ls-remote", ws.repo.remote, "HEAD", *names.values(), check=False)
-    if not listed.ok:
+    present = plumbing.ls_remote(
+        ws.repo.git, ws.repo.remote, ["HEAD", *names.values()], check=False
+    )
+    if present is None:
         return None
-    present = {line.split("\t", 1)[-1] for line in listed.text.splitlines()}
     missing = [w for w, ref in names.items() if ref not in present]
     absent = missing or ids
     return absent[0] if absent else None
@@ -385,7 +387,7 @@ def break_glass(ws: Workspace, req: Request, base: str, config_path: str) -> tup
     this tool's identity may break glass. On a pull request the PR's label events say who
     added it (:func:`label_provenance`); a label given with --label and no pull request is
     the person at the terminal's."""
-    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import connect  # noqa: PLC0415
 
     label = break_glass_label(ws.repo, base, config_path, req.labels)
     if not label or req.pr is None:
@@ -395,7 +397,7 @@ def break_glass(ws: Workspace, req: Request, base: str, config_path: str) -> tup
             f"who added it to #{req.pr} cannot be checked without a GitHub token "
             "(give the check GITHUB_TOKEN with pull-requests: read)"
         )
-    gh = GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+    gh = connect(ws.github_repo, ws.credentials)
     try:
         return label_provenance(gh, req.pr, label)
     finally:
@@ -488,12 +490,12 @@ def set_status(ws: Workspace, req: Request, result: CheckResult) -> None:
     (a fork's read-only token) is a warning: the status stays missing, so the merge waits
     for the next recheck, which sets it."""
     from gitops_promote.adapters import actions  # noqa: PLC0415
-    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import connect  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
 
-    repository, token = require_github(ws, "--set-status")
+    repository, _ = require_github(ws, "--set-status")
     state, description = commit_status(result)
-    gh = GitHub(repository, token=token, api_url=ws.credentials.api_url)
+    gh = connect(repository, ws.credentials)
     try:
         gh.set_status(
             result.head,
@@ -532,13 +534,13 @@ def post_comment(ws: Workspace, req: Request, result: CheckResult) -> None:
     """One comment per PR, found by its hidden marker and updated in place. A failure to
     comment is reported but does not change the verdict."""
     from gitops_promote.adapters import actions  # noqa: PLC0415
-    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import connect  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
     from gitops_promote.report import check as checkreport  # noqa: PLC0415
 
     if req.pr is None or not ws.github_repo or not ws.credentials.token:
         return
-    gh = GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+    gh = connect(ws.github_repo, ws.credentials)
     try:
         operation, info = gh.upsert_comment(
             req.pr, checkreport.comment(result), checkreport.COMMENT_MARKER

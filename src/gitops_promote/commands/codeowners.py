@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from gitops_promote.adapters.git import plumbing
 from gitops_promote.commands import common
 
 
@@ -62,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{rel}:{err.line}: {err}", hint="fix the gitops-promote markers by hand first"
             ) from None
         if args.check:
-            listed = ws.repo.git.run("ls-files", "-z").stdout.decode("utf-8", "surrogateescape")
-            tracked = [p for p in listed.split("\0") if p]
+            tracked = plumbing.ls_files(ws.repo.git)
             verdict = ownership_gate(config, before, rel, tracked)
             common.emit(f"{'ok' if verdict.passed else 'FAIL'}: {verdict.message}")
             return 0 if verdict.passed else 1

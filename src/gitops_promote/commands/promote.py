@@ -9,7 +9,7 @@ to the base branch, whatever the flags.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from gitops_promote.commands import common
@@ -21,7 +21,6 @@ class Request:
 
     env: str
     apps: tuple[str, ...]
-    all_apps: bool
     digest: str | None
     tag: str | None
     image: str | None
@@ -42,7 +41,6 @@ class Request:
     allow_downgrade: bool = False
     defer_gates: bool = False
     registry_check: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +126,6 @@ def request(args: argparse.Namespace) -> Request:
     return Request(
         env=args.env,
         apps=apps,
-        all_apps=args.all,
         digest=args.digest,
         tag=args.tag,
         image=args.image,

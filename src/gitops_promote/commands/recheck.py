@@ -120,12 +120,12 @@ def run(args: argparse.Namespace) -> int:
 
 def recheck(ws: Workspace, req: Request, branch: str, config_path: str) -> int:
     from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
-    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import connect  # noqa: PLC0415
     from gitops_promote.errors import PromoteError  # noqa: PLC0415
 
-    repository, token = check.require_github(ws, "recheck")
+    repository, _ = check.require_github(ws, "recheck")
     remembered = load_state(req.state_file, req.status_context)
-    gh = GitHub(repository, token=token, api_url=ws.credentials.api_url)
+    gh = connect(repository, ws.credentials)
     failures: list[PromoteError] = []
     kept: dict[int, Verdict] = {}
     lines: list[str] = []

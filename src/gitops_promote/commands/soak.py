@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gitops_promote.adapters.git import plumbing
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
@@ -104,8 +105,8 @@ def proposals(
     if not ws.has_remote or not ws.github_repo or not ws.credentials.token:
         return {}, "open pull requests not checked (no GitHub repository or token)"
     refs = sorted({f"refs/heads/{b}" for b in wanted.values()})
-    listed = ws.repo.git.run("ls-remote", ws.repo.remote, *refs).text
-    present = {line.split("\t", 1)[1].removeprefix("refs/heads/") for line in listed.splitlines()}
+    listed = plumbing.ls_remote(ws.repo.git, ws.repo.remote, refs)
+    present = {ref.removeprefix("refs/heads/") for ref in listed}
     found: dict[Key, Proposal] = {}
     gh = None
     try:
@@ -167,7 +168,6 @@ def deliver(
     req = Request(
         env=env.name,
         apps=(app.name,),
-        all_apps=False,
         digest=None,
         tag=None,
         image=None,

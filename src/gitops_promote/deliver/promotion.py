@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed
+from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed, plumbing
 from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
 from gitops_promote.apply import overlays
 from gitops_promote.commands import common
@@ -503,23 +503,17 @@ def superseded_window(now: datetime) -> datetime:
     return min(now, datetime.now(UTC)) - RECENT
 
 
+_TRAILER = "%(trailers:key=Promoted-At,valueonly)"
+
+
 def _promoted_at(repo: Repo, file: str, window: str) -> str | None:
     """The Promoted-At trailer of the last commit in ``window`` (``--since=…`` or a
     ``A..HEAD`` range) that changed ``file`` (None: none, or a human's). Bounded, so a
     partial clone fetches the trees of a few recent commits, not of the whole history."""
     bound = [window] if window.startswith("--") else []
     rev = "HEAD" if bound else window
-    out = repo.git.run(
-        "log",
-        "-1",
-        *bound,
-        "--format=%(trailers:key=Promoted-At,valueonly)",
-        rev,
-        "--",
-        file,
-        check=False,
-    )
-    value = out.text.strip() if out.ok else ""
+    out = plumbing.log_format(repo.git, _TRAILER, rev, options=["-1", *bound], paths=[file])
+    value = out.strip() if out is not None else ""
     return value or None
 
 
@@ -572,14 +566,11 @@ def _stamp(text: str | None) -> datetime | None:
 def _any_stamp_since(repo: Repo, window: str, now: datetime) -> bool:
     """Whether any commit in ``window`` (``--since=…``) carries a Promoted-At at or after
     ``now``, whatever it changed; True when git cannot say (the caller then asks exactly)."""
-    out = repo.git.run(
-        "log", window, "--format=%(trailers:key=Promoted-At,valueonly)", "HEAD", check=False
-    )
-    if not out.ok:
+    out = plumbing.log_format(repo.git, _TRAILER, "HEAD", options=[window])
+    if out is None:
         return True
     return any(
-        (moment := _stamp(line.strip())) is not None and moment >= now
-        for line in out.text.splitlines()
+        (moment := _stamp(line.strip())) is not None and moment >= now for line in out.splitlines()
     )
 
 
@@ -733,7 +724,7 @@ def deliver_push(
 
 
 def github_client(ws: Workspace) -> GitHub:
-    from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
+    from gitops_promote.adapters.github import connect  # noqa: PLC0415
 
     if not ws.github_repo:
         raise InputError(
@@ -747,7 +738,7 @@ def github_client(ws: Workspace) -> GitHub:
             hint="set GITOPS_PROMOTE_TOKEN or GITHUB_TOKEN (contents: write, "
             "pull-requests: write), or a GitHub App",
         )
-    return GitHub(ws.github_repo, token=ws.credentials.token, api_url=ws.credentials.api_url)
+    return connect(ws.github_repo, ws.credentials)
 
 
 def branch_for(config: Config, env: Environment, apps: Sequence[str]) -> str:
@@ -893,7 +884,7 @@ def branch_problem(
     each one exactly the editor's output from the parent's text, the pin included
     (``exact``: the pin is the one this run proposes)."""
     repo.fetch([tip])
-    raw = repo.git.run("cat-file", "commit", tip).text
+    raw = plumbing.cat_file(repo.git, "commit", tip)
     header, _, message = raw.partition("\n\n")
     fields = [line.split(" ", 1) for line in header.splitlines() if " " in line]
     parents = [v for k, v in fields if k == "parent"]
@@ -910,8 +901,8 @@ def branch_problem(
         return f"its tip {short} does not carry the tool's Promoted-Image trailers"
     files = {c.file: apps[c.app] for c in result.changes if c.app in apps}
     allowed = set(files) | set(statefile.paths(config) or ())
-    changed = repo.git.run("diff-tree", "--no-commit-id", "--name-only", "-r", parents[0], tip)
-    extra = sorted(set(changed.text.splitlines()) - allowed)
+    changed = plumbing.diff_tree_names(repo.git, parents[0], tip)
+    extra = sorted(set(changed) - allowed)
     if extra:
         return f"its tip {short} changes {quote(extra[0])}, which the promotion does not"
     blobs = repo.read_blobs([(rev, f) for f in files for rev in (parents[0], tip)])

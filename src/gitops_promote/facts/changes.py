@@ -172,7 +172,6 @@ class ChangeSet:
     unmapped: tuple[str, ...]
     problems: tuple[FileProblem, ...] = ()
     config_changed: bool = False
-    codeowners_changed: bool = False
 
     @property
     def touched(self) -> tuple[Key, ...]:
@@ -619,7 +618,6 @@ def compute(config: Config, before: Tree, after: Tree, changed: Iterable[str]) -
         unmapped=unmapped,
         problems=tuple(problems),
         config_changed=config.file in changed_set,
-        codeowners_changed=bool(changed_set & set(CODEOWNERS_PATHS)),
     )
 
 

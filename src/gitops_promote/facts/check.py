@@ -29,7 +29,7 @@ from typing import Any
 
 from gitops_promote.adapters import files, hermetic, yamlsafe
 from gitops_promote.adapters import kustomize as render
-from gitops_promote.adapters.git import Repo
+from gitops_promote.adapters.git import Repo, plumbing
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.errors import ConfigError, InputError, OverlayError, Problem, UserError
@@ -64,15 +64,7 @@ class Revisions:
 def ls_tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
     """path -> (mode, object id) of every entry of ``rev``'s tree, recursively (trees are
     always present in a blob-less clone, so nothing is fetched)."""
-    out = repo.git.run("ls-tree", "-r", "-z", "--full-tree", rev).stdout
-    entries: dict[str, tuple[str, str]] = {}
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, _type, oid = meta.decode().split(" ")
-        entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
-    return entries
+    return plumbing.ls_tree(repo.git, rev)
 
 
 def revisions(repo: Repo, base: str, head: str) -> Revisions:
@@ -94,12 +86,9 @@ def revisions(repo: Repo, base: str, head: str) -> Revisions:
     if fork == base_sha:  # up to date with the base: merging is a fast-forward
         tree = repo.rev_parse(head_sha, peel="tree") or head_sha
         return Revisions(base_sha, head_sha, fork, base_sha, tree, True)
-    proc = repo.git.run(
-        "merge-tree", "--write-tree", "--no-messages", base_sha, head_sha, check=False
-    )
-    if proc.returncode == 0 and proc.text:
-        tree = proc.text.splitlines()[0].strip()
-        return Revisions(base_sha, head_sha, fork, base_sha, tree, True)
+    merged = plumbing.merge_tree(repo.git, base_sha, head_sha)
+    if merged is not None:
+        return Revisions(base_sha, head_sha, fork, base_sha, merged, True)
     return Revisions(base_sha, head_sha, fork, fork, head_sha, False)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import files, yamlsafe
+from gitops_promote.adapters.git import plumbing
 from gitops_promote.apply import overlays
 from gitops_promote.apply.overlays.model import BadPinError
 from gitops_promote.config.model import App, Config, Environment
@@ -111,8 +112,7 @@ def gated_inputs(
     targets = list(targets)
     if not targets or repo.rev_parse("HEAD") is None:
         return {}
-    listing = repo.git.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", "HEAD").stdout
-    names = [p.decode("utf-8", "surrogateescape") for p in listing.split(b"\0") if p]
+    names = list(plumbing.ls_tree(repo.git, "HEAD"))
     tree = changes.Tree.of("HEAD", names)
     roots = [(a.name, e.name, changes.overlay_root(config, a, e)) for a, e in targets]
     found: dict[tuple[str, str, str], set[str]] = {}

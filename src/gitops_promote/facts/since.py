@@ -105,11 +105,6 @@ def held_since(timeline: Sequence[PinEvent], current: ImageRef | None) -> PinEve
     return since
 
 
-def ever_ran(timeline: Sequence[PinEvent], ref: ImageRef) -> bool:
-    """True when the env has run ``ref``'s artifact at some point (rollbacks)."""
-    return any(same_artifact(e.new, ref) for e in timeline)
-
-
 def previous_artifact(timeline: Sequence[PinEvent], current: ImageRef | None) -> PinEvent | None:
     """The most recent event that pinned an artifact other than ``current`` (rollback)."""
     for event in reversed(timeline):

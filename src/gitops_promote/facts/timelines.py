@@ -17,7 +17,7 @@ from typing import Any, Final, cast, overload
 
 from gitops_promote.adapters import files as repofiles
 from gitops_promote.adapters import yamlsafe
-from gitops_promote.adapters.git import CommitInfo, Repo
+from gitops_promote.adapters.git import CommitInfo, Repo, plumbing
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import OverlayError, UserError
@@ -132,14 +132,7 @@ _LINKS = frozenset({"120000", "160000"})  # symlink, submodule: followed in the 
 
 def _tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
     """path -> (mode, object id) of every entry of ``rev``'s tree, directories included."""
-    out = repo.git.run("ls-tree", "-r", "-t", "-z", "--full-tree", rev).stdout
-    entries: dict[str, tuple[str, str]] = {}
-    for record in out.split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            mode, _kind, oid = meta.decode().split(" ")
-            entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
-    return entries
+    return plumbing.ls_tree(repo.git, rev, trees=True)
 
 
 def _locate(

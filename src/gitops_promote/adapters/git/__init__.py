@@ -5,6 +5,8 @@
   runs git, redacts and classifies failures; dry-run (``noop``) support.
 - :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, commit,
   push with fetch/re-apply/retry, branch pushes with lease, and the base-branch guard.
+- :mod:`.plumbing`: named read-only operations (tree listing, tracked files, remote refs,
+  merged tree, formatted log...), so no module outside this package builds git argv.
 - :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
   (:func:`read_blobs`), with missing blobs of a partial clone fetched in one batch.
 
@@ -13,7 +15,21 @@ Callers import from this package.
 
 from __future__ import annotations
 
+from gitops_promote.adapters.git import plumbing
 from gitops_promote.adapters.git.log import CommitInfo, FileChange
+from gitops_promote.adapters.git.plumbing import (
+    Tree,
+    cat_file,
+    current_branch,
+    diff_tree_names,
+    has_remote,
+    log_format,
+    ls_files,
+    ls_remote,
+    ls_tree,
+    merge_tree,
+    toplevel,
+)
 from gitops_promote.adapters.git.repo import (
     FILTER_COMMITS,
     FILTER_HISTORY,
@@ -60,14 +76,26 @@ __all__ = [
     "Repo",
     "Retry",
     "StaleBranchError",
+    "Tree",
     "Unpushed",
     "auth_header",
     "branch_name",
     "build_env",
+    "cat_file",
     "check_push_allowed",
     "check_remote_url",
     "check_token_url",
     "clean_path",
+    "current_branch",
+    "diff_tree_names",
     "github_url",
+    "has_remote",
+    "log_format",
+    "ls_files",
+    "ls_remote",
+    "ls_tree",
+    "merge_tree",
+    "plumbing",
     "safe_url",
+    "toplevel",
 ]

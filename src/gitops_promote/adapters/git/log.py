@@ -150,11 +150,6 @@ def parse_log_stream(chunks: Iterable[bytes]) -> Generator[CommitInfo, None, Non
         yield _commit(header, changes)
 
 
-def parse_log(out: bytes) -> list[CommitInfo]:
-    """Parse the whole output of ``git log`` run with :data:`_LOG_OPTIONS`."""
-    return list(parse_log_stream([out]))
-
-
 # git compares every tree entry with every pathspec: thousands of pathspecs make a history
 # pass quadratic. Beyond this many, ask git for their common parent directories instead and
 # keep only the requested paths here (same result with first-parent history).

@@ -467,10 +467,6 @@ class Git:
         """The same runner in another directory."""
         return replace(self, cwd=cwd)
 
-    def for_remote(self, remote_url: str) -> Git:
-        """The same runner authenticating to ``remote_url``."""
-        return replace(self, remote_url=remote_url)
-
     def env(self) -> dict[str, str]:
         """The environment of git child processes."""
         base = os.environ if self.base_env is None else self.base_env

@@ -102,10 +102,6 @@ def alone_on_line(text: str, start: int) -> bool:
     return not text[line_start(text, start) : start].strip()
 
 
-def is_blank_line(text: str, index: int) -> bool:
-    return not text[line_start(text, index) : line_end(text, index)].strip()
-
-
 def needs_quotes(value: str) -> bool:
     """True when ``value`` cannot be written as a plain scalar and still read as this string."""
     return not _SAFE_PLAIN.fullmatch(value) or bool(_NOT_A_STRING.fullmatch(value))
