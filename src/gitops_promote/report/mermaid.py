@@ -92,7 +92,7 @@ def metrics_charts(m: Metrics, top: int = TOP) -> str:
         shown = medians[:top]
         parts.append(
             block(
-                bars(f"Median lead time, slowest {len(shown)} apps", "hours", shown),
+                bars(f"Median lead time in hours of the slowest {len(shown)}", "hours", shown),
                 _more(len(medians) - len(shown), "apps"),
             )
         )
@@ -104,7 +104,7 @@ def metrics_charts(m: Metrics, top: int = TOP) -> str:
             sections.append((label, [("to " + lead.last.env, lead.first.date, lead.last.date)]))
         parts.append(
             block(
-                gantt("Recent promotions, first to last environment", sections),
+                gantt("Recent promotions from first to last environment", sections),
                 _more(len(m.lead_times) - len(recent), "promotions"),
             )
         )
@@ -125,7 +125,7 @@ def status_chart(rows: Sequence[Row], now: datetime, top: int = TOP) -> str:
             tasks.append((row.app, since, max(now, since)))
             shown += 1
     return block(
-        gantt("Running since, newest pins", list(sections.items())),
+        gantt("Newest pins and how long they have run", list(sections.items())),
         _more(len(dated) - shown, "pins"),
     )
 
@@ -145,6 +145,6 @@ def soak_chart(decisions: Sequence[Decision], now: datetime, top: int = TOP) -> 
             end = max(d.ready_at, d.frozen_until or d.ready_at)
             sections.setdefault(d.env, []).append((d.app, d.candidate_since.date, end))
     return block(
-        gantt("Soaking, until each may go", list(sections.items())),
+        gantt("Soaking until each may go", list(sections.items())),
         _more(len(waiting) - top, "targets"),
     )
