@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, help="seconds one run may take (default 300; quick 120)"
     )
     parser.add_argument(
-        "--only", default="12345", help="which goals to measure, e.g. --only 15 (default all)"
+        "--only", default="123456", help="which goals to measure, e.g. --only 15 (default all)"
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory (git traces)"
@@ -120,6 +120,8 @@ def _measure(
     small_state: CachedRepo,
 ) -> int:
     from bench.machine import describe, load_average
+    from bench.metrics import p6_metrics
+    from bench.metrics import section as p6_section
     from bench.report import all_series, goals, markdown
     from bench.scenarios import (
         P1,
@@ -197,6 +199,10 @@ def _measure(
         if "5" in args.only:
             log("P5: set-image vs kubectl kustomize")
             p5 = p5_set_image(bench)
+        p6 = None
+        if "6" in args.only:
+            log("P6: metrics over the whole history vs one git log pass")
+            p6 = p6_metrics(big, run_dir, reps, timeout, log)
         edit_with = bench.edit_with
 
     machine = describe(ROOT)
@@ -215,6 +221,8 @@ def _measure(
         notes=notes,
         command="python bench/run.py" + (" --quick" if args.quick else ""),
     )
+    if p6 is not None:
+        text += "\n" + p6_section(p6)
     if gaps.is_file() and not args.quick:
         text += "\n" + gaps.read_text()
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +232,7 @@ def _measure(
         "goals": [asdict(g) for g in goals(*results)],
         "series": [s.to_json() for s in all_series(results)],
         "p4": asdict(p4),
+        "p6": asdict(p6) if p6 is not None else None,
     }
     out = ROOT / "bench" / "out" / "results.json"
     out.write_text(json.dumps(raw, indent=2, default=str))

@@ -34,6 +34,7 @@ GUIDES = (
     "argocd.md",
     "troubleshooting.md",
     "security.md",
+    "metrics.md",
 )
 SCHEMA = REPO / "src" / "gitops_promote" / "config" / "schema.json"
 ACTION = REPO / "action.yml"

@@ -307,10 +307,12 @@ def test_app_repo_example_promotes_the_digest_docker_built() -> None:
 
 
 def test_config_repo_check_example_runs_on_pull_request_with_read_only_token() -> None:
-    """The required-check example runs `check` on `pull_request` with read-only
-    permissions, except commit statuses (the required status it sets)."""
+    """The required-check example runs `check` on `pull_request` (and on `merge_group`,
+    for the merge queue; never `pull_request_target`) with read-only permissions, except
+    commit statuses (the required status it sets); one merge group never cancels another."""
     _, doc, _ = _example_with("check")
-    assert _triggers(doc) == {"pull_request"}
+    assert _triggers(doc) == {"pull_request", "merge_group"}
+    assert "merge_group.head_ref" in doc["concurrency"]["group"]
     for job in doc["jobs"].values():
         for scope, level in (job.get("permissions") or {}).items():
             assert level in ("read", "none") or (scope, level) == ("statuses", "write")

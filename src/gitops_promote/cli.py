@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "what every app runs in every environment, and since when"),
     "soak": ("soak", "promote every digest that has soaked long enough upstream (cron)"),
     "history": ("history", "every pin change of an app in an environment, with its PR"),
+    "metrics": ("metrics", "delivery metrics (DORA) from the promotion history"),
+    "calendar": ("calendar", "an iCalendar file of freeze windows and expected soak promotions"),
     "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
     "schema": ("schema", "print the JSON Schema of promotion.yaml"),

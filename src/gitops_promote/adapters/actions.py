@@ -152,3 +152,23 @@ def pull_request() -> dict[str, Any]:
     """The pull_request object of a pull_request event, or {}."""
     pr = event().get("pull_request")
     return pr if isinstance(pr, dict) else {}
+
+
+def merge_group() -> dict[str, Any]:
+    """The queued state of a ``merge_group`` event (GitHub's merge queue), shaped like a
+    pull_request object: ``base`` (the branch it merges into, ``base_ref`` without
+    ``refs/heads/``, and ``base_sha``), ``head`` (``head_ref``, ``head_sha``: the combined
+    commit to judge), no number and no labels (a group may hold several pull requests).
+    {} when the payload has no merge group."""
+    group = event().get("merge_group")
+    if not isinstance(group, dict):
+        return {}
+    base_ref, head_ref = group.get("base_ref"), group.get("head_ref")
+    return {
+        "base": {
+            "ref": base_ref.removeprefix("refs/heads/") if isinstance(base_ref, str) else None,
+            "sha": group.get("base_sha"),
+        },
+        "head": {"ref": head_ref, "sha": group.get("head_sha")},
+        "labels": [],
+    }

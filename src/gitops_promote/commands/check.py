@@ -140,7 +140,10 @@ def status_context(text: str) -> str:
 def _event_pull_request() -> dict[str, Any]:
     from gitops_promote.adapters import actions  # noqa: PLC0415
 
-    if os.environ.get("GITHUB_EVENT_NAME") not in _PR_EVENTS:
+    name = os.environ.get("GITHUB_EVENT_NAME")
+    if name == "merge_group":  # the merge queue's combined state, judged like a PR's head
+        return actions.merge_group()
+    if name not in _PR_EVENTS:
         return {}
     return actions.pull_request()
 

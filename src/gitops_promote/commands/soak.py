@@ -381,6 +381,12 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
     }
 
 
+def _chart(outcomes: Sequence[Outcome], now: datetime) -> str:
+    from gitops_promote.report import mermaid  # noqa: PLC0415
+
+    return mermaid.soak_chart([o.decision for o in outcomes if o.result is None], now)
+
+
 def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
     """Markdown for the job summary: one row per target."""
     title = "Soak run" + (" (dry run)" if dry_run else "")
@@ -429,3 +435,4 @@ def _report(
         },
         summary(outcomes, now, dry_run),
     )
+    actions.append_summary(_chart(outcomes, now))

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from gitops_promote.adapters import actions  # noqa: PLC0415
 
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))
+    actions.append_summary(statusview.chart(rows))
     if fmt == "json":
         common.emit_json(statusview.to_json(rows))
     elif fmt == "markdown":

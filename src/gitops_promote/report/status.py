@@ -141,3 +141,10 @@ def to_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def chart(rows: Sequence[Row]) -> str:
+    """The job summary's Mermaid chart of the newest pins (see :mod:`.mermaid`)."""
+    from gitops_promote.report import mermaid  # noqa: PLC0415
+
+    return mermaid.status_chart(rows, datetime.now(UTC))
