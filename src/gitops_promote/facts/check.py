@@ -38,8 +38,8 @@ from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts import statefile as state
 from gitops_promote.facts import timelines as facts
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
+from gitops_promote.facts.judged import Deployed, Facts, RenderFact
 from gitops_promote.images import ImageRef
-from gitops_promote.plan.gates.evaluate import Deployed, Facts, RenderFact
 
 _REGULAR = frozenset({"100644", "100755"})
 _SYMLINK = "120000"
