@@ -30,7 +30,8 @@ from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.config.model import App, Config, DriftOptions, Environment, Severity
 from gitops_promote.facts import merged, renders
 from gitops_promote.facts.changes import ChangeSet, Edit, Tree
-from gitops_promote.plan.gates.evaluate import CheckResult, Facts, RenderFact, evaluate
+from gitops_promote.facts.judged import Facts, RenderFact
+from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
 from support import gitutil
 from support.tools import kustomize_argv
 from support.tripwire import LEAKED, Tripwire, tripwire

@@ -17,7 +17,7 @@ import pytest
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.facts import merged, renders
-from gitops_promote.plan.gates.evaluate import RenderFact
+from gitops_promote.facts.judged import RenderFact
 from support import gitutil
 from support.tools import kustomize_argv
 

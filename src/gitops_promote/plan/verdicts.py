@@ -235,8 +235,11 @@ def preflight(
 ) -> list[GateResult]:
     """The gates a promotion of ``env`` must pass before anything is written: the env's
     gates once, then every target gate of each promoted app, exactly as ``check`` judges
-    the pull request later (without ``before``/``after``/``history``, only the gates that
-    need no facts). ``deferred``: ``--defer-gates`` (see :func:`defer`)."""
+    the pull request later (``before``/``after``: pins now and once promoted; ``history``:
+    pin events on the base branch; without them, only the gates that need no facts). Every
+    failure blocks, in gated envs too: a pull request the check would refuse is not opened,
+    unless ``deferred`` (``--defer-gates``, see :func:`defer`). ``labels``: the labels the
+    PR will carry (the freeze break-glass label among them)."""
     if not promoted:
         return []
     results = judge(

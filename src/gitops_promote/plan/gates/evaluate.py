@@ -26,7 +26,7 @@ from datetime import datetime
 from gitops_promote.config.model import App, Environment
 from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts.changes import Edit, Key
-from gitops_promote.facts.judged import Deployed, Facts, RenderFact
+from gitops_promote.facts.judged import Deployed, Facts
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult, GateSeverity
 from gitops_promote.plan.gates.config import config_gates
@@ -455,9 +455,6 @@ __all__ = [
     "RENDER",
     "STATE",
     "CheckResult",
-    "Deployed",
-    "Facts",
-    "RenderFact",
     "TargetPlan",
     "evaluate",
 ]
