@@ -22,7 +22,7 @@ from gitops_promote.commands import common
 if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Workspace
     from gitops_promote.config.model import App, Config, Environment
-    from gitops_promote.facts.timelines import Key, Timeline
+    from gitops_promote.facts.timelines import Key
     from gitops_promote.images import ImageRef
     from gitops_promote.plan import soak as soakplan
     from gitops_promote.plan.soak import Decision, Proposal
@@ -142,10 +142,10 @@ def deliver(
     decision: Decision,
     now: datetime,
     author: str | None,
-    lines: Mapping[Key, Timeline],
+    known: soakplan.Facts,
 ) -> PromotionResult:
-    """Promote one target through its env's normal path, exactly as ``promote`` would
-    (every gate re-checked on the work tree's pins as they are now, ``lines``: history)."""
+    """Promote one target through its env's normal path, exactly as ``promote`` would:
+    every gate re-checked first, on the facts the plan read (``known``)."""
     from gitops_promote.commands.promote import Request  # noqa: PLC0415
     from gitops_promote.deliver import promotion  # noqa: PLC0415
     from gitops_promote.errors import GateError  # noqa: PLC0415
@@ -163,8 +163,15 @@ def deliver(
         Upstream(decision.source, since.commit if since else None, since.date if since else None),
     )
     change = promotion.change_of(choice, pins.read_state(ws.root, config, app, env))
-    known = promotion.preflight_facts(ws, config, env, (change,), lines)
-    gates = promotion.preflight(config, env, (change,), now, **known)
+    gates = promotion.preflight(
+        config,
+        env,
+        (change,),
+        now,
+        before=known.pins,
+        after={**known.pins, (app.name, env.name): change.new},
+        history={key: line.events for key, line in known.lines.items()},
+    )
     blocking = [g for g in gates if g.blocking]
     if blocking:
         raise GateError("; ".join(g.message for g in blocking))
@@ -271,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             before = ws.repo.head()
             try:
-                result = deliver(ws, config, base, decision, now, args.author, facts.lines)
+                result = deliver(ws, config, base, decision, now, args.author, facts)
             except PromoteError as err:
                 outcomes.append(Outcome(decision, error=str(err), exit_code=err.exit_code))
                 _recover(ws, before)
