@@ -2,7 +2,7 @@
 outside the repository, and a gated env it cannot render so fails the check.
 
 Hostile overlays are committed to real git repos and rendered by
-:func:`gitops_promote.facts.check.renders` with real kustomize (``kubectl kustomize``), as
+:func:`gitops_promote.facts.renders.renders` with real kustomize (``kubectl kustomize``), as
 ``check`` renders them: URLs and git remotes in every field that names a file (a local
 HTTP server must see zero requests), ``../`` walks to directories beside the repository
 (with and without a kustomization), absolute paths, symlinks in and out of the repository,
@@ -28,9 +28,10 @@ from check.scenario import API, NEW_API, T0, ConfigRepo, failed, overlay, result
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.config.model import App, Config, DriftOptions, Environment, Severity
-from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts import merged, renders
 from gitops_promote.facts.changes import ChangeSet, Edit, Tree
-from gitops_promote.plan.gates.evaluate import CheckResult, Facts, RenderFact, evaluate
+from gitops_promote.facts.judged import Facts, RenderFact
+from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
 from support import gitutil
 from support.tools import kustomize_argv
 from support.tripwire import LEAKED, Tripwire, tripwire
@@ -279,11 +280,11 @@ def rendered(work: Path, renderer: render.Renderer, *dirs: str) -> list[dict[str
     """Each overlay rendered as ``check`` renders it: from the files it is built from,
     and from the whole tree."""
     repo = Repo(Git(cwd=work), work, base_branch="main")
-    entries = checkfacts.ls_tree(repo, "HEAD")
+    entries = merged.ls_tree(repo, "HEAD")
     tree = Tree.of("HEAD", (p for p, (m, _) in entries.items() if m in ("100644", "100755")))
     return [
-        checkfacts.renders(repo, entries, dirs, renderer, tree=tree),
-        checkfacts.renders(repo, entries, dirs, renderer),
+        renders.renders(repo, entries, dirs, renderer, tree=tree),
+        renders.renders(repo, entries, dirs, renderer),
     ]
 
 
@@ -362,9 +363,9 @@ def test_the_tree_on_disk_holds_copies_not_links(tmp_path: Path, wire: Tripwire)
     (work / "apps/api/dangling").symlink_to("nowhere")
     gitutil.commit_files(work, {}, message="links")
     repo = Repo(Git(cwd=work), work, base_branch="main")
-    entries = checkfacts.ls_tree(repo, "HEAD")
+    entries = merged.ls_tree(repo, "HEAD")
     dest = tmp_path / "out"
-    refused = checkfacts.materialise(repo, entries, dest)
+    refused = merged.materialise(repo, entries, dest)
     assert (dest / "apps/api/base-link/deployment.yaml").read_text() == DEPLOYMENT
     assert (dest / "apps/api/base/copy.yaml").read_text() == DEPLOYMENT
     assert not [p for p in dest.rglob("*") if p.is_symlink()]

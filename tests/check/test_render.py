@@ -16,8 +16,8 @@ import pytest
 
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Git, Repo
-from gitops_promote.facts import check as checkfacts
-from gitops_promote.plan.gates.evaluate import RenderFact
+from gitops_promote.facts import merged, renders
+from gitops_promote.facts.judged import RenderFact
 from support import gitutil
 from support.tools import kustomize_argv
 
@@ -238,10 +238,10 @@ def test_materialise_writes_regular_files_only(tmp_path: Path) -> None:
     (work / "prod" / "etc").symlink_to("/etc")
     gitutil.commit_files(work, {}, message="tree")
     repo = Repo(Git(cwd=work), work, base_branch="main")
-    entries = checkfacts.ls_tree(repo, "HEAD")
+    entries = merged.ls_tree(repo, "HEAD")
     assert entries["prod/etc"][0] == "120000"
     dest = tmp_path / "out"
-    checkfacts.materialise(repo, entries, dest)
+    merged.materialise(repo, entries, dest)
     assert (dest / "prod" / "kustomization.yaml").read_text() == "resources: []\n"
     assert not (dest / "prod" / "etc").exists()
     assert not (dest / "prod" / "etc").is_symlink()
@@ -280,9 +280,9 @@ def test_renders_from_the_overlays_inputs_and_agrees_with_the_whole_tree(
     work = gitutil.init_repo(tmp_path / "repo")
     gitutil.commit_files(work, files, message="tree")
     repo = Repo(Git(cwd=work), work, base_branch="main")
-    entries = checkfacts.ls_tree(repo, "HEAD")
+    entries = merged.ls_tree(repo, "HEAD")
     tree = changes.Tree.of("HEAD", entries)
-    inputs = checkfacts.render_inputs(repo, entries, tree, ["prod"])
+    inputs = renders.render_inputs(repo, entries, tree, ["prod"])
     assert inputs == {
         "prod/kustomization.yaml",
         "prod/patch.yaml",
@@ -292,8 +292,8 @@ def test_renders_from_the_overlays_inputs_and_agrees_with_the_whole_tree(
         "comp/kustomization.yaml",
     }
     dirs = ["prod", "gen", "two", "broken"]
-    minimal = checkfacts.renders(repo, entries, dirs, renderer, tree=tree)
-    whole = checkfacts.renders(repo, entries, dirs, renderer)
+    minimal = renders.renders(repo, entries, dirs, renderer, tree=tree)
+    whole = renders.renders(repo, entries, dirs, renderer)
 
     def steady(facts: dict[str, RenderFact]) -> dict[str, Any]:
         """kubectl's log prefix (time, process id) varies from run to run."""

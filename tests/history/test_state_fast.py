@@ -28,8 +28,8 @@ from gitops_promote.commands.soak import Outcome, outcome_json
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts import merged, statesince
 from gitops_promote.facts import statefile as state
-from gitops_promote.facts import statesince
 from gitops_promote.facts import timelines as facts
 from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.gates.evaluate import evaluate
@@ -180,7 +180,7 @@ def check(built: Built, app: str, env: str) -> dict[str, Any]:
         built.root, {path(app, env): source}, message="promote", date=built.now, allow_empty=True
     )
     gitutil.git("checkout", "-q", "main", cwd=built.root)
-    revs = checkfacts.revisions(built.repo, "main", head)
+    revs = merged.revisions(built.repo, "main", head)
     found = checkfacts.gather(
         built.repo, revs, config_path="promotion.yaml", now=built.now, render_overlays=False
     )

@@ -143,8 +143,10 @@ def deliver(
     decision: Decision,
     now: datetime,
     author: str | None,
+    known: soakplan.Facts,
 ) -> PromotionResult:
-    """Promote one target through its env's normal path, exactly as ``promote`` would."""
+    """Promote one target through its env's normal path, exactly as ``promote`` would:
+    every gate re-checked first, on the facts the plan read (``known``)."""
     from gitops_promote.commands.promote import Request  # noqa: PLC0415
     from gitops_promote.deliver import promotion  # noqa: PLC0415
     from gitops_promote.errors import GateError  # noqa: PLC0415
@@ -162,7 +164,16 @@ def deliver(
         Upstream(decision.source, since.commit if since else None, since.date if since else None),
     )
     change = promotion.change_of(choice, pins.read_state(ws.root, config, app, env))
-    blocking = [g for g in promotion.preflight(config, env, (change,), now) if g.blocking]
+    gates = promotion.preflight(
+        config,
+        env,
+        (change,),
+        now,
+        before=known.pins,
+        after={**known.pins, (app.name, env.name): change.new},
+        history={key: line.events for key, line in known.lines.items()},
+    )
+    blocking = [g for g in gates if g.blocking]
     if blocking:
         raise GateError("; ".join(g.message for g in blocking))
     req = Request(
@@ -267,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             before = ws.repo.head()
             try:
-                result = deliver(ws, config, base, decision, now, args.author)
+                result = deliver(ws, config, base, decision, now, args.author, facts)
             except PromoteError as err:
                 outcomes.append(Outcome(decision, error=str(err), exit_code=err.exit_code))
                 _recover(ws, before)

@@ -169,11 +169,12 @@ def _render(
     """The objects each overlay directory renders to (absent: it does not render). A full
     checkout is rendered as its work tree is; a sparse clone from its HEAD commit's tree."""
     from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
-    from gitops_promote.facts import check as checkfacts  # noqa: PLC0415
+    from gitops_promote.facts.merged import ls_tree  # noqa: PLC0415
+    from gitops_promote.facts.renders import renders  # noqa: PLC0415
 
     if ws.repo.sparse:
-        entries = checkfacts.ls_tree(ws.repo, "HEAD")
-        facts = checkfacts.renders(ws.repo, entries, dirs, renderer)
+        entries = ls_tree(ws.repo, "HEAD")
+        facts = renders(ws.repo, entries, dirs, renderer)
         return {d: f.objects for d, f in facts.items() if f.error is None}
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for directory in sorted(dirs):

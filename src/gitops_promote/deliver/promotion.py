@@ -23,7 +23,9 @@ from gitops_promote.errors import GateError, InputError, UserError, Where, quote
 from gitops_promote.facts import pins, statefile
 from gitops_promote.facts import timelines as facts
 from gitops_promote.images import ImageRef, parse_digest
+from gitops_promote.plan import verdicts
 from gitops_promote.plan.gates import GateResult
+from gitops_promote.plan.verdicts import defer
 from gitops_promote.report import promotion as report
 from gitops_promote.report.diffs import unified
 from gitops_promote.report.records import Change, PromotionResult, Source, Upstream
@@ -385,53 +387,12 @@ def preflight(
     after: Mapping[facts.Key, ImageRef | None] | None = None,
     history: Mapping[facts.Key, Sequence[PinEvent]] | None = None,
 ) -> list[GateResult]:
-    """The gates a promotion must pass before anything is written: freeze and pinning;
-    with the facts (``before``/``after``: pins now and once promoted, ``history``: pin
-    events on the base branch) also upstream match, soak and dependencies, exactly as
-    ``check`` judges the pull request later. Every failure blocks, in gated envs too: a
-    pull request the check would refuse is not opened. ``labels`` are the labels the PR
-    will carry (the freeze break-glass label among them)."""
-    from gitops_promote.plan.gates.evaluate import promotion_gates  # noqa: PLC0415
-    from gitops_promote.plan.gates.freeze import freeze_gate  # noqa: PLC0415
-    from gitops_promote.plan.gates.pinning import pinning_gate  # noqa: PLC0415
-
-    results: list[GateResult] = []
-    pending = [c for c in changes if c.changed]
-    if not pending:
-        return results
-    results.append(freeze_gate(env, now, labels, config.settings.freeze_exception_label))
-    for c in pending:
-        if history is None or before is None or after is None:
-            results.append(pinning_gate(c.app, env, c.new, file=c.file, line=c.line))
-            continue
-        gates, _ = promotion_gates(
-            config,
-            config.app(c.app),
-            env,
-            c.new,
-            before=before,
-            after=after,
-            history=history,
-            now=now,
-            file=c.file,
-            line=c.line,
-        )
-        results += gates
-    return results
-
-
-DEFERRABLE = ("freeze", "upstream", "soak", "dependencies")
-
-
-def defer(gate: GateResult) -> GateResult:
-    """``--defer-gates``: a failure the pull request's required check will hold the PR for
-    becomes a warning here (pinning never does: no check could ever pass it)."""
-    if gate.passed or gate.gate not in DEFERRABLE:
-        return gate
-    from dataclasses import replace  # noqa: PLC0415
-
-    note = "; deferred to the pull request's check, which refuses it until this passes"
-    return replace(gate, severity="warning", message=gate.message + note)
+    """The gates a promotion must pass before anything is written (the one composition,
+    :func:`gitops_promote.plan.verdicts.preflight`), over the changes that change a pin."""
+    pending = [verdicts.Promoted(c.app, c.new, c.file, c.line) for c in changes if c.changed]
+    return verdicts.preflight(
+        config, env, pending, now, labels=labels, before=before, after=after, history=history
+    )
 
 
 def preflight_facts(

@@ -19,8 +19,8 @@ both), the candidate is what the upstream env runs. Then, in this order:
 The reason names the first of these that holds, then every other gate that also says no
 (so a waiting target that will then be frozen says both). The verdicts come from the very
 gates the promotion pull request's ``check`` runs (freeze, pinning, upstream match, soak,
-dependencies: :func:`gitops_promote.plan.gates.evaluate.promotion_gates`); :func:`gates` is the
-one place they are called.
+dependencies: :func:`gitops_promote.plan.verdicts.judge`, the one composition ``check`` and
+``promote`` call too); :func:`gates` is the one place the plan calls it.
 """
 
 from __future__ import annotations
@@ -36,15 +36,14 @@ from gitops_promote.facts.since import PinEvent, same_artifact
 from gitops_promote.facts.timelines import Key, Timeline
 from gitops_promote.images import ImageRef, short_digest
 from gitops_promote.plan.gates import GateResult
-from gitops_promote.plan.gates.evaluate import promotion_gates
 from gitops_promote.plan.gates.freeze import (
     FOREVER,
     display_zone,
     format_instant,
     freeze_chain,
-    freeze_gate,
 )
 from gitops_promote.plan.gates.soak import SoakStatus
+from gitops_promote.plan.verdicts import Target, judge
 
 Status = Literal["promote", "proposed", "up-to-date", "skipped", "waiting", "frozen", "blocked"]
 STATUSES: Final[tuple[Status, ...]] = (
@@ -226,34 +225,27 @@ def gates(
     """The one place the gates are called: the same ones (and the same functions) the
     ``check`` of the promotion's pull request runs, so the plan never promises a PR that
     the check would refuse: freeze, then pinning, upstream match, soak and dependencies."""
-    freeze = freeze_gate(
-        env,
-        facts.now,
-        facts.labels,
-        facts.config.settings.freeze_exception_label,
-        app=app.name,
-        file=file,
-    )
     # views, not copies: thousands of targets each copying every pin and timeline made the
     # plan quadratic in the number of apps
-    after = _PinsWith(facts.pins, (app.name, env.name), candidate)
-    history = _EventsOf(facts.lines)
-    results, status = promotion_gates(
+    target = Target(
         facts.config,
-        app,
         env,
+        facts.now,
+        app,
         candidate,
         before=facts.pins,
-        after=after,
-        history=history,
-        now=facts.now,
+        after=_PinsWith(facts.pins, (app.name, env.name), candidate),
+        history=_EventsOf(facts.lines),
+        labels=facts.labels,
         file=file,
     )
+    results = judge(target)
+    freeze = next(r for r in results if r.gate == "freeze")
     chain, until = freeze_chain(env.freeze, facts.now) if env.freeze else ((), None)
     frozen = not freeze.passed
     return Verdicts(
-        (freeze, *results),
-        status,
+        tuple(results),
+        target.soak,
         until if frozen else None,
         chain[0].window.name if chain and frozen else None,
     )

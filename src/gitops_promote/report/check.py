@@ -15,10 +15,12 @@ from gitops_promote.adapters.actions import SUMMARY_BUDGET, Level
 from gitops_promote.adapters.escape import html_code, log, log_lines, md_code, md_fence, md_text
 from gitops_promote.adapters.mdfit import Section, fit, utf8_bytes
 from gitops_promote.config.durations import format_duration
+from gitops_promote.config.model import Config
 from gitops_promote.images import ImageRef, short_digest
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.plan.gates.freeze import FOREVER, display_zone, format_instant
+from gitops_promote.plan.schedule import cron_lines
 from gitops_promote.report.promotion import gate_json
 
 COMMENT_MARKER: Final = "<!-- gitops-promote check -->"
@@ -449,11 +451,25 @@ def comment(result: CheckResult, budget: int = MAX_COMMENT) -> str:
     return fit(sections, budget - 1, see="the job summary and the job log") + "\n"
 
 
+def cron_text(config: Config, now: datetime) -> str:
+    """``recheck --print-cron``: the schedule lines to paste under ``on: schedule:``."""
+    out = [
+        "# on: schedule: for `gitops-promote recheck` (UTC): every 15 minutes, and right after",
+        "# each freeze window opens or closes (boundaries on a quarter hour need no line of",
+        "# their own). Print again when the freeze windows change.",
+    ]
+    for line, names in cron_lines(config, now):
+        note = f" # {', '.join(names)}" if names else ""
+        out.append(f'- cron: "{line}"{note}')
+    return "\n".join(out)
+
+
 __all__ = [
     "COMMENT_MARKER",
     "Annotation",
     "annotations_of",
     "comment",
+    "cron_text",
     "gate_table",
     "headline",
     "outputs",

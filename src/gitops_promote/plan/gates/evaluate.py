@@ -1,6 +1,7 @@
 """Run every gate over the facts of one pull request (or one promotion): pure.
 
-:class:`Facts` is what the I/O edge (:mod:`gitops_promote.facts.check`) gathered; the
+:class:`Facts` (:mod:`gitops_promote.facts.judged`) is what the I/O edge
+(:mod:`gitops_promote.facts.check`) gathered; the
 result is one frozen :class:`CheckResult` that feeds the terminal text, ``--json``, the
 annotations, the job summary and the PR comment (:mod:`gitops_promote.report.check`).
 
@@ -19,117 +20,29 @@ rules that judge it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.errors import Problem
+from gitops_promote.config.model import App, Environment
 from gitops_promote.facts import rendered as rendered_images
-from gitops_promote.facts.changes import ChangeSet, Edit, Key
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.changes import Edit, Key
+from gitops_promote.facts.judged import Deployed, Facts
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult, GateSeverity
 from gitops_promote.plan.gates.config import config_gates
-from gitops_promote.plan.gates.dependencies import dependencies_gate
 from gitops_promote.plan.gates.drift import drift_gate
-from gitops_promote.plan.gates.freeze import (
-    FOREVER,
-    ActiveFreeze,
-    freeze_gate,
-    frozen_until,
-    next_freeze,
-)
+from gitops_promote.plan.gates.freeze import FOREVER, ActiveFreeze, frozen_until, next_freeze
 from gitops_promote.plan.gates.manifests import limits_gate, references_gate
 from gitops_promote.plan.gates.ownership import ownership_gate, render_block
-from gitops_promote.plan.gates.pinning import pinning_gate, rendered_pinning_gate
-from gitops_promote.plan.gates.soak import SoakStatus, soak_gate, soak_status
-from gitops_promote.plan.gates.upstream import is_rollback, rendered_upstream_gate, upstream_gate
+from gitops_promote.plan.gates.pinning import rendered_pinning_gate
+from gitops_promote.plan.gates.soak import SoakStatus
+from gitops_promote.plan.gates.upstream import rendered_upstream_gate
+from gitops_promote.plan.verdicts import Target, judge
 
 RENDER = "render"
 OVERLAY = "overlay"
 CONFIG = "config"
 STATE = "state"  # the state file is a fact: a pull request changes it only as a promotion does
-
-
-@dataclass(frozen=True)
-class RenderFact:
-    """One overlay directory's render: objects, or why not (``refused``: not attempted
-    because it would read outside the repository or run code, or no renderer is
-    installed; else a build failure). ``file``/``line``: what asks for the refused thing."""
-
-    overlay: str
-    objects: tuple[Mapping[str, Any], ...] = ()
-    error: str | None = None
-    refused: bool = False
-    file: str | None = None
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """What one (app, env) renders to on the base branch and once the pull request is
-    merged: its images as deployed (:mod:`gitops_promote.facts.rendered`).
-
-    ``before``/``after``: the image strings of the rendered workloads (None: not
-    rendered on that side); ``changed``: the rendered output differs (True when either
-    side could not be rendered); ``origins``: image -> (file, line) of the text that
-    introduced it, where it was found."""
-
-    before: tuple[str, ...] | None
-    after: tuple[str, ...] | None
-    changed: bool = True
-    origins: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
-
-    @property
-    def added(self) -> tuple[str, ...]:
-        """Images rendered once merged that the base branch does not render."""
-        if self.after is None:
-            return ()
-        old = set(self.before or ())
-        return tuple(i for i in self.after if i not in old)
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Everything the gates look at, gathered once.
-
-    ``before``/``after``: pins on the base branch / once the PR is merged (for the keys the
-    gates need); ``history``: base-branch pin events per key; ``overlays``: the overlay
-    directory of each kustomize target in the merged tree; ``renders``: by directory;
-    ``deployed``: the rendered images of the touched targets and their upstreams on both
-    sides; ``unchanged``: targets the pull request reaches that render exactly as before
-    (not a promotion: not judged).
-    """
-
-    config: Config
-    changes: ChangeSet
-    now: datetime
-    before: Mapping[Key, ImageRef | None] = field(default_factory=dict)
-    after: Mapping[Key, ImageRef | None] = field(default_factory=dict)
-    history: Mapping[Key, Sequence[PinEvent]] = field(default_factory=dict)
-    overlays: Mapping[Key, str] = field(default_factory=dict)
-    renders: Mapping[str, RenderFact] = field(default_factory=dict)
-    labels: tuple[str, ...] = ()
-    codeowners_file: str = ".github/CODEOWNERS"
-    codeowners: str | None = None
-    base_codeowners: str | None = None  # the base branch's: GitHub asks its code owners
-    files: tuple[str, ...] = ()  # the merged tree's files, for the ownership gate
-    head_config: Config | None = None  # the PR's promotion.yaml, when it changes and is valid
-    head_config_problems: tuple[Problem, ...] = ()
-    base: str = ""
-    head: str = ""
-    base_ref: str = ""
-    notes: tuple[str, ...] = ()
-    deployed: Mapping[Key, Deployed] = field(default_factory=dict)
-    unchanged: frozenset[Key] = frozenset()  # reached, but renders exactly as before
-    # the pull request's state file, where it is not what gitops-promote writes for it
-    state_problems: tuple[Problem, ...] = ()
-    # The break-glass label's provenance (check, from the PR's label events): who added it
-    # (named in the override), or why it does not count (then it is ignored, and said so).
-    break_glass_by: str = ""
-    break_glass_refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,83 +96,7 @@ class CheckResult:
         return not self.blocking
 
 
-# -- the gates of one promotion ----------------------------------------------------------------
-
-
-def promotion_gates(
-    config: Config,
-    app: App,
-    env: Environment,
-    new: ImageRef | None,
-    *,
-    before: Mapping[Key, ImageRef | None],
-    after: Mapping[Key, ImageRef | None],
-    history: Mapping[Key, Sequence[PinEvent]],
-    now: datetime,
-    file: str | None = None,
-    line: int | None = None,
-) -> tuple[list[GateResult], SoakStatus | None]:
-    """Pinning, upstream match, soak and dependencies of ``app`` getting ``new`` in ``env``."""
-    results = [pinning_gate(app.name, env, new, file=file, line=line)]
-    source = env.upstream
-    up_key = (app.name, source) if source else None
-    up_before = before.get(up_key) if up_key else None
-    up_after = after.get(up_key) if up_key else None
-    own = history.get((app.name, env.name), ())
-    results.append(
-        upstream_gate(
-            app.name,
-            env,
-            new,
-            upstream_base=up_before,
-            upstream_after=up_after,
-            history=own,
-            file=file,
-            line=line,
-        )
-    )
-    rollback = env.allow_rollback and is_rollback(new, up_before, up_after, own)
-    up_history = history.get(up_key, ()) if up_key else ()
-    results.append(
-        soak_gate(
-            app.name,
-            env,
-            new,
-            up_history,
-            now,
-            upstream_after=up_after,
-            rollback=rollback,
-            file=file,
-            line=line,
-        )
-    )
-    soak = None
-    if env.soak and new is not None and not rollback:
-        soak = soak_status(env.soak, new, up_history, now)
-    results.append(dependencies_gate(app, env, config, after, file=file, line=line))
-    return results, soak
-
-
-def _freeze(
-    config: Config,
-    env: Environment,
-    facts: Facts,
-    app: str | None,
-    file: str | None,
-    line: int | None,
-) -> GateResult:
-    label = config.settings.freeze_exception_label
-    labels = facts.labels
-    if facts.break_glass_refused:
-        labels = tuple(x for x in labels if x.casefold() != label.casefold())
-    result = freeze_gate(env, facts.now, labels, label, app=app)
-    if facts.break_glass_refused and not result.passed and labels != facts.labels:
-        note = f"the label '{label}' does not count: {facts.break_glass_refused}"
-        result = replace(result, message=f"{result.message}; {note}")
-    elif result.overridden and facts.break_glass_by:
-        result = replace(result, message=f"{result.message}, added by {facts.break_glass_by}")
-    # The annotation goes on the overlay line the PR changes, not on promotion.yaml.
-    return replace(result, file=file, line=line) if file else result
+# -- the gates of one target ----------------------------------------------------------------
 
 
 def _ready_at(env: Environment, now: datetime, soak: SoakStatus | None) -> datetime | None:
@@ -387,24 +224,10 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
     swapped = _swapped_image(app, deployed) if change is None and env.gated else None
     if swapped is not None:
         new = swapped  # the pin text did not change, what the env deploys did
-    results = [_freeze(config, env, facts, app.name, file, line)]
-    soak: SoakStatus | None = None
-    if change is not None or swapped is not None:
-        gates, soak = promotion_gates(
-            config,
-            app,
-            env,
-            new,
-            before=facts.before,
-            after=facts.after,
-            history=facts.history,
-            now=facts.now,
-            file=file,
-            line=line,
-        )
-        results += gates
-    elif env.require_digest:
-        results.append(pinning_gate(app.name, env, new, file=file, line=line))
+    promoted = change is not None or swapped is not None
+    target = _judged(facts, env, file, line, app=app, new=new, promoted=promoted)
+    results = judge(target)
+    soak = target.soak if promoted else None
     if deployed is not None and deployed.after is not None and (env.gated or env.require_digest):
         results = _as_deployed(
             facts, app, env, deployed, results, file, line, pinned=change is not None
@@ -430,6 +253,35 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         next_freeze=upcoming,
         ready_at=_ready_at(env, facts.now, soak),
         drift=diff,
+    )
+
+
+def _judged(
+    facts: Facts,
+    env: Environment,
+    file: str | None,
+    line: int | None,
+    *,
+    app: App | None = None,
+    new: ImageRef | None = None,
+    promoted: bool = True,
+) -> Target:
+    """What the composition (:mod:`gitops_promote.plan.verdicts`) judges for one target."""
+    return Target(
+        facts.config,
+        env,
+        facts.now,
+        app,
+        new,
+        promoted=promoted,
+        before=facts.before,
+        after=facts.after,
+        history=facts.history,
+        labels=facts.labels,
+        break_glass_by=facts.break_glass_by,
+        break_glass_refused=facts.break_glass_refused,
+        file=file,
+        line=line,
     )
 
 
@@ -501,7 +353,7 @@ def _unknown_app_results(facts: Facts) -> list[GateResult]:
         if edit.app is not None or not config.has_env(edit.env):
             continue
         env = config.env(edit.env)
-        out.append(_freeze(config, env, facts, None, edit.file, edit.line))
+        out += judge(_judged(facts, env, edit.file, edit.line), scope="env")
         if env.gated:
             out.append(_edit_result(env, edit))
     return out
@@ -603,10 +455,6 @@ __all__ = [
     "RENDER",
     "STATE",
     "CheckResult",
-    "Deployed",
-    "Facts",
-    "RenderFact",
     "TargetPlan",
     "evaluate",
-    "promotion_gates",
 ]

@@ -1,0 +1,174 @@
+"""A pull request judged, and its verdict delivered: the facts gathered
+(:mod:`gitops_promote.facts.check`), every gate
+(:func:`gitops_promote.plan.gates.evaluate.evaluate`), then the commit status (the one
+branch protection requires) and the PR comment written to GitHub. ``check`` and
+``recheck`` both call :func:`judge`, so a re-check judges exactly as the pull request's
+check.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from gitops_promote.adapters import actions
+from gitops_promote.adapters import kustomize as render
+from gitops_promote.adapters.git import Repo
+from gitops_promote.adapters.github import connect
+from gitops_promote.adapters.workspace import Workspace
+from gitops_promote.errors import InputError, PromoteError
+from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts.merged import revisions
+from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
+from gitops_promote.report import check as checkreport
+
+_DESCRIPTION_LIMIT = 140  # GitHub keeps at most 140 characters of a status description
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What a write to GitHub did: ``line`` to print (stdout, unless JSON) or ``warning``
+    (stderr: the write was refused; the verdict stands)."""
+
+    line: str = ""
+    warning: str = ""
+
+
+def judge(
+    repo: Repo,
+    *,
+    base: str,
+    head: str,
+    labels: Sequence[str],
+    now: datetime,
+    base_ref: str,
+    config_path: str,
+    renderer: render.Renderer | None,
+    render_overlays: bool = True,
+    provenance: tuple[str, str] = ("", ""),
+) -> CheckResult:
+    """The verdict on one pull request, (``base``, ``head``) judged at ``now`` with
+    ``labels``: its facts gathered from git and kustomize, then every gate. ``check`` and
+    ``recheck`` both call this, so a re-check judges exactly as the pull request's check."""
+    revs = revisions(repo, base, head)
+    facts = checkfacts.gather(
+        repo,
+        revs,
+        config_path=config_path,
+        now=now,
+        labels=tuple(labels),
+        base_ref=base_ref,
+        renderer=renderer,
+        render_overlays=render_overlays,
+    )
+    if provenance != ("", ""):
+        facts = replace(facts, break_glass_by=provenance[0], break_glass_refused=provenance[1])
+    return evaluate(facts)
+
+
+def require_github(ws: Workspace, option: str) -> tuple[str, str]:
+    """(owner/name, token) of the config repo on GitHub, which ``option`` needs."""
+    permission = "pull-requests: write" if option == "--comment" else "statuses: write"
+    if not ws.github_repo:
+        raise InputError(
+            f"{option} needs the config repo on GitHub",
+            hint="pass --config-repo OWNER/NAME, or run in GitHub Actions (GITHUB_REPOSITORY)",
+        )
+    if not ws.credentials.token:
+        raise InputError(
+            f"{option} needs a GitHub token",
+            hint=f"set GITHUB_TOKEN ({permission}) or GITOPS_PROMOTE_TOKEN",
+        )
+    return ws.github_repo, ws.credentials.token
+
+
+def commit_status(result: CheckResult) -> tuple[str, str]:
+    """(state, description) of the verdict's commit status. The description names what
+    failed (gate, app/env) and nothing that moves with the clock, so it changes only when
+    the verdict does: a re-check compares it to decide whether to write."""
+    if result.passed:
+        judged = len(result.targets)
+        return "success", f"passed: {judged} target(s), every gate passed" if judged else (
+            "passed: no environment changes"
+        )
+    failed = list(
+        dict.fromkeys(
+            r.gate + (f" ({r.app or '*'}/{r.env})" if r.env else "") for r in result.blocking
+        )
+    )
+    return "failure", clip(f"failed: {', '.join(failed)}")
+
+
+def clip(text: str) -> str:
+    """A status description GitHub keeps whole: one line, at most 140 characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= _DESCRIPTION_LIMIT else line[: _DESCRIPTION_LIMIT - 1] + "…"
+
+
+def target_url() -> str | None:
+    """The workflow run that set a status (its page), in GitHub Actions."""
+    server, repo, run = (
+        os.environ.get(name, "")
+        for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if not (server and repo and run.isdigit()):
+        return None
+    return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
+
+
+def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
+    """The verdict as the commit status ``context`` on the head commit (1 call): the same
+    status ``recheck`` keeps current while the pull request is open. A refusal (a fork's
+    read-only token) is a warning: the status stays missing, so the merge waits for the next
+    recheck, which sets it."""
+    repository, _ = require_github(ws, "--set-status")
+    state, description = commit_status(result)
+    gh = connect(repository, ws.credentials)
+    try:
+        gh.set_status(
+            result.head,
+            state=state,
+            context=context,
+            description=description,
+            target_url=target_url(),
+        )
+    except PromoteError as err:
+        message = f"could not set status {context} on {result.head[:12]}: {err}"
+        actions.annotate("warning", message, title="check: status")
+        return Posted(warning=f"warning: {message}")
+    finally:
+        gh.close()
+    return Posted(f"status {context}: {state} on {result.head[:12]}")
+
+
+def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
+    """One comment per PR, found by its hidden marker and updated in place. A failure to
+    comment is reported but does not change the verdict."""
+    if pr is None or not ws.github_repo or not ws.credentials.token:
+        return Posted()
+    gh = connect(ws.github_repo, ws.credentials)
+    try:
+        operation, info = gh.upsert_comment(
+            pr, checkreport.comment(result), checkreport.COMMENT_MARKER
+        )
+    except PromoteError as err:
+        message = f"could not write the promotion plan comment on #{pr}: {err}"
+        actions.annotate("warning", message, title="check: comment")
+        return Posted(warning=f"warning: {message}")
+    finally:
+        gh.close()
+    return Posted(f"comment {operation} on #{pr}: {info.url}")
+
+
+__all__ = [
+    "Posted",
+    "clip",
+    "commit_status",
+    "judge",
+    "post_comment",
+    "require_github",
+    "set_status",
+    "target_url",
+]
