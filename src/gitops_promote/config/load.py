@@ -604,7 +604,7 @@ class _Loader:
         return Author(**values)
 
     def check_zone(self, name: str, node: Mapping[Any, Any], key: str, where: str) -> bool:
-        from gitops_promote.plan.gates.freeze import zone  # noqa: PLC0415 - zoneinfo on demand
+        from gitops_promote.config.freeze import zone  # noqa: PLC0415 - zoneinfo on demand
 
         try:
             zone(name)
@@ -827,7 +827,7 @@ class _Loader:
     def freeze_window(
         self, node: Mapping[Any, Any], index: int, line: int | None, env_where: str
     ) -> FreezeWindow | None:
-        from gitops_promote.plan.gates.freeze import cron_problem, to_aware, zone  # noqa: PLC0415
+        from gitops_promote.config.freeze import cron_problem, to_aware, zone  # noqa: PLC0415
 
         name = self.text(node, "name", f"{env_where}: freeze[{index}]")
         where = (
