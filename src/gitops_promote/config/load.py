@@ -107,10 +107,12 @@ def validate(data: Any, file: str) -> Config:
         raise ConfigError([Problem(file, 1, _EMPTY)])
     shape = check_shape(data)
     if not isinstance(data, Mapping):
-        raise ConfigError([Problem(file, line, message) for line, message in shape.problems])
+        raise ConfigError([Problem(file, line, message) for line, message in shape.ordered()])
     rules.check_values(data, shape)
+    shape.phase = 0
     declared = rules.check_environments(data, shape)
     rules.check_apps(data, shape, declared)
+    shape.phase = 1
     rules.check_windows(data, shape)
     build = _Builder(data, shape)
     settings = build.settings()
@@ -120,8 +122,7 @@ def validate(data: Any, file: str) -> Config:
     rules.check_overlaps(envs, apps, shape, build.env_path_lines, build.app_path_lines)
     rules.check_break_glass(envs, settings.freeze_exception_label, shape)
     if shape.problems:
-        ordered = sorted(shape.problems, key=lambda p: (p[0] is None, p[0] or 0))
-        raise ConfigError([Problem(file, line, message) for line, message in ordered])
+        raise ConfigError([Problem(file, line, message) for line, message in shape.ordered()])
     return Config(
         environments=tuple(envs), apps=tuple(apps), settings=settings, file=file, version=1
     )

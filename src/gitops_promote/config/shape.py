@@ -101,12 +101,18 @@ def level_of(data: Any, path: Path) -> tuple[str, str] | None:
 class Shape:
     """Problems as (line, message), and the paths the schema refused."""
 
-    problems: list[tuple[int | None, str]] = field(default_factory=list)
+    problems: list[tuple[int | None, int, str]] = field(default_factory=list)
     refused: set[Path] = field(default_factory=set)
     flagged: set[Path] = field(default_factory=set)  # where problems were found
+    phase: int = 1  # references are said first on a line, as they are checked first
 
     def add(self, line: int | None, message: str) -> None:
-        self.problems.append((line, message))
+        self.problems.append((line, self.phase, message))
+
+    def ordered(self) -> list[tuple[int | None, str]]:
+        """By line (a problem without one last), then phase, then as found."""
+        ordered = sorted(self.problems, key=lambda p: (p[0] is None, p[0] or 0, p[1]))
+        return [(line, message) for line, _, message in ordered]
 
     def bad(self, path: Path) -> bool:
         """Whether ``path`` or a mapping/list around it was refused."""
@@ -137,7 +143,8 @@ def check_shape(data: Any) -> Shape:
         shape.refused.add(())
         return shape
     errors = sorted(
-        _validator().iter_errors(plain(data)), key=lambda e: [str(p) for p in e.absolute_path]
+        _validator().iter_errors(plain(data)),
+        key=lambda e: ([str(p) for p in e.absolute_path], e.validator != "required"),
     )
     seen: set[tuple[Path, str, str]] = set()
     for error in errors:
