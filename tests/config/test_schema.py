@@ -15,7 +15,7 @@ import pytest
 
 from config.fixtures import EXAMPLE, INVALID, VALID, expected, plain
 from gitops_promote.adapters.yamlsafe import load
-from gitops_promote.config import load as configload
+from gitops_promote.config.fields import FIELDS
 from gitops_promote.config.load import parse_config, schema
 from gitops_promote.errors import ConfigError
 
@@ -136,18 +136,25 @@ def _properties(node: dict[str, Any]) -> set[str]:
     return set(node.get("properties", {}))
 
 
-def test_schema_keys_are_the_loader_keys() -> None:
-    """Each mapping of the schema allows exactly the keys the loader allows."""
+def test_every_schema_field_has_an_explainer() -> None:
+    """Each key the schema allows in a mapping is a field the loader explains (or a mapping
+    of its own), and the loader knows no field the schema lacks."""
     document = schema()
     defs = document["$defs"]
-    assert _properties(document) == set(configload.TOP_KEYS)
-    assert _properties(defs["settings"]) == set(configload.SETTINGS_KEYS)
-    assert _properties(defs["settings"]["properties"]["author"]) == set(configload.AUTHOR_KEYS)
-    assert _properties(defs["environment"]) == set(configload.ENV_KEYS)
-    assert _properties(defs["freezeWindow"]) == set(configload.FREEZE_KEYS)
-    assert _properties(defs["pullRequest"]) == set(configload.PR_KEYS)
-    assert _properties(defs["drift"]) == set(configload.DRIFT_KEYS)
-    assert _properties(defs["app"]) == set(configload.APP_KEYS)
+    nested = {"settings": {"author"}, "environment": {"freeze", "pull-request", "drift"}}
+    levels = {
+        "settings": defs["settings"],
+        "author": defs["settings"]["properties"]["author"],
+        "environment": defs["environment"],
+        "freeze": defs["freezeWindow"],
+        "pull-request": defs["pullRequest"],
+        "drift": defs["drift"],
+        "app": defs["app"],
+    }
+    assert _properties(document) == {"version", "settings", "environments", "apps"}
+    assert set(FIELDS) == set(levels)
+    for level, node in levels.items():
+        assert _properties(node) - nested.get(level, set()) == set(FIELDS[level]), level
 
 
 def _walk(node: Any, path: str, out: list[str]) -> None:

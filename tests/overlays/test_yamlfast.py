@@ -180,15 +180,15 @@ def test_every_config_fixture_validates_the_same() -> None:
     """promotion.yaml fixtures give the same model, or the same problems (file, line,
     message), through parse_config (fast) as through the ruamel.yaml path."""
     from gitops_promote.adapters.yamlsafe import YamlError
-    from gitops_promote.config.load import _Loader, _yaml_problem
+    from gitops_promote.config.load import validate, yaml_problem
 
     def slow(text: str) -> Any:
         try:
             data = yamlsafe.load(text, "promotion.yaml")
         except YamlError as err:
-            return (_yaml_problem(err, "promotion.yaml"),)
+            return (yaml_problem(err, "promotion.yaml"),)
         try:
-            return _Loader("promotion.yaml").config(data)
+            return validate(data, "promotion.yaml")
         except ConfigError as err:
             return err.problems
 

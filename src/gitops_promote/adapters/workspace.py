@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gitops_promote.adapters import secrets
+from gitops_promote.adapters import DEFAULT_CONFIG_PATH, secrets
 from gitops_promote.adapters.git import (
     DEFAULT_IDENTITY,
     Git,
@@ -27,7 +27,6 @@ from gitops_promote.adapters.git import (
     toplevel,
 )
 from gitops_promote.adapters.git import has_remote as remote_exists
-from gitops_promote.config.model import DEFAULT_CONFIG_PATH
 from gitops_promote.errors import InputError, UserError, clip, quote
 
 TOKEN_ENVS = ("GITOPS_PROMOTE_TOKEN", "GITHUB_TOKEN")

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from gitops_promote.adapters import DEFAULT_CONFIG_PATH
+
 Mode = Literal["push", "pull-request"]
 EditorKind = Literal["auto", "kustomize", "helm", "setter"]
 Severity = Literal["warn", "fail"]
 MergeMethod = Literal["merge", "squash", "rebase"]
-
-DEFAULT_CONFIG_PATH = "promotion.yaml"
 
 
 @dataclass(frozen=True)
@@ -174,3 +174,20 @@ class Config:
         """The repo-relative overlay path (file or directory) of an app in an env."""
         template = app.path or env.path
         return template.replace("{app}", app.name).replace("{env}", env.name)
+
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "App",
+    "Author",
+    "Config",
+    "DriftOptions",
+    "EditorKind",
+    "Environment",
+    "FreezeWindow",
+    "MergeMethod",
+    "Mode",
+    "PullRequestOptions",
+    "Settings",
+    "Severity",
+]
