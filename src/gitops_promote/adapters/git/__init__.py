@@ -3,8 +3,8 @@
 - :mod:`.runner`: :class:`Git`, the one place that builds argv and the environment
   (token as an ``Authorization`` header through ``GIT_CONFIG_*``, identity, no prompts),
   runs git, redacts and classifies failures; dry-run (``noop``) support.
-- :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, commit,
-  push with fetch/re-apply/retry, branch pushes with lease, and the base-branch guard.
+- :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, one commit,
+  one push, branch pushes with lease, and the base-branch guard.
 - :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
   (:func:`read_blobs`), with missing blobs of a partial clone fetched in one batch.
 
@@ -18,6 +18,7 @@ from gitops_promote.adapters.git.repo import (
     FILTER_COMMITS,
     FILTER_HISTORY,
     ProtectedBranchError,
+    PushOutcome,
     PushResult,
     PushStatus,
     Repo,
@@ -55,6 +56,7 @@ __all__ = [
     "Identity",
     "ProtectedBranchError",
     "PushGuardError",
+    "PushOutcome",
     "PushResult",
     "PushStatus",
     "Repo",
