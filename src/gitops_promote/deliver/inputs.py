@@ -1,14 +1,13 @@
 """What a request names, found in the config and the workspace: the environment, the
-apps, the base branch, the commit identity (bad input: one line, exit 2)."""
+apps, the base branch (bad input: one line, exit 2). Light on imports: every command
+loads it through ``commands.common``."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity
 from gitops_promote.errors import InputError, quote
 
 if TYPE_CHECKING:
@@ -61,17 +60,6 @@ def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> 
             )
         apps.append(app)
     return apps
-
-
-def parse_identity(text: str | None) -> Identity:
-    if not text:
-        return DEFAULT_IDENTITY
-    match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
-    if not match:
-        raise InputError(
-            f"--author {quote(text)} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
-        )
-    return Identity(match.group(1), match.group(2))
 
 
 def check_base_branch(ws: Workspace, config: Config, loc: Location) -> str:

@@ -8,20 +8,20 @@ the edges.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import yamlsafe
-from gitops_promote.adapters.git import Repo, Unpushed
+from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed
 from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
 from gitops_promote.config.load import load_config
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.deliver.choice import Choice, choose
 from gitops_promote.deliver.inputs import (
     check_base_branch,
-    parse_identity,
     pick_apps,
     pick_env,
     require_commits,
@@ -35,7 +35,7 @@ from gitops_promote.deliver.pull_request import (
 )
 from gitops_promote.deliver.push import deliver_push, superseded_window
 from gitops_promote.deliver.requests import Delivery, PromoteRequest
-from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where
+from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where, quote
 from gitops_promote.facts import pins, statefile
 from gitops_promote.facts import timelines as facts
 from gitops_promote.images import ImageRef
@@ -62,6 +62,17 @@ __all__ = [  # the names soak and the commands take from here
     "promote",
     "ws_web_url",
 ]
+
+
+def parse_identity(text: str | None) -> Identity:
+    if not text:
+        return DEFAULT_IDENTITY
+    match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
+    if not match:
+        raise InputError(
+            f"--author {quote(text)} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
+        )
+    return Identity(match.group(1), match.group(2))
 
 
 def promote(

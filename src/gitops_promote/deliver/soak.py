@@ -17,13 +17,12 @@ from gitops_promote.deliver import promotion
 from gitops_promote.deliver.choice import Choice
 from gitops_promote.deliver.inputs import (
     check_base_branch,
-    parse_identity,
     pick_apps,
     pick_env,
     require_commits,
     ws_web_url,
 )
-from gitops_promote.deliver.promotion import change_of
+from gitops_promote.deliver.promotion import change_of, parse_identity
 from gitops_promote.deliver.pull_request import branch_for, github_client
 from gitops_promote.deliver.requests import Delivery, SoakRequest
 from gitops_promote.errors import GateError, PromoteError, UserError
