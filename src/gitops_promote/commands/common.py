@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 from gitops_promote.adapters.escape import json_output, log_lines
 from gitops_promote.adapters.secrets import redact
@@ -24,6 +24,14 @@ from gitops_promote.errors import InputError, quote
 
 if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Credentials, Location
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with bad arguments reported like every other error: one ``error:`` line
+    that says where the usage is (not the usage block, then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
