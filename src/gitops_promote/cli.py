@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import import_module
-from typing import NoReturn
 
 from gitops_promote import __version__
 from gitops_promote.adapters.secrets import redact
+from gitops_promote.commands.common import Parser
 from gitops_promote.errors import GateError, PromoteError
 
 # command name -> (module under gitops_promote.commands, one-line help)
@@ -35,18 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with bad arguments reported like every other error: one ``error:`` line
-    that says where the usage is (not the usage block, then the error)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's sub-parser is built, so a command
     imports nothing it does not use (``gitops-promote --help`` builds them all)."""
-    parser = _Parser(
+    parser = Parser(
         prog="gitops-promote",
         description="Promote verified container images through GitOps environments.",
     )

@@ -20,7 +20,6 @@ import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, overlay
 from gitops_promote.adapters.escape import visible
-from gitops_promote.commands.soak import Outcome, summary
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
@@ -28,6 +27,7 @@ from gitops_promote.plan.soak import Decision
 from gitops_promote.report import check as checkreport
 from gitops_promote.report import promotion as report
 from gitops_promote.report.records import Change, PromotionResult
+from gitops_promote.report.soak import Outcome, summary
 from support import gitutil
 from support.outputs import Markdown, read_markdown, runner_commands, table_cells
 from support.repos import Run, cli

@@ -20,6 +20,7 @@ from gitops_promote.adapters.git import (
     check_remote_url,
     github_url,
 )
+from gitops_promote.deliver.push import push_with_retry
 from gitops_promote.errors import GitError, UserError
 from support import gitutil
 
@@ -61,7 +62,8 @@ def test_token_never_in_argv_config_or_output(
     repo.log_paths([overlay("api", "dev")])
     repo.read_blobs([("HEAD", f"{overlay('web', 'prod')}/kustomization.yaml")])
     config_repo.server.seed(config_repo.name, {"README.md": "someone else\n"})  # forces a retry
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _edit(repo, "api", "a"),
         "promote api",
         paths=[overlay("api", "dev")],
@@ -232,7 +234,8 @@ def test_forbidden_push_is_not_retried(
     repo = clone(config_repo, tmp_path / "c", overlay("api", "dev"))
     config_repo.server.fail_next(10, status=403, service="git-receive-pack")
     with pytest.raises(GitError) as info:
-        repo.push_with_retry(
+        push_with_retry(
+            repo,
             lambda: _edit(repo, "api", "b"),
             "promote api",
             paths=[overlay("api", "dev")],

@@ -19,6 +19,7 @@ from gitops_promote.adapters.git import (
     branch_name,
     check_push_allowed,
 )
+from gitops_promote.deliver.push import push_with_retry
 from gitops_promote.errors import UserError
 from support import gitutil
 
@@ -103,7 +104,7 @@ def test_gated_push_to_base_is_refused_before_anything_happens(
         return _edit(repo)
 
     with pytest.raises(ProtectedBranchError):
-        repo.push_with_retry(apply, "x", paths=[PROD], allow_base_push=False, retry=no_wait)
+        push_with_retry(repo, apply, "x", paths=[PROD], allow_base_push=False, retry=no_wait)
     assert calls == []
     assert repo.head() == head
     assert _remote_heads(config_repo) == before
@@ -247,8 +248,8 @@ def test_a_base_push_that_changes_a_gated_file_is_refused(
         return True
 
     with pytest.raises(ProtectedBranchError) as info:
-        repo.push_with_retry(
-            sneaky, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
+        push_with_retry(
+            repo, sneaky, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
         )
     assert info.value.exit_code == 2
     message = str(info.value)
@@ -264,8 +265,8 @@ def test_a_base_push_that_changes_a_gated_file_is_refused(
         _edit_file(repo, f"{PROD}/versions.json", "{}\n")  # the state file, aside
         return True
 
-    pushed = repo.push_with_retry(
-        honest, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
+    pushed = push_with_retry(
+        repo, honest, "promote dev", paths=[DEV, PROD], allow_base_push=True, retry=no_wait
     )
     assert pushed.status == "pushed"
     assert gitutil.rev_parse(config_repo.bare, "main") == pushed.commit

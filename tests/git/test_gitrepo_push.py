@@ -14,6 +14,7 @@ import pytest
 
 from git.gitrepo_helpers import ConfigRepo, clone, overlay
 from gitops_promote.adapters.git import Git, Identity, Repo, Retry
+from gitops_promote.deliver.push import push_with_retry
 from gitops_promote.errors import GitPushError, UserError
 from support import gitutil
 
@@ -131,7 +132,8 @@ def test_push_lands_one_commit(config_repo: ConfigRepo, tmp_path: Path) -> None:
     """The simple case: one attempt, one commit on the remote, on top of the old tip."""
     repo = clone(config_repo, tmp_path / "c", DEV_API)
     tip = repo.head()
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "e" * 64),
         "promote api",
         paths=[DEV_API],
@@ -162,8 +164,8 @@ def test_rejected_push_is_refetched_and_reapplied(
         calls.append(repo.head())
         return _set_digest(repo, DEV_API, "f" * 64)
 
-    result = repo.push_with_retry(
-        apply, "promote api", paths=[DEV_API], allow_base_push=True, retry=no_wait
+    result = push_with_retry(
+        repo, apply, "promote api", paths=[DEV_API], allow_base_push=True, retry=no_wait
     )
     assert result.status == "pushed"
     assert result.attempts == 2
@@ -189,7 +191,8 @@ def test_same_file_conflict_reapplies_the_edit(
         seen.append((repo.root / FILE).read_text())
         return f"promote api (attempt {len(seen)})"
 
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "1" * 64),
         message,
         paths=[DEV_API],
@@ -211,7 +214,8 @@ def test_superseded_promotion_is_unchanged(
     repo = clone(config_repo, tmp_path / "c", DEV_API)
     same = _remote_file(config_repo, FILE).replace("0" * 64, "2" * 64)
     config_repo.server.seed(config_repo.name, {FILE: same}, message="same promotion")
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "2" * 64),
         "promote",
         paths=[DEV_API],
@@ -235,7 +239,8 @@ def test_transient_server_errors_are_retried(
         service="git-receive-pack",
         method="POST",
     )
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "3" * 64),
         "promote",
         paths=[DEV_API],
@@ -256,7 +261,8 @@ def test_push_that_landed_but_lost_its_answer_is_not_duplicated(
     config_repo.server.fail_next(
         mode="drop-after-backend", service="git-receive-pack", method="POST"
     )
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "4" * 64),
         "promote",
         paths=[DEV_API],
@@ -276,7 +282,8 @@ def test_gives_up_after_the_attempts(config_repo: ConfigRepo, tmp_path: Path) ->
     config_repo.server.fail_next(100, status=502, service="git-receive-pack")
     waits: list[float] = []
     with pytest.raises(GitPushError) as info:
-        repo.push_with_retry(
+        push_with_retry(
+            repo,
             lambda: _set_digest(repo, DEV_API, "5" * 64),
             "promote",
             paths=[DEV_API],
@@ -313,7 +320,8 @@ def test_opened_checkout_behind_the_remote_is_fast_forwarded(
     gitutil.git("clone", "-q", config_repo.url, str(work), env=config_repo.server.git_env())
     config_repo.server.seed(config_repo.name, {"README.md": "newer\n"}, message="newer")
     repo = Repo.open(work, token=config_repo.token)
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "6" * 64),
         "promote",
         paths=[DEV_API],
@@ -326,7 +334,7 @@ def test_opened_checkout_behind_the_remote_is_fast_forwarded(
     gitutil.commit_files(work, {"local.txt": "not pushed\n"}, message="local")
     ahead = Repo.open(work, token=config_repo.token)
     with pytest.raises(UserError, match="not on origin/main"):
-        ahead.push_with_retry(lambda: True, "x", paths=[DEV_API], allow_base_push=True)
+        push_with_retry(ahead, lambda: True, "x", paths=[DEV_API], allow_base_push=True)
 
 
 def test_dry_run_pushes_nothing(
@@ -343,7 +351,8 @@ def test_dry_run_pushes_nothing(
         git=Git(echo=printed.append),
     )
     before = gitutil.rev_parse(config_repo.bare, "main")
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         lambda: _set_digest(repo, DEV_API, "7" * 64),
         "promote api",
         paths=[DEV_API],
@@ -365,6 +374,7 @@ _WORKER = textwrap.dedent(
     import os, sys
     from pathlib import Path
     from gitops_promote.adapters.git import Repo, Retry
+    from gitops_promote.deliver.push import push_with_retry
 
     url, dest, path, value = sys.argv[1:5]
     token = os.environ["PROMOTE_TEST_TOKEN"]
@@ -380,8 +390,8 @@ _WORKER = textwrap.dedent(
         target.write_text(value + "\\n")
         return True
 
-    result = repo.push_with_retry(
-        apply, f"set {path} to {value}", paths=[path], allow_base_push=True,
+    result = push_with_retry(
+        repo, apply, f"set {path} to {value}", paths=[path], allow_base_push=True,
         retry=Retry(attempts=12),
     )
     print(result.status, result.attempts)

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.adapters.git.log import Link
-from gitops_promote.commands.soak import Outcome, outcome_json
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.facts import check as checkfacts
@@ -35,6 +34,7 @@ from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.gates.evaluate import evaluate
 from gitops_promote.report import check as checkreport
 from gitops_promote.report import status as statusview
+from gitops_promote.report.soak import Outcome, outcome_json
 from support import gitutil
 from support.repos import cli, digest_of
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gitops_promote.adapters.git import Repo, Retry
+from gitops_promote.deliver.push import push_with_retry
 from reliability import children
 from reliability.conftest import Figure
 from reliability.fleet import APPS, NOW, Fleet, assert_sound, digest_of, kustomization, overlay
@@ -197,7 +198,8 @@ def test_a_promotion_outlasts_a_long_run_of_racing_pushes(fleet: Fleet, tmp_path
         path.write_text(kustomization("app-00", "dev", digest_of("patient")))
         return True
 
-    result = repo.push_with_retry(
+    result = push_with_retry(
+        repo,
         apply,
         "promote app-00",
         paths=[DEV_00],

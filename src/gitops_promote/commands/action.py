@@ -2,8 +2,8 @@
 
 Reads the action's inputs from ``INPUT_*`` (never from argv, never interpolated into a
 script), masks the secrets at once, puts credentials in the environment where the
-commands look for them, and runs the chosen command with the matching arguments, so the
-action and the CLI are one program.
+commands look for them, and runs the chosen command in this process with the matching
+arguments (shown in the log), so the action and the CLI are one program.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from importlib import import_module
 
 from gitops_promote.adapters import actions
+from gitops_promote.commands import common
 from gitops_promote.errors import InputError, quote
 
 COMMANDS = ("promote", "check", "recheck", "soak", "status", "validate", "history")
@@ -210,9 +212,15 @@ def shown(argv: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.cli import main  # noqa: PLC0415
-
+    """Run the command the inputs name, in this process: its own parser reads the
+    arguments shown in the log, its ``run`` builds the typed request and delivers it
+    (errors reach the one handler of :func:`gitops_promote.cli.main` that called this)."""
     export_credentials()
     argv = argv_from_inputs()
     print(shown(argv), flush=True)
-    return main(argv)
+    command, words = argv[0], argv[1:]
+    module = import_module(f"gitops_promote.commands.{command}")
+    parser = common.Parser(prog=f"gitops-promote {command}")
+    module.add_arguments(parser)
+    run_command: Callable[[argparse.Namespace], int] = module.run
+    return run_command(parser.parse_args(words))

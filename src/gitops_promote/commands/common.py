@@ -7,18 +7,31 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 from gitops_promote.adapters.escape import json_output, log_lines
 from gitops_promote.adapters.secrets import redact
 from gitops_promote.config.durations import TIME_RANGE, format_duration, in_time_range
 from gitops_promote.config.model import DEFAULT_CONFIG_PATH
+
+# re-exported: the commands pick the env and apps a request names as delivery does
+from gitops_promote.deliver.inputs import pick_apps as pick_apps  # noqa: PLC0414
+from gitops_promote.deliver.inputs import pick_env as pick_env  # noqa: PLC0414
+from gitops_promote.deliver.inputs import require_commits as require_commits  # noqa: PLC0414
+from gitops_promote.deliver.requests import NOW_AHEAD
 from gitops_promote.errors import InputError, quote
 
 if TYPE_CHECKING:
-    from gitops_promote.adapters.workspace import Credentials, Location, Workspace
-    from gitops_promote.config.model import App, Config, Environment
+    from gitops_promote.adapters.workspace import Credentials, Location
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with bad arguments reported like every other error: one ``error:`` line
+    that says where the usage is (not the usage block, then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,37 +114,12 @@ def credentials(args: argparse.Namespace) -> Credentials:
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 
 
-def require_commits(ws: Workspace) -> None:
-    """Refuse a config repo without a single commit (a fresh ``git init``, an empty remote)
-    as bad input, before a reader of history fails on it as if git were broken."""
-    if ws.repo.rev_parse("HEAD") is not None:
-        return
-    loc = ws.location
-    if loc.remote:
-        where = f"--remote {ws.repo.remote_url}"  # without userinfo
-    elif loc.config_repo:
-        where = f"--config-repo {loc.config_repo}"
-    else:
-        where = f"--repo {loc.repo_dir or '.'}"
-    raise InputError(
-        f"the config repo ({where}) has no commits yet",
-        hint="commit promotion.yaml and the overlays to its base branch first "
-        "('gitops-promote validate' checks them before the first commit)",
-    )
-
-
 def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     parser.add_argument(
         "--now",
         metavar="TIME",
         help=f"evaluate time-based gates at this ISO 8601 time (default: now){extra}",
     )
-
-
-# A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
-# at most (a CI runner's clock a little ahead of the git server's), never a date that
-# would make every later promotion look older.
-NOW_AHEAD: Final = timedelta(minutes=5)
 
 
 def parse_now(text: str | None) -> datetime:
@@ -174,34 +162,6 @@ def split_names(values: Sequence[str] | None) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-def pick_env(config: Config, name: str) -> Environment:
-    if not config.has_env(name):
-        known = ", ".join(e.name for e in config.environments)
-        raise InputError(
-            f"environment {quote(name)} is not in {config.file}",
-            hint=f"known environments: {known}",
-        )
-    return config.env(name)
-
-
-def pick_apps(config: Config, names: Sequence[str], env: Environment | None) -> list[App]:
-    apps: list[App] = []
-    for name in names:
-        if not config.has_app(name):
-            known = ", ".join(a.name for a in config.apps)
-            raise InputError(
-                f"app {quote(name)} is not in {config.file}", hint=f"known apps: {known}"
-            )
-        app = config.app(name)
-        if env is not None and app.environments is not None and env.name not in app.environments:
-            raise InputError(
-                f"app {quote(name)} is not deployed to {env.name!r}",
-                hint=f"its environments are: {', '.join(app.environments)}",
-            )
-        apps.append(app)
-    return apps
 
 
 def emit_json(data: Any) -> None:

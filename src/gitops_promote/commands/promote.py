@@ -1,46 +1,22 @@
 """``gitops-promote promote``: pin an image in an environment.
 
-Reads top to bottom: inputs -> workspace -> config -> what to pin (explicit, upstream,
-registry) -> gates -> deliver (commit + push for ``mode: push``; branch + pull request
-for gated environments) -> report. The tool never pushes a gated environment's change
-to the base branch, whatever the flags.
+Parse the arguments into a :class:`~gitops_promote.deliver.requests.PromoteRequest`,
+run :func:`gitops_promote.deliver.promotion.promote` (workspace -> config -> what to pin
+-> gates -> commit + push for ``mode: push``, branch + pull request for gated
+environments), print the result. The tool never pushes a gated environment's change to
+the base branch, whatever the flags.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
-from datetime import datetime
 
+from gitops_promote.adapters import actions
 from gitops_promote.commands import common
-
-
-@dataclass(frozen=True)
-class Request:
-    """The typed, validated inputs of one promote run."""
-
-    env: str
-    apps: tuple[str, ...]
-    digest: str | None
-    tag: str | None
-    image: str | None
-    latest: bool
-    rollback: bool
-    dry_run: bool
-    no_push: bool
-    as_json: bool
-    now: datetime
-    message: str | None
-    title: str | None
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-    team_reviewers: tuple[str, ...] = ()
-    draft: bool | None = None
-    auto_merge: str | None = None
-    author: str | None = None
-    allow_downgrade: bool = False
-    defer_gates: bool = False
-    registry_check: bool = True
+from gitops_promote.config import templates
+from gitops_promote.deliver.requests import PromoteRequest
+from gitops_promote.errors import InputError, quote
+from gitops_promote.report import promotion as report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,9 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_location_arguments(parser)
 
 
-def request(args: argparse.Namespace) -> Request:
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-
+def request(args: argparse.Namespace) -> PromoteRequest:
     apps = tuple(common.split_names(args.app))
     if not apps and not args.all:
         raise InputError("no app given", hint="pass --app NAME (or --all)")
@@ -123,9 +97,10 @@ def request(args: argparse.Namespace) -> Request:
     now = common.parse_now(args.now)
     if not args.dry_run:
         common.require_not_ahead(now, args.now, "promote")
-    return Request(
+    return PromoteRequest(
         env=args.env,
         apps=apps,
+        all_apps=args.all,
         digest=args.digest,
         tag=args.tag,
         image=args.image,
@@ -152,9 +127,6 @@ def request(args: argparse.Namespace) -> Request:
 def check_templates(message: str | None, title: str | None) -> None:
     """--message and --title are refused before anything is edited (not when the commit
     message is rendered, with the overlay already written)."""
-    from gitops_promote.config import templates  # noqa: PLC0415
-    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
-
     for flag, text in (("--message", message), ("--title", title)):
         problems = templates.validate_template(text) if text is not None else []
         if problems:
@@ -162,13 +134,10 @@ def check_templates(message: str | None, title: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.deliver.promotion import promote  # noqa: PLC0415
-    from gitops_promote.report import promotion as report  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.deliver.promotion import promote  # noqa: PLC0415 - lazy: registry client
 
     req = request(args)
-    result, gates = promote(
-        req, common.location(args), common.credentials(args), identity_text=req.author
-    )
+    result, gates = promote(req, common.location(args), common.credentials(args))
     if req.as_json:
         data = report.to_json(result)
         data["gates"] = [report.gate_json(g) for g in gates]
@@ -178,8 +147,6 @@ def run(args: argparse.Namespace) -> int:
             if not gate.passed or gate.overridden:
                 common.emit(f"{'refused' if gate.blocking else 'warning'}: {gate.message}")
         common.emit(report.text(result))
-    from gitops_promote.adapters import actions  # noqa: PLC0415
-
     warnings = [g for g in gates if not g.passed or g.overridden]
     for gate in warnings:
         actions.annotate(

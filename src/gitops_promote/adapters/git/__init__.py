@@ -3,8 +3,8 @@
 - :mod:`.runner`: :class:`Git`, the one place that builds argv and the environment
   (token as an ``Authorization`` header through ``GIT_CONFIG_*``, identity, no prompts),
   runs git, redacts and classifies failures; dry-run (``noop``) support.
-- :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, commit,
-  push with fetch/re-apply/retry, branch pushes with lease, and the base-branch guard.
+- :mod:`.repo`: :class:`Repo`, a config-repo checkout: partial + sparse clone, one commit,
+  one push, branch pushes with lease, and the base-branch guard.
 - :mod:`.plumbing`: named read-only operations (tree listing, tracked files, remote refs,
   merged tree, formatted log...), so no module outside this package builds git argv.
 - :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
@@ -34,6 +34,7 @@ from gitops_promote.adapters.git.repo import (
     FILTER_COMMITS,
     FILTER_HISTORY,
     ProtectedBranchError,
+    PushOutcome,
     PushResult,
     PushStatus,
     Repo,
@@ -71,6 +72,7 @@ __all__ = [
     "Identity",
     "ProtectedBranchError",
     "PushGuardError",
+    "PushOutcome",
     "PushResult",
     "PushStatus",
     "Repo",

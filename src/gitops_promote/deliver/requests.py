@@ -1,0 +1,84 @@
+"""The typed requests delivery takes: the commands parse their arguments (or the action
+its inputs) into one of these, and hand it down; nothing below the commands reads argv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+# A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
+# at most (a CI runner's clock a little ahead of the git server's), never a date that
+# would make every later promotion look older.
+NOW_AHEAD: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    """The typed, validated inputs of one promote run."""
+
+    env: str
+    apps: tuple[str, ...]
+    all_apps: bool
+    digest: str | None
+    tag: str | None
+    image: str | None
+    latest: bool
+    rollback: bool
+    dry_run: bool
+    no_push: bool
+    as_json: bool
+    now: datetime
+    message: str | None
+    title: str | None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    draft: bool | None = None
+    auto_merge: str | None = None
+    author: str | None = None
+    allow_downgrade: bool = False
+    defer_gates: bool = False
+    registry_check: bool = True
+
+    @property
+    def delivery(self) -> Delivery:
+        return Delivery(
+            now=self.now,
+            no_push=self.no_push,
+            message=self.message,
+            title=self.title,
+            labels=self.labels,
+            reviewers=self.reviewers,
+            team_reviewers=self.team_reviewers,
+            draft=self.draft,
+            auto_merge=self.auto_merge,
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What delivering a promotion takes beyond the changes: the request time (its
+    Promoted-At), whether to push, and the commit and pull-request options."""
+
+    now: datetime
+    no_push: bool = False
+    message: str | None = None
+    title: str | None = None
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    draft: bool | None = None
+    auto_merge: str | None = None
+
+
+@dataclass(frozen=True)
+class SoakRequest:
+    """The typed, validated inputs of one soak run."""
+
+    now: datetime
+    dry_run: bool = False
+    as_json: bool = False
+    apps: tuple[str, ...] = ()
+    envs: tuple[str, ...] = ()
+    author: str | None = None
