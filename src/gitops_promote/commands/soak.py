@@ -22,7 +22,7 @@ from gitops_promote.commands import common
 if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Workspace
     from gitops_promote.config.model import App, Config, Environment
-    from gitops_promote.facts.timelines import Key
+    from gitops_promote.facts.events import Key
     from gitops_promote.images import ImageRef
     from gitops_promote.plan import soak as soakplan
     from gitops_promote.plan.soak import Decision, Proposal
@@ -199,8 +199,7 @@ def gather(
 ) -> tuple[soakplan.Facts, list[str]]:
     """The facts of every target (one history pass, the work tree's pins) and the open
     promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
-    from gitops_promote.facts import statesince  # noqa: PLC0415
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
+    from gitops_promote.facts import since  # noqa: PLC0415
     from gitops_promote.plan import soak as soakplan  # noqa: PLC0415
 
     targets = soakplan.fact_targets(config)
@@ -208,9 +207,9 @@ def gather(
     # history: an overlay broken at HEAD must stop its target, not be read as the pin it
     # had before
     rev = "HEAD" if ws.cloned else None
-    now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
-    # since when: from the state file where it answers, else history
-    lines, notes = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
+    # since when: from the state file where it answers, else history (as status reads it)
+    held = since.read(ws.repo, config, targets, rev=rev)
+    now_pinned, lines, notes = held.current, held.lines, held.notes
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}

@@ -28,7 +28,9 @@ from gitops_promote.adapters import yamlsafe
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import OverlayError
-from gitops_promote.facts import pins
+from gitops_promote.facts import tree as views
+from gitops_promote.facts.overlay import read_pin_text, set_image_arg
+from gitops_promote.facts.overlay import target as pin_target
 from gitops_promote.images import ImageRef
 
 Key = tuple[str, str]  # (app, env)
@@ -85,6 +87,13 @@ class Tree:
 
     def with_texts(self, texts: Mapping[str, str]) -> Tree:
         return Tree(self.rev, self.files, {**self.texts, **texts}, self.dirs)
+
+    def kind(self, path: str) -> views.Kind | None:
+        """What ``path`` is here (:class:`gitops_promote.facts.tree.TreeView`): only
+        regular files are listed, so nothing is a link."""
+        if self.is_dir(path):
+            return "dir"
+        return "file" if path in self.files else None
 
     def kustomization(self, directory: str) -> str | None:
         """The kustomization file of ``directory``, when there is one."""
@@ -207,11 +216,13 @@ def overlay_root(config: Config, app: App, env: Environment) -> str:
 
 
 def pin_file(tree: Tree, config: Config, app: App, env: Environment) -> str | None:
-    """The file that carries ``app``'s pin in ``env`` in ``tree`` (None: no overlay)."""
+    """The file that carries ``app``'s pin in ``env`` in ``tree`` (None: no overlay), as
+    :func:`gitops_promote.facts.tree.pin_file` finds it."""
     root = overlay_root(config, app, env)
-    if tree.is_dir(root):
-        return tree.kustomization(root)
-    return root if root in tree.files else None
+    try:
+        return views.pin_file(tree, root, what=f"overlay of {app.name} in {env.name}")
+    except (OverlayError, views.Blocked):
+        return None
 
 
 def read_pinned(tree: Tree, config: Config, app: App, env: Environment) -> Pinned:
@@ -223,7 +234,7 @@ def read_pinned(tree: Tree, config: Config, app: App, env: Environment) -> Pinne
     if text is None:
         return Pinned(file, None, problem=f"{file} was not read")
     try:
-        pin = pins.read_pin_text(file, text, app)
+        pin = read_pin_text(file, text, app)
     except OverlayError as err:
         return Pinned(file, None, problem=str(err))
     return Pinned(file, pin.ref if pin else None, pin.line if pin else None)
@@ -501,7 +512,7 @@ def _only_pins_changed(
     text = before
     try:
         for app, ref in apps:
-            text = overlays.set_pin(file, text, pins.target(app), pins.set_image_arg(app, ref))
+            text = overlays.set_pin(file, text, pin_target(app), set_image_arg(app, ref))
     except OverlayError:
         return False, _first_changed_line(before, after)
     if text == after:

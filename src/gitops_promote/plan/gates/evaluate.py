@@ -28,7 +28,7 @@ from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import Problem
 from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts.changes import ChangeSet, Edit, Key
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult, GateSeverity
 from gitops_promote.plan.gates.config import config_gates
