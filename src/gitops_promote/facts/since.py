@@ -54,7 +54,11 @@ def read(
         current = pins.current(repo, config, targets, rev=rev)
     located = {key: c.file for key, c in current.items() if c.file is not None}
     refs = {key: c.ref for key, c in current.items() if c.error is None}
-    found = statesince.read_known(repo, config, rev or "HEAD", refs, located)
+    found = (  # the state file is read only when some target has a file to ask about
+        statesince.read_known(repo, config, rev or "HEAD", refs, located)
+        if located
+        else statesince.Verified()
+    )
     rest = {rel for key, rel in located.items() if key not in found.events}
     if len(rest) > timelines.FEW_FILES:
         repo.start_tree_download()  # history answers for many files: start the download now
