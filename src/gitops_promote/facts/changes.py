@@ -27,9 +27,9 @@ from typing import Any, Final, Literal
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.errors import OverlayError
+from gitops_promote.errors import OverlayError, UserError
 from gitops_promote.facts import tree as views
-from gitops_promote.facts.overlay import read_pin_text, set_image_arg
+from gitops_promote.facts.overlay import set_image_arg
 from gitops_promote.facts.overlay import target as pin_target
 from gitops_promote.images import ImageRef
 
@@ -226,18 +226,20 @@ def pin_file(tree: Tree, config: Config, app: App, env: Environment) -> str | No
 
 
 def read_pinned(tree: Tree, config: Config, app: App, env: Environment) -> Pinned:
-    """What ``tree`` pins for ``app`` in ``env`` (its text must have been read)."""
-    file = pin_file(tree, config, app, env)
-    if file is None:
+    """What ``tree`` pins for ``app`` in ``env`` (its text must have been read):
+    :func:`gitops_promote.facts.tree.read_pin` over the texts read."""
+
+    def text(file: str) -> str | UserError:
+        found = tree.text(file)
+        return OverlayError(f"{file} was not read") if found is None else found
+
+    root = overlay_root(config, app, env)
+    now = views.read_pin(tree, root, app, what=f"overlay of {app.name} in {env.name}", text=text)
+    if now.file is None:
         return Pinned(None, None)
-    text = tree.text(file)
-    if text is None:
-        return Pinned(file, None, problem=f"{file} was not read")
-    try:
-        pin = read_pin_text(file, text, app)
-    except OverlayError as err:
-        return Pinned(file, None, problem=str(err))
-    return Pinned(file, pin.ref if pin else None, pin.line if pin else None)
+    if now.error is not None:
+        return Pinned(now.file, None, problem=str(now.error))
+    return Pinned(now.file, now.ref, now.pin.line if now.pin else None)
 
 
 def targets(config: Config) -> list[tuple[App, Environment]]:

@@ -50,8 +50,7 @@ def work_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
     try:
         file = tree.pin_file(tree.WorkTree(root), rel, what=what)
     except tree.Blocked as link:
-        files.refuse_links(root, link.path, what=what)  # raises, naming the link
-        raise OverlayError(f"{what} {quote(rel)} is not a regular file") from None
+        raise _refused(root, link, rel, what) from None
     return files.resolve_in_repo(root, file, what=what), file
 
 
@@ -94,7 +93,8 @@ def current(
     view = tree.GitTree.parse(
         rev, repo.git.run("ls-tree", "-r", "-t", "-z", "--full-tree", rev).stdout
     )
-    located: dict[Key, tuple[App, str, str]] = {}  # key -> (app, file, blob)
+    located: dict[Key, tuple[App, str]] = {}  # key -> (app, overlay path)
+    oids: set[str] = set()
     checkout: list[tuple[App, Environment]] = []
     for app, env in targets:
         key = (app.name, env.name)
@@ -102,22 +102,22 @@ def current(
         rel = config.overlay_path(app, env)
         try:
             files.check_relative(rel, what=what)
-            file = tree.pin_file(view, rel, what=what)
+            oids.add(view.blob(tree.pin_file(view, rel, what=what)))
         except tree.Blocked:
             checkout.append((app, env))
             continue
         except UserError as err:
             out[key] = Current(None, None, err)
             continue
-        located[key] = (app, file, view.blob(file))
-    blobs = repo.read_objects({oid for _, _, oid in located.values()})
-    cache: dict[tuple[str, str, overlays.Target], overlays.Pin | UserError | None] = {}
-    for key, (app, file, oid) in located.items():
-        pinned = pin_of_blob(oid, file, blobs.get(oid), app, cache)
-        if isinstance(pinned, UserError):
-            out[key] = Current(file, None, pinned)
-        else:
-            out[key] = Current(file, pinned)
+        located[key] = (app, rel)
+    blobs = repo.read_objects(oids)
+
+    def text(file: str) -> str | UserError:
+        return blob_text(blobs.get(view.blob(file)), file)
+
+    for key, (app, rel) in located.items():
+        what = f"overlay of {app.name} in {key[1]}"
+        out[key] = tree.read_pin(view, rel, app, what=what, text=text)
     if checkout:
         repo.add_sparse([config.overlay_path(a, e) for a, e in checkout])
         for app, env in checkout:
@@ -139,16 +139,36 @@ def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
 
 
 def _from_work_tree(root: Path, config: Config, app: App, env: Environment) -> Current:
-    try:
-        state = read_state(root, config, app, env)
-        state.require_pin()  # a broken pin is a problem to report here
-    except UserError as err:
+    """:func:`gitops_promote.facts.tree.read_pin` of the work tree: the answers and errors
+    :func:`read_state` gives, a broken pin an error."""
+    rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
+
+    def text(file: str) -> str | UserError:
         try:
-            _, file = locate(root, config, app, env)
-        except UserError:
-            return Current(None, None, err)
-        return Current(file, None, err)
-    return Current(state.file, state.pin)
+            path = files.resolve_in_repo(root, file, what=what)
+            return yamlsafe.decode(files.read_bytes(path, what=file), file)
+        except UserError as err:
+            return err
+
+    try:
+        files.check_relative(rel, what=what)
+        return tree.read_pin(tree.WorkTree(root), rel, app, what=what, text=text)
+    except tree.Blocked as link:
+        error: UserError
+        try:
+            error = _refused(root, link, rel, what)
+        except UserError as err:
+            error = err
+        return Current(None, None, error)
+    except UserError as err:
+        return Current(None, None, err)
+
+
+def _refused(root: Path, link: tree.Blocked, rel: str, what: str) -> OverlayError:
+    """Why the work tree refuses the link on an overlay's path (raised when it is a
+    symlink, naming it and where it points)."""
+    files.refuse_links(root, link.path, what=what)
+    return OverlayError(f"{what} {quote(rel)} is not a regular file")
 
 
 def blob_text(data: bytes | None, file: str, *, limit: bool = True) -> str | UserError:

@@ -10,18 +10,22 @@ does not follow, something else, or nothing) in
 
 :func:`pin_file` is the only place that decides which file of an overlay path carries the
 pin (the path itself, or the kustomization in a directory), with the same errors whatever
-the view. Imports no adapter: the pure layers may use it.
+the view; :func:`read_pin` is the one reading of what a view pins (the texts come from
+the caller: the work tree's files, a blob batch, the texts ``check`` read). Imports no
+adapter: the pure layers may use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final, Literal, Protocol
 
 from gitops_promote.apply.overlays.model import KUSTOMIZATION_NAMES
-from gitops_promote.errors import OverlayError, quote
+from gitops_promote.config.model import App
+from gitops_promote.errors import OverlayError, UserError, quote
+from gitops_promote.facts.overlay import Current, read_pin_text
 
 Kind = Literal["dir", "file", "link", "other"]  # "link": a symlink or submodule
 
@@ -134,4 +138,38 @@ def pin_file(view: TreeView, rel: str, *, what: str) -> str:
     return rel
 
 
-__all__ = ["REGULAR", "Blocked", "GitTree", "Kind", "TreeView", "WorkTree", "pin_file"]
+def read_pin(
+    view: TreeView,
+    rel: str,
+    app: App,
+    *,
+    what: str,
+    text: Callable[[str], str | UserError],
+) -> Current:
+    """What ``view`` pins for ``app`` at the overlay path ``rel`` (checked): the file
+    (:func:`pin_file`; its errors give a Current with no file), its ``text`` (an error: the
+    file cannot be read) and the pin in it (a broken pin is an error). :class:`Blocked`
+    is left to the caller."""
+    try:
+        file = pin_file(view, rel, what=what)
+    except OverlayError as err:
+        return Current(None, None, err)
+    found = text(file)
+    if isinstance(found, UserError):
+        return Current(file, None, found)
+    try:
+        return Current(file, read_pin_text(file, found, app))
+    except UserError as err:
+        return Current(file, None, err)
+
+
+__all__ = [
+    "REGULAR",
+    "Blocked",
+    "GitTree",
+    "Kind",
+    "TreeView",
+    "WorkTree",
+    "pin_file",
+    "read_pin",
+]
