@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts.changes import ChangeSet, Edit
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.facts.judged import Deployed, Facts
-from gitops_promote.facts.since import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates.evaluate import evaluate
 from gitops_promote.plan.gates.pinning import rendered_pinning_gate

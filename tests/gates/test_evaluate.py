@@ -14,8 +14,8 @@ import pytest
 
 from gitops_promote.config.model import App, Config, Environment, FreezeWindow
 from gitops_promote.facts.changes import ChangeSet, Edit, PinChange
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.facts.judged import Facts, RenderFact
-from gitops_promote.facts.since import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates.evaluate import evaluate
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from gitops_promote.config.model import Environment
-from gitops_promote.facts.since import PinEvent, Version, events
+from gitops_promote.facts.events import PinEvent, Version, events
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates.soak import soak_gate, soak_status
 

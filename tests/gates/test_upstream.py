@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gitops_promote.config.model import Environment
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates.upstream import is_rollback, upstream_gate
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.config.load import parse_config
-from gitops_promote.facts import timelines as facts
+from gitops_promote.facts import pins
+from gitops_promote.facts.events import Key
+from gitops_promote.facts.overlay import Current
 from support import gitutil
 from support.repos import Platform, cli, digest_of
 
@@ -84,8 +86,8 @@ def build(root: Path) -> Repo:
     return Repo(Git(cwd=root), root, base_branch="main")
 
 
-def described(current: dict[facts.Key, facts.Current]) -> dict[facts.Key, Any]:
-    out: dict[facts.Key, Any] = {}
+def described(current: dict[Key, Current]) -> dict[Key, Any]:
+    out: dict[Key, Any] = {}
     for key, c in current.items():
         error = c.error
         why = (type(error).__name__, error.message, error.hint) if error else None
@@ -101,8 +103,8 @@ def test_the_commit_tree_reads_like_the_work_tree(tmp_path: Path) -> None:
     gives the same file, pin and error (type, message, hint) as the work tree."""
     repo = build(tmp_path / "config")
     targets = [(a, e) for a in CONFIG.apps for e in CONFIG.envs_of(a)]
-    from_tree = described(facts.current_pins(repo, CONFIG, targets, rev="HEAD"))
-    from_work_tree = described(facts.current_pins(repo, CONFIG, targets))
+    from_tree = described(pins.current(repo, CONFIG, targets, rev="HEAD"))
+    from_work_tree = described(pins.current(repo, CONFIG, targets))
     assert from_tree == from_work_tree
     assert list(from_tree) == [(a.name, e.name) for a, e in targets]
     ok = from_tree[("ok", "dev")]

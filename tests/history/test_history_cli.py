@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gitops_promote.facts.since import pr_number
+from gitops_promote.facts.events import pr_number
 from support import gitutil
 from support.repos import Platform, cli, digest_of
 

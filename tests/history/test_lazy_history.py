@@ -15,7 +15,7 @@ import pytest
 from gitops_promote.adapters.git import FILTER_COMMITS, Git, Repo
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
-from gitops_promote.facts import since as history
+from gitops_promote.facts import events as history
 from gitops_promote.facts import timelines as facts
 from gitops_promote.images import ImageRef
 from support import gitutil

@@ -12,8 +12,7 @@ import pytest
 
 from gitops_promote.config.load import parse_config
 from gitops_promote.facts import statefile as state
-from gitops_promote.facts.since import Version, events
-from gitops_promote.facts.timelines import Timeline
+from gitops_promote.facts.events import Timeline, Version, events
 from gitops_promote.images import ImageRef
 from support import gitutil
 from support.repos import ConfigRepo, Platform, cli, digest_of

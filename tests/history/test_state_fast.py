@@ -27,9 +27,8 @@ from gitops_promote.adapters.git.log import Link
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.facts import check as checkfacts
-from gitops_promote.facts import merged, statesince
+from gitops_promote.facts import merged, since, statesince
 from gitops_promote.facts import statefile as state
-from gitops_promote.facts import timelines as facts
 from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.gates.evaluate import evaluate
 from gitops_promote.report import check as checkreport
@@ -156,8 +155,8 @@ def status(built: Built, config: Config) -> tuple[Any, str]:
 
 def soak(built: Built, config: Config) -> list[dict[str, Any]]:
     wanted = soakplan.fact_targets(config)
-    now_pinned = facts.current_pins(built.repo, config, wanted, rev="HEAD")
-    lines, _ = statesince.timelines(built.repo, config, wanted, "HEAD", now_pinned)
+    held = since.read(built.repo, config, wanted, rev="HEAD")
+    now_pinned, lines = held.current, held.lines
     found = soakplan.Facts(
         config,
         built.now,
@@ -258,8 +257,8 @@ def test_a_correct_state_file_answers_status_without_history(
     gitutil.commit_files(pending.root, {}, message="pending", date=pending.now)
     config = parse_config(WITH)
     every = [(a, e) for a in config.apps for e in config.envs_of(a)]
-    now_pinned = facts.current_pins(pending.repo, config, every, rev="HEAD")
-    lines, notes = statesince.timelines(pending.repo, config, every, "HEAD", now_pinned)
+    held = since.read(pending.repo, config, every, rev="HEAD")
+    now_pinned, lines, notes = held.current, held.lines, held.notes
     assert notes == []  # a pending entry is not a mismatch
     assert all(line.held_since(now_pinned[key].ref) for key, line in lines.items())
     walked = lines[("api", "prod")].events._walk  # type: ignore[attr-defined]

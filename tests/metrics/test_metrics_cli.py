@@ -13,7 +13,7 @@ import pytest
 from check.scenario import API, ConfigRepo
 from gitops_promote.config.load import parse_config
 from gitops_promote.facts.deployments import Deployment, of_events
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import metrics
 from metrics.history import SINCE, UNTIL, A, B, C, at, build

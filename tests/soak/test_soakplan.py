@@ -10,8 +10,7 @@ import pytest
 
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
-from gitops_promote.facts.since import Version, events
-from gitops_promote.facts.timelines import Key, Timeline
+from gitops_promote.facts.events import Key, Timeline, Version, events
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import soak as soakplan
 from support.repos import digest_of

@@ -3,7 +3,8 @@
 Every path that comes from promotion.yaml or the command line passes through
 :func:`resolve_in_repo`, which refuses absolute paths, ``..`` and symlinks that leave the
 repository. An overlay is read and written only as a regular file reached without any
-symbolic link (:func:`overlay_file`): a link would make one environment's promotion
+symbolic link (:func:`refuse_links`, applied by
+:func:`gitops_promote.facts.pins.work_file`): a link would make one environment's promotion
 change the file another environment deploys. Writes go to a temporary file beside the
 target and are renamed over it, so an interrupted run never leaves a half-written overlay.
 """
@@ -73,35 +74,6 @@ def refuse_links(root: Path, rel: str, *, what: str) -> None:
                 hint="replace the link with a copy of the file: a link lets a promotion of "
                 "one environment change what another deploys",
             )
-
-
-def overlay_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
-    """The file an overlay path names: the path itself, or the kustomization in a directory.
-
-    Neither may be, or lie under, a symbolic link (:func:`refuse_links`), nor leave the
-    repository. Returns the absolute path and its repo-relative POSIX form.
-    """
-    refuse_links(root, rel, what=what)
-    path = resolve_in_repo(root, rel, what=what)
-    if path.is_dir():
-        for name in KUSTOMIZATION_NAMES:
-            candidate = path / name
-            if candidate.is_file() or candidate.is_symlink():
-                file = f"{rel.rstrip('/')}/{name}"
-                refuse_links(root, file, what=what)
-                return resolve_in_repo(root, file, what=what), file
-        raise OverlayError(
-            f"{what} {quote(rel)} has no kustomization.yaml",
-            hint="create it, or point the path at a values file or manifest",
-        )
-    if not path.exists():
-        raise OverlayError(
-            f"{what} {quote(rel)} does not exist",
-            hint="create the overlay, or fix the path template in promotion.yaml",
-        )
-    if not path.is_file():
-        raise OverlayError(f"{what} {quote(rel)} is not a regular file")
-    return path, rel
 
 
 def read_bytes(path: Path, *, what: str) -> bytes:

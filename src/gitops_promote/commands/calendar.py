@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
     from gitops_promote.config.load import load_config  # noqa: PLC0415
     from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
+    from gitops_promote.facts import since  # noqa: PLC0415
     from gitops_promote.plan import calendar as plan  # noqa: PLC0415
     from gitops_promote.report import calendar as view  # noqa: PLC0415
 
@@ -62,10 +62,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             ]
             rev = "HEAD" if ws.cloned else None
-            current = facts.current_pins(ws.repo, config, targets, rev=rev)
-            pins = {key: c.ref for key, c in current.items()}
-            files_of = {key: c.file for key, c in current.items() if c.file}
-            lines = facts.timelines(ws.repo, config, targets, rev, files=files_of, lazy=True)
+            held = since.read(ws.repo, config, targets, rev=rev)
+            pins = {key: c.ref for key, c in held.current.items()}
+            lines = held.lines
             found = plan.soak_openings(config, pins, lines, now)
             openings = [o for o in found if o.opens < end and (envs is None or o.env in envs)]
     occurrences = plan.freeze_occurrences(config, now, end, envs)

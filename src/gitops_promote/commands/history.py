@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gitops_promote.commands import common
 
 if TYPE_CHECKING:
-    from gitops_promote.facts.since import PinEvent
+    from gitops_promote.facts.events import PinEvent
     from gitops_promote.images import ImageRef
 
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from gitops_promote.config.load import load_config  # noqa: PLC0415
     from gitops_promote.deliver.promotion import ws_web_url  # noqa: PLC0415
     from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415 - lazy: keep start-up fast
+    from gitops_promote.facts import timelines  # noqa: PLC0415 - lazy: keep start-up fast
 
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} is not a positive number")
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             common.pick_apps(config, [app.name], env)  # refuses an env the app is not in
         targets = [(app, env) for env in envs]
         ws.repo.add_sparse([config.overlay_path(app, env) for env in envs])
-        lines = facts.timelines(ws.repo, config, targets)
+        lines = timelines.timelines(ws.repo, config, targets)
         repo_url = ws_web_url(ws)
     ordered = [(e.date, i, e) for line in lines.values() for i, e in enumerate(line.events)]
     events = [e for _, _, e in sorted(ordered, key=lambda t: t[:2], reverse=True)][: args.limit]

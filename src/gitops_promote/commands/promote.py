@@ -100,7 +100,6 @@ def request(args: argparse.Namespace) -> PromoteRequest:
     return PromoteRequest(
         env=args.env,
         apps=apps,
-        all_apps=args.all,
         digest=args.digest,
         tag=args.tag,
         image=args.image,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Workspace
     from gitops_promote.config.model import App, Config
     from gitops_promote.errors import Problem
-    from gitops_promote.facts.timelines import Key
+    from gitops_promote.facts.events import Key
     from gitops_promote.images import ImageRef
 
 
@@ -71,17 +71,15 @@ def run(args: argparse.Namespace) -> int:
     with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
         config = load_config(ws.root, loc.config_path)
         targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
-        ws.repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
+        now = pins.current(ws.repo, config, targets)
         for app, env in targets:
             checked += 1
-            try:
-                state = pins.read_state(ws.root, config, app, env)
-                state.require_pin()
-            except UserError as err:
-                problems.append(Problem(config.overlay_path(app, env), None, str(err)))
+            found = now[(app.name, env.name)]
+            if found.error is not None:
+                problems.append(Problem(config.overlay_path(app, env), None, str(found.error)))
                 continue
-            if state.pin is None:
-                unpinned.append(Unpinned(app, state.file))
+            if found.pin is None and found.file is not None:
+                unpinned.append(Unpinned(app, found.file))
         notes, not_added = _added_by_promote(ws, unpinned)
         problems += [u.problem for u in not_added]
         written: list[str] = []
@@ -94,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         problems += _built_into_gated(ws.repo, config)
         json_text, md_text = statefile.read_texts(ws.repo, config)
-        pinned = statefile.read_pins(ws.repo, config)
+        pinned = pins.refs(now)
         problems += statefile.check(config, json_text, md_text, pinned)
         problems += _check_since(ws.repo, config, json_text, pinned)
     if args.json:
@@ -214,8 +212,7 @@ def _check_since(
 ) -> list[Problem]:
     """The state file's since and commit against a whole-history pass: status, soak and
     check trust them (see gitops_promote.facts.statesince), so a wrong one is a problem."""
-    from gitops_promote.facts import statefile  # noqa: PLC0415
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
+    from gitops_promote.facts import statefile, timelines  # noqa: PLC0415
 
     if json_text is None:
         return []
@@ -225,7 +222,7 @@ def _check_since(
         return []  # check() reported it
     wanted = {(e.app, e.env) for e in entries if e.commit is not None}
     targets = [(a, e) for a in config.apps for e in config.envs_of(a) if (a.name, e.name) in wanted]
-    lines = facts.timelines(repo, config, targets, lazy=True)  # used right here
+    lines = timelines.timelines(repo, config, targets, lazy=True)  # used right here
     return statefile.check_since(config, entries, pinned, lines)
 
 

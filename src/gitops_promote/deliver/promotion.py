@@ -37,6 +37,7 @@ from gitops_promote.deliver.push import deliver_push, superseded_window
 from gitops_promote.deliver.requests import Delivery, PromoteRequest
 from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where, quote
 from gitops_promote.facts import pins, statefile
+from gitops_promote.facts import since as since_when
 from gitops_promote.facts import timelines as facts
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import verdicts
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from gitops_promote.facts.since import PinEvent
+    from gitops_promote.facts.events import PinEvent
 
 __all__ = [  # the names soak and the commands take from here
     "Choice",
@@ -113,7 +114,9 @@ def promote(
         upstream_env = config.upstream_of(env)
         envs = [env] + ([upstream_env] if upstream_env else [])
         ws.repo.add_sparse([config.overlay_path(a, e) for a in apps for e in envs])
-        lines = facts.timelines(ws.repo, config, history_targets(req, apps, env, upstream_env))
+        # since when: the one source status and soak read (the state file, else history)
+        held = since_when.read(ws.repo, config, history_targets(req, apps, env, upstream_env))
+        lines = dict(held.lines)
         choices = [choose(req, config, ws, app, env, lines) for app in apps]
         states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
         changes = tuple(change_of(c, states[c.app.name]) for c in choices)
@@ -230,21 +233,13 @@ def preflight_facts(
     for c in changes:
         names[c.app] = None
         names.update(dict.fromkeys(config.app(c.app).depends_on))
-    before: dict[facts.Key, ImageRef | None] = {}
-    for name in names:
-        if not config.has_app(name):
-            continue
-        app = config.app(name)
-        for env_name in envs:
-            target_env = config.env(env_name)
-            if target_env not in config.envs_of(app):
-                continue
-            try:
-                state = pins.read_state(ws.root, config, app, target_env)
-            except UserError:
-                before[(name, env_name)] = None
-                continue
-            before[(name, env_name)] = state.pin.ref if state.pin else None
+    targets = [
+        (app, config.env(env_name))
+        for app in (config.app(n) for n in names if config.has_app(n))
+        for env_name in envs
+        if config.env(env_name) in config.envs_of(app)
+    ]
+    before = pins.refs(pins.work_tree(ws.root, config, targets))
     after = dict(before)
     after.update({(c.app, env.name): c.new for c in changes})
     return {

@@ -19,7 +19,6 @@ class PromoteRequest:
 
     env: str
     apps: tuple[str, ...]
-    all_apps: bool
     digest: str | None
     tag: str | None
     image: str | None

@@ -27,9 +27,8 @@ from gitops_promote.deliver.promotion import change_of, parse_identity
 from gitops_promote.deliver.pull_request import branch_for, github_client
 from gitops_promote.deliver.requests import Delivery, SoakRequest
 from gitops_promote.errors import GateError, PromoteError, UserError
-from gitops_promote.facts import pins, statesince
+from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
-from gitops_promote.facts import timelines as facts
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import soak as soakplan
@@ -142,9 +141,9 @@ def gather(
     # history: an overlay broken at HEAD must stop its target, not be read as the pin it
     # had before
     rev = "HEAD" if ws.cloned else None
-    now_pinned = facts.current_pins(ws.repo, config, targets, rev=rev)
-    # since when: from the state file where it answers, else history
-    lines, notes = statesince.timelines(ws.repo, config, targets, rev, now_pinned)
+    # since when: from the state file where it answers, else history (as status reads it)
+    held = since.read(ws.repo, config, targets, rev=rev)
+    now_pinned, lines, notes = held.current, held.lines, held.notes
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}

@@ -27,8 +27,10 @@ from typing import Any, Final, Literal
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.errors import OverlayError
-from gitops_promote.facts import pins
+from gitops_promote.errors import OverlayError, UserError
+from gitops_promote.facts import tree as views
+from gitops_promote.facts.overlay import set_image_arg
+from gitops_promote.facts.overlay import target as pin_target
 from gitops_promote.images import ImageRef
 
 Key = tuple[str, str]  # (app, env)
@@ -85,6 +87,13 @@ class Tree:
 
     def with_texts(self, texts: Mapping[str, str]) -> Tree:
         return Tree(self.rev, self.files, {**self.texts, **texts}, self.dirs)
+
+    def kind(self, path: str) -> views.Kind | None:
+        """What ``path`` is here (:class:`gitops_promote.facts.tree.TreeView`): only
+        regular files are listed, so nothing is a link."""
+        if self.is_dir(path):
+            return "dir"
+        return "file" if path in self.files else None
 
     def kustomization(self, directory: str) -> str | None:
         """The kustomization file of ``directory``, when there is one."""
@@ -206,26 +215,30 @@ def overlay_root(config: Config, app: App, env: Environment) -> str:
 
 
 def pin_file(tree: Tree, config: Config, app: App, env: Environment) -> str | None:
-    """The file that carries ``app``'s pin in ``env`` in ``tree`` (None: no overlay)."""
+    """The file that carries ``app``'s pin in ``env`` in ``tree`` (None: no overlay), as
+    :func:`gitops_promote.facts.tree.pin_file` finds it."""
     root = overlay_root(config, app, env)
-    if tree.is_dir(root):
-        return tree.kustomization(root)
-    return root if root in tree.files else None
+    try:
+        return views.pin_file(tree, root, what=f"overlay of {app.name} in {env.name}")
+    except (OverlayError, views.Blocked):
+        return None
 
 
 def read_pinned(tree: Tree, config: Config, app: App, env: Environment) -> Pinned:
-    """What ``tree`` pins for ``app`` in ``env`` (its text must have been read)."""
-    file = pin_file(tree, config, app, env)
-    if file is None:
+    """What ``tree`` pins for ``app`` in ``env`` (its text must have been read):
+    :func:`gitops_promote.facts.tree.read_pin` over the texts read."""
+
+    def text(file: str) -> str | UserError:
+        found = tree.text(file)
+        return OverlayError(f"{file} was not read") if found is None else found
+
+    root = overlay_root(config, app, env)
+    now = views.read_pin(tree, root, app, what=f"overlay of {app.name} in {env.name}", text=text)
+    if now.file is None:
         return Pinned(None, None)
-    text = tree.text(file)
-    if text is None:
-        return Pinned(file, None, problem=f"{file} was not read")
-    try:
-        pin = pins.read_pin_text(file, text, app)
-    except OverlayError as err:
-        return Pinned(file, None, problem=str(err))
-    return Pinned(file, pin.ref if pin else None, pin.line if pin else None)
+    if now.error is not None:
+        return Pinned(now.file, None, problem=str(now.error))
+    return Pinned(now.file, now.ref, now.pin.line if now.pin else None)
 
 
 def targets(config: Config) -> list[tuple[App, Environment]]:
@@ -500,7 +513,7 @@ def _only_pins_changed(
     text = before
     try:
         for app, ref in apps:
-            text = overlays.set_pin(file, text, pins.target(app), pins.set_image_arg(app, ref))
+            text = overlays.set_pin(file, text, pin_target(app), set_image_arg(app, ref))
     except OverlayError:
         return False, _first_changed_line(before, after)
     if text == after:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from gitops_promote.facts import since as history
+from gitops_promote.facts import events as history
 from gitops_promote.images import ImageRef
 
 Key = tuple[str, str]  # (app, env)

@@ -15,7 +15,7 @@ from typing import Any
 from gitops_promote.config.model import Config
 from gitops_promote.errors import Problem
 from gitops_promote.facts.changes import ChangeSet, Key
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 
 

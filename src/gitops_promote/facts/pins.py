@@ -1,104 +1,217 @@
-"""What the working tree pins now: locate, read and rewrite an app's overlay in an env.
+"""What is pinned now: the one reader (:func:`current`, over the work tree or a commit's
+tree), and an app's overlay read and rewritten in the work tree (:func:`read_state`,
+:func:`write`).
 
-The edge between promotion.yaml (which file) and the pure editors in :mod:`overlays`
-(which bytes): reads go through :mod:`files` (safe paths, size limits) and
-:mod:`yamlsafe` (encodings), writes are atomic.
+The edge between promotion.yaml (which file: :func:`gitops_promote.facts.tree.pin_file`)
+and the pure readers and editors of :mod:`gitops_promote.facts.overlay` (which bytes):
+reads go through :mod:`files` (safe paths, size limits) and :mod:`yamlsafe` (encodings),
+writes are atomic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import files, yamlsafe
-from gitops_promote.adapters.git import plumbing
+from gitops_promote.adapters.git import Repo, plumbing
 from gitops_promote.apply import overlays
 from gitops_promote.apply.overlays.model import BadPinError
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.errors import OverlayError, UserError
-from gitops_promote.images import KEEP, ImageRef, SetImage
-
-if TYPE_CHECKING:
-    from gitops_promote.adapters.git import Repo
-
-
-@dataclass(frozen=True)
-class OverlayState:
-    """One app's overlay in one env, as the working tree has it."""
-
-    app: App
-    env: Environment
-    path: Path  # absolute
-    file: str  # repo-relative POSIX path
-    text: str
-    pin: overlays.Pin | None
-    broken: BadPinError | None = None  # the pin is there, with an invalid digest/tag/name
-
-    def require_pin(self) -> overlays.Pin | None:
-        """The pin, for a reader that needs it valid (the BadPinError when it is broken)."""
-        if self.broken is not None:
-            raise self.broken
-        return self.pin
-
-
-def target(app: App) -> overlays.Target:
-    return overlays.Target(
-        image=app.image,
-        match=app.kustomize_name,
-        kind=app.editor,
-        key=app.key,
-        setter=app.setter or app.name,
-    )
-
-
-def set_image_arg(app: App, new: ImageRef) -> SetImage:
-    """The kustomize-style argument that pins ``new`` for ``app``: the whole entry is
-    replaced (a stale tag is dropped); newName is written only when it differs."""
-    new_name = new.name if new.name != app.kustomize_name else None
-    return SetImage(app.kustomize_name, new_name, new.tag, new.digest)
+from gitops_promote.errors import OverlayError, UserError, quote
+from gitops_promote.facts import changes, tree
+from gitops_promote.facts.events import Key
+from gitops_promote.facts.overlay import (
+    Current,
+    OverlayState,
+    edit,
+    read_pin_text,
+    set_image_arg,
+    target,
+)
+from gitops_promote.images import KEEP, ImageRef
 
 
 def locate(root: Path, config: Config, app: App, env: Environment) -> tuple[Path, str]:
-    rel = config.overlay_path(app, env)
-    return files.overlay_file(root, rel, what=f"overlay of {app.name} in {env.name}")
+    """The file that carries ``app``'s pin in ``env`` in the work tree: its absolute path
+    and repo-relative POSIX form (:func:`work_file`)."""
+    return work_file(
+        root, config.overlay_path(app, env), what=f"overlay of {app.name} in {env.name}"
+    )
+
+
+def work_file(root: Path, rel: str, *, what: str) -> tuple[Path, str]:
+    """The file an overlay path names in the work tree (:func:`gitops_promote.facts.tree.pin_file`).
+
+    Neither it, nor a directory above it, may be a symbolic link
+    (:func:`gitops_promote.adapters.files.refuse_links`), nor leave the repository.
+    Returns the absolute path and its repo-relative POSIX form."""
+    files.check_relative(rel, what=what)
+    try:
+        file = tree.pin_file(tree.WorkTree(root), rel, what=what)
+    except tree.Blocked as link:
+        raise _refused(root, link, rel, what) from None
+    return files.resolve_in_repo(root, file, what=what), file
 
 
 def read_state(root: Path, config: Config, app: App, env: Environment) -> OverlayState:
-    """The overlay as the work tree has it. A broken pin (an invalid digest, tag or name)
-    is not an error here: an edit may repair it; ``broken`` says what is wrong, and
-    :meth:`OverlayState.require_pin` refuses it for readers that need the pin."""
+    """The overlay as the work tree has it, for an editor. A broken pin (an invalid digest,
+    tag or name) is not an error here: an edit may repair it; ``broken`` says what is
+    wrong, and :meth:`OverlayState.require_pin` refuses it for readers that need the pin."""
     path, rel = locate(root, config, app, env)
     text = yamlsafe.decode(files.read_bytes(path, what=rel), rel)
     try:
-        pin = overlays.read_pin(rel, text, target(app))
+        pin = read_pin_text(rel, text, app)
     except BadPinError as err:
         return OverlayState(app, env, path, rel, text, None, err)
     return OverlayState(app, env, path, rel, text, pin)
 
 
-def read_pin_text(filename: str, text: str, app: App) -> overlays.Pin | None:
-    """The pin of ``app`` in a file's text (a historical version, say)."""
-    return overlays.read_pin(filename, text, target(app))
-
-
-def edit(state: OverlayState, new: ImageRef) -> str:
-    """The overlay text with ``new`` pinned; raises when the editor cannot do it safely."""
-    text = overlays.set_pin(
-        state.file, state.text, target(state.app), set_image_arg(state.app, new)
-    )
-    pin = overlays.read_pin(state.file, text, target(state.app))
-    if pin is None or pin.ref != new:
-        raise OverlayError(
-            f"{state.file}: editing the pin of {state.app.name} did not yield {new}",
-            hint="the overlay may set the image in an unexpected way; pin it by hand once",
-        )
-    return text
-
-
 def write(state: OverlayState, text: str) -> None:
     files.write_atomic(state.path, text.encode("utf-8"))
+
+
+# -- the one reader of what is pinned now ------------------------------------------------------
+
+
+def current(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[tuple[App, Environment]],
+    *,
+    rev: str | None = None,
+) -> dict[Key, Current]:
+    """What every target pins: read from the work tree (``rev`` None: what the checkout
+    holds, uncommitted edits included), or from the tree of ``rev`` (a fresh clone, whose
+    work tree is that commit: the same answers and the same errors as the work tree would
+    give, without checking out the overlays: one ``ls-tree``, one blob batch). A link on
+    an overlay's path in ``rev``'s tree is left to the work tree, which refuses it."""
+    if rev is None:
+        repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
+        return work_tree(repo.root, config, targets)
+    out: dict[Key, Current] = {}
+    view = tree.GitTree(rev, plumbing.ls_tree(repo.git, rev, trees=True))
+    located: dict[Key, tuple[App, str]] = {}  # key -> (app, overlay path)
+    oids: set[str] = set()
+    checkout: list[tuple[App, Environment]] = []
+    for app, env in targets:
+        key = (app.name, env.name)
+        what = f"overlay of {app.name} in {env.name}"
+        rel = config.overlay_path(app, env)
+        try:
+            files.check_relative(rel, what=what)
+            oids.add(view.blob(tree.pin_file(view, rel, what=what)))
+        except tree.Blocked:
+            checkout.append((app, env))
+            continue
+        except UserError as err:
+            out[key] = Current(None, None, err)
+            continue
+        located[key] = (app, rel)
+    blobs = repo.read_objects(oids)
+
+    def text(file: str) -> str | UserError:
+        return blob_text(blobs.get(view.blob(file)), file)
+
+    for key, (app, rel) in located.items():
+        what = f"overlay of {app.name} in {key[1]}"
+        out[key] = tree.read_pin(view, rel, app, what=what, text=text)
+    if checkout:
+        repo.add_sparse([config.overlay_path(a, e) for a, e in checkout])
+        for app, env in checkout:
+            out[(app.name, env.name)] = _from_work_tree(repo.root, config, app, env)
+    return {(a.name, e.name): out[(a.name, e.name)] for a, e in targets}
+
+
+def work_tree(
+    root: Path, config: Config, targets: Iterable[tuple[App, Environment]]
+) -> dict[Key, Current]:
+    """What every target pins in the work tree at ``root`` as it is (a sparse checkout is
+    not widened: :func:`current` does that)."""
+    return {(a.name, e.name): _from_work_tree(root, config, a, e) for a, e in targets}
+
+
+def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
+    """What each target pins, None where nothing is (or the overlay cannot be read)."""
+    return {key: c.ref for key, c in now.items()}
+
+
+def _from_work_tree(root: Path, config: Config, app: App, env: Environment) -> Current:
+    """:func:`gitops_promote.facts.tree.read_pin` of the work tree: the answers and errors
+    :func:`read_state` gives, a broken pin an error."""
+    rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
+
+    def text(file: str) -> str | UserError:
+        try:
+            path = files.resolve_in_repo(root, file, what=what)
+            return yamlsafe.decode(files.read_bytes(path, what=file), file)
+        except UserError as err:
+            return err
+
+    try:
+        files.check_relative(rel, what=what)
+        return tree.read_pin(tree.WorkTree(root), rel, app, what=what, text=text)
+    except tree.Blocked as link:
+        error: UserError
+        try:
+            error = _refused(root, link, rel, what)
+        except UserError as err:
+            error = err
+        return Current(None, None, error)
+    except UserError as err:
+        return Current(None, None, err)
+
+
+def _refused(root: Path, link: tree.Blocked, rel: str, what: str) -> OverlayError:
+    """Why the work tree refuses the link on an overlay's path (raised when it is a
+    symlink, naming it and where it points)."""
+    files.refuse_links(root, link.path, what=what)
+    return OverlayError(f"{what} {quote(rel)} is not a regular file")
+
+
+def blob_text(data: bytes | None, file: str, *, limit: bool = True) -> str | UserError:
+    """A blob's text as :func:`read_state` reads the file (same limits and errors;
+    ``limit`` False: no size limit, for the versions of history)."""
+    if data is None:
+        return OverlayError(f"{file} could not be read from git")
+    if limit and len(data) > files.MAX_FILE_BYTES:
+        most = files.MAX_FILE_BYTES // 1024 // 1024
+        return OverlayError(
+            f"{file} is {len(data) // 1024 // 1024} MiB, over the {most} MiB limit for YAML files",
+            hint="an overlay this large is almost certainly not one",
+        )
+    try:
+        return yamlsafe.decode(data, file)
+    except UserError as err:
+        return err
+
+
+def pin_of_blob(
+    oid: str,
+    file: str,
+    data: bytes | None,
+    app: App,
+    cache: dict[tuple[str, str, overlays.Target], overlays.Pin | UserError | None],
+    *,
+    limit: bool = True,
+) -> overlays.Pin | UserError | None:
+    """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read
+    (:func:`blob_text`, then :func:`read_pin_text`), parsed once per blob, file and target
+    in ``cache`` (the caller's: the same bytes recur in history and at HEAD)."""
+    key = (oid, file, target(app))
+    if key in cache:
+        return cache[key]
+    text = blob_text(data, file, limit=limit)
+    found: overlays.Pin | UserError | None
+    if isinstance(text, UserError):
+        found = text
+    else:
+        try:
+            found = read_pin_text(file, text, app)
+        except UserError as err:
+            found = err
+    cache[key] = found
+    return found
 
 
 def gated_inputs(
@@ -107,8 +220,6 @@ def gated_inputs(
     """Every file of HEAD's tree that the overlays of ``targets`` are built from (their
     own files and whatever their kustomizations reference, recursively, without
     rendering) -> the first (app, env, overlay root) built from it."""
-    from gitops_promote.facts import changes  # noqa: PLC0415 - changes imports this module
-
     targets = list(targets)
     if not targets or repo.rev_parse("HEAD") is None:
         return {}
@@ -173,13 +284,22 @@ def gated_paths(repo: Repo, config: Config, apps: Iterable[App]) -> dict[str, st
 
 __all__ = [
     "KEEP",
+    "Current",
     "OverlayState",
+    "blob_text",
+    "current",
     "edit",
     "gated_inputs",
     "gated_paths",
     "locate",
     "owners",
+    "pin_of_blob",
+    "read_pin_text",
     "read_state",
+    "refs",
+    "set_image_arg",
     "target",
+    "work_file",
+    "work_tree",
     "write",
 ]

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any, Final
 from gitops_promote.adapters.escape import visible
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
-from gitops_promote.facts.since import same_artifact
+from gitops_promote.facts.events import Key, Timeline, same_artifact
+from gitops_promote.facts.overlay import Current
 from gitops_promote.images import ImageRef
 
 if TYPE_CHECKING:
     from gitops_promote.adapters.git import Repo
-    from gitops_promote.facts.timelines import Current, Key, Timeline
 
 FORMAT_VERSION: Final = 1
 MARKDOWN_NAME: Final = "VERSIONS.md"
@@ -436,20 +436,12 @@ def pull_request_problems(
 
 
 def read_pins(repo: Repo, config: Config) -> dict[Key, ImageRef | None]:
-    """What every declared overlay pins in the work tree (None: missing or unpinned)."""
-    from gitops_promote.facts import pins as overlay_pins  # noqa: PLC0415
+    """What every declared overlay pins in the work tree (None: missing, unpinned or
+    broken): :func:`gitops_promote.facts.pins.current`."""
+    from gitops_promote.facts import pins  # noqa: PLC0415 - pins reads through the git adapter
 
-    out: dict[Key, ImageRef | None] = {}
-    repo.add_sparse([config.overlay_path(a, e) for a in config.apps for e in config.envs_of(a)])
-    for app in config.apps:
-        for env in config.envs_of(app):
-            try:
-                state = overlay_pins.read_state(repo.root, config, app, env)
-            except UserError:
-                out[(app.name, env.name)] = None
-                continue
-            out[(app.name, env.name)] = state.pin.ref if state.pin else None
-    return out
+    targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
+    return pins.refs(pins.current(repo, config, targets))
 
 
 def read_texts(repo: Repo, config: Config) -> tuple[str | None, str | None]:
@@ -541,13 +533,13 @@ def _pins_now(
     changed: Collection[Key],
 ) -> dict[Key, Current]:
     """What each target pins: the changed ones in the work tree, the others at HEAD."""
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
+    from gitops_promote.facts import pins  # noqa: PLC0415
 
     touched = [(a, e) for a, e in targets if (a.name, e.name) in changed]
     rest = [(a, e) for a, e in targets if (a.name, e.name) not in changed]
-    now = facts.current_pins(repo, config, touched) if touched else {}
+    now = pins.current(repo, config, touched) if touched else {}
     if rest:
-        now |= facts.current_pins(repo, config, rest, rev="HEAD")
+        now |= pins.current(repo, config, rest, rev="HEAD")
     return now
 
 

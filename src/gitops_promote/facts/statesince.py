@@ -5,7 +5,7 @@ env), the pin and the first-parent commit since which the env has run its artifa
 :func:`known` trusts an entry for a target only when
 
 - it records the same artifact as the overlay pins now (the overlays stay the truth:
-  :func:`gitops_promote.facts.since.same_artifact`),
+  :func:`gitops_promote.facts.events.same_artifact`),
 - it names a commit (``null``: the pin is not on the branch yet),
 - that commit is on the first-parent history being read, with ``since`` its clamped
   committer time (never earlier than its parent's:
@@ -27,19 +27,18 @@ history pass the file exists to save).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.log import Link
-from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.config.model import Config
 from gitops_promote.errors import UserError
 from gitops_promote.facts import pins
 from gitops_promote.facts import statefile as state
-from gitops_promote.facts import timelines as facts
-from gitops_promote.facts.since import PinEvent, same_artifact
+from gitops_promote.facts.events import PinEvent, same_artifact
 from gitops_promote.images import ImageRef
 
 Key = tuple[str, str]
@@ -238,30 +237,6 @@ def read_known(
     return from_entries(repo, config, rev, read_entries(repo, config, rev), current, files)
 
 
-def timelines(
-    repo: Repo,
-    config: Config,
-    targets: Sequence[tuple[App, Environment]],
-    rev: str | None,
-    current: Mapping[Key, facts.Current],
-) -> tuple[dict[Key, facts.Timeline], list[str]]:
-    """Lazy pin timelines of ``targets`` at ``rev`` (None: HEAD, the work tree's pins),
-    "since when" answered from the state file where git confirms it (``current``: what
-    each overlay pins now, :func:`gitops_promote.facts.timelines.current_pins`), and a note for
-    each entry git does not confirm. When history must answer for many files, the tree
-    download starts now, in the background."""
-    located = {key: c.file for key, c in current.items() if c.file is not None}
-    refs = {key: c.ref for key, c in current.items() if c.error is None}
-    found = read_known(repo, config, rev or "HEAD", refs, located)
-    rest = {rel for key, rel in located.items() if key not in found.events}
-    if len(rest) > facts.FEW_FILES:
-        repo.start_tree_download()
-    lines = facts.timelines(
-        repo, config, targets, rev, files=located, lazy=True, known=found.events
-    )
-    return lines, found.notes
-
-
 __all__ = [
     "Verified",
     "chain_links",
@@ -272,5 +247,4 @@ __all__ = [
     "read_entries",
     "read_known",
     "refused_note",
-    "timelines",
 ]

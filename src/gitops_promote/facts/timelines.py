@@ -1,10 +1,10 @@
-"""Facts from git: what each (app, env) pins at a ref, and every pin change before it.
+"""Pin timelines from git: every pin change of each (app, env) on a ref's first-parent
+history (what is pinned now is :func:`gitops_promote.facts.pins.current`).
 
-- :func:`current_pins`: what every target pins now, from the work tree or, in a fresh
-  clone, straight from the commit's tree (one ``ls-tree``, one blob batch: no checkout
-  of thousands of overlay directories);
-- :func:`timelines`: one ``git log`` over every overlay file, then one batch read of the
-  blob versions: the cost does not grow with one process per app and env.
+:func:`timelines`: one ``git log`` over every overlay file, then one batch read of the
+blob versions: the cost does not grow with one process per app and env. The value types
+(:class:`~gitops_promote.facts.events.Timeline`, :class:`~gitops_promote.facts.events.PinEvent`)
+are pure, in :mod:`gitops_promote.facts.events`.
 """
 
 from __future__ import annotations
@@ -12,183 +12,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
 from typing import Any, Final, cast, overload
 
-from gitops_promote.adapters import files as repofiles
-from gitops_promote.adapters import yamlsafe
-from gitops_promote.adapters.git import CommitInfo, Repo, plumbing
+from gitops_promote.adapters.git import CommitInfo, Repo
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.errors import OverlayError, UserError
+from gitops_promote.errors import UserError
+from gitops_promote.facts import events as history
 from gitops_promote.facts import pins
-from gitops_promote.facts import since as history
+from gitops_promote.facts.events import Key, Timeline
 from gitops_promote.images import ImageRef
-
-Key = tuple[str, str]  # (app, env)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """The pin events of one (app, env), oldest first (see :func:`timelines`)."""
-
-    app: str
-    env: str
-    file: str
-    events: Sequence[history.PinEvent]
-
-    @property
-    def current(self) -> ImageRef | None:
-        return self.events[-1].new if self.events else None
-
-    def held_since(self, ref: ImageRef | None = None) -> history.PinEvent | None:
-        return history.held_since(self.events, self.current if ref is None else ref)
-
-
-@dataclass(frozen=True)
-class Current:
-    """What one target's overlay pins now: ``file`` (repo-relative, None when it cannot be
-    located), ``pin`` (None: the file does not pin the app), or ``error``: why the overlay
-    cannot be read (exactly what :func:`gitops_promote.facts.pins.read_state` raises)."""
-
-    file: str | None
-    pin: overlays.Pin | None
-    error: UserError | None = None
-
-    @property
-    def ref(self) -> ImageRef | None:
-        return self.pin.ref if self.pin else None
-
-
-def current_pins(
-    repo: Repo,
-    config: Config,
-    targets: Sequence[tuple[App, Environment]],
-    *,
-    rev: str | None = None,
-) -> dict[Key, Current]:
-    """What every target pins: read from the work tree (``rev`` None: what the checkout
-    holds, uncommitted edits included), or from the tree of ``rev`` (a fresh clone, whose
-    work tree is that commit: the same answers and the same errors as the work tree would
-    give, without checking out the overlays). Symlinks and submodules on an overlay's path
-    are followed in the work tree, as :func:`gitops_promote.adapters.files.overlay_file` does."""
-    out: dict[Key, Current] = {}
-    if rev is None:
-        repo.add_sparse([config.overlay_path(a, e) for a, e in targets])
-        for app, env in targets:
-            out[(app.name, env.name)] = _from_work_tree(repo, config, app, env)
-        return out
-    entries = _tree(repo, rev)
-    located: dict[Key, tuple[App, str, str]] = {}  # key -> (app, file, blob)
-    checkout: list[tuple[App, Environment]] = []
-    for app, env in targets:
-        key = (app.name, env.name)
-        try:
-            found = _locate(entries, config.overlay_path(app, env), app, env)
-        except UserError as err:
-            out[key] = Current(None, None, err)
-            continue
-        if found is None:
-            checkout.append((app, env))
-        else:
-            located[key] = (app, *found)
-    blobs = repo.read_objects({oid for _, _, oid in located.values()})
-    texts: dict[tuple[str, str], str | UserError] = {}  # messages name the file
-    for key, (app, file, oid) in located.items():
-        text = texts.get((oid, file))
-        if text is None:
-            text = texts[(oid, file)] = _text(blobs.get(oid), file)
-        if isinstance(text, UserError):
-            out[key] = Current(file, None, text)
-            continue
-        pinned = _pin_of(oid, file, blobs[oid], app)
-        if isinstance(pinned, UserError):
-            out[key] = Current(file, None, pinned)
-        else:
-            out[key] = Current(file, pinned)
-    if checkout:
-        repo.add_sparse([config.overlay_path(a, e) for a, e in checkout])
-        for app, env in checkout:
-            out[(app.name, env.name)] = _from_work_tree(repo, config, app, env)
-    return {(a.name, e.name): out[(a.name, e.name)] for a, e in targets}
-
-
-def _from_work_tree(repo: Repo, config: Config, app: App, env: Environment) -> Current:
-    try:
-        state = pins.read_state(repo.root, config, app, env)
-        state.require_pin()  # a broken pin is a problem to report here
-    except UserError as err:
-        try:
-            _, file = pins.locate(repo.root, config, app, env)
-        except UserError:
-            return Current(None, None, err)
-        return Current(file, None, err)
-    return Current(state.file, state.pin)
-
-
-_REGULAR = frozenset({"100644", "100755"})
-_LINKS = frozenset({"120000", "160000"})  # symlink, submodule: followed in the work tree
-
-
-def _tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
-    """path -> (mode, object id) of every entry of ``rev``'s tree, directories included."""
-    return plumbing.ls_tree(repo.git, rev, trees=True)
-
-
-def _locate(
-    entries: Mapping[str, tuple[str, str]], rel: str, app: App, env: Environment
-) -> tuple[str, str] | None:
-    """The pin-carrying file of the overlay path ``rel`` and its blob, as
-    :func:`gitops_promote.adapters.files.overlay_file` finds it in a checkout of this tree (same
-    errors); None when a symlink or submodule is in the way (read the work tree)."""
-    what = f"overlay of {app.name} in {env.name}"
-    repofiles.check_relative(rel, what=what)
-    path = str(PurePosixPath(rel))
-    if path == ".":
-        return None  # the repository root itself: the work tree knows
-    parts = path.split("/")
-    for depth in range(1, len(parts) + 1):
-        entry = entries.get("/".join(parts[:depth]))
-        if entry is not None and entry[0] in _LINKS:
-            return None
-    entry = entries.get(path)
-    if entry is not None and entry[0] == "040000":
-        for name in repofiles.KUSTOMIZATION_NAMES:
-            found = entries.get(f"{path}/{name}")
-            if found is None or found[0] == "040000":
-                continue
-            if found[0] not in _REGULAR:
-                return None
-            return f"{rel.rstrip('/')}/{name}", found[1]
-        raise OverlayError(
-            f"{what} {rel!r} has no kustomization.yaml",
-            hint="create it, or point the path at a values file or manifest",
-        )
-    if entry is None:
-        raise OverlayError(
-            f"{what} {rel!r} does not exist",
-            hint="create the overlay, or fix the path template in promotion.yaml",
-        )
-    if entry[0] not in _REGULAR:
-        return None
-    return rel, entry[1]
-
-
-def _text(data: bytes | None, file: str) -> str | UserError:
-    """A blob's text as :func:`gitops_promote.facts.pins.read_state` reads the file (same
-    limits and errors)."""
-    if data is None:
-        return OverlayError(f"{file} could not be read from git")
-    if len(data) > repofiles.MAX_FILE_BYTES:
-        limit = repofiles.MAX_FILE_BYTES // 1024 // 1024
-        return OverlayError(
-            f"{file} is {len(data) // 1024 // 1024} MiB, over the {limit} MiB limit for YAML files",
-            hint="an overlay this large is almost certainly not one",
-        )
-    try:
-        return yamlsafe.decode(data, file)
-    except UserError as err:
-        return err
 
 
 def overlay_files(
@@ -236,7 +69,7 @@ def timelines(
 
     ``known`` (lazy only): the event since which a target has run its current pin, known
     already (from the state file, see :mod:`gitops_promote.facts.statesince`): "since when" for
-    that pin reads no history (:class:`gitops_promote.facts.since.Anchored`). These targets'
+    that pin reads no history (:class:`gitops_promote.facts.events.Anchored`). These targets'
     files are read in a walk of their own, only if something else is asked of them, so
     the other targets' walk covers just their files (few: recent history first)."""
     targets = list(targets)
@@ -288,8 +121,14 @@ class _Walk:
         self.windows = windows
         self.versions: dict[str, list[_Raw]] = {p: [] for p in paths}  # newest first
         self.blobs: dict[str, bytes] = {}
+        # parsed pins by (blob, file, target): the same bytes recur across versions
+        self.pins: dict[tuple[str, str, overlays.Target], overlays.Pin | UserError | None] = {}
         self._steps: Iterator[list[CommitInfo]] | None = None
         self.done = False
+
+    def pin_of(self, oid: str, file: str, data: bytes, app: App) -> overlays.Pin | UserError | None:
+        """:func:`gitops_promote.facts.pins.pin_of_blob`, once per blob of this walk."""
+        return pins.pin_of_blob(oid, file, data, app, self.pins, limit=False)
 
     def more(self) -> bool:
         """Read the next stretch of history; False when there is none left."""
@@ -324,7 +163,7 @@ class _Events(Sequence[history.PinEvent]):
     """A timeline's pin events, oldest first, computed as far as they are looked at.
 
     ``reversed()`` (and ``[-1]``, truth) reads history newest first only as far as the
-    caller goes; anything else reads it all and gives :func:`gitops_promote.facts.since.events`
+    caller goes; anything else reads it all and gives :func:`gitops_promote.facts.events.events`
     of every version, the very events an eager pass would give."""
 
     __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
@@ -365,7 +204,7 @@ class _Events(Sequence[history.PinEvent]):
         data = self._walk.blobs.get(blob) if blob is not None else None
         if blob is None or data is None:
             return None
-        found = _pin_of(blob, self._file, data, self._app)
+        found = self._walk.pin_of(blob, self._file, data, self._app)
         return None if isinstance(found, UserError) or found is None else found.ref
 
     def _first_event(self, index: int) -> tuple[history.PinEvent, int]:
@@ -385,7 +224,7 @@ class _Events(Sequence[history.PinEvent]):
         data = self._walk.blobs.get(raw.blob)
         if data is None:
             return _SKIP
-        found = _pin_of(raw.blob, self._file, data, self._app)
+        found = self._walk.pin_of(raw.blob, self._file, data, self._app)
         if isinstance(found, UserError):
             return _SKIP  # a broken historical version: the pin is unknown, not gone
         return found.ref if found is not None else None
@@ -481,7 +320,7 @@ class _Events(Sequence[history.PinEvent]):
 class _LaterEvent(history.PinEvent):
     """A pin event known, so far, only by what it pins (``new``): the rest (commit, date,
     previous pin...) is read from history the first time anything else is looked at.
-    Equal to, hashed and printed like the :class:`~gitops_promote.facts.since.PinEvent` it
+    Equal to, hashed and printed like the :class:`~gitops_promote.facts.events.PinEvent` it
     stands for."""
 
     @classmethod
@@ -536,22 +375,4 @@ def _values(event: history.PinEvent) -> tuple[Any, ...]:
     return tuple(getattr(event, f.name) for f in dataclasses.fields(history.PinEvent))
 
 
-# Parsed pins by (blob, file, what is read): the same bytes recur in history and at HEAD.
-_PINS: dict[tuple[str, str, overlays.Target], overlays.Pin | UserError | None] = {}
-_PINS_LIMIT: Final = 200_000
-
-
-def _pin_of(oid: str, file: str, data: bytes, app: App) -> overlays.Pin | UserError | None:
-    """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read:
-    :func:`gitops_promote.facts.pins.read_pin_text` of the decoded text, once per blob."""
-    key = (oid, file, pins.target(app))
-    found = _PINS.get(key, _SKIP)
-    if found is _SKIP:
-        try:
-            found = pins.read_pin_text(file, yamlsafe.decode(data, file), app)
-        except UserError as err:
-            found = err
-        if len(_PINS) >= _PINS_LIMIT:
-            _PINS.clear()
-        _PINS[key] = found
-    return found  # type: ignore[return-value]
+__all__ = ["FEW_FILES", "WINDOWS", "Key", "Timeline", "overlay_files", "timelines"]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from gitops_promote.config.model import Config, FreezeWindow
-from gitops_promote.facts import since as history
+from gitops_promote.facts import events as history
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import freeze as gate
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gitops_promote.errors import InputError, UserError
-from gitops_promote.facts.since import PinEvent, previous_artifact
+from gitops_promote.facts.events import PinEvent, previous_artifact
 from gitops_promote.plan import semver as semverpolicy
 
 if TYPE_CHECKING:

@@ -32,8 +32,7 @@ from typing import Any, Final, Literal
 
 from gitops_promote.config.durations import format_duration
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.facts.since import PinEvent, same_artifact
-from gitops_promote.facts.timelines import Key, Timeline
+from gitops_promote.facts.events import Key, PinEvent, Timeline, same_artifact
 from gitops_promote.images import ImageRef, short_digest
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.freeze import (
@@ -119,7 +118,7 @@ def eligible(config: Config) -> list[tuple[App, Environment]]:
 
 def fact_targets(config: Config) -> list[tuple[App, Environment]]:
     """Every (app, env) whose pin or history the plan reads: eligible targets, their
-    upstreams, and their dependencies in both (for one ``facts.timelines`` call)."""
+    upstreams, and their dependencies in both (for one :func:`gitops_promote.facts.since.read`)."""
     wanted: dict[Key, tuple[App, Environment]] = {}
     for app, env in eligible(config):
         upstream = config.env(env.upstream or "")

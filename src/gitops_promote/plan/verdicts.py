@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Literal
 
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.facts.since import PinEvent
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.dependencies import dependencies_gate

@@ -11,8 +11,7 @@ from typing import Any, Final
 from gitops_promote.adapters.escape import md_code, md_text
 from gitops_promote.adapters.git import Repo
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.facts import statesince
-from gitops_promote.facts import timelines as facts
+from gitops_promote.facts import since as since_when
 from gitops_promote.images import ImageRef, short_digest
 
 
@@ -39,22 +38,21 @@ def gather(
     """Since when from the state file where git confirms it, else one history pass for the
     other targets (``notes``, when given, gets a line per state-file entry git refused);
     the working tree (or, in a fresh clone, the tree of ``rev``: see
-    :func:`gitops_promote.facts.timelines.current_pins`) says what is pinned now."""
-    current = facts.current_pins(repo, config, targets, rev=rev)
-    lines, refused = statesince.timelines(repo, config, targets, rev, current)
+    :func:`gitops_promote.facts.pins.current`) says what is pinned now
+    (:func:`gitops_promote.facts.since.read`)."""
+    held = since_when.read(repo, config, targets, rev=rev)
     if notes is not None:
-        notes += refused
+        notes += held.notes
     rows: list[Row] = []
     for app, env in targets:
-        now = current[(app.name, env.name)]
+        now = held.current[(app.name, env.name)]
         if now.error is not None:
             rows.append(
                 Row(app.name, env.name, None, None, None, None, now.error.message, broken=True)
             )
             continue
         ref = now.ref
-        line = lines.get((app.name, env.name))
-        since = line.held_since(ref) if line and ref else None
+        since = held.held_since((app.name, env.name)) if ref else None
         rows.append(
             Row(
                 app.name,

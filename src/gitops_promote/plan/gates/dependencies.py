@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.facts.since import same_artifact
+from gitops_promote.facts.events import same_artifact
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.upstream import show

@@ -16,7 +16,7 @@ from typing import Final
 
 from gitops_promote.config.durations import format_duration
 from gitops_promote.config.model import Environment
-from gitops_promote.facts.since import PinEvent, held_since, same_artifact
+from gitops_promote.facts.events import PinEvent, held_since, same_artifact
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.freeze import format_instant

@@ -12,8 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 from gitops_promote.config.model import Environment
+from gitops_promote.facts.events import PinEvent, same_artifact
 from gitops_promote.facts.rendered import parse
-from gitops_promote.facts.since import PinEvent, same_artifact
 from gitops_promote.images import ImageRef, short_digest
 from gitops_promote.plan.gates import GateResult
 
