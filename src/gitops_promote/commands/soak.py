@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gitops_promote.commands import common
+from gitops_promote.config.durations import format_iso, format_utc
 
 if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Workspace
@@ -327,7 +328,7 @@ _ORDER = (
 
 def text(outcomes: Sequence[Outcome], now: datetime, dry_run: bool, notes: Sequence[str]) -> str:
     """What a person reads: one line per target, then the tally."""
-    head = f"soak at {now.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+    head = f"soak at {format_utc(now)}"
     if dry_run:
         head += " (dry run: nothing written)"
     if not outcomes:
@@ -347,7 +348,7 @@ def text(outcomes: Sequence[Outcome], now: datetime, dry_run: bool, notes: Seque
 
 def _iso(moment: datetime | None) -> str | None:
     """An instant in JSON: ISO 8601 in UTC (None stays None)."""
-    return moment.astimezone(UTC).isoformat() if moment else None
+    return format_iso(moment) if moment else None
 
 
 def outcome_json(o: Outcome) -> dict[str, Any]:
@@ -385,7 +386,7 @@ def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
     """Markdown for the job summary: one row per target."""
     title = "Soak run" + (" (dry run)" if dry_run else "")
     lines = [
-        f"### {title} at {now.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"### {title} at {format_utc(now)}",
         "",
         "| Environment | App | Outcome | Details |",
         "| --- | --- | --- | --- |",
@@ -409,7 +410,7 @@ def _report(
     if as_json:
         common.emit_json(
             {
-                "now": now.isoformat(),
+                "now": format_iso(now, utc=False),
                 "dry-run": dry_run,
                 "targets": [outcome_json(o) for o in outcomes],
                 "promoted": len(promoted),
