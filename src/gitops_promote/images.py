@@ -71,9 +71,44 @@ def _require_digest(value: str, what: str) -> None:
     parse_digest(value, what=what)
 
 
+# -- showing a reference: the one place that decides how a digest or a reference reads ----
+
+
 def short_digest(digest: str) -> str:
-    """The first 19 characters of a digest (``sha256:`` + 12 hex), for titles and logs."""
+    """The first 19 characters of a digest (``sha256:`` + 12 hex): the form of a column
+    (``status``, ``history``), a title or the ``{short}`` template placeholder."""
     return digest[:DIGEST_SHORT]
+
+
+def abbrev_digest(digest: str) -> str:
+    """``sha256:f9811b73ac5d…``: a digest shortened in a sentence (the ellipsis says so)."""
+    return f"{short_digest(digest)}…"
+
+
+def describe(ref: ImageRef | None, *, none: str = "(none)", compact: bool = False) -> str:
+    """A reference in a sentence or a message: ``v1.4.0 (sha256:f9811b73ac5d…)``,
+    ``sha256:f9811b73ac5d…``, ``v1.4.0`` (a tag-only pin), the name when it has neither;
+    ``none`` when there is no reference. ``compact`` joins tag and digest as
+    ``v1.4.0@sha256:f9811b73ac5d…``, for a reference already inside parentheses."""
+    if ref is None:
+        return none
+    if ref.digest:
+        short = abbrev_digest(ref.digest)
+        if not ref.tag:
+            return short
+        return f"{ref.tag}@{short}" if compact else f"{ref.tag} ({short})"
+    return ref.tag or ref.name
+
+
+def ref_column(ref: ImageRef | None, *, none: str = "(none)") -> str:
+    """A reference in a table column: ``v1.4.0@sha256:f9811b73ac5d``,
+    ``sha256:f9811b73ac5d``, ``v1.4.0`` or the name; ``none`` when there is none."""
+    if ref is None:
+        return none
+    digest = short_digest(ref.digest) if ref.digest else None
+    if ref.tag and digest:
+        return f"{ref.tag}@{digest}"
+    return digest or ref.tag or ref.name
 
 
 def is_valid_tag(text: str) -> bool:

@@ -23,6 +23,7 @@ from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.report import check as checkreport
 from gitops_promote.report import status as statusview
+from gitops_promote.report.records import StatusReport, StatusRow
 from support.outputs import read_markdown, table_cells
 from support.tools import kustomize_argv
 
@@ -195,7 +196,7 @@ def test_append_summary_leaves_out_whole_what_does_not_fit(
 def test_status_table_keeps_each_value_in_its_cell() -> None:
     """The status table of the job summary escapes app, env and commit for their cells:
     a ``|``, a newline or raw HTML in a value neither adds a column nor a heading."""
-    row = statusview.Row(
+    row = StatusRow(
         app="api\n# fake | x",
         env="prod</details>|",
         file=None,
@@ -203,7 +204,7 @@ def test_status_table_keeps_each_value_in_its_cell() -> None:
         since_commit="abc|def\n## x",
         since=NOW,
     )
-    text = statusview.markdown([row])
+    text = statusview.markdown(StatusReport((row,)))
     lines = text.split("\n")
     assert len(lines) == 3
     assert len(table_cells(lines[2])) == 6

@@ -33,6 +33,7 @@ from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.gates.evaluate import evaluate
 from gitops_promote.report import check as checkreport
 from gitops_promote.report import status as statusview
+from gitops_promote.report.records import StatusReport
 from gitops_promote.report.soak import Outcome, outcome_json
 from support import gitutil
 from support.repos import cli, digest_of
@@ -150,7 +151,8 @@ def build(
 def status(built: Built, config: Config) -> tuple[Any, str]:
     all_targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
     rows = statusview.gather(built.repo, config, all_targets, rev="HEAD")
-    return statusview.to_json(rows), statusview.table(rows)
+    report = StatusReport(tuple(rows))
+    return statusview.to_json(report), statusview.table(report)
 
 
 def soak(built: Built, config: Config) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from gitops_promote.adapters import actions
 from gitops_promote.adapters.escape import log
 from gitops_promote.commands import common
+from gitops_promote.config.durations import format_iso
 from gitops_promote.deliver.requests import SoakRequest
 from gitops_promote.report import mermaid
 from gitops_promote.report.soak import Outcome, outcome_json, summary, text
@@ -64,7 +65,7 @@ def _report(
     if as_json:
         common.emit_json(
             {
-                "now": now.isoformat(),
+                "now": format_iso(now, utc=False),
                 "dry-run": dry_run,
                 "targets": [outcome_json(o) for o in outcomes],
                 "promoted": len(promoted),

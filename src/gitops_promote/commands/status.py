@@ -48,19 +48,21 @@ def run(args: argparse.Namespace) -> int:
         notes: list[str] = []
         rev = "HEAD" if ws.cloned else None
         rows = statusview.gather(ws.repo, config, targets, rev=rev, notes=notes)
-    for note in notes:
-        common.warn(f"note: {note}")
     from gitops_promote.adapters import actions  # noqa: PLC0415
+    from gitops_promote.report.records import StatusReport  # noqa: PLC0415
 
-    actions.append_summary("### Promotion status\n\n" + statusview.markdown(rows))
+    report = StatusReport(tuple(rows), tuple(notes))
+    for note in report.notes:
+        common.warn(f"note: {note}")
+    actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
     actions.append_summary(statusview.chart(rows))
     if fmt == "json":
-        common.emit_json(statusview.to_json(rows))
+        common.emit_json(statusview.to_json(report))
     elif fmt == "markdown":
-        common.emit(statusview.markdown(rows))
+        common.emit(statusview.markdown(report))
     else:
-        common.emit(statusview.table(rows))
-    reasons = statusview.broken(rows)
+        common.emit(statusview.table(report))
+    reasons = statusview.broken(report)
     if reasons:
         from gitops_promote.errors import OverlayError  # noqa: PLC0415
 

@@ -1,5 +1,8 @@
 """Durations as people write them in promotion.yaml (``soak: 24h``) and read them in messages,
-and the range of times the program accepts (``--now``, freeze timestamps).
+the range of times the program accepts (``--now``, freeze timestamps), and the one place
+that formats a time for output (:func:`format_duration` ``2d 4h``, :func:`format_relative`
+``in 2d 4h``, :func:`format_instant` ``Mon 2026-11-30 08:00 CET (2026-11-30 07:00 UTC)``,
+:func:`format_utc` ``2026-11-25 04:50 UTC``, :func:`format_iso` for JSON).
 
 Grammar: one or more ``<integer><unit>`` parts, units in decreasing order, each at most
 once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w``,
@@ -9,8 +12,9 @@ once, optionally separated by spaces: ``90s``, ``30m``, ``1h30m``, ``2d``, ``1w`
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from gitops_promote.errors import quote
 
@@ -116,3 +120,32 @@ def format_duration(delta: timedelta, *, exact: bool = False) -> str:
         if not exact and len(parts) == 2:
             break
     return sign + " ".join(parts)
+
+
+def format_relative(delta: timedelta) -> str:
+    """``in 2d 4h`` (ahead), ``2d 4h ago`` (behind): a time measured from now."""
+    if delta < timedelta(0):
+        return f"{format_duration(-delta)} ago"
+    return f"in {format_duration(delta)}"
+
+
+def format_instant(instant: datetime, timezone: str | tzinfo = "UTC") -> str:
+    """``Mon 2026-03-30 08:00 CEST (2026-03-30 06:00 UTC)``: local time, then UTC (seconds
+    only when there are some); at UTC, just ``Mon 2026-03-30 06:00 UTC``. For messages."""
+    local = instant.astimezone(ZoneInfo(timezone) if isinstance(timezone, str) else timezone)
+    fmt = "%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M"
+    text = f"{local:%a} {local.strftime(fmt)} {local.tzname()}"
+    if local.utcoffset() or local.tzname() not in {"UTC", "Etc/UTC"}:
+        text += f" ({instant.astimezone(UTC).strftime(fmt)} UTC)"
+    return text
+
+
+def format_utc(moment: datetime) -> str:
+    """``2026-11-25 04:50 UTC``: a time in a table column or a heading."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_iso(moment: datetime, *, utc: bool = True) -> str:
+    """ISO 8601 for JSON: in UTC (``2026-11-25T04:50:00+00:00``), or with ``utc=False`` at
+    the offset it was recorded with (a commit date keeps its committer's offset)."""
+    return (moment.astimezone(UTC) if utc else moment).isoformat()

@@ -31,6 +31,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.adapters.escape import visible
+from gitops_promote.config.durations import format_utc
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
 from gitops_promote.facts.events import Key, Timeline, same_artifact
@@ -184,7 +185,7 @@ def render_markdown(entries: Sequence[Entry], json_name: str, env_order: Sequenc
             )
             if part
         )
-        since = e.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.since else "unknown"
+        since = format_utc(e.since) if e.since else "unknown"
         commit = f"commit `{e.commit[:12]}`" if e.commit else "this commit"
         if not e.commit and not e.since:
             commit = "not committed yet"

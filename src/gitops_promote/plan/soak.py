@@ -30,15 +30,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from gitops_promote.config.durations import format_duration
+from gitops_promote.config.durations import format_duration, format_instant
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts.events import Key, PinEvent, Timeline, same_artifact
-from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.images import ImageRef, describe
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.freeze import (
     FOREVER,
     display_zone,
-    format_instant,
     freeze_chain,
 )
 from gitops_promote.plan.gates.soak import SoakStatus
@@ -258,8 +257,7 @@ def show(ref: ImageRef | None) -> str:
     if ref is None:
         return "nothing"
     if ref.digest:
-        short = f"{short_digest(ref.digest)}…"
-        return f"{ref.tag} ({short})" if ref.tag else short
+        return describe(ref)
     return f"tag {ref.tag}" if ref.tag else ref.name
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from gitops_promote.plan.metrics import Metrics
     from gitops_promote.plan.soak import Decision
-    from gitops_promote.report.status import Row
+    from gitops_promote.report.records import StatusRow as Row
 
 TOP: Final = 10
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9 ._/+-]")

@@ -9,27 +9,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from gitops_promote.adapters.escape import log, md_code, md_fence, md_text
 from gitops_promote.config import templates
+from gitops_promote.config.durations import format_iso, format_utc
 from gitops_promote.config.model import Settings
-from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.images import ImageRef, abbrev_digest, describe
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.report.records import Change, PromotionResult
+from gitops_promote.report.table import md_table
 
 MARKER_PREFIX = "<!-- gitops-promote "
 MARKER_RE = re.compile(r"<!-- gitops-promote (\{.*?\}) -->")
-
-
-def _ref_text(ref: ImageRef | None) -> str:
-    if ref is None:
-        return "(none)"
-    if ref.digest:
-        short = short_digest(ref.digest)
-        return f"{ref.tag} ({short}…)" if ref.tag else f"{short}…"
-    return ref.tag or str(ref)
 
 
 def template_values(result: PromotionResult) -> dict[str, str]:
@@ -58,7 +50,7 @@ def commit_message(result: PromotionResult, settings: Settings, template: str | 
     lines = [subject]
     if len(result.changes) > 1 or result.rollback:
         lines.append("")
-        lines += [f"- {c.app}: {_ref_text(c.old)} -> {_ref_text(c.new)}" for c in result.changes]
+        lines += [f"- {c.app}: {describe(c.old)} -> {describe(c.new)}" for c in result.changes]
     trailers = [f"Promoted-Image: {c.app}={c.new}" for c in result.changes]
     lines += ["", *trailers]
     return "\n".join(lines) + "\n"
@@ -94,12 +86,6 @@ def parse_marker(body: str | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _commit_link(result: PromotionResult, sha: str | None) -> str:
     if not sha:
         return ""
@@ -114,7 +100,7 @@ def _source_cell(result: PromotionResult, change: Change) -> str:
     up = change.upstream
     parts = [md_code(up.env, cell=True)]
     if up.since:
-        parts.append(f"since {_when(up.since)}")
+        parts.append(f"since {format_utc(up.since)}")
     link = _commit_link(result, up.commit)
     if link:
         parts.append(f"({link})")
@@ -128,21 +114,17 @@ def _cell(ref: ImageRef | None) -> str:
     if ref.tag:
         out.append(md_code(ref.tag, cell=True))
     if ref.digest:
-        out.append(md_code(f"{short_digest(ref.digest)}…", cell=True))
+        out.append(md_code(abbrev_digest(ref.digest), cell=True))
     return " ".join(out) or md_code(ref, cell=True)
 
 
 def changes_table(result: PromotionResult) -> str:
+    header = ("App", "Environment", "From", "To", "Came from")
     rows = [
-        "| App | Environment | From | To | Came from |",
-        "| --- | --- | --- | --- | --- |",
+        (md_text(c.app), md_text(c.env), _cell(c.old), _cell(c.new), _source_cell(result, c))
+        for c in result.changes
     ]
-    for c in result.changes:
-        rows.append(
-            f"| {md_text(c.app)} | {md_text(c.env)} | {_cell(c.old)} | {_cell(c.new)} | "
-            f"{_source_cell(result, c)} |"
-        )
-    return "\n".join(rows)
+    return md_table(header, rows)
 
 
 def pr_body(result: PromotionResult) -> str:
@@ -186,7 +168,7 @@ def change_json(change: Change) -> dict[str, Any]:
         "source": change.source,
         "upstream": change.upstream.env if change.upstream else None,
         "upstream-commit": change.upstream.commit if change.upstream else None,
-        "upstream-since": change.upstream.since.isoformat()
+        "upstream-since": format_iso(change.upstream.since, utc=False)
         if change.upstream and change.upstream.since
         else None,
     }

@@ -1,8 +1,9 @@
-"""The one result record of a promotion.
+"""The one result record of each command.
 
 A frozen :class:`PromotionResult` feeds the commit message, the PR title and body, the
 ``--json`` output, the action outputs and the job summary (see :mod:`report`): none of
-them is computed separately.
+them is computed separately. :class:`HistoryReport` does the same for ``history``; a
+check's record is :class:`~gitops_promote.plan.gates.evaluate.CheckResult`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from gitops_promote.facts.events import PinEvent
 from gitops_promote.images import ImageRef
 
 Operation = Literal["pushed", "committed", "pr-created", "pr-updated", "unchanged", "dry-run"]
@@ -73,3 +75,36 @@ class PromotionResult:
     def previous_digest(self) -> str | None:
         digests = {c.old.digest if c.old else None for c in self.changes}
         return next(iter(digests)) if len(digests) == 1 else None
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    """What ``history`` found: the pin changes of ``app`` in ``envs``, newest first."""
+
+    app: str
+    envs: tuple[str, ...]
+    events: tuple[PinEvent, ...]
+    repo_url: str | None = None  # web URL of the config repo, for PR links (None offline)
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One app in one env: the pinned reference and since when (``problem`` says why a
+    value is missing; ``broken``: the overlay cannot be read, ``problem`` names the file)."""
+
+    app: str
+    env: str
+    file: str | None
+    ref: ImageRef | None
+    since_commit: str | None
+    since: datetime | None
+    problem: str | None = None
+    broken: bool = False
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What ``status`` found: one row per app x env, and the notes of the gathering."""
+
+    rows: tuple[StatusRow, ...]
+    notes: tuple[str, ...] = ()

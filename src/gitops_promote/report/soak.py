@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gitops_promote.adapters.escape import md_text
+from gitops_promote.config.durations import format_iso, format_utc
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.soak import Decision, show
 from gitops_promote.report import promotion as report
@@ -84,7 +85,7 @@ _ORDER = (
 
 def text(outcomes: Sequence[Outcome], now: datetime, dry_run: bool, notes: Sequence[str]) -> str:
     """What a person reads: one line per target, then the tally."""
-    head = f"soak at {now.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+    head = f"soak at {format_utc(now)}"
     if dry_run:
         head += " (dry run: nothing written)"
     if not outcomes:
@@ -104,7 +105,7 @@ def text(outcomes: Sequence[Outcome], now: datetime, dry_run: bool, notes: Seque
 
 def _iso(moment: datetime | None) -> str | None:
     """An instant in JSON: ISO 8601 in UTC (None stays None)."""
-    return moment.astimezone(UTC).isoformat() if moment else None
+    return format_iso(moment) if moment else None
 
 
 def outcome_json(o: Outcome) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def summary(outcomes: Sequence[Outcome], now: datetime, dry_run: bool) -> str:
     """Markdown for the job summary: one row per target."""
     title = "Soak run" + (" (dry run)" if dry_run else "")
     lines = [
-        f"### {title} at {now.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"### {title} at {format_utc(now)}",
         "",
         "| Environment | App | Outcome | Details |",
         "| --- | --- | --- | --- |",

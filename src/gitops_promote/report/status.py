@@ -4,27 +4,18 @@ else git history)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from gitops_promote.adapters.escape import md_code, md_text
 from gitops_promote.adapters.git import Repo
+from gitops_promote.config.durations import format_iso, format_utc
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts import since as since_when
 from gitops_promote.images import ImageRef, short_digest
-
-
-@dataclass(frozen=True)
-class Row:
-    app: str
-    env: str
-    file: str | None
-    ref: ImageRef | None
-    since_commit: str | None
-    since: datetime | None
-    problem: str | None = None
-    broken: bool = False  # the overlay cannot be read: ``problem`` says why, naming the file
+from gitops_promote.report.records import StatusReport
+from gitops_promote.report.records import StatusRow as Row
+from gitops_promote.report.table import md_table, text_table
 
 
 def gather(
@@ -68,7 +59,7 @@ def gather(
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+    return format_utc(moment) if moment else "-"
 
 
 def _pin(ref: ImageRef | None) -> tuple[str, str]:
@@ -80,17 +71,19 @@ def _pin(ref: ImageRef | None) -> tuple[str, str]:
 BROKEN: Final = "(broken: see the error)"
 
 
-def broken(rows: Sequence[Row]) -> list[str]:
+def broken(report: StatusReport) -> list[str]:
     """Why each broken overlay cannot be read, one line each (each names its file)."""
     return [
-        r.problem or f"the overlay of {r.app} in {r.env} cannot be read" for r in rows if r.broken
+        r.problem or f"the overlay of {r.app} in {r.env} cannot be read"
+        for r in report.rows
+        if r.broken
     ]
 
 
-def table(rows: Sequence[Row]) -> str:
+def table(report: StatusReport) -> str:
     header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT")
     body = []
-    for r in rows:
+    for r in report.rows:
         tag, digest = _pin(r.ref)
         if r.broken:
             body.append((r.app, r.env, "-", BROKEN, "-", "-"))
@@ -99,32 +92,26 @@ def table(rows: Sequence[Row]) -> str:
             body.append((r.app, r.env, "-", f"({r.problem})", "-", "-"))
             continue
         body.append((r.app, r.env, tag, digest, _when(r.since), (r.since_commit or "-")[:12]))
-    widths = [max(len(str(x[i])) for x in [header, *body]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in [header, *body]
-    )
+    return text_table(header, body)
 
 
 def _cell(text: str) -> str:
     return text if text == "-" else md_text(text)
 
 
-def markdown(rows: Sequence[Row]) -> str:
+def markdown(report: StatusReport) -> str:
     """The status table for the job summary: every value escaped for its cell (names and
     tags are validated, but the table is only as safe as its least checked value)."""
-    out = ["| App | Env | Tag | Digest | Since | Commit |", "| --- | --- | --- | --- | --- | --- |"]
-    for r in rows:
+    body = []
+    for r in report.rows:
         tag, digest = _pin(r.ref)
         shown = _cell(BROKEN) if r.broken else md_code(digest, cell=True)
-        out.append(
-            f"| {_cell(r.app)} | {_cell(r.env)} | {_cell(tag)} | {shown} | "
-            f"{_when(r.since)} | {_cell((r.since_commit or '-')[:12])} |"
-        )
-    return "\n".join(out)
+        commit = _cell((r.since_commit or "-")[:12])
+        body.append((_cell(r.app), _cell(r.env), _cell(tag), shown, _when(r.since), commit))
+    return md_table(("App", "Env", "Tag", "Digest", "Since", "Commit"), body)
 
 
-def to_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def to_json(report: StatusReport) -> list[dict[str, Any]]:
     return [
         {
             "app": r.app,
@@ -133,11 +120,11 @@ def to_json(rows: Sequence[Row]) -> list[dict[str, Any]]:
             "image": str(r.ref) if r.ref else None,
             "tag": r.ref.tag if r.ref else None,
             "digest": r.ref.digest if r.ref else None,
-            "since": r.since.isoformat() if r.since else None,
+            "since": format_iso(r.since, utc=False) if r.since else None,
             "since-commit": r.since_commit,
             "problem": r.problem,
         }
-        for r in rows
+        for r in report.rows
     ]
 
 

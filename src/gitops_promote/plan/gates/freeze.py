@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from gitops_promote.config.durations import format_duration
+from gitops_promote.config.durations import format_duration, format_instant, format_relative
 from gitops_promote.config.freeze import cron_problem, pin, to_aware, zone
 from gitops_promote.config.freeze import local_naive as _local_naive
 from gitops_promote.config.model import Environment, FreezeWindow
@@ -251,16 +251,6 @@ def frozen_until(windows: Sequence[FreezeWindow], now: datetime) -> datetime | N
     return freeze_chain(windows, now)[1]
 
 
-def format_instant(instant: datetime, timezone: str | tzinfo = "UTC") -> str:
-    """``Mon 2026-03-30 08:00 CEST (2026-03-30 06:00 UTC)``: local time, then UTC."""
-    local = instant.astimezone(zone(timezone) if isinstance(timezone, str) else timezone)
-    fmt = "%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M"
-    text = f"{local:%a} {local.strftime(fmt)} {local.tzname()}"
-    if local.utcoffset() or local.tzname() not in {"UTC", "Etc/UTC"}:
-        text += f" ({instant.astimezone(UTC).strftime(fmt)} UTC)"
-    return text
-
-
 def display_zone(window: FreezeWindow) -> str | tzinfo:
     """The zone to show a window's times in: its timezone, or for a one-off window left at
     UTC, the offset its timestamps were written with."""
@@ -309,7 +299,7 @@ def freeze_gate(
             opens = format_instant(upcoming.started, display_zone(upcoming.window))
             message = (
                 f"{env.name} is not in a freeze window; the next, '{upcoming.window.name}', "
-                f"starts {opens}, in {format_duration(upcoming.started - now)}"
+                f"starts {opens}, {format_relative(upcoming.started - now)}"
             )
         return GateResult(GATE, app, env.name, True, message)
     first = chain[0].window
@@ -361,7 +351,6 @@ __all__ = [
     "active_freezes",
     "cron_problem",
     "display_zone",
-    "format_instant",
     "freeze_chain",
     "freeze_gate",
     "frozen_until",

@@ -12,7 +12,7 @@ from typing import Final
 
 from gitops_promote.config.model import Environment
 from gitops_promote.facts.rendered import parse
-from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.images import ImageRef, describe
 from gitops_promote.plan.gates import GateResult
 
 GATE: Final = "pinning"
@@ -41,13 +41,12 @@ def pinning_gate(
             line=line,
         )
     if ref.digest:
-        label = f"{ref.tag}@" if ref.tag else ""
         return GateResult(
             GATE,
             app,
             env.name,
             True,
-            f"{app} is pinned by digest in {env.name} ({label}{short_digest(ref.digest)}…)",
+            f"{app} is pinned by digest in {env.name} ({describe(ref, compact=True)})",
             file=file,
             line=line,
         )

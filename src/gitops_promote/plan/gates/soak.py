@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from gitops_promote.config.durations import format_duration
+from gitops_promote.config.durations import format_duration, format_instant
 from gitops_promote.config.model import Environment
 from gitops_promote.facts.events import PinEvent, held_since, same_artifact
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
-from gitops_promote.plan.gates.freeze import format_instant
 from gitops_promote.plan.gates.upstream import show
 
 GATE: Final = "soak"

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
+from gitops_promote.config.durations import format_utc
 from gitops_promote.config.model import Environment
 from gitops_promote.facts.events import PinEvent, same_artifact
 from gitops_promote.facts.rendered import parse
-from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.images import ImageRef, abbrev_digest
 from gitops_promote.plan.gates import GateResult
 
 GATE: Final = "upstream"
@@ -25,7 +26,7 @@ def show(ref: ImageRef | None) -> str:
     if ref is None:
         return "nothing (no pin)"
     if ref.digest:
-        return f"{short_digest(ref.digest)}…"
+        return abbrev_digest(ref.digest)
     return f"the tag {ref.tag!r}" if ref.tag else f"{ref.name} (no tag or digest)"
 
 
@@ -85,8 +86,7 @@ def upstream_gate(
         )
     before = ran_before(history, new)
     if before is not None:
-        when = before.date.strftime("%Y-%m-%d %H:%M %Z").strip()
-        ran = f"{env.name} ran it before (commit {before.commit[:7]}, {when})"
+        ran = f"{env.name} ran it before (commit {before.commit[:7]}, {format_utc(before.date)})"
         if env.allow_rollback:
             return result(
                 True,
