@@ -11,7 +11,8 @@ from gitops_promote.adapters.git import Git, Repo
 from gitops_promote.config.load import parse_config
 from gitops_promote.facts import timelines as facts
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, digest_of
 
 NOW = "2026-11-25T10:00:00+00:00"
 

@@ -16,7 +16,8 @@ from gitops_promote.facts.since import Version, events
 from gitops_promote.facts.timelines import Timeline
 from gitops_promote.images import ImageRef
 from support import gitutil
-from support.repos import ConfigRepo, Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import ConfigRepo, Platform, digest_of
 
 CONFIG = parse_config(
     """\

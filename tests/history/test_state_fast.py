@@ -36,7 +36,8 @@ from gitops_promote.plan.gates.evaluate import evaluate
 from gitops_promote.report import check as checkreport
 from gitops_promote.report import status as statusview
 from support import gitutil
-from support.repos import cli, digest_of
+from support.inprocess import cli
+from support.repos import digest_of
 
 YAML = """\
 version: 1
