@@ -20,7 +20,8 @@ from gitops_promote.config.load import parse_config
 from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
 from support import gitutil
-from support.repos import EXAMPLE, Run, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, Run, digest_of
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 API = "ghcr.io/myorg/api-service"
@@ -90,7 +91,7 @@ class ConfigRepo:
         env: Mapping[str, str] | None = None,
         code: int | None = None,
     ) -> Run:
-        """``gitops-promote check`` in a child process, as CI would run it."""
+        """``gitops-promote check`` as CI would run it (in process, a child's environment)."""
         when = now if isinstance(now, str) else now.isoformat()
         return cli(
             "check",

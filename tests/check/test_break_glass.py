@@ -15,7 +15,8 @@ from check.scenario import result
 from check.test_comment import API, NEW, event_file, pinned
 from gitops_promote.report.check import COMMENT_MARKER
 from support import gitutil
-from support.repos import Platform, cli
+from support.inprocess import cli
+from support.repos import Platform
 
 SATURDAY = "2026-11-28T12:00:00+00:00"
 LABEL = "freeze-exception"

@@ -1,4 +1,4 @@
-"""``gitops-promote check`` end to end: real repos, PR-like branches, the CLI in a child process.
+"""``gitops-promote check`` end to end: real repos, PR-like branches, the CLI run in process.
 
 Soak, freeze (break-glass), promotions through several envs in one PR, rollbacks, hand
 edits of production, shared bases, promotion.yaml changes, a base branch that moved on,
@@ -26,7 +26,8 @@ from check.scenario import (
     result,
 )
 from support import gitutil
-from support.repos import Run, cli
+from support.inprocess import cli
+from support.repos import Run
 from support.tools import kustomize_argv
 
 STAGED = T0 + timedelta(hours=3)  # NEW_API landed in staging (Monday 12:00 UTC)

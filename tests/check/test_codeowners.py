@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, failed, result
-from support.repos import cli
+from support.inprocess import cli
 
 NOW = T0 + timedelta(hours=28)
 BLOCK_LINE = "/apps/*/overlays/production/ @myorg/oncall-approvers"

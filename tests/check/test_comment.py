@@ -18,7 +18,8 @@ from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
 from gitops_promote.report.check import COMMENT_MARKER
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, digest_of
 from support.tools import kustomize_argv
 
 NEW = digest_of("api-service 1.5.0")

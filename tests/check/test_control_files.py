@@ -12,7 +12,8 @@ import pytest
 
 from check.scenario import T0, ConfigRepo, failed, result
 from gitops_promote.config.load import parse_config
-from support.repos import EXAMPLE, cli
+from support.inprocess import cli
+from support.repos import EXAMPLE
 
 NOW = T0 + timedelta(hours=28)  # a Tuesday: no freeze window is open
 OWNERS = "@myorg/oncall-approvers"

@@ -616,7 +616,7 @@ def test_render_key_is_validated(tmp_path: Path) -> None:
         "    require-digest: true", "    require-digest: true\n    render: skip"
     )
     repo.commit({"promotion.yaml": text}, at=T0, message="bad")
-    from support.repos import cli
+    from support.inprocess import cli
 
     run = cli("validate", "--repo", str(repo.root), check=2)
     line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("    render: skip"))

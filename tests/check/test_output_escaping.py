@@ -29,8 +29,9 @@ from gitops_promote.report import promotion as report
 from gitops_promote.report.records import Change, PromotionResult
 from gitops_promote.report.soak import Outcome, summary
 from support import gitutil
+from support.inprocess import cli
 from support.outputs import Markdown, read_markdown, runner_commands, table_cells
-from support.repos import Run, cli
+from support.repos import Run
 from support.tools import kustomize_argv
 
 NOW = T0 + timedelta(hours=40)

@@ -10,7 +10,7 @@ import pytest
 
 from check.scenario import T0, ConfigRepo
 from check.test_codeowners import with_owners
-from support.repos import cli
+from support.inprocess import cli
 
 
 @pytest.mark.parametrize(

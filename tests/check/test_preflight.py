@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from check.scenario import API, NEW_API, T0, ConfigRepo
-from support.repos import cli
+from support.inprocess import cli
 
 PUSHED = T0 + timedelta(hours=1)  # NEW_API lands in dev
 

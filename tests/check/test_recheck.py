@@ -23,7 +23,8 @@ from gitops_promote.config.load import parse_config
 from gitops_promote.facts import pins
 from gitops_promote.images import ImageRef
 from support import gitutil
-from support.repos import Platform, Run, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, Run, digest_of
 from support.tools import kustomize_argv
 
 CONTEXT = "gitops-promote/check"

@@ -12,7 +12,8 @@ import pytest
 from gitops_promote.config.load import parse_config
 from gitops_promote.errors import ConfigError
 from support import gitutil
-from support.repos import EXAMPLE, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, digest_of
 
 ENVS = """\
 version: 1

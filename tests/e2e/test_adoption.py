@@ -10,7 +10,8 @@ from pathlib import Path
 from github import Auth, Github
 
 from support import gitutil
-from support.repos import EXAMPLE, Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, Platform, digest_of
 
 BRANCH = "promote/production/api-service"
 PROD = "apps/api-service/overlays/production/kustomization.yaml"

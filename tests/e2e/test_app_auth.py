@@ -12,7 +12,8 @@ import pytest
 from support import gitutil
 from support.githttp import GitServer
 from support.github_fake import GitHubFake
-from support.repos import EXAMPLE, SEED_DATE, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, SEED_DATE, digest_of
 
 
 @pytest.fixture

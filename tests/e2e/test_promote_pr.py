@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, digest_of
 
 PROD = "apps/api-service/overlays/production/kustomization.yaml"
 

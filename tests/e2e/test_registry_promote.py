@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from support import gitutil
+from support.inprocess import cli
 from support.oci_registry import Registry
-from support.repos import Platform, Run, cli, digest_of
+from support.repos import Platform, Run, digest_of
 
 DEV = "apps/api/dev/kustomization.yaml"
 PROD = "apps/api/production/kustomization.yaml"

@@ -9,7 +9,8 @@ import socket
 from pathlib import Path
 
 from support import gitutil
-from support.repos import ConfigRepo, cli, digest_of
+from support.inprocess import cli
+from support.repos import ConfigRepo, digest_of
 
 OVERLAY = "apps/api-service/overlays/{env}/kustomization.yaml"
 ENVS = ("dev", "staging", "production")

@@ -10,7 +10,8 @@ from typing import Any
 
 from gitops_promote.report.promotion import parse_marker
 from support import gitutil
-from support.repos import Platform, Run, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, Run, digest_of
 
 DEV = "apps/api-service/overlays/dev/kustomization.yaml"
 PROD = "apps/api-service/overlays/production/kustomization.yaml"

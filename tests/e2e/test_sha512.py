@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from support import gitutil
-from support.repos import Platform, cli
+from support.inprocess import cli
+from support.repos import Platform
 from support.tools import kustomize_argv
 
 DEV = "apps/api-service/overlays/dev"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from support import gitutil
-from support.repos import EXAMPLE, cli
+from support.inprocess import cli
+from support.repos import EXAMPLE
 
 STAGING = "apps/api-service/overlays/staging/kustomization.yaml"
 OLD_DIGEST = "sha256:f9811b73ac5d1a8db842634fc0f871e03207ae44105fc9c2b7f1985e70f90d5a"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from support import gitutil
-from support.repos import ConfigRepo, cli, digest_of
+from support.inprocess import cli
+from support.repos import ConfigRepo, digest_of
 
 DEV = "apps/api-service/overlays/dev/kustomization.yaml"
 

@@ -24,7 +24,8 @@ import pytest
 from git.transports import Transport, file_transport, git_daemon, path_transport, sshd
 from support import gitutil
 from support.githttp import GitServer
-from support.repos import EXAMPLE, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, digest_of
 
 DEV = "apps/api-service/overlays/dev/kustomization.yaml"
 SEEDED = "sha256:f9811b73ac5d1a8db842634fc0f871e03207ae44105fc9c2b7f1985e70f90d5a"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from support import gitutil
-from support.repos import EXAMPLE, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, digest_of
 from support.tools import kustomize_argv
 
 ENVS = ("dev", "staging", "production")

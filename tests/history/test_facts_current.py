@@ -13,7 +13,8 @@ from gitops_promote.facts import pins
 from gitops_promote.facts.events import Key
 from gitops_promote.facts.overlay import Current
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, digest_of
 
 NOW = "2026-11-25T10:00:00+00:00"
 

@@ -14,7 +14,7 @@ import pytest
 
 from check.scenario import API, NEW_API, T0, ConfigRepo, failed, result
 from support import gitutil
-from support.repos import cli
+from support.inprocess import cli
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)  # a Wednesday: no freeze
 DEV = "apps/api-service/overlays/dev/kustomization.yaml"

@@ -13,7 +13,8 @@ import pytest
 
 from gitops_promote.facts.events import pr_number
 from support import gitutil
-from support.repos import Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import Platform, digest_of
 
 PROD = "apps/api-service/overlays/production/kustomization.yaml"
 NOW = "2026-11-25T10:00:00+00:00"  # a Wednesday: production is not frozen

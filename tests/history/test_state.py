@@ -15,7 +15,8 @@ from gitops_promote.facts import statefile as state
 from gitops_promote.facts.events import Timeline, Version, events
 from gitops_promote.images import ImageRef
 from support import gitutil
-from support.repos import ConfigRepo, Platform, cli, digest_of
+from support.inprocess import cli
+from support.repos import ConfigRepo, Platform, digest_of
 
 CONFIG = parse_config(
     """\

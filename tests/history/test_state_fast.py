@@ -36,7 +36,8 @@ from gitops_promote.report import status as statusview
 from gitops_promote.report.records import StatusReport
 from gitops_promote.report.soak import Outcome, outcome_json
 from support import gitutil
-from support.repos import cli, digest_of
+from support.inprocess import cli
+from support.repos import digest_of
 
 YAML = """\
 version: 1

@@ -13,7 +13,8 @@ import pytest
 
 from support import gitutil
 from support.githttp import GitServer
-from support.repos import EXAMPLE, cli, digest_of
+from support.inprocess import cli
+from support.repos import EXAMPLE, digest_of
 
 API = "apps/api-service/overlays"
 DEV_K = f"{API}/dev/kustomization.yaml"

@@ -10,7 +10,8 @@ from github import Auth, Github
 
 from soak import fleet
 from support import gitutil
-from support.repos import Platform, cli
+from support.inprocess import cli
+from support.repos import Platform
 
 BRANCH = "promote/staging/frontend"
 

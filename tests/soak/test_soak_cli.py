@@ -15,7 +15,8 @@ import pytest
 from soak import fleet
 from support import gitutil
 from support.github_fake import ApiCall
-from support.repos import Platform, Run, cli
+from support.inprocess import cli
+from support.repos import Platform, Run
 
 FRIDAY = "2026-11-27T16:30:00+00:00"  # 17:30 in Berlin: production's weekend freeze is on
 

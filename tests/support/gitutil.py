@@ -30,9 +30,20 @@ BARE_REPO_CONFIG: tuple[tuple[str, str], ...] = (
 FileContent = str | bytes | None  # None deletes the file
 
 
+# While the CLI runs inside the test process (support.inprocess), os.environ is the CLI's;
+# the test's own environment is kept here, for the git children of test helpers and of the
+# servers' threads (the git server's http-backend must not inherit the CLI's PATH or HOME).
+HOST_ENV: list[dict[str, str]] = []
+
+
+def host_environ() -> Mapping[str, str]:
+    """The test process's environment (not a CLI run's, while one runs in process)."""
+    return HOST_ENV[0] if HOST_ENV else os.environ
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a git child: no system/global config, no prompts, fixed identity."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in host_environ().items() if not k.startswith("GIT_")}
     env.update(
         {
             "GIT_CONFIG_NOSYSTEM": "1",

@@ -1,5 +1,6 @@
 """Config repos for end-to-end tests: the built-in example, seeded into the git server
-with a dated history, and a helper to run the CLI as a user would (a child process)."""
+with a dated history, and a helper to run the CLI as a user would (a child process;
+:mod:`support.inprocess` runs it in the test's process)."""
 
 from __future__ import annotations
 
@@ -36,13 +37,9 @@ class Run:
         return self.stdout + self.stderr
 
 
-def cli(
-    *args: str,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    check: int | None = 0,
-) -> Run:
-    """Run ``gitops-promote ARGS`` in a child process, as a user would."""
+def child_env(cwd: Path | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a CLI run gets: the test's, minus GITHUB_/GITOPS_PROMOTE_/INPUT_/GIT_
+    variables, with HOME in ``cwd``; then ``env``."""
     full_env = {
         k: v
         for k, v in os.environ.items()
@@ -50,10 +47,21 @@ def cli(
     }
     full_env.update({"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd or Path.cwd())})
     full_env.update(env or {})
+    return full_env
+
+
+def cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: int | None = 0,
+) -> Run:
+    """Run ``gitops-promote ARGS`` in a child process, as a user would (tests of what only
+    a real process shows; the others use :func:`support.inprocess.cli`)."""
     proc = subprocess.run(
         [sys.executable, "-m", "gitops_promote", *args],
         cwd=cwd,
-        env=full_env,
+        env=child_env(cwd, env),
         capture_output=True,
         text=True,
         check=False,
