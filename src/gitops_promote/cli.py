@@ -120,7 +120,10 @@ def _signals_unwind() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_of(args_list))
+    only = _command_of(args_list)
+    if only is None and "--version" in args_list:
+        only = ""  # the version needs no command's parser
+    parser = build_parser(only)
     args = parser.parse_args(args_list)
     run: Callable[[argparse.Namespace], int] = import_module(
         f"gitops_promote.commands.{args._module}"

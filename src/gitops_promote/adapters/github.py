@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from gitops_promote.adapters import secrets
+from gitops_promote.adapters import actions, secrets
 from gitops_promote.adapters.git import check_token_url
 from gitops_promote.errors import GitHubError, InputError, UserError, quote
 
@@ -238,7 +238,6 @@ class GitHub:
         secrets.register(token)
         if slug:  # the installation already named the App: no call to learn who we are
             _VIEWERS[(api_url_from_env(api_url), token)] = f"{slug}[bot]"
-        from gitops_promote.adapters import actions  # noqa: PLC0415
 
         actions.mask(token)  # the runner masks it in the log too (::add-mask::)
         return token

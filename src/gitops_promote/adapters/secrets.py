@@ -3,6 +3,7 @@ prints, every message it raises, passes through :func:`redact` on the way out.""
 
 from __future__ import annotations
 
+import base64
 import threading
 
 _MASK = "***"
@@ -14,7 +15,6 @@ def register(secret: str | None) -> None:
     """Remember a secret so that :func:`redact` hides it (and its base64 forms)."""
     if not secret or len(secret) < 4:
         return
-    import base64  # noqa: PLC0415 - rarely needed, keep start-up lean
 
     forms = {secret}
     for prefix in ("", "x-access-token:", "x-token:", "git:", "oauth2:"):

@@ -27,6 +27,7 @@ from gitops_promote.adapters.git import (
     toplevel,
 )
 from gitops_promote.adapters.git import has_remote as remote_exists
+from gitops_promote.adapters.github import GitHub
 from gitops_promote.errors import InputError, UserError, clip, quote
 
 TOKEN_ENVS = ("GITOPS_PROMOTE_TOKEN", "GITHUB_TOKEN")
@@ -159,8 +160,6 @@ def open_workspace(
         )
         gh_repo = github_repository(loc, url)
         if creds.app_id and creds.app_private_key and gh_repo and not token:
-            from gitops_promote.adapters.github import GitHub  # noqa: PLC0415
-
             if creds.api_url:  # the App's signed key goes there, then its token comes back
                 check_token_url(creds.api_url, what="the GitHub API (GITHUB_API_URL)")
             token = GitHub.app_token(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Callable
 from importlib import import_module
 
-from gitops_promote.adapters import actions
+from gitops_promote.adapters import actions, secrets
+from gitops_promote.adapters.escape import log
+from gitops_promote.adapters.secrets import redact
 from gitops_promote.commands import common
 from gitops_promote.errors import InputError, quote
 
@@ -183,7 +186,6 @@ def argv_from_inputs() -> list[str]:
 
 def export_credentials() -> None:
     """Mask the secrets at once and hand them to the commands through the environment."""
-    from gitops_promote.adapters import secrets  # noqa: PLC0415
 
     token = get("token")
     key = get("app-private-key")
@@ -203,10 +205,6 @@ def shown(argv: list[str]) -> str:
     """The command line as the log shows it: each word shell-quoted with its invisible
     characters written out, so an input value can neither start a workflow command nor
     pass for another option."""
-    import shlex  # noqa: PLC0415
-
-    from gitops_promote.adapters.escape import log  # noqa: PLC0415
-    from gitops_promote.adapters.secrets import redact  # noqa: PLC0415
 
     return log(redact(shlex.join(["gitops-promote", *argv])))
 

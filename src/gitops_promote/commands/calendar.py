@@ -8,9 +8,17 @@ Facts (what every env pins, the upstreams' timelines) -> occurrences and opening
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
+from pathlib import Path
 
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.load import load_config
+from gitops_promote.errors import InputError, quote
+from gitops_promote.facts import since
+from gitops_promote.plan import calendar as plan
+from gitops_promote.report import calendar as view
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,12 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import since  # noqa: PLC0415
-    from gitops_promote.plan import calendar as plan  # noqa: PLC0415
-    from gitops_promote.report import calendar as view  # noqa: PLC0415
 
     if not 1 <= args.days <= 730:
         raise InputError(f"--days {args.days} is not from 1 to 730", hint="e.g. --days 90")
@@ -72,17 +74,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         _write(args.output, data)
     else:
-        import sys  # noqa: PLC0415
-
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 0
 
 
 def _write(path: str, data: bytes) -> None:
-    from pathlib import Path  # noqa: PLC0415
-
-    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
 
     try:
         Path(path).write_bytes(data)

@@ -10,10 +10,13 @@ input, 3 the world failed.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from gitops_promote.adapters import actions
+from gitops_promote.adapters import kustomize as render
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
     STATUS_CONTEXT,
@@ -22,6 +25,10 @@ from gitops_promote.commands.check_options import (
     render_timeout,
     status_context,
 )
+from gitops_promote.deliver import check as deliver
+from gitops_promote.errors import InputError
+from gitops_promote.facts import pull
+from gitops_promote.report import check as checkreport
 
 if TYPE_CHECKING:
     from gitops_promote.deliver.check import Posted
@@ -81,8 +88,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request(args: argparse.Namespace) -> Request:
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import pull  # noqa: PLC0415 - lazy: fast start
 
     pr = pull.event()
     number = args.pr if args.pr is not None else pr.number
@@ -110,12 +115,6 @@ def request(args: argparse.Namespace) -> Request:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace  # noqa: PLC0415
-
-    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.deliver import check as deliver  # noqa: PLC0415
-    from gitops_promote.facts import pull  # noqa: PLC0415
 
     req = request(args)
     loc = replace(common.location(args), base_branch=req.base_branch)
@@ -150,8 +149,6 @@ def run(args: argparse.Namespace) -> int:
 
 def publish(result: CheckResult, req: Request) -> None:
     """Terminal (or JSON), annotations, job summary and outputs: all from the one record."""
-    from gitops_promote.adapters import actions  # noqa: PLC0415
-    from gitops_promote.report import check as checkreport  # noqa: PLC0415
 
     for note in checkreport.annotations_of(result):
         actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)

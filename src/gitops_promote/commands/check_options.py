@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from gitops_promote.errors import InputError, quote
+
 # The commit status that carries the verdict (check --set-status, recheck): the one to make
 # required in branch protection, whichever run set it.
 STATUS_CONTEXT = "gitops-promote/check"
@@ -49,7 +51,6 @@ def add_status_arguments(parser: argparse.ArgumentParser, set_help: str | None) 
 
 def status_context(text: str) -> str:
     """A --status-context value, checked: one line of printable text."""
-    from gitops_promote.errors import InputError, quote  # noqa: PLC0415
 
     name = text.strip()
     if not name or len(name) > 100 or not name.isprintable():
@@ -62,7 +63,6 @@ def status_context(text: str) -> str:
 
 def render_timeout(seconds: float) -> float:
     """``--render-timeout``: a finite number of seconds, more than 0 and at most an hour."""
-    from gitops_promote.errors import InputError  # noqa: PLC0415
 
     if not (math.isfinite(seconds) and 0 < seconds <= MAX_RENDER_TIMEOUT):
         raise InputError(

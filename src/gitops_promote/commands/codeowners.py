@@ -11,8 +11,18 @@ from __future__ import annotations
 
 import argparse
 
+from gitops_promote.adapters import (
+    files,
+    yamlsafe,
+)
 from gitops_promote.adapters.git import plumbing
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.load import load_config
+from gitops_promote.errors import InputError
+from gitops_promote.facts.changes import CODEOWNERS_PATHS
+from gitops_promote.plan.gates.ownership import BlockError, ownership_gate, update
+from gitops_promote.report.diffs import unified
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,16 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters import (  # noqa: PLC0415
-        files,
-        yamlsafe,
-    )
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts.changes import CODEOWNERS_PATHS  # noqa: PLC0415
-    from gitops_promote.plan.gates.ownership import BlockError, ownership_gate, update  # noqa: PLC0415
-    from gitops_promote.report.diffs import unified  # noqa: PLC0415
 
     loc = common.location(args)
     if (loc.remote or loc.config_repo) and not args.check:

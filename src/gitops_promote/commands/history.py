@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import argparse
 
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.load import load_config
+from gitops_promote.deliver.promotion import ws_web_url
+from gitops_promote.errors import InputError
+from gitops_promote.facts import timelines
+from gitops_promote.report import history as report
+from gitops_promote.report.records import HistoryReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.deliver.promotion import ws_web_url  # noqa: PLC0415
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import timelines  # noqa: PLC0415 - lazy: keep start-up fast
 
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} is not a positive number")
@@ -51,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
         repo_url = ws_web_url(ws)
     ordered = [(e.date, i, e) for line in lines.values() for i, e in enumerate(line.events)]
     events = [e for _, _, e in sorted(ordered, key=lambda t: t[:2], reverse=True)][: args.limit]
-    from gitops_promote.report import history as report  # noqa: PLC0415
-    from gitops_promote.report.records import HistoryReport  # noqa: PLC0415
 
     record = HistoryReport(app.name, tuple(e.name for e in envs), tuple(events), repo_url)
     if args.json:

@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
+from gitops_promote.adapters import actions
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.durations import parse_duration
+from gitops_promote.config.load import load_config
+from gitops_promote.errors import InputError, UserError, quote
+from gitops_promote.facts import deployments, timelines
+from gitops_promote.plan import metrics
+from gitops_promote.report import metrics as view
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _time(flag: str, text: str, until: datetime | None = None) -> datetime:
-    from gitops_promote.config.durations import parse_duration  # noqa: PLC0415
-    from gitops_promote.errors import InputError, UserError, quote  # noqa: PLC0415
 
     if until is not None and "-" not in text and ":" not in text:
         try:
@@ -55,13 +61,6 @@ def _time(flag: str, text: str, until: datetime | None = None) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters import actions  # noqa: PLC0415
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.errors import InputError  # noqa: PLC0415
-    from gitops_promote.facts import deployments, timelines  # noqa: PLC0415 - lazy: start-up
-    from gitops_promote.plan import metrics  # noqa: PLC0415
-    from gitops_promote.report import metrics as view  # noqa: PLC0415
 
     fmt = "json" if args.json else args.format
     until = _time("--until", args.until) if args.until else common.parse_now(args.now)

@@ -14,6 +14,7 @@ import argparse
 from gitops_promote.adapters import actions
 from gitops_promote.commands import common
 from gitops_promote.config import templates
+from gitops_promote.deliver.promotion import promote
 from gitops_promote.deliver.requests import PromoteRequest
 from gitops_promote.errors import InputError, quote
 from gitops_promote.report import promotion as report
@@ -133,7 +134,6 @@ def check_templates(message: str | None, title: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.deliver.promotion import promote  # noqa: PLC0415 - lazy: registry client
 
     req = request(args)
     result, gates = promote(req, common.location(args), common.credentials(args))

@@ -26,6 +26,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
     add_render_arguments,
@@ -33,6 +34,10 @@ from gitops_promote.commands.check_options import (
     render_timeout,
     status_context,
 )
+from gitops_promote.config.load import load_config
+from gitops_promote.deliver import recheck as deliver
+from gitops_promote.deliver.recheck import Request
+from gitops_promote.report.check import cron_text
 
 if TYPE_CHECKING:
     from gitops_promote.deliver.recheck import Request
@@ -61,7 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request(args: argparse.Namespace) -> Request:
-    from gitops_promote.deliver.recheck import Request  # noqa: PLC0415 - lazy: fast start
 
     render_timeout(args.render_timeout)
     return Request(
@@ -75,10 +79,6 @@ def request(args: argparse.Namespace) -> Request:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.deliver import recheck as deliver  # noqa: PLC0415
-    from gitops_promote.report.check import cron_text  # noqa: PLC0415
 
     req = request(args)
     loc = common.location(args)

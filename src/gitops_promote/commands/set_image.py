@@ -8,8 +8,16 @@ import os
 import sys
 from pathlib import Path
 
+from gitops_promote.adapters import (
+    files,
+    yamlsafe,
+)
 from gitops_promote.adapters.escape import log, log_lines
+from gitops_promote.apply import overlays
+from gitops_promote.commands.common import path_argument
 from gitops_promote.errors import InputError, quote
+from gitops_promote.images import SetImage
+from gitops_promote.report.diffs import unified
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,14 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters import (  # noqa: PLC0415
-        files,
-        yamlsafe,
-    )
-    from gitops_promote.apply import overlays  # noqa: PLC0415 - lazy: fast start
-    from gitops_promote.commands.common import path_argument  # noqa: PLC0415
-    from gitops_promote.images import SetImage  # noqa: PLC0415
-    from gitops_promote.report.diffs import unified  # noqa: PLC0415
 
     path, shown = _file(path_argument("PATH", str(args.path)))
     data = files.read_bytes(path, what=shown)
@@ -69,7 +69,6 @@ def _file(given: str) -> tuple[Path, str]:
     show it; refused when it is, or lies under, a symbolic link inside its repository
     (the enclosing git work tree; else the directory given or the file's own) or when it
     resolves outside that repository."""
-    from gitops_promote.adapters import files  # noqa: PLC0415
 
     absolute = Path(os.path.abspath(given))  # noqa: PTH100 - lexical: links stay visible
     path, shown = absolute, given

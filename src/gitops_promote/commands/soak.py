@@ -18,6 +18,7 @@ from gitops_promote.adapters.escape import log
 from gitops_promote.commands import common
 from gitops_promote.config.durations import format_iso
 from gitops_promote.deliver.requests import SoakRequest
+from gitops_promote.deliver.soak import soak
 from gitops_promote.report import mermaid
 from gitops_promote.report.soak import Outcome, outcome_json, summary, text
 
@@ -49,7 +50,6 @@ def request(args: argparse.Namespace) -> SoakRequest:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.deliver.soak import soak  # noqa: PLC0415 - lazy: keep start-up fast
 
     req = request(args)
     outcomes, notes = soak(req, common.location(args), common.credentials(args))

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import argparse
 
+from gitops_promote.adapters import actions
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.load import load_config
+from gitops_promote.errors import OverlayError
+from gitops_promote.facts import statefile as state
+from gitops_promote.report import status as statusview
+from gitops_promote.report.records import StatusReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,10 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.facts import statefile as state  # noqa: PLC0415 - lazy: keep start-up fast
-    from gitops_promote.report import status as statusview  # noqa: PLC0415 - lazy: keep start-up fast
 
     fmt = "json" if args.json else args.format
     loc = common.location(args)
@@ -48,8 +51,6 @@ def run(args: argparse.Namespace) -> int:
         notes: list[str] = []
         rev = "HEAD" if ws.cloned else None
         rows = statusview.gather(ws.repo, config, targets, rev=rev, notes=notes)
-    from gitops_promote.adapters import actions  # noqa: PLC0415
-    from gitops_promote.report.records import StatusReport  # noqa: PLC0415
 
     report = StatusReport(tuple(rows), tuple(notes))
     for note in report.notes:
@@ -64,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
         common.emit(statusview.table(report))
     reasons = statusview.broken(report)
     if reasons:
-        from gitops_promote.errors import OverlayError  # noqa: PLC0415
-
         raise OverlayError(
             "\n".join(reasons),
             hint="fix the overlay; `gitops-promote validate` lists every problem at once",

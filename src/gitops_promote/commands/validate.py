@@ -14,7 +14,21 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from gitops_promote.adapters import kustomize as render
+from gitops_promote.adapters.files import KUSTOMIZATION_NAMES
+from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
+from gitops_promote.config.load import load_config
+from gitops_promote.errors import ConfigError, Problem, UserError
+from gitops_promote.facts import (
+    pins,
+    statefile,
+    timelines,
+)
+from gitops_promote.facts.merged import ls_tree
+from gitops_promote.facts.renders import renders
+from gitops_promote.images import ImageRef
+from gitops_promote.plan.gates.manifests import pod_specs
 
 if TYPE_CHECKING:
     from gitops_promote.adapters.git import Repo
@@ -35,7 +49,6 @@ class Unpinned:
 
     @property
     def problem(self) -> Problem:
-        from gitops_promote.errors import Problem  # noqa: PLC0415
 
         return Problem(
             self.file,
@@ -56,13 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
-    from gitops_promote.config.load import load_config  # noqa: PLC0415
-    from gitops_promote.errors import ConfigError, Problem, UserError  # noqa: PLC0415
-    from gitops_promote.facts import (  # noqa: PLC0415
-        pins,
-        statefile,
-    )
 
     loc = common.location(args)
     problems: list[Problem] = []
@@ -128,8 +134,6 @@ def _added_by_promote(
     that pins it), and the rest, which are problems. Nothing rendered, nothing noted: with
     neither kustomize nor kubectl installed, or an overlay that does not render, each
     stays a problem."""
-    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
-    from gitops_promote.adapters.files import KUSTOMIZATION_NAMES  # noqa: PLC0415
 
     candidates = [
         u
@@ -166,9 +170,6 @@ def _render(
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
     """The objects each overlay directory renders to (absent: it does not render). A full
     checkout is rendered as its work tree is; a sparse clone from its HEAD commit's tree."""
-    from gitops_promote.adapters import kustomize as render  # noqa: PLC0415
-    from gitops_promote.facts.merged import ls_tree  # noqa: PLC0415
-    from gitops_promote.facts.renders import renders  # noqa: PLC0415
 
     if ws.repo.sparse:
         entries = ls_tree(ws.repo, "HEAD")
@@ -185,8 +186,6 @@ def _render(
 def _images_named(objects: Sequence[Mapping[str, Any]], name: str) -> Iterator[str]:
     """Each distinct container image of the rendered ``objects`` whose name (without tag
     or digest) is ``name``: the images an ``images:`` entry named ``name`` would pin."""
-    from gitops_promote.images import ImageRef  # noqa: PLC0415
-    from gitops_promote.plan.gates.manifests import pod_specs  # noqa: PLC0415
 
     seen: set[str] = set()
     for obj in objects:
@@ -212,7 +211,6 @@ def _check_since(
 ) -> list[Problem]:
     """The state file's since and commit against a whole-history pass: status, soak and
     check trust them (see gitops_promote.facts.statesince), so a wrong one is a problem."""
-    from gitops_promote.facts import statefile, timelines  # noqa: PLC0415
 
     if json_text is None:
         return []
@@ -230,8 +228,6 @@ def _built_into_gated(repo: Repo, config: Config) -> list[Problem]:
     """Files of a push environment's overlay that a gated environment's overlay is built
     from (its kustomization references them, directly or through others): a push to the
     one would change what the other deploys."""
-    from gitops_promote.errors import Problem  # noqa: PLC0415
-    from gitops_promote.facts import pins  # noqa: PLC0415
 
     targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
     inputs = pins.gated_inputs(repo, config, [(a, e) for a, e in targets if e.gated])

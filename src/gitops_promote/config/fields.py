@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -293,8 +294,6 @@ def zone_problem(where: str, name: str) -> str | None:
     try:
         zone(name)
     except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        import zoneinfo  # noqa: PLC0415 - the zone list on demand
-
         hint = suggest(name, sorted(zoneinfo.available_timezones()))
         return (
             f"{where}: timezone {quote(name)} is not an IANA time zone{hint}; write e.g. "

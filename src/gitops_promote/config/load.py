@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gitops_promote.adapters.files import resolve_in_repo
 from gitops_promote.adapters.yamlsafe import MAX_BYTES, YamlError, decode, load
 from gitops_promote.config import rules
 from gitops_promote.config.durations import parse_duration
@@ -46,7 +47,6 @@ def load_config(root: Path, path: str = DEFAULT_CONFIG_PATH) -> Config:
     """Read and validate ``root/path``; raise UserError/ConfigError with every problem.
 
     ``path`` must stay inside the repository: no ``..``, not absolute, no symlink out."""
-    from gitops_promote.adapters.files import resolve_in_repo  # noqa: PLC0415
 
     what = "config file" if path == DEFAULT_CONFIG_PATH else "--config"
     file = resolve_in_repo(root, path, what=what)

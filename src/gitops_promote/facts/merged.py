@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.git import Repo, plumbing
-from gitops_promote.errors import InputError, OverlayError, UserError
+from gitops_promote.errors import InputError, OverlayError, UserError, quote
 from gitops_promote.facts.changes import Tree
 
 Entries = Mapping[str, tuple[str, str]]  # path -> (mode, object id)
@@ -56,7 +56,6 @@ def ls_tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
 
 def revisions(repo: Repo, base: str, head: str) -> Revisions:
     """Resolve ``base`` and ``head`` and compute the merged tree."""
-    from gitops_promote.errors import quote  # noqa: PLC0415
 
     base_sha = repo.rev_parse(base)
     head_sha = repo.rev_parse(head)

@@ -30,10 +30,13 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
+from gitops_promote.adapters import files
 from gitops_promote.adapters.escape import visible
 from gitops_promote.config.durations import format_utc
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import Problem, UserError
+from gitops_promote.facts import pins, statesince
+from gitops_promote.facts import timelines as facts
 from gitops_promote.facts.events import Key, Timeline, same_artifact
 from gitops_promote.facts.overlay import Current
 from gitops_promote.images import ImageRef
@@ -439,7 +442,6 @@ def pull_request_problems(
 def read_pins(repo: Repo, config: Config) -> dict[Key, ImageRef | None]:
     """What every declared overlay pins in the work tree (None: missing, unpinned or
     broken): :func:`gitops_promote.facts.pins.current`."""
-    from gitops_promote.facts import pins  # noqa: PLC0415 - pins reads through the git adapter
 
     targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
     return pins.refs(pins.current(repo, config, targets))
@@ -447,7 +449,6 @@ def read_pins(repo: Repo, config: Config) -> dict[Key, ImageRef | None]:
 
 def read_texts(repo: Repo, config: Config) -> tuple[str | None, str | None]:
     """The work tree's state file and VERSIONS.md (None: absent)."""
-    from gitops_promote.adapters import files  # noqa: PLC0415
 
     where = paths(config)
     if where is None:
@@ -478,7 +479,6 @@ def refresh(
     (every pin from the work tree, every since from history: ``validate --write-state``)
     gives, when the old file was right.
     """
-    from gitops_promote.facts import timelines as facts  # noqa: PLC0415
 
     where = paths(config)
     if where is None:
@@ -518,7 +518,6 @@ def _confirmed(
     """The ``kept`` entries git confirms at HEAD (:func:`gitops_promote.facts.statesince.known`):
     a rewrite never carries a forged or wrong entry forward; the others are redone from
     history."""
-    from gitops_promote.facts import statesince  # noqa: PLC0415
 
     if not kept:
         return {}
@@ -534,7 +533,6 @@ def _pins_now(
     changed: Collection[Key],
 ) -> dict[Key, Current]:
     """What each target pins: the changed ones in the work tree, the others at HEAD."""
-    from gitops_promote.facts import pins  # noqa: PLC0415
 
     touched = [(a, e) for a, e in targets if (a.name, e.name) in changed]
     rest = [(a, e) for a, e in targets if (a.name, e.name) not in changed]
@@ -545,7 +543,6 @@ def _pins_now(
 
 
 def _write(repo: Repo, config: Config, entries: Sequence[Entry]) -> list[str]:
-    from gitops_promote.adapters import files  # noqa: PLC0415
 
     where = paths(config)
     assert where is not None  # noqa: S101 - the callers checked

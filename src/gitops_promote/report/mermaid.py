@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from gitops_promote.plan.metrics import nearest_rank
+
 if TYPE_CHECKING:
     from gitops_promote.plan.metrics import Metrics
     from gitops_promote.plan.soak import Decision
@@ -82,7 +84,6 @@ def metrics_charts(m: Metrics, top: int = TOP) -> str:
     by_app: dict[str, list[float]] = {}
     for lead in m.lead_times:
         by_app.setdefault(lead.app, []).append(lead.hours)
-    from gitops_promote.plan.metrics import nearest_rank  # noqa: PLC0415
 
     medians = sorted(
         ((app, nearest_rank(hours, 50) or 0.0) for app, hours in by_app.items()),

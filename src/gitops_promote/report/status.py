@@ -13,6 +13,7 @@ from gitops_promote.config.durations import format_iso, format_utc
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts import since as since_when
 from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.report import mermaid
 from gitops_promote.report.records import StatusReport
 from gitops_promote.report.records import StatusRow as Row
 from gitops_promote.report.table import md_table, text_table
@@ -130,6 +131,5 @@ def to_json(report: StatusReport) -> list[dict[str, Any]]:
 
 def chart(rows: Sequence[Row]) -> str:
     """The job summary's Mermaid chart of the newest pins (see :mod:`.mermaid`)."""
-    from gitops_promote.report import mermaid  # noqa: PLC0415
 
     return mermaid.status_chart(rows, datetime.now(UTC))

@@ -24,6 +24,7 @@ from gitops_promote.adapters.git.runner import (
     Completed,
     Git,
     GitCommandError,
+    command_error,
     safe_url,
 )
 from gitops_promote.errors import GitPushError, UserError
@@ -243,7 +244,6 @@ class Checkout:
         self._trees_at.add(self.head())
 
     def _error(self, sub: str, out: Completed) -> GitCommandError:
-        from gitops_promote.adapters.git.runner import command_error  # noqa: PLC0415 - tiny cycle
 
         return command_error(sub, out, self.git.remote_url)
 

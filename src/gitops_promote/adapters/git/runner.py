@@ -29,6 +29,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from gitops_promote.adapters import secrets
+from gitops_promote.adapters.registry import is_loopback
 from gitops_promote.errors import GitError, UserError
 
 MIN_GIT_VERSION = (2, 35)  # GIT_CONFIG_COUNT (2.31), sparse-checkout set --no-cone (2.35)
@@ -205,7 +206,6 @@ def check_token_url(url: str, *, what: str = "the config repo") -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() != "http":
         return
-    from gitops_promote.adapters.registry import is_loopback  # noqa: PLC0415 - only for http URLs
 
     if not is_loopback(parts.netloc.rsplit("@", 1)[-1]):
         raise UserError(

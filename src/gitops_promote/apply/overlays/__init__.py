@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitops_promote.apply.overlays import kustomize, setters
+from gitops_promote.apply.overlays import helm, kustomize, setters
 from gitops_promote.apply.overlays.model import KUSTOMIZATION_NAMES, Pin, Target, resolve
 from gitops_promote.errors import OverlayError
 
@@ -43,7 +43,6 @@ def detect_kind(filename: str, text: str, key: str = "image") -> EditorKind:
     markers, a Helm values file (``values*.yaml``, or any file with the ``key`` path).
 
     Raises OverlayError when none fits."""
-    from gitops_promote.apply.overlays import helm  # noqa: PLC0415
 
     if _basename(filename) in KUSTOMIZATION_NAMES:
         return "kustomize"
@@ -60,7 +59,6 @@ def detect_kind(filename: str, text: str, key: str = "image") -> EditorKind:
 
 def _kind(filename: str, text: str, target: Target, *, fast: bool = False) -> EditorKind | None:
     """The editor for ``target`` in this file; None when ``auto`` finds nothing."""
-    from gitops_promote.apply.overlays import helm  # noqa: PLC0415
 
     if target.kind != "auto":
         return target.kind
@@ -80,7 +78,6 @@ def read_pin(filename: str, text: str, target: Target, *, fast: bool = True) -> 
     nodes ruamel.yaml would (:func:`gitops_promote.adapters.yamlsafe.compose`): same pin, same
     errors, a fraction of the time. Editing (:func:`set_pin`) always parses with
     ruamel.yaml."""
-    from gitops_promote.apply.overlays import helm  # noqa: PLC0415
 
     kind = _kind(filename, text, target, fast=fast)
     if kind == "kustomize":
@@ -96,7 +93,6 @@ def read_pins(filename: str, text: str, *, fast: bool = True) -> list[tuple[str,
     """Every pin in the file, in file order: kustomize entries keyed by ``name``, setter
     markers by marker name, Helm values by dotted key path (values*.yaml files only).
     ``fast``: as for :func:`read_pin`."""
-    from gitops_promote.apply.overlays import helm  # noqa: PLC0415
 
     pins: list[tuple[str, Pin]] = []
     if _basename(filename) in KUSTOMIZATION_NAMES:
@@ -110,7 +106,6 @@ def read_pins(filename: str, text: str, *, fast: bool = True) -> list[tuple[str,
 def set_pin(filename: str, text: str, target: Target, new: SetImage) -> str:
     """``text`` with ``target`` pinned as ``new`` says (``kustomize edit set image``
     semantics in every editor); byte-minimal; OverlayError when it cannot be done safely."""
-    from gitops_promote.apply.overlays import helm  # noqa: PLC0415
 
     kind = _kind(filename, text, target)
     if kind == "kustomize":
