@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -51,11 +52,30 @@ def schema() -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(text))
 
 
-@functools.cache
-def _validator() -> Any:
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+@functools.lru_cache(maxsize=256)
+def _ecma(pattern: str) -> re.Pattern[str]:
+    """A schema pattern with ECMA-262's ``$`` (the end of the text, as JSON Schema means
+    it), not Python's (which also matches before a trailing newline: ``"@octocat\\n"``
+    would pass ``^@[a-z]+$``): every unescaped ``$`` becomes ``\\Z``."""
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Any:
     import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415 - no stubs in the lock
 
-    return jsonschema.Draft202012Validator(schema())
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema  # noqa: PLC0415 - no stubs in the lock
+
+    strict = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+    return strict(schema())
 
 
 # -- where a message is about ------------------------------------------------------------
