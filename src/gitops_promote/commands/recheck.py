@@ -26,7 +26,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
     add_render_arguments,
@@ -34,7 +33,6 @@ from gitops_promote.commands.check_options import (
     render_timeout,
     status_context,
 )
-from gitops_promote.config.load import load_config
 from gitops_promote.deliver import recheck as deliver
 from gitops_promote.deliver.recheck import Request
 from gitops_promote.report.check import cron_text
@@ -82,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     req = request(args)
     loc = common.location(args)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args), commits=False) as (ws, config):
         if args.print_cron:
             common.emit(cron_text(config, req.now))
             return 0

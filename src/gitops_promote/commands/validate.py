@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.files import KUSTOMIZATION_NAMES
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
-from gitops_promote.config.load import load_config
 from gitops_promote.errors import ConfigError, Problem, UserError
 from gitops_promote.facts import (
     pins,
@@ -74,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     unpinned: list[Unpinned] = []
     checked = 0
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args), commits=False) as (ws, config):
         targets = [(a, e) for a in config.apps for e in config.envs_of(a)]
         now = pins.current(ws.repo, config, targets)
         for app, env in targets:

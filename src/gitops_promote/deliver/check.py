@@ -9,14 +9,14 @@ check.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gitops_promote.adapters import actions
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Repo
-from gitops_promote.adapters.github import connect
+from gitops_promote.adapters.github import GitHub, connect
 from gitops_promote.adapters.workspace import Workspace
 from gitops_promote.errors import InputError, PromoteError
 from gitops_promote.facts import check as checkfacts
@@ -125,8 +125,8 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
     recheck, which sets it."""
     repository, _ = require_github(ws, "--set-status")
     state, description = commit_status(result)
-    gh = connect(repository, ws.credentials)
-    try:
+
+    def write(gh: GitHub) -> str:
         gh.set_status(
             result.head,
             state=state,
@@ -134,13 +134,10 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
             description=description,
             target_url=target_url(),
         )
-    except PromoteError as err:
-        message = f"could not set status {context} on {result.head[:12]}: {err}"
-        actions.annotate("warning", message, title="check: status")
-        return Posted(warning=f"warning: {message}")
-    finally:
-        gh.close()
-    return Posted(f"status {context}: {state} on {result.head[:12]}")
+        return f"status {context}: {state} on {result.head[:12]}"
+
+    failed = f"could not set status {context} on {result.head[:12]}"
+    return _post(repository, ws, write, failed, "check: status")
 
 
 def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
@@ -148,18 +145,32 @@ def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
     comment is reported but does not change the verdict."""
     if pr is None or not ws.github_repo or not ws.credentials.token:
         return Posted()
-    gh = connect(ws.github_repo, ws.credentials)
-    try:
+
+    def write(gh: GitHub) -> str:
         operation, info = gh.upsert_comment(
             pr, checkreport.comment(result), checkreport.COMMENT_MARKER
         )
+        return f"comment {operation} on #{pr}: {info.url}"
+
+    failed = f"could not write the promotion plan comment on #{pr}"
+    return _post(ws.github_repo, ws, write, failed, "check: comment")
+
+
+def _post(
+    repository: str, ws: Workspace, write: Callable[[GitHub], str], failed: str, title: str
+) -> Posted:
+    """One write to GitHub: its line on success; refused, a warning (and an annotation)
+    that does not change the verdict."""
+    gh = connect(repository, ws.credentials)
+    try:
+        line = write(gh)
     except PromoteError as err:
-        message = f"could not write the promotion plan comment on #{pr}: {err}"
-        actions.annotate("warning", message, title="check: comment")
+        message = f"{failed}: {err}"
+        actions.annotate("warning", message, title=title)
         return Posted(warning=f"warning: {message}")
     finally:
         gh.close()
-    return Posted(f"comment {operation} on #{pr}: {info.url}")
+    return Posted(line)
 
 
 __all__ = [
