@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters import actions, yamlsafe
 from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed
 from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
 from gitops_promote.config.load import load_config
@@ -43,6 +43,7 @@ from gitops_promote.images import ImageRef
 from gitops_promote.plan import verdicts
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.verdicts import defer
+from gitops_promote.report import promotion as report
 from gitops_promote.report.diffs import unified
 from gitops_promote.report.records import Change, PromotionResult
 
@@ -163,6 +164,16 @@ def deliver(job: Job, result: PromotionResult) -> PromotionResult:
         ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(job, result)
     return deliver_pull_request(job, result)
+
+
+def publish(result: PromotionResult, gates: Sequence[GateResult]) -> None:
+    """In Actions: a warning annotation for each gate that failed or was overridden (at
+    its file:line), the step outputs and the job summary."""
+    warnings = [g for g in gates if not g.passed or g.overridden]
+    for gate in warnings:
+        title = f"gitops-promote: {gate.gate}"
+        actions.annotate("warning", gate.message, file=gate.file, line=gate.line, title=title)
+    actions.publish(report.outputs(result), report.summary(result, warnings))
 
 
 def history_targets(

@@ -283,6 +283,20 @@ def summary(result: PromotionResult, warnings: Sequence[GateResult] = ()) -> str
 _GATE_FIELDS = ("gate", "app", "env", "passed", "severity", "overridden", "message", "file", "line")
 
 
+def result_json(result: PromotionResult, gates: Sequence[GateResult]) -> dict[str, Any]:
+    """``promote --json``: the result, and every gate judged."""
+    return {**to_json(result), "gates": [gate_json(g) for g in gates]}
+
+
+def gate_lines(gates: Sequence[GateResult]) -> list[str]:
+    """One line per gate that failed (refused, or a warning) or was overridden."""
+    return [
+        f"{'refused' if gate.blocking else 'warning'}: {gate.message}"
+        for gate in gates
+        if not gate.passed or gate.overridden
+    ]
+
+
 def gate_json(gate: GateResult) -> dict[str, Any]:
     return fields_json(gate, _GATE_FIELDS)
 
