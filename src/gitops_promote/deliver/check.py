@@ -17,9 +17,12 @@ from gitops_promote.adapters import actions
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.github import GitHub, connect
-from gitops_promote.adapters.workspace import Workspace
+from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
+from gitops_promote.deliver.inputs import require_commits
+from gitops_promote.deliver.requests import CheckRequest
 from gitops_promote.errors import InputError, PromoteError
 from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts import pull
 from gitops_promote.facts.merged import revisions
 from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
 from gitops_promote.report import check as checkreport
@@ -118,6 +121,47 @@ def target_url() -> str | None:
     return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
 
 
+def check(
+    req: CheckRequest,
+    loc: Location,
+    creds: Credentials,
+    *,
+    show: Callable[[CheckResult], None],
+    say: Callable[[Posted], None],
+) -> CheckResult:
+    """``check``: the pull request's commits (fetched when missing) judged, the verdict
+    shown (``show``), then the PR comment and the commit status written when asked, each
+    write's line given to ``say``."""
+    loc = replace(loc, base_branch=req.base_branch)
+    with open_workspace(loc, creds, require_clean=False) as ws:
+        require_commits(ws)
+        if req.comment:
+            require_github(ws, "--comment")
+        if req.set_status:
+            require_github(ws, "--set-status")
+        branch = pull.base_branch_name(ws, loc, req.base_branch)
+        asked = pull.Asked(req.base, req.head, req.pr, req.from_event)
+        base, head = pull.revisions(ws, asked, branch)
+        result = judge(
+            ws.repo,
+            base=base,
+            head=head,
+            labels=req.labels,
+            provenance=pull.break_glass(ws, req.pr, req.labels, base, loc.config_path),
+            now=req.now,
+            base_ref=branch,
+            config_path=loc.config_path,
+            renderer=render.find_renderer(req.render_timeout) if req.render else None,
+            render_overlays=req.render,
+        )
+        show(result)
+        if req.comment:
+            say(post_comment(ws, req.pr, result))
+        if req.set_status:
+            say(set_status(ws, req.status_context, result))
+    return result
+
+
 def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
     """The verdict as the commit status ``context`` on the head commit (1 call): the same
     status ``recheck`` keeps current while the pull request is open. A refusal (a fork's
@@ -175,6 +219,7 @@ def _post(
 
 __all__ = [
     "Posted",
+    "check",
     "clip",
     "commit_status",
     "judge",

@@ -12,6 +12,9 @@ from typing import Final
 # would make every later promotion look older.
 NOW_AHEAD: Final = timedelta(minutes=5)
 
+# The commit status check sets (branch protection requires it by this name)
+STATUS_CONTEXT: Final = "gitops-promote/check"
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -47,6 +50,25 @@ class PromoteRequest(Delivery):
     allow_downgrade: bool = False
     defer_gates: bool = False
     registry_check: bool = True
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """The typed inputs of one check run."""
+
+    base: str | None  # a revision; None: origin/<base branch>
+    head: str | None  # a revision; None: HEAD
+    base_branch: str | None  # the PR's base branch name, when known
+    labels: tuple[str, ...]
+    pr: int | None
+    now: datetime
+    as_json: bool
+    comment: bool
+    render: bool
+    render_timeout: float
+    from_event: bool
+    set_status: bool = False
+    status_context: str = STATUS_CONTEXT
 
 
 @dataclass(frozen=True)
