@@ -21,7 +21,7 @@ from gitops_promote.commands.check_options import (
     status_context,
 )
 from gitops_promote.deliver import check as deliver
-from gitops_promote.deliver.requests import CheckRequest
+from gitops_promote.deliver import requests
 from gitops_promote.errors import InputError
 from gitops_promote.facts import pull
 from gitops_promote.report import check as checkreport
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_location_arguments(parser)
 
 
-def request(args: argparse.Namespace) -> CheckRequest:
+def request(args: argparse.Namespace) -> requests.CheckRequest:
     pr = pull.event()
     number = args.pr if args.pr is not None else pr.number
     if args.comment and number is None:
@@ -73,7 +73,7 @@ def request(args: argparse.Namespace) -> CheckRequest:
             hint="run on a pull_request event, or pass --pr NUMBER",
         )
     render_timeout(args.render_timeout)
-    return CheckRequest(
+    return requests.CheckRequest(
         base=args.base,
         head=args.head or pr.head_sha,
         base_branch=args.base_branch or pr.base_ref,
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
-def publish(result: CheckResult, req: CheckRequest) -> None:
+def publish(result: CheckResult, req: requests.CheckRequest) -> None:
     """Terminal (or JSON), annotations, job summary and outputs: all from the one record."""
 
     for note in checkreport.annotations_of(result):
@@ -115,7 +115,7 @@ def publish(result: CheckResult, req: CheckRequest) -> None:
     actions.set_outputs(checkreport.outputs(result))
 
 
-def say(posted: Posted, req: CheckRequest) -> None:
+def say(posted: Posted, req: requests.CheckRequest) -> None:
     if posted.warning:
         common.warn(posted.warning)
     elif posted.line and not req.as_json:

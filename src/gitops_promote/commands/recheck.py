@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
@@ -36,9 +35,6 @@ from gitops_promote.commands.check_options import (
 from gitops_promote.deliver import recheck as deliver
 from gitops_promote.deliver.recheck import Request
 from gitops_promote.report.check import cron_text
-
-if TYPE_CHECKING:
-    from gitops_promote.deliver.recheck import Request
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
