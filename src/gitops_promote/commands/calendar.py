@@ -12,9 +12,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
-from gitops_promote.config.load import load_config
 from gitops_promote.errors import InputError, quote
 from gitops_promote.facts import since
 from gitops_promote.plan import calendar as plan
@@ -48,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
     end = now + timedelta(days=args.days)
     loc = common.location(args)
     openings: list[plan.SoakOpening] = []
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        common.require_commits(ws)
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args)) as (ws, config):
         envs = [common.pick_env(config, e).name for e in common.split_names(args.env)] or None
         if not args.no_soak:
             targets = [

@@ -10,22 +10,18 @@ input, 3 the world failed.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import actions
-from gitops_promote.adapters import kustomize as render
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
-    STATUS_CONTEXT,
     add_render_arguments,
     add_status_arguments,
     render_timeout,
     status_context,
 )
 from gitops_promote.deliver import check as deliver
+from gitops_promote.deliver import requests
 from gitops_promote.errors import InputError
 from gitops_promote.facts import pull
 from gitops_promote.report import check as checkreport
@@ -33,25 +29,6 @@ from gitops_promote.report import check as checkreport
 if TYPE_CHECKING:
     from gitops_promote.deliver.check import Posted
     from gitops_promote.plan.gates.evaluate import CheckResult
-
-
-@dataclass(frozen=True)
-class Request:
-    """The typed inputs of one check run."""
-
-    base: str | None  # a revision; None: origin/<base branch>
-    head: str | None  # a revision; None: HEAD
-    base_branch: str | None  # the PR's base branch name, when known
-    labels: tuple[str, ...]
-    pr: int | None
-    now: datetime
-    as_json: bool
-    comment: bool
-    render: bool
-    render_timeout: float
-    from_event: bool
-    set_status: bool = False
-    status_context: str = STATUS_CONTEXT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_location_arguments(parser)
 
 
-def request(args: argparse.Namespace) -> Request:
-
+def request(args: argparse.Namespace) -> requests.CheckRequest:
     pr = pull.event()
     number = args.pr if args.pr is not None else pr.number
     if args.comment and number is None:
@@ -97,7 +73,7 @@ def request(args: argparse.Namespace) -> Request:
             hint="run on a pull_request event, or pass --pr NUMBER",
         )
     render_timeout(args.render_timeout)
-    return Request(
+    return requests.CheckRequest(
         base=args.base,
         head=args.head or pr.head_sha,
         base_branch=args.base_branch or pr.base_ref,
@@ -115,39 +91,18 @@ def request(args: argparse.Namespace) -> Request:
 
 
 def run(args: argparse.Namespace) -> int:
-
     req = request(args)
-    loc = replace(common.location(args), base_branch=req.base_branch)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        common.require_commits(ws)
-        if req.comment:
-            deliver.require_github(ws, "--comment")
-        if req.set_status:
-            deliver.require_github(ws, "--set-status")
-        branch = pull.base_branch_name(ws, loc, req.base_branch)
-        asked = pull.Asked(req.base, req.head, req.pr, req.from_event)
-        base, head = pull.revisions(ws, asked, branch)
-        result = deliver.judge(
-            ws.repo,
-            base=base,
-            head=head,
-            labels=req.labels,
-            provenance=pull.break_glass(ws, req.pr, req.labels, base, loc.config_path),
-            now=req.now,
-            base_ref=branch,
-            config_path=loc.config_path,
-            renderer=render.find_renderer(req.render_timeout) if req.render else None,
-            render_overlays=req.render,
-        )
-        publish(result, req)
-        if req.comment:
-            say(deliver.post_comment(ws, req.pr, result), req)
-        if req.set_status:
-            say(deliver.set_status(ws, req.status_context, result), req)
+    result = deliver.check(
+        req,
+        common.location(args),
+        common.credentials(args),
+        show=lambda result: publish(result, req),
+        say=lambda posted: say(posted, req),
+    )
     return 0 if result.passed else 1
 
 
-def publish(result: CheckResult, req: Request) -> None:
+def publish(result: CheckResult, req: requests.CheckRequest) -> None:
     """Terminal (or JSON), annotations, job summary and outputs: all from the one record."""
 
     for note in checkreport.annotations_of(result):
@@ -160,7 +115,7 @@ def publish(result: CheckResult, req: Request) -> None:
     actions.set_outputs(checkreport.outputs(result))
 
 
-def say(posted: Posted, req: Request) -> None:
+def say(posted: Posted, req: requests.CheckRequest) -> None:
     if posted.warning:
         common.warn(posted.warning)
     elif posted.line and not req.as_json:

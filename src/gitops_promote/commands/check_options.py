@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import math
 
+from gitops_promote.deliver.requests import STATUS_CONTEXT
 from gitops_promote.errors import InputError, quote
 
 # The commit status that carries the verdict (check --set-status, recheck): the one to make
 # required in branch protection, whichever run set it.
-STATUS_CONTEXT = "gitops-promote/check"
 # A render that takes an hour is stuck; a larger limit (1e20) overflows the timer itself.
 MAX_RENDER_TIMEOUT = 3600.0
 

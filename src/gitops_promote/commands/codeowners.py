@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from gitops_promote.adapters import (
-    files,
-    yamlsafe,
-)
+from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.git import plumbing
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
-from gitops_promote.config.load import load_config
 from gitops_promote.errors import InputError
 from gitops_promote.facts.changes import CODEOWNERS_PATHS
 from gitops_promote.plan.gates.ownership import BlockError, ownership_gate, update
@@ -47,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
             "codeowners writes a file in a checkout, so it needs --repo (or --check)",
             hint="clone the config repo, run 'gitops-promote codeowners --repo DIR', commit",
         )
-    with open_workspace(
-        loc, common.credentials(args), require_clean=False, sparse_paths=CODEOWNERS_PATHS
-    ) as ws:
-        config = load_config(ws.root, loc.config_path)
+    opened = common.open_config(
+        loc, common.credentials(args), commits=False, sparse_paths=CODEOWNERS_PATHS
+    )
+    with opened as (ws, config):
         rel = args.file or next(
             (p for p in CODEOWNERS_PATHS if (ws.root / p).is_file()), CODEOWNERS_PATHS[0]
         )

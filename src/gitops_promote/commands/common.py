@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
@@ -16,6 +16,7 @@ from gitops_promote.config.durations import TIME_RANGE, format_duration, in_time
 from gitops_promote.config.model import DEFAULT_CONFIG_PATH
 
 # re-exported: the commands pick the env and apps a request names as delivery does
+from gitops_promote.deliver.inputs import open_config as open_config  # noqa: PLC0414
 from gitops_promote.deliver.inputs import pick_apps as pick_apps  # noqa: PLC0414
 from gitops_promote.deliver.inputs import pick_env as pick_env  # noqa: PLC0414
 from gitops_promote.deliver.inputs import require_commits as require_commits  # noqa: PLC0414
@@ -114,6 +115,23 @@ def credentials(args: argparse.Namespace) -> Credentials:
     return credentials_from_env(args.token_env, args.app_id, args.github_api_url)
 
 
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--app`` and ``--env``: only these apps, environments (repeat, or comma-separated)."""
+    parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
+    parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
+
+
+def add_format_arguments(parser: argparse.ArgumentParser, formats: list[str]) -> None:
+    """``--format`` (the first of ``formats`` by default) and ``--json``, its shorthand."""
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default=formats[0],
+        help=f"output format (default: {formats[0]})",
+    )
+    parser.add_argument("--json", action="store_true", help="same as --format json")
+
+
 def add_now_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
     parser.add_argument(
         "--now",
@@ -167,6 +185,19 @@ def split_names(values: Sequence[str] | None) -> list[str]:
 def emit_json(data: Any) -> None:
     text = redact(json.dumps(data, indent=2, sort_keys=False, default=str))
     sys.stdout.write(json_output(text) + "\n")
+
+
+def emit_as(
+    fmt: str, data: Callable[[], Any], markdown: Callable[[], str], text: Callable[[], str]
+) -> None:
+    """Print in the ``--format`` chosen: ``json`` (:func:`emit_json`), ``markdown``, else
+    the text view (only the one chosen is built)."""
+    if fmt == "json":
+        emit_json(data())
+    elif fmt == "markdown":
+        emit(markdown())
+    else:
+        emit(text())
 
 
 def emit(text: str) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
-from gitops_promote.config.load import load_config
 from gitops_promote.deliver.promotion import ws_web_url
 from gitops_promote.errors import InputError
 from gitops_promote.facts import timelines
@@ -39,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit {args.limit} is not a positive number")
     loc = common.location(args)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        common.require_commits(ws)
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args)) as (ws, config):
         (app,) = common.pick_apps(config, [args.app], None)
         names = common.split_names(args.env)
         envs = [common.pick_env(config, n) for n in names] or list(config.envs_of(app))

@@ -12,10 +12,8 @@ import argparse
 from datetime import UTC, datetime
 
 from gitops_promote.adapters import actions
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.config.durations import parse_duration
-from gitops_promote.config.load import load_config
 from gitops_promote.errors import InputError, UserError, quote
 from gitops_promote.facts import deployments, timelines
 from gitops_promote.plan import metrics
@@ -32,15 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--until", metavar="TIME", help="end of the range, ISO 8601 (default: --now, else now)"
     )
-    parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
-    parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
-    parser.add_argument(
-        "--format",
-        choices=["text", "json", "markdown"],
-        default="text",
-        help="output format (default: text)",
-    )
-    parser.add_argument("--json", action="store_true", help="same as --format json")
+    common.add_filter_arguments(parser)
+    common.add_format_arguments(parser, ["text", "json", "markdown"])
     common.add_now_argument(parser)
     common.add_location_arguments(parser)
 
@@ -71,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
             hint="give a range that runs forward in time",
         )
     loc = common.location(args)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        common.require_commits(ws)
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args)) as (ws, config):
         if ws.cloned:
             ws.repo.start_tree_download()
         envs = [common.pick_env(config, e).name for e in common.split_names(args.env)]
@@ -86,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         config, found, since, until, apps=[a.name for a in apps], envs=envs or None
     )
     actions.append_summary(view.markdown(result))
-    if fmt == "json":
-        common.emit_json(view.to_json(result))
-    elif fmt == "markdown":
-        common.emit(view.markdown(result))
-    else:
-        common.emit(view.text(result))
+    common.emit_as(
+        fmt,
+        lambda: view.to_json(result),
+        lambda: view.markdown(result),
+        lambda: view.text(result),
+    )
     return 0

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from gitops_promote.adapters import actions
 from gitops_promote.commands import common
 from gitops_promote.config import templates
-from gitops_promote.deliver.promotion import promote
+from gitops_promote.deliver.promotion import promote, publish
 from gitops_promote.deliver.requests import PromoteRequest
 from gitops_promote.errors import InputError, quote
 from gitops_promote.report import promotion as report
@@ -134,26 +133,13 @@ def check_templates(message: str | None, title: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     req = request(args)
     result, gates = promote(req, common.location(args), common.credentials(args))
     if req.as_json:
-        data = report.to_json(result)
-        data["gates"] = [report.gate_json(g) for g in gates]
-        common.emit_json(data)
+        common.emit_json(report.result_json(result, gates))
     else:
-        for gate in gates:
-            if not gate.passed or gate.overridden:
-                common.emit(f"{'refused' if gate.blocking else 'warning'}: {gate.message}")
+        for line in report.gate_lines(gates):
+            common.emit(line)
         common.emit(report.text(result))
-    warnings = [g for g in gates if not g.passed or g.overridden]
-    for gate in warnings:
-        actions.annotate(
-            "warning",
-            gate.message,
-            file=gate.file,
-            line=gate.line,
-            title=f"gitops-promote: {gate.gate}",
-        )
-    actions.publish(report.outputs(result), report.summary(result, warnings))
+    publish(result, gates)
     return 0

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
 from gitops_promote.commands.check_options import (
     add_render_arguments,
@@ -34,13 +32,9 @@ from gitops_promote.commands.check_options import (
     render_timeout,
     status_context,
 )
-from gitops_promote.config.load import load_config
 from gitops_promote.deliver import recheck as deliver
 from gitops_promote.deliver.recheck import Request
 from gitops_promote.report.check import cron_text
-
-if TYPE_CHECKING:
-    from gitops_promote.deliver.recheck import Request
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     req = request(args)
     loc = common.location(args)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args), commits=False) as (ws, config):
         if args.print_cron:
             common.emit(cron_text(config, req.now))
             return 0

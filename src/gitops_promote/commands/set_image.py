@@ -8,10 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from gitops_promote.adapters import (
-    files,
-    yamlsafe,
-)
+from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.escape import log, log_lines
 from gitops_promote.apply import overlays
 from gitops_promote.commands.common import path_argument

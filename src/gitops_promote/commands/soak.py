@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="plan and report; write nothing, open no PR"
     )
     parser.add_argument("--json", action="store_true", help="print every target as JSON")
-    parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
-    parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
+    common.add_filter_arguments(parser)
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
     common.add_now_argument(parser, "; at most 5m ahead of the clock unless --dry-run")
     common.add_location_arguments(parser)

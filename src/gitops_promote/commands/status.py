@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 
 from gitops_promote.adapters import actions
-from gitops_promote.adapters.workspace import open_workspace
 from gitops_promote.commands import common
-from gitops_promote.config.load import load_config
 from gitops_promote.errors import OverlayError
 from gitops_promote.facts import statefile as state
 from gitops_promote.report import status as statusview
@@ -19,15 +17,8 @@ from gitops_promote.report.records import StatusReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--format",
-        choices=["table", "json", "markdown"],
-        default="table",
-        help="output format (default: table)",
-    )
-    parser.add_argument("--json", action="store_true", help="same as --format json")
-    parser.add_argument("--app", action="append", metavar="APP", help="only these apps")
-    parser.add_argument("--env", action="append", metavar="ENV", help="only these environments")
+    common.add_format_arguments(parser, ["table", "json", "markdown"])
+    common.add_filter_arguments(parser)
     common.add_location_arguments(parser)
 
 
@@ -35,9 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     fmt = "json" if args.json else args.format
     loc = common.location(args)
-    with open_workspace(loc, common.credentials(args), require_clean=False) as ws:
-        common.require_commits(ws)
-        config = load_config(ws.root, loc.config_path)
+    with common.open_config(loc, common.credentials(args)) as (ws, config):
         if ws.cloned and not args.app and state.paths(config) is None:
             # every app's history: it downloads while the overlays are read (with a state
             # file, only what it does not answer is read from history: statesince)
@@ -57,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
         common.warn(f"note: {note}")
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
     actions.append_summary(statusview.chart(rows))
-    if fmt == "json":
-        common.emit_json(statusview.to_json(report))
-    elif fmt == "markdown":
-        common.emit(statusview.markdown(report))
-    else:
-        common.emit(statusview.table(report))
+    common.emit_as(
+        fmt,
+        lambda: statusview.to_json(report),
+        lambda: statusview.markdown(report),
+        lambda: statusview.table(report),
+    )
     reasons = statusview.broken(report)
     if reasons:
         raise OverlayError(

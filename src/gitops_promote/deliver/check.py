@@ -9,17 +9,20 @@ check.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gitops_promote.adapters import actions
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Repo
-from gitops_promote.adapters.github import connect
-from gitops_promote.adapters.workspace import Workspace
+from gitops_promote.adapters.github import GitHub, connect
+from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
+from gitops_promote.deliver.inputs import require_commits
+from gitops_promote.deliver.requests import CheckRequest
 from gitops_promote.errors import InputError, PromoteError
 from gitops_promote.facts import check as checkfacts
+from gitops_promote.facts import pull
 from gitops_promote.facts.merged import revisions
 from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
 from gitops_promote.report import check as checkreport
@@ -118,6 +121,47 @@ def target_url() -> str | None:
     return f"{server.rstrip('/')}/{repo}/actions/runs/{run}"
 
 
+def check(
+    req: CheckRequest,
+    loc: Location,
+    creds: Credentials,
+    *,
+    show: Callable[[CheckResult], None],
+    say: Callable[[Posted], None],
+) -> CheckResult:
+    """``check``: the pull request's commits (fetched when missing) judged, the verdict
+    shown (``show``), then the PR comment and the commit status written when asked, each
+    write's line given to ``say``."""
+    loc = replace(loc, base_branch=req.base_branch)
+    with open_workspace(loc, creds, require_clean=False) as ws:
+        require_commits(ws)
+        if req.comment:
+            require_github(ws, "--comment")
+        if req.set_status:
+            require_github(ws, "--set-status")
+        branch = pull.base_branch_name(ws, loc, req.base_branch)
+        asked = pull.Asked(req.base, req.head, req.pr, req.from_event)
+        base, head = pull.revisions(ws, asked, branch)
+        result = judge(
+            ws.repo,
+            base=base,
+            head=head,
+            labels=req.labels,
+            provenance=pull.break_glass(ws, req.pr, req.labels, base, loc.config_path),
+            now=req.now,
+            base_ref=branch,
+            config_path=loc.config_path,
+            renderer=render.find_renderer(req.render_timeout) if req.render else None,
+            render_overlays=req.render,
+        )
+        show(result)
+        if req.comment:
+            say(post_comment(ws, req.pr, result))
+        if req.set_status:
+            say(set_status(ws, req.status_context, result))
+    return result
+
+
 def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
     """The verdict as the commit status ``context`` on the head commit (1 call): the same
     status ``recheck`` keeps current while the pull request is open. A refusal (a fork's
@@ -125,8 +169,8 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
     recheck, which sets it."""
     repository, _ = require_github(ws, "--set-status")
     state, description = commit_status(result)
-    gh = connect(repository, ws.credentials)
-    try:
+
+    def write(gh: GitHub) -> str:
         gh.set_status(
             result.head,
             state=state,
@@ -134,13 +178,10 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
             description=description,
             target_url=target_url(),
         )
-    except PromoteError as err:
-        message = f"could not set status {context} on {result.head[:12]}: {err}"
-        actions.annotate("warning", message, title="check: status")
-        return Posted(warning=f"warning: {message}")
-    finally:
-        gh.close()
-    return Posted(f"status {context}: {state} on {result.head[:12]}")
+        return f"status {context}: {state} on {result.head[:12]}"
+
+    failed = f"could not set status {context} on {result.head[:12]}"
+    return _post(repository, ws, write, failed, "check: status")
 
 
 def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
@@ -148,22 +189,37 @@ def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
     comment is reported but does not change the verdict."""
     if pr is None or not ws.github_repo or not ws.credentials.token:
         return Posted()
-    gh = connect(ws.github_repo, ws.credentials)
-    try:
+
+    def write(gh: GitHub) -> str:
         operation, info = gh.upsert_comment(
             pr, checkreport.comment(result), checkreport.COMMENT_MARKER
         )
+        return f"comment {operation} on #{pr}: {info.url}"
+
+    failed = f"could not write the promotion plan comment on #{pr}"
+    return _post(ws.github_repo, ws, write, failed, "check: comment")
+
+
+def _post(
+    repository: str, ws: Workspace, write: Callable[[GitHub], str], failed: str, title: str
+) -> Posted:
+    """One write to GitHub: its line on success; refused, a warning (and an annotation)
+    that does not change the verdict."""
+    gh = connect(repository, ws.credentials)
+    try:
+        line = write(gh)
     except PromoteError as err:
-        message = f"could not write the promotion plan comment on #{pr}: {err}"
-        actions.annotate("warning", message, title="check: comment")
+        message = f"{failed}: {err}"
+        actions.annotate("warning", message, title=title)
         return Posted(warning=f"warning: {message}")
     finally:
         gh.close()
-    return Posted(f"comment {operation} on #{pr}: {info.url}")
+    return Posted(line)
 
 
 __all__ = [
     "Posted",
+    "check",
     "clip",
     "commit_status",
     "judge",

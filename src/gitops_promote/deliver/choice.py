@@ -5,12 +5,13 @@ and the work tree for them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_promote.adapters.registry import ImageNotFoundError, RegistryClient
 from gitops_promote.adapters.workspace import Workspace
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.deliver.requests import PromoteRequest
+from gitops_promote.deliver.requests import Delivery, PromoteRequest
 from gitops_promote.errors import InputError, UserError, quote
 from gitops_promote.facts import pins
 from gitops_promote.facts import timelines as facts
@@ -27,6 +28,18 @@ class Choice:
     ref: ImageRef
     source: Source
     upstream: Upstream | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One environment's delivery: the request, where, under which config, and what each
+    app should pin."""
+
+    req: Delivery
+    ws: Workspace
+    config: Config
+    env: Environment
+    choices: Sequence[Choice]
 
 
 def choose(

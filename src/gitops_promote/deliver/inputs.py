@@ -5,14 +5,30 @@ loads it through ``commands.common``."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from gitops_promote.errors import InputError, quote
 
 if TYPE_CHECKING:
-    from gitops_promote.adapters.workspace import Location, Workspace
+    from gitops_promote.adapters.workspace import Credentials, Location, Workspace
     from gitops_promote.config.model import App, Config, Environment
+
+
+@contextmanager
+def open_config(
+    loc: Location, creds: Credentials, *, commits: bool = True, sparse_paths: Sequence[str] = ()
+) -> Iterator[tuple[Workspace, Config]]:
+    """The config repo opened to read (a clone is removed afterwards) and its config loaded;
+    ``commits``: refuse a repo without a commit first (:func:`require_commits`)."""
+    from gitops_promote.adapters.workspace import open_workspace  # noqa: PLC0415
+    from gitops_promote.config.load import load_config  # noqa: PLC0415
+
+    with open_workspace(loc, creds, require_clean=False, sparse_paths=sparse_paths) as ws:
+        if commits:
+            require_commits(ws)
+        yield ws, load_config(ws.root, loc.config_path)
 
 
 def require_commits(ws: Workspace) -> None:

@@ -14,12 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from gitops_promote.adapters import yamlsafe
+from gitops_promote.adapters import actions, yamlsafe
 from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed
 from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
 from gitops_promote.config.load import load_config
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.deliver.choice import Choice, choose
+from gitops_promote.deliver.choice import Choice, Job, choose
 from gitops_promote.deliver.inputs import (
     check_base_branch,
     pick_apps,
@@ -34,7 +34,7 @@ from gitops_promote.deliver.pull_request import (
     refuse_break_glass,
 )
 from gitops_promote.deliver.push import deliver_push, superseded_window
-from gitops_promote.deliver.requests import Delivery, PromoteRequest
+from gitops_promote.deliver.requests import PromoteRequest
 from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where, quote
 from gitops_promote.facts import pins, statefile
 from gitops_promote.facts import since as since_when
@@ -43,6 +43,7 @@ from gitops_promote.images import ImageRef
 from gitops_promote.plan import verdicts
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.verdicts import defer
+from gitops_promote.report import promotion as report
 from gitops_promote.report.diffs import unified
 from gitops_promote.report.records import Change, PromotionResult
 
@@ -151,24 +152,28 @@ def promote(
             return result, gates
         if req.dry_run:
             return dry_run(result, states, choices), gates
-        return deliver(req.delivery, ws, config, env, result, choices), gates
+        return deliver(Job(req, ws, config, env, choices), result), gates
 
 
-def deliver(
-    req: Delivery,
-    ws: Workspace,
-    config: Config,
-    env: Environment,
-    result: PromotionResult,
-    choices: Sequence[Choice],
-) -> PromotionResult:
+def deliver(job: Job, result: PromotionResult) -> PromotionResult:
     """The env's normal path: commit + push for ``mode: push``, a pull request otherwise."""
+    ws, config, env = job.ws, job.config, job.env
     if env.mode == "push":
         # the push guard refuses a commit that changes a gated environment's file
-        gated = pins.gated_paths(ws.repo, config, [c.app for c in choices])
+        gated = pins.gated_paths(ws.repo, config, [c.app for c in job.choices])
         ws.repo.protect(gated, statefile.paths(config) or ())
-        return deliver_push(req, ws, config, env, result, choices)
-    return deliver_pull_request(req, ws, config, env, result, choices)
+        return deliver_push(job, result)
+    return deliver_pull_request(job, result)
+
+
+def publish(result: PromotionResult, gates: Sequence[GateResult]) -> None:
+    """In Actions: a warning annotation for each gate that failed or was overridden (at
+    its file:line), the step outputs and the job summary."""
+    warnings = [g for g in gates if not g.passed or g.overridden]
+    for gate in warnings:
+        title = f"gitops-promote: {gate.gate}"
+        actions.annotate("warning", gate.message, file=gate.file, line=gate.line, title=title)
+    actions.publish(report.outputs(result), report.summary(result, warnings))
 
 
 def history_targets(

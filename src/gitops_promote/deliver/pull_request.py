@@ -14,8 +14,7 @@ from gitops_promote.adapters.workspace import Workspace
 from gitops_promote.apply import overlays
 from gitops_promote.config import templates
 from gitops_promote.config.model import Config, Environment
-from gitops_promote.deliver.choice import Choice
-from gitops_promote.deliver.requests import Delivery
+from gitops_promote.deliver.choice import Choice, Job
 from gitops_promote.errors import InputError, UserError, quote
 from gitops_promote.facts import pins, statefile
 from gitops_promote.report import promotion as report
@@ -60,32 +59,18 @@ def refuse_break_glass(config: Config, labels: Sequence[str]) -> None:
         )
 
 
-def deliver_pull_request(
-    req: Delivery,
-    ws: Workspace,
-    config: Config,
-    env: Environment,
-    result: PromotionResult,
-    choices: Sequence[Choice],
-) -> PromotionResult:
+def deliver_pull_request(job: Job, result: PromotionResult) -> PromotionResult:
     """Gated env: a stable branch per target, force-pushed with lease; one PR, updated."""
-    gh = github_client(ws)
+    gh = github_client(job.ws)
     try:
-        return open_or_update(gh, req, ws, config, env, result, choices)
+        return open_or_update(gh, job, result)
     finally:
         gh.close()
 
 
-def open_or_update(
-    gh: GitHub,
-    req: Delivery,
-    ws: Workspace,
-    config: Config,
-    env: Environment,
-    result: PromotionResult,
-    choices: Sequence[Choice],
-) -> PromotionResult:
+def open_or_update(gh: GitHub, job: Job, result: PromotionResult) -> PromotionResult:
     """The PR side of :func:`deliver_pull_request`, with its GitHub client."""
+    req, ws, config, env, choices = job.req, job.ws, job.config, job.env, job.choices
     repo = ws.repo
     opts = env.pull_request
     branch = branch_for(config, env, [c.app.name for c in choices])

@@ -19,10 +19,8 @@ from gitops_promote.adapters.git import (
     Retry,
     check_push_allowed,
 )
-from gitops_promote.adapters.workspace import Workspace
-from gitops_promote.config.model import Config, Environment
-from gitops_promote.deliver.choice import Choice
-from gitops_promote.deliver.requests import NOW_AHEAD, Delivery
+from gitops_promote.deliver.choice import Job
+from gitops_promote.deliver.requests import NOW_AHEAD
 from gitops_promote.errors import GitPushError
 from gitops_promote.facts import pins, statefile
 from gitops_promote.report import promotion as report
@@ -44,15 +42,9 @@ def superseded_window(now: datetime) -> datetime:
     return min(now, datetime.now(UTC)) - RECENT
 
 
-def deliver_push(
-    req: Delivery,
-    ws: Workspace,
-    config: Config,
-    env: Environment,
-    result: PromotionResult,
-    choices: Sequence[Choice],
-) -> PromotionResult:
+def deliver_push(job: Job, result: PromotionResult) -> PromotionResult:
     """``mode: push``: commit to the base branch and push, re-applying on a race."""
+    req, ws, config, env, choices = job.req, job.ws, job.config, job.env, job.choices
     first_seen = {c.app: c.old for c in result.changes}
     stamp = req.now.isoformat()
     applied: list[Change] = []

@@ -12,47 +12,8 @@ from typing import Final
 # would make every later promotion look older.
 NOW_AHEAD: Final = timedelta(minutes=5)
 
-
-@dataclass(frozen=True)
-class PromoteRequest:
-    """The typed, validated inputs of one promote run."""
-
-    env: str
-    apps: tuple[str, ...]
-    digest: str | None
-    tag: str | None
-    image: str | None
-    latest: bool
-    rollback: bool
-    dry_run: bool
-    no_push: bool
-    as_json: bool
-    now: datetime
-    message: str | None
-    title: str | None
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-    team_reviewers: tuple[str, ...] = ()
-    draft: bool | None = None
-    auto_merge: str | None = None
-    author: str | None = None
-    allow_downgrade: bool = False
-    defer_gates: bool = False
-    registry_check: bool = True
-
-    @property
-    def delivery(self) -> Delivery:
-        return Delivery(
-            now=self.now,
-            no_push=self.no_push,
-            message=self.message,
-            title=self.title,
-            labels=self.labels,
-            reviewers=self.reviewers,
-            team_reviewers=self.team_reviewers,
-            draft=self.draft,
-            auto_merge=self.auto_merge,
-        )
+# The commit status check sets (branch protection requires it by this name)
+STATUS_CONTEXT: Final = "gitops-promote/check"
 
 
 @dataclass(frozen=True)
@@ -69,6 +30,45 @@ class Delivery:
     team_reviewers: tuple[str, ...] = ()
     draft: bool | None = None
     auto_merge: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromoteRequest(Delivery):
+    """The typed, validated inputs of one promote run: a :class:`Delivery` (its time,
+    commit and pull-request options) and what to pin where."""
+
+    env: str
+    apps: tuple[str, ...]
+    digest: str | None
+    tag: str | None
+    image: str | None
+    latest: bool
+    rollback: bool
+    dry_run: bool
+    as_json: bool
+    author: str | None = None
+    allow_downgrade: bool = False
+    defer_gates: bool = False
+    registry_check: bool = True
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """The typed inputs of one check run."""
+
+    base: str | None  # a revision; None: origin/<base branch>
+    head: str | None  # a revision; None: HEAD
+    base_branch: str | None  # the PR's base branch name, when known
+    labels: tuple[str, ...]
+    pr: int | None
+    now: datetime
+    as_json: bool
+    comment: bool
+    render: bool
+    render_timeout: float
+    from_event: bool
+    set_status: bool = False
+    status_context: str = STATUS_CONTEXT
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from gitops_promote.adapters.workspace import Credentials, Location, Workspace, 
 from gitops_promote.config.load import load_config
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.deliver import promotion
-from gitops_promote.deliver.choice import Choice
+from gitops_promote.deliver.choice import Choice, Job
 from gitops_promote.deliver.inputs import (
     check_base_branch,
     pick_apps,
@@ -124,7 +124,7 @@ def deliver(
     if blocking:
         raise GateError("; ".join(g.message for g in blocking))
     result = PromotionResult("unchanged", env.name, (change,), base=base, repo_url=ws_web_url(ws))
-    return promotion.deliver(Delivery(now=now), ws, config, env, result, [choice])
+    return promotion.deliver(Job(Delivery(now=now), ws, config, env, [choice]), result)
 
 
 def gather(

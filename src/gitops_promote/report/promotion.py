@@ -155,14 +155,29 @@ def pr_body(result: PromotionResult) -> str:
     )
 
 
+def pin_json(
+    app: str,
+    env: str,
+    file: str | None,
+    line: int | None,
+    old: ImageRef | None,
+    new: ImageRef | None,
+) -> dict[str, Any]:
+    """Where a pin is and what it goes from and to: the first keys of a change's (promote,
+    soak) and a target's (check) JSON."""
+    return {
+        "app": app,
+        "env": env,
+        "file": file,
+        "line": line,
+        "from": str(old) if old else None,
+        "to": str(new) if new else None,
+    }
+
+
 def change_json(change: Change) -> dict[str, Any]:
     return {
-        "app": change.app,
-        "env": change.env,
-        "file": change.file,
-        "line": change.line,
-        "from": str(change.old) if change.old else None,
-        "to": str(change.new),
+        **pin_json(change.app, change.env, change.file, change.line, change.old, change.new),
         "from-digest": change.old.digest if change.old else None,
         "to-digest": change.new.digest,
         "source": change.source,
@@ -174,17 +189,23 @@ def change_json(change: Change) -> dict[str, Any]:
     }
 
 
+# the result's own fields, in their JSON order (as "pr-number" for pr_number)
+_RESULT_FIELDS = (
+    "operation",
+    "env",
+    "commit",
+    "branch",
+    "pr_number",
+    "pr_url",
+    "rollback",
+    "digest",
+    "previous_digest",
+)
+
+
 def to_json(result: PromotionResult) -> dict[str, Any]:
     return {
-        "operation": result.operation,
-        "env": result.env,
-        "commit": result.commit,
-        "branch": result.branch,
-        "pr-number": result.pr_number,
-        "pr-url": result.pr_url,
-        "rollback": result.rollback,
-        "digest": result.digest,
-        "previous-digest": result.previous_digest,
+        **fields_json(result, _RESULT_FIELDS),
         "changes": [change_json(c) for c in result.changes],
         "notes": list(result.notes),
         **({"diff": result.diff} if result.diff is not None else {}),
@@ -259,15 +280,27 @@ def summary(result: PromotionResult, warnings: Sequence[GateResult] = ()) -> str
     return "\n".join(lines) + "\n"
 
 
+_GATE_FIELDS = ("gate", "app", "env", "passed", "severity", "overridden", "message", "file", "line")
+
+
+def result_json(result: PromotionResult, gates: Sequence[GateResult]) -> dict[str, Any]:
+    """``promote --json``: the result, and every gate judged."""
+    return {**to_json(result), "gates": [gate_json(g) for g in gates]}
+
+
+def gate_lines(gates: Sequence[GateResult]) -> list[str]:
+    """One line per gate that failed (refused, or a warning) or was overridden."""
+    return [
+        f"{'refused' if gate.blocking else 'warning'}: {gate.message}"
+        for gate in gates
+        if not gate.passed or gate.overridden
+    ]
+
+
 def gate_json(gate: GateResult) -> dict[str, Any]:
-    return {
-        "gate": gate.gate,
-        "app": gate.app,
-        "env": gate.env,
-        "passed": gate.passed,
-        "severity": gate.severity,
-        "overridden": gate.overridden,
-        "message": gate.message,
-        "file": gate.file,
-        "line": gate.line,
-    }
+    return fields_json(gate, _GATE_FIELDS)
+
+
+def fields_json(record: object, names: Sequence[str]) -> dict[str, Any]:
+    """A record's fields as JSON keys, in the order given (``pr_number`` as ``pr-number``)."""
+    return {name.replace("_", "-"): getattr(record, name) for name in names}

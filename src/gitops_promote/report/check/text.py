@@ -21,7 +21,7 @@ from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
 from gitops_promote.plan.gates.freeze import FOREVER
 from gitops_promote.plan.schedule import cron_lines
-from gitops_promote.report.promotion import gate_json
+from gitops_promote.report.promotion import fields_json, gate_json, pin_json
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,7 @@ def target_json(target: TargetPlan) -> dict[str, Any]:
     soak = target.soak
     upcoming = target.next_freeze
     return {
-        "app": target.app,
-        "env": target.env,
-        "file": target.file,
-        "line": target.line,
-        "from": str(target.old) if target.old else None,
-        "to": str(target.new) if target.new else None,
+        **pin_json(target.app, target.env, target.file, target.line, target.old, target.new),
         "pin-changed": target.pin_changed,
         "passed": not target.blocking,
         "edits": [
@@ -176,10 +171,7 @@ def target_json(target: TargetPlan) -> dict[str, Any]:
 
 def to_json(result: CheckResult) -> dict[str, Any]:
     return {
-        "passed": result.passed,
-        "base": result.base,
-        "head": result.head,
-        "base-ref": result.base_ref,
+        **fields_json(result, ("passed", "base", "head", "base_ref")),
         "now": _iso(result.now),
         "results": [gate_json(r) for r in result.results],
         "targets": [target_json(t) for t in result.targets],
