@@ -15,36 +15,10 @@ Callers import from this package.
 
 from __future__ import annotations
 
-from gitops_promote.adapters.git import plumbing
+from gitops_promote.adapters.git import plumbing, repo
 from gitops_promote.adapters.git.log import CommitInfo, FileChange
-from gitops_promote.adapters.git.plumbing import (
-    Tree,
-    cat_file,
-    current_branch,
-    diff_tree_names,
-    has_remote,
-    log_format,
-    ls_files,
-    ls_remote,
-    ls_tree,
-    merge_tree,
-    toplevel,
-)
-from gitops_promote.adapters.git.repo import (
-    FILTER_COMMITS,
-    FILTER_HISTORY,
-    ProtectedBranchError,
-    PushOutcome,
-    PushResult,
-    PushStatus,
-    Repo,
-    Retry,
-    StaleBranchError,
-    Unpushed,
-    branch_name,
-    check_push_allowed,
-    clean_path,
-)
+from gitops_promote.adapters.git.plumbing import *  # noqa: F403 (re-exported: plumbing.__all__)
+from gitops_promote.adapters.git.repo import *  # noqa: F403 (re-exported: repo.__all__)
 from gitops_promote.adapters.git.runner import (
     DEFAULT_IDENTITY,
     Completed,
@@ -62,42 +36,20 @@ from gitops_promote.adapters.git.runner import (
 
 __all__ = [
     "DEFAULT_IDENTITY",
-    "FILTER_COMMITS",
-    "FILTER_HISTORY",
     "CommitInfo",
     "Completed",
     "FileChange",
     "Git",
     "GitCommandError",
     "Identity",
-    "ProtectedBranchError",
     "PushGuardError",
-    "PushOutcome",
-    "PushResult",
-    "PushStatus",
-    "Repo",
-    "Retry",
-    "StaleBranchError",
-    "Tree",
-    "Unpushed",
     "auth_header",
-    "branch_name",
     "build_env",
-    "cat_file",
-    "check_push_allowed",
     "check_remote_url",
     "check_token_url",
-    "clean_path",
-    "current_branch",
-    "diff_tree_names",
     "github_url",
-    "has_remote",
-    "log_format",
-    "ls_files",
-    "ls_remote",
-    "ls_tree",
-    "merge_tree",
     "plumbing",
     "safe_url",
-    "toplevel",
 ]
+__all__ += plumbing.__all__
+__all__ += repo.__all__
