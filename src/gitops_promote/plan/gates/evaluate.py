@@ -367,35 +367,24 @@ def _repository_results(facts: Facts) -> list[GateResult]:
         if facts.head_config_problems:
             first = facts.head_config_problems[0]
             more = len(facts.head_config_problems) - 1
-            out.append(
-                GateResult(
-                    CONFIG,
-                    None,
-                    None,
-                    False,
-                    f"{first.message}"
-                    + (f" (and {more} more problem(s))" if more else "")
-                    + "; 'gitops-promote validate' lists them all",
-                    file=first.file,
-                    line=first.line,
-                )
+            message = (
+                f"{first.message}"
+                + (f" (and {more} more problem(s))" if more else "")
+                + "; 'gitops-promote validate' lists them all"
             )
+            where: tuple[str | None, int | None] = (first.file, first.line)
+            severity: GateSeverity = "error"
         else:
-            out.append(
-                GateResult(
-                    CONFIG,
-                    None,
-                    None,
-                    False,
-                    f"this pull request changes {config.file}; these gates used the base "
-                    "branch's version (a pull request cannot change the rules that judge it), "
-                    "the new rules apply once it is merged",
-                    file=config.file,
-                    severity="warning",
-                )
+            message = (
+                f"this pull request changes {config.file}; these gates used the base "
+                "branch's version (a pull request cannot change the rules that judge it), "
+                "the new rules apply once it is merged"
             )
-            if facts.head_config is not None:
-                out += config_gates(config, facts.head_config, facts.base_codeowners)
+            where = (config.file, None)
+            severity = "warning"
+        out.append(GateResult(CONFIG, None, None, False, message, *where, severity=severity))
+        if not facts.head_config_problems and facts.head_config is not None:
+            out += config_gates(config, facts.head_config, facts.base_codeowners)
     for problem in changes.problems:
         out.append(
             GateResult(
