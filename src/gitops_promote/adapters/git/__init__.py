@@ -7,8 +7,11 @@
   one push, branch pushes with lease, and the base-branch guard.
 - :mod:`.plumbing`: named read-only operations (tree listing, tracked files, remote refs,
   merged tree, formatted log...), so no module outside this package builds git argv.
-- :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
-  (:func:`read_blobs`), with missing blobs of a partial clone fetched in one batch.
+- :mod:`.log`: history in one pass (:func:`log_paths`).
+- :mod:`.blobs`: many blobs in one process (:func:`read_blobs`), with missing blobs of a
+  partial clone fetched in one batch.
+- :mod:`.urls` and :mod:`.failures`: remote URLs and the token; results and classified
+  errors.
 
 Callers import from this package.
 """
