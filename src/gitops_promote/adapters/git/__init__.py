@@ -18,41 +18,13 @@ Callers import from this package.
 
 from __future__ import annotations
 
-from gitops_promote.adapters.git import plumbing, repo
+from gitops_promote.adapters.git import plumbing, repo, runner
 from gitops_promote.adapters.git.log import CommitInfo, FileChange
 from gitops_promote.adapters.git.plumbing import *  # noqa: F403 (re-exported: plumbing.__all__)
 from gitops_promote.adapters.git.repo import *  # noqa: F403 (re-exported: repo.__all__)
-from gitops_promote.adapters.git.runner import (
-    DEFAULT_IDENTITY,
-    Completed,
-    Git,
-    GitCommandError,
-    Identity,
-    PushGuardError,
-    auth_header,
-    build_env,
-    check_remote_url,
-    check_token_url,
-    github_url,
-    safe_url,
-)
+from gitops_promote.adapters.git.runner import *  # noqa: F403 (re-exported: runner.__all__)
 
-__all__ = [
-    "DEFAULT_IDENTITY",
-    "CommitInfo",
-    "Completed",
-    "FileChange",
-    "Git",
-    "GitCommandError",
-    "Identity",
-    "PushGuardError",
-    "auth_header",
-    "build_env",
-    "check_remote_url",
-    "check_token_url",
-    "github_url",
-    "plumbing",
-    "safe_url",
-]
+__all__ = ["CommitInfo", "FileChange", "plumbing"]
 __all__ += plumbing.__all__
 __all__ += repo.__all__
+__all__ += runner.__all__
