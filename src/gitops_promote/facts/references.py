@@ -17,7 +17,7 @@ from gitops_promote.apply import overlays
 from gitops_promote.errors import OverlayError
 
 if TYPE_CHECKING:
-    from gitops_promote.facts.changes import Tree
+    from gitops_promote.facts.changeset import Tree
 
 # Kustomization fields whose string items name local files or directories.
 _PATH_LISTS: Final = (
