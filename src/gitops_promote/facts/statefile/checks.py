@@ -25,6 +25,16 @@ from gitops_promote.facts.statefile.model import (
 )
 
 
+def _read(json_name: str, text: str | None, missing: str, fix: str) -> list[Entry] | Problem:
+    """The entries of ``text``, or the one problem that it is missing or unreadable."""
+    if text is None:
+        return Problem(json_name, None, f"{missing}; {fix}")
+    try:
+        return parse(text)
+    except StateFileError as exc:
+        return Problem(json_name, None, f"{exc}; {fix}")
+
+
 def check(
     config: Config,
     json_text: str | None,
@@ -37,12 +47,9 @@ def check(
         return []
     json_name, md_name = where
     fix = "run gitops-promote validate --write-state and commit both files"
-    if json_text is None:
-        return [Problem(json_name, None, f"settings.state-file names it, but it is missing; {fix}")]
-    try:
-        entries = parse(json_text)
-    except StateFileError as exc:
-        return [Problem(json_name, None, f"{exc}; {fix}")]
+    entries = _read(json_name, json_text, "settings.state-file names it, but it is missing", fix)
+    if isinstance(entries, Problem):
+        return [entries]
     problems: list[Problem] = []
     recorded = {(e.app, e.env): e for e in entries}
     expected = {key: ref for key, ref in pins.items() if ref is not None}
@@ -152,12 +159,9 @@ def pull_request_problems(
         "let gitops-promote write it (promote, or validate --write-state on the base "
         "branch), never by hand"
     )
-    if head_json is None:
-        return [Problem(json_name, None, f"this pull request deletes the state file; {fix}")]
-    try:
-        head = parse(head_json)
-    except StateFileError as exc:
-        return [Problem(json_name, None, f"{exc}; {fix}")]
+    head = _read(json_name, head_json, "this pull request deletes the state file", fix)
+    if isinstance(head, Problem):
+        return [head]
     problems: list[Problem] = []
     if head_json != render_json(head):
         problems.append(Problem(json_name, None, f"not in canonical form; {fix}"))
