@@ -62,6 +62,15 @@ def parse_digest(text: str, *, what: str = "digest") -> str:
     )
 
 
+def _require_name(name: str, what: str = "image name", *, example: str = "") -> None:
+    """Refuse (InputError) a repository name that is not valid."""
+    if not is_valid_name(name):
+        raise InputError(
+            f"{what} {quote(name)} is not a valid repository name",
+            hint=f"use lowercase [registry[:port]/]path/name{example}",
+        )
+
+
 def _require_digest(value: str, what: str) -> None:
     """Refuse anything but an exact digest (no stripping: the value is stored as given)."""
     if is_digest(value):
@@ -139,11 +148,7 @@ class ImageRef:
     digest: str | None = None
 
     def __post_init__(self) -> None:
-        if not is_valid_name(self.name):
-            raise InputError(
-                f"image name {quote(self.name)} is not a valid repository name",
-                hint="use lowercase [registry[:port]/]path/name, e.g. ghcr.io/myorg/api",
-            )
+        _require_name(self.name, example=", e.g. ghcr.io/myorg/api")
         if self.tag is not None and not is_valid_tag(self.tag):
             raise InputError(
                 f"image tag {quote(self.tag)} is not a valid tag",
@@ -230,16 +235,9 @@ class SetImage:
     digest: str | None = None
 
     def __post_init__(self) -> None:
-        if not is_valid_name(self.name):
-            raise InputError(
-                f"image name {quote(self.name)} is not a valid repository name",
-                hint="use lowercase [registry[:port]/]path/name",
-            )
-        if self.new_name not in (None, KEEP) and not is_valid_name(self.new_name):
-            raise InputError(
-                f"new image name {quote(self.new_name)} is not a valid repository name",
-                hint="use lowercase [registry[:port]/]path/name",
-            )
+        _require_name(self.name)
+        if self.new_name is not None and self.new_name != KEEP:
+            _require_name(self.new_name, "new image name")
         if self.new_tag not in (None, KEEP) and not is_valid_tag(self.new_tag):
             raise InputError(f"image tag {quote(self.new_tag)} is not a valid tag")
         if self.digest is not None and self.digest != KEEP:

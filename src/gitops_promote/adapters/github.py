@@ -15,57 +15,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from gitops_promote.adapters import actions, secrets
 from gitops_promote.adapters.git import check_token_url
-from gitops_promote.errors import GitHubError, InputError, UserError, quote
+from gitops_promote.adapters.github_values import (
+    CommentInfo,
+    LabelEvent,
+    PullInfo,
+    already_open,
+    api_error,
+    foreign_pull,
+    is_bot,
+    pull_info,
+)
+from gitops_promote.errors import GitHubError, InputError, quote
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 30
 TIMEOUT_ENV = "GITOPS_PROMOTE_API_TIMEOUT"
 
 
-@dataclass(frozen=True)
-class PullInfo:
-    number: int
-    url: str  # html_url
-    title: str
-    body: str
-    head_sha: str
-    labels: tuple[str, ...]
-    reviewers: tuple[str, ...]
-    team_reviewers: tuple[str, ...]
-    node_id: str
-    draft: bool
-    author: str = ""  # user.login of who opened it
-
-
-@dataclass(frozen=True)
-class CommentInfo:
-    id: int
-    body: str
-    url: str  # html_url
-
-
-@dataclass(frozen=True)
-class LabelEvent:
-    """Who added a label to an issue or PR (the latest ``labeled`` event for it)."""
-
-    actor: str  # login ("" when GitHub does not say: a deleted account)
-    bot: bool  # the actor is a Bot account (an App, github-actions)
-    created_at: str
-
-
-# Who each token is, learned once per run: (API URL, token) -> login.
 _VIEWERS: dict[tuple[str, str], str] = {}
-
-
-def is_bot(login: str, kind: str = "") -> bool:
-    """A GitHub App's or Actions' account (type Bot, or the ``[bot]`` suffix GitHub gives
-    every App login)."""
-    return kind == "Bot" or login.endswith("[bot]")
 
 
 def api_url_from_env(explicit: str | None = None) -> str:
@@ -84,77 +56,6 @@ def api_timeout_from_env() -> int:
             hint=f"unset it for the default ({DEFAULT_TIMEOUT}), or set e.g. 60",
         )
     return int(text)
-
-
-def _pull_info(raw: dict[str, Any]) -> PullInfo:
-    """A PR from its JSON (used as it came: reading PyGithub's ``raw_data`` would cost a
-    second call to complete the object)."""
-    return PullInfo(
-        number=int(raw["number"]),
-        url=str(raw.get("html_url") or ""),
-        title=str(raw.get("title") or ""),
-        body=str(raw.get("body") or ""),
-        head_sha=str((raw.get("head") or {}).get("sha") or ""),
-        labels=tuple(str(label.get("name")) for label in raw.get("labels") or ()),
-        reviewers=tuple(str(u.get("login")) for u in raw.get("requested_reviewers") or ()),
-        team_reviewers=tuple(str(t.get("slug")) for t in raw.get("requested_teams") or ()),
-        node_id=str(raw.get("node_id") or ""),
-        draft=bool(raw.get("draft")),
-        author=str((raw.get("user") or {}).get("login") or ""),
-    )
-
-
-def _error(action: str, exc: Exception) -> GitHubError | UserError:
-    from github import GithubException  # noqa: PLC0415
-
-    if not isinstance(exc, GithubException):
-        return GitHubError(secrets.redact(f"GitHub API: {action} failed: {exc}"))
-    data = exc.data if isinstance(exc.data, dict) else {}
-    message = str(data.get("message") or "")
-    details = "; ".join(
-        str(e.get("message") or e.get("code"))
-        for e in data.get("errors") or ()
-        if isinstance(e, dict)
-    )
-    text = secrets.redact(
-        f"GitHub API: {action} failed with HTTP {exc.status}: {message}"
-        + (f" ({details})" if details else "")
-    )
-    if exc.status in (401, 403, 404, 422):
-        hints = {
-            401: "the token is invalid or expired: check the token input / GITHUB_TOKEN",
-            403: "the token lacks permission: it needs contents: write and "
-            "pull-requests: write on the config repo",
-            404: "the repository does not exist or the token cannot see it",
-            422: "GitHub refused the request as sent",
-        }
-        return UserError(text, hint=hints[exc.status])
-    return GitHubError(text, hint="GitHub failed after retries: re-run the job")
-
-
-def _already_open(exc: Exception) -> bool:
-    """GitHub's 422 for a second PR from the same head branch."""
-    from github import GithubException  # noqa: PLC0415
-
-    if not isinstance(exc, GithubException) or exc.status != 422:
-        return False
-    data = exc.data if isinstance(exc.data, dict) else {}
-    return any(
-        "already exists" in str(e.get("message") or "")
-        for e in data.get("errors") or ()
-        if isinstance(e, dict)
-    )
-
-
-def foreign_pull(pull: PullInfo, me: str, branch: str, why: str = "") -> UserError:
-    """The refusal to adopt a pull request the tool did not open (or whose branch holds
-    someone else's commit): it names the PR and how to clear the way."""
-    reason = why or f"it was opened by {pull.author or 'someone else'}, not by {me}"
-    return UserError(
-        f"pull request #{pull.number} ({pull.url}) on the promotion branch {branch} is not "
-        f"this tool's: {reason}; it was left untouched",
-        hint=f"close #{pull.number}, or delete the branch {branch}, then re-run",
-    )
 
 
 class GitHub:
@@ -234,7 +135,7 @@ class GitHub:
                 hint="pass app-id and app-private-key as given by the App's settings page",
             ) from exc
         except GithubException as exc:
-            raise _error("authenticating as GitHub App", exc) from None
+            raise api_error("authenticating as GitHub App", exc) from None
         secrets.register(token)
         if slug:  # the installation already named the App: no call to learn who we are
             _VIEWERS[(api_url_from_env(api_url), token)] = f"{slug}[bot]"
@@ -252,7 +153,7 @@ class GitHub:
                 _, data = self._gh.requester.graphql_query("query { viewer { login } }", {})
                 login = str(((data.get("data") or {}).get("viewer") or {}).get("login") or "")
             except Exception as exc:  # noqa: BLE001
-                raise _error("asking GitHub who the token is", exc) from None
+                raise api_error("asking GitHub who the token is", exc) from None
             if not login:
                 raise GitHubError(
                     "GitHub API: asking who the token is gave no login",
@@ -271,9 +172,9 @@ class GitHub:
                 "GET", f"{self._url}/pulls", parameters=params
             )
         except Exception as exc:  # noqa: BLE001 - every PyGithub failure becomes one error
-            raise _error(f"listing pull requests of {self.repository}", exc) from None
+            raise api_error(f"listing pull requests of {self.repository}", exc) from None
         pulls = data if isinstance(data, list) else []
-        return _pull_info(pulls[0]) if pulls else None
+        return pull_info(pulls[0]) if pulls else None
 
     def open_pulls(self, base: str) -> list[PullInfo]:
         """Every open PR into ``base``, oldest first (1 call per 100 PRs)."""
@@ -293,9 +194,9 @@ class GitHub:
                     "GET", f"{self._url}/pulls", parameters=params
                 )
             except Exception as exc:  # noqa: BLE001
-                raise _error(f"listing the open pull requests into {base}", exc) from None
+                raise api_error(f"listing the open pull requests into {base}", exc) from None
             items = data if isinstance(data, list) else []
-            pulls.extend(_pull_info(item) for item in items)
+            pulls.extend(pull_info(item) for item in items)
             if len(items) < 100:
                 return pulls
             page += 1
@@ -319,7 +220,7 @@ class GitHub:
                 "POST", f"{self._url}/statuses/{sha}", input=payload
             )
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"setting status {context} on {sha[:12]}", exc) from None
+            raise api_error(f"setting status {context} on {sha[:12]}", exc) from None
 
     def create_pull(
         self, *, branch: str, base: str, title: str, body: str, draft: bool
@@ -333,16 +234,16 @@ class GitHub:
                 "POST", f"{self._url}/pulls", input=payload
             )
         except Exception as exc:  # noqa: BLE001
-            existing = self.find_open_pull(branch, base) if _already_open(exc) else None
+            existing = self.find_open_pull(branch, base) if already_open(exc) else None
             if existing is None:
-                raise _error(f"opening a pull request from {branch}", exc) from None
+                raise api_error(f"opening a pull request from {branch}", exc) from None
             if existing.author != self.viewer():
                 raise foreign_pull(existing, self.viewer(), branch) from None
             if (existing.title, existing.body) != (title, body):
                 self.update_pull(existing.number, title=title, body=body)
                 existing = replace(existing, title=title, body=body)
             return existing
-        return _pull_info(data)
+        return pull_info(data)
 
     def update_pull(self, number: int, *, title: str, body: str) -> None:
         """Update title and body of a PR (1 call)."""
@@ -351,7 +252,7 @@ class GitHub:
                 "PATCH", f"{self._url}/pulls/{number}", input={"title": title, "body": body}
             )
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"updating pull request #{number}", exc) from None
+            raise api_error(f"updating pull request #{number}", exc) from None
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         """Add labels to a PR (1 call; none when there are no labels)."""
@@ -362,7 +263,7 @@ class GitHub:
                 "POST", f"{self._url}/issues/{number}/labels", input={"labels": list(labels)}
             )
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"labelling pull request #{number}", exc) from None
+            raise api_error(f"labelling pull request #{number}", exc) from None
 
     def request_reviewers(
         self, number: int, reviewers: Sequence[str], team_reviewers: Sequence[str]
@@ -380,7 +281,7 @@ class GitHub:
                 "POST", f"{self._url}/pulls/{number}/requested_reviewers", input=payload
             )
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"requesting reviewers on pull request #{number}", exc) from None
+            raise api_error(f"requesting reviewers on pull request #{number}", exc) from None
 
     # -- comments ---------------------------------------------------------------------
 
@@ -416,7 +317,7 @@ class GitHub:
                 )
                 operation = "created"
         except Exception as exc:  # noqa: BLE001
-            raise _error(f"commenting on #{number}", exc) from None
+            raise api_error(f"commenting on #{number}", exc) from None
         return operation, CommentInfo(int(data["id"]), body, str(data.get("html_url") or ""))
 
     def label_added_by(self, number: int, label: str) -> LabelEvent | None:
@@ -444,7 +345,7 @@ class GitHub:
                     "GET", f"{self._url}{path}", parameters={"per_page": 100, "page": page}
                 )
             except Exception as exc:  # noqa: BLE001
-                raise _error(what, exc) from None
+                raise api_error(what, exc) from None
             items = data if isinstance(data, list) else []
             yield from (item for item in items if isinstance(item, dict))
             if len(items) < 100:
@@ -461,7 +362,7 @@ class GitHub:
         try:
             self._gh.requester.graphql_query(query, {"id": node_id, "method": method.upper()})
         except Exception as exc:  # noqa: BLE001
-            raise _error("enabling auto-merge", exc) from None
+            raise api_error("enabling auto-merge", exc) from None
 
     def close(self) -> None:
         self._gh.close()
@@ -490,3 +391,20 @@ def connect(repository: str, credentials: Credentials) -> GitHub:
             hint="set GITOPS_PROMOTE_TOKEN or GITHUB_TOKEN, or a GitHub App",
         )
     return GitHub(repository, token=credentials.token, api_url=credentials.api_url)
+
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_TIMEOUT",
+    "TIMEOUT_ENV",
+    "CommentInfo",
+    "Credentials",
+    "GitHub",
+    "LabelEvent",
+    "PullInfo",
+    "api_timeout_from_env",
+    "api_url_from_env",
+    "connect",
+    "foreign_pull",
+    "is_bot",
+]

@@ -20,16 +20,15 @@ refused, not left to kustomize: nothing is rendered that was not checked first.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import os
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from gitops_promote.adapters import kustnodes as nodes
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.files import KUSTOMIZATION_NAMES
 from gitops_promote.errors import OverlayError, quote
@@ -38,10 +37,6 @@ if TYPE_CHECKING:
     from ruamel.yaml.nodes import Node
 
 MAX_DIRECTORIES: Final = 10_000
-_STR: Final = "tag:yaml.org,2002:str"
-_NULL: Final = "tag:yaml.org,2002:null"
-_MERGE: Final = "tag:yaml.org,2002:merge"
-_BINARY: Final = "tag:yaml.org,2002:binary"
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _GIT_QUERY: Final = re.compile(r"\?(?:.*&)?(?:ref|version|submodules|timeout)=")
 _FUNCTION_ANNOTATIONS: Final = ("config.kubernetes.io/function", "config.k8s.io/function")
@@ -90,54 +85,6 @@ class _RefusedError(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.reason)
         self.refusal = refusal
-
-
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _tag(node: Node) -> str:
-    return str(node.tag)
-
-
-def _pairs(node: Node, depth: int = 0) -> Iterator[tuple[str, Node, Node]]:
-    """(casefolded key, key node, value node) of a mapping node, merge keys followed."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415
-
-    if not isinstance(node, MappingNode) or depth > 20:
-        return
-    for key, value in node.value:
-        if _tag(key) == _MERGE or (isinstance(key, ScalarNode) and key.value == "<<"):
-            merged = value.value if isinstance(value, SequenceNode) else [value]
-            for item in merged:
-                yield from _pairs(item, depth + 1)
-            continue
-        if isinstance(key, ScalarNode):
-            yield _key_text(key).casefold(), key, value
-
-
-def _key_text(key: Node) -> str:
-    """A key as Go's YAML reader gives it to kustomize: ``!!binary`` keys decoded, any
-    other tag ignored."""
-    text = str(key.value)
-    if _tag(key) == _BINARY:
-        with contextlib.suppress(ValueError):
-            return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
-    return text
-
-
-def _fields(node: Node, names: Mapping[str, str]) -> Iterator[tuple[str, Node]]:
-    """(field name as kustomize spells it, value node) of each key matching ``names``."""
-    for folded, _key, value in _pairs(node):
-        if folded in names:
-            yield names[folded], value
-
-
-def _items(node: Node) -> list[Node]:
-    """A sequence's items; a lone value counts as a one-item list (read more, never less)."""
-    from ruamel.yaml.nodes import SequenceNode  # noqa: PLC0415
-
-    return list(node.value) if isinstance(node, SequenceNode) else [node]
 
 
 class _Walk:
@@ -304,44 +251,44 @@ class _Walk:
 
         if not isinstance(doc, MappingNode):
             return []
-        for folded, key, _value in _pairs(doc):
+        for folded, key, _value in nodes.pairs(doc):
             if folded in _HELM:
                 raise self.refuse(
                     kfile,
-                    _line(key),
+                    nodes.line(key),
                     f"uses {_HELM[folded]}:, which the check does not render (it never runs "
                     "Helm or other code from a pull request); render it into plain manifests",
                 )
         dirs: list[str] = []
-        for field, value in _fields(doc, {**_DIRS_OR_FILES, **_DIRS}):
+        for field, value in nodes.fields(doc, {**_DIRS_OR_FILES, **_DIRS}):
             for item, line in self.strings(value, kfile, field):
                 want = "dir" if field in _DIRS.values() else "any"
                 rel = self.local(base, item, line=line, field=field, want=want, file=kfile)
                 if (self.root / rel).is_dir():
                     dirs.append(rel)
-        for field, value in _fields(doc, _FILES):
+        for field, value in nodes.fields(doc, _FILES):
             for item, line in self.strings(value, kfile, field):
                 self.local(base, item, line=line, field=field, want="file", file=kfile)
-        for field, value in _fields(doc, {"patchesstrategicmerge": "patchesStrategicMerge"}):
+        for field, value in nodes.fields(doc, {"patchesstrategicmerge": "patchesStrategicMerge"}):
             for item, line in self.strings(value, kfile, field):
                 if "\n" in item or item.lstrip().startswith("{"):
                     continue  # an inline patch
                 self.local(base, item, line=line, field=field, want="file", file=kfile)
-        for field, value in _fields(doc, _PATH_ITEMS):
-            for entry in _items(value):
-                for sub, path in _fields(entry, {"path": "path"}):
+        for field, value in nodes.fields(doc, _PATH_ITEMS):
+            for entry in nodes.items(value):
+                for sub, path in nodes.fields(entry, {"path": "path"}):
                     for text, line in self.strings(path, kfile, f"{field} {sub}"):
                         self.local(
                             base, text, line=line, field=f"{field} path", want="file", file=kfile
                         )
-        for field, value in _fields(doc, _GENERATORS):
-            for entry in _items(value):
+        for field, value in nodes.fields(doc, _GENERATORS):
+            for entry in nodes.items(value):
                 self.generator_inputs(base, kfile, field, entry)
-        for _field, value in _fields(doc, {"openapi": "openapi"}):
-            for _sub, path in _fields(value, {"path": "path"}):
+        for _field, value in nodes.fields(doc, {"openapi": "openapi"}):
+            for _sub, path in nodes.fields(value, {"path": "path"}):
                 for text, line in self.strings(path, kfile, "openapi path"):
                     self.local(base, text, line=line, field="openapi path", want="file", file=kfile)
-        for field, value in _fields(doc, {**_PLUGINS, **_PLUGINS_VALIDATORS}):
+        for field, value in nodes.fields(doc, {**_PLUGINS, **_PLUGINS_VALIDATORS}):
             for item, line in self.strings(value, kfile, field):
                 self.plugin_config(base, kfile, field, item, line)
         return dirs
@@ -351,23 +298,23 @@ class _Walk:
         read differently (a tag such as ``!!binary``, a number) is refused."""
         from ruamel.yaml.nodes import ScalarNode  # noqa: PLC0415
 
-        for item in _items(node):
+        for item in nodes.items(node):
             if not isinstance(item, ScalarNode):
                 continue  # kustomize refuses a mapping where a path belongs
-            tag = _tag(item)
-            if tag == _NULL:
+            tag = nodes.tag(item)
+            if tag == nodes.NULL:
                 continue
-            if tag != _STR:
+            if tag != nodes.STR:
                 raise self.refuse(
                     file,
-                    _line(item),
+                    nodes.line(item),
                     f"{field} entry {quote(item.value)} is not a plain string ({tag}); write the "
                     "path as a plain or quoted string",
                 )
-            yield str(item.value), _line(item)
+            yield str(item.value), nodes.line(item)
 
     def generator_inputs(self, base: str, kfile: str, field: str, item: Node) -> None:
-        for sub, value in _fields(item, {"files": "files", "envs": "envs", "env": "env"}):
+        for sub, value in nodes.fields(item, {"files": "files", "envs": "envs", "env": "env"}):
             for text, line in self.strings(value, kfile, f"{field} {sub}"):
                 path = text.split("=", 1)[1] if sub == "files" and "=" in text else text
                 self.local(base, path, file=kfile, line=line, field=f"{field} {sub}", want="file")
@@ -400,18 +347,18 @@ class _Walk:
             if not isinstance(doc, MappingNode):
                 continue
             try:
-                data = _construct(doc)
+                data = nodes.construct(doc)
             except Exception as err:  # noqa: BLE001 - any constructor failure is a refusal
                 raise self.refuse(
                     kfile, line, f"the {field} config in {where} cannot be read safely ({err})"
                 ) from None
             if not isinstance(data, Mapping):
                 continue
-            api = str(_folded(data, "apiversion") or "")
-            kind = str(_folded(data, "kind") or "?")
-            metadata = _folded(data, "metadata")
+            api = str(nodes.folded(data, "apiversion") or "")
+            kind = str(nodes.folded(data, "kind") or "?")
+            metadata = nodes.folded(data, "metadata")
             annotations = (
-                _folded(metadata, "annotations") if isinstance(metadata, Mapping) else None
+                nodes.folded(metadata, "annotations") if isinstance(metadata, Mapping) else None
             )
             function = isinstance(annotations, Mapping) and any(
                 a in annotations for a in _FUNCTION_ANNOTATIONS
@@ -436,8 +383,8 @@ class _Walk:
                     base, kfile, line, f"{field} {kind} {key}", doc, key, split=key == "files"
                 )
             if kind.casefold() == "replacementtransformer":
-                for _f, value in _fields(doc, {"replacements": "replacements"}):
-                    for entry in _items(value):
+                for _f, value in nodes.fields(doc, {"replacements": "replacements"}):
+                    for entry in nodes.items(value):
                         self.config_paths(
                             base, kfile, line, f"{field} {kind} replacements path", entry, "path"
                         )
@@ -453,25 +400,10 @@ class _Walk:
         *,
         split: bool = False,
     ) -> None:
-        for _f, value in _fields(doc, {key: key}):
+        for _f, value in nodes.fields(doc, {key: key}):
             for text, _inner in self.strings(value, kfile, field):
                 path = text.split("=", 1)[1] if split and "=" in text else text
                 self.local(base, path, file=kfile, line=line, field=field, want="file")
-
-
-def _folded(data: Any, key: str) -> Any:
-    if not isinstance(data, Mapping):
-        return None
-    for k, v in data.items():
-        if isinstance(k, str) and k.casefold() == key:
-            return v
-    return None
-
-
-def _construct(node: Node) -> Any:
-    from ruamel.yaml import YAML  # noqa: PLC0415 - lazy
-
-    return YAML(typ="safe", pure=True).constructor.construct_document(node)
 
 
 def refusal(root: Path, overlay: str, links: Mapping[str, str] | None = None) -> Refusal | None:

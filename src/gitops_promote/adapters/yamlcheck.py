@@ -44,14 +44,26 @@ class YamlError(OverlayError):
         self.problem = problem
 
 
+def _error_at(name: str, text: str, index: int, problem: str, *, hint: str) -> YamlError:
+    """A YamlError pointing at the line and column of ``text[index]``."""
+    return YamlError(
+        name, problem, line=line_of(text, index), column=_column(text, index), hint=hint
+    )
+
+
+def _too_big(name: str, size: str = "") -> YamlError:
+    """The one-line refusal of a file over :data:`MAX_BYTES` (``size``: "N bytes, ")."""
+    return YamlError(
+        name,
+        f"is {size}more than the {MAX_BYTES // 1048576} MiB limit for YAML files",
+        hint="overlays and promotion.yaml are small text files; check the path",
+    )
+
+
 def decode(data: bytes, name: str) -> str:
     """UTF-8 bytes (with or without BOM) to text; anything else is refused in one line."""
     if len(data) > MAX_BYTES:
-        raise YamlError(
-            name,
-            f"is {len(data)} bytes, more than the {MAX_BYTES // 1048576} MiB limit for YAML files",
-            hint="overlays and promotion.yaml are small text files; check the path",
-        )
+        raise _too_big(name, f"{len(data)} bytes, ")
     encoding = _wide_encoding(data)
     if encoding:
         raise YamlError(
@@ -122,11 +134,11 @@ def check_flow_depth(text: str, name: str) -> None:
         elif char in "[{":
             depth += 1
             if depth > MAX_FLOW_DEPTH:
-                raise YamlError(
+                raise _error_at(
                     name,
+                    text,
+                    index,
                     f"nests flow collections ([...] or {{...}}) more than {MAX_FLOW_DEPTH} deep",
-                    line=line_of(text, index),
-                    column=_column(text, index),
                     hint="flatten the nesting",
                 )
         elif char in "]}":
@@ -144,22 +156,18 @@ def check_line_breaks(text: str, name: str) -> None:
     which editors and git do not, so line numbers and edits would disagree."""
     odd = _ODD_BREAK.search(text)
     if odd is not None:
-        raise YamlError(
+        raise _error_at(
             name,
+            text,
+            odd.start(),
             f"contains a line break other than LF or CRLF (U+{ord(odd.group()):04X})",
-            line=line_of(text, odd.start()),
-            column=_column(text, odd.start()),
             hint="save the file with LF or CRLF line endings, e.g. with dos2unix",
         )
 
 
 def check_size(text: str, name: str) -> None:
     if len(text) > MAX_BYTES:
-        raise YamlError(
-            name,
-            f"is more than the {MAX_BYTES // 1048576} MiB limit for YAML files",
-            hint="overlays and promotion.yaml are small text files; check the path",
-        )
+        raise _too_big(name)
 
 
 def _children(node: Node) -> Iterator[Node]:
@@ -222,11 +230,11 @@ def _check_duplicates(node: Node, name: str, text: str) -> None:
         if not isinstance(key, ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
             continue
         if key.value in seen:
-            raise YamlError(
+            raise _error_at(
                 name,
+                text,
+                key.start_mark.index,
                 f"has the key {key.value!r} twice in one mapping",
-                line=line_of(text, key.start_mark.index),
-                column=_column(text, key.start_mark.index),
                 hint="remove one of them: YAML tools disagree about which one wins",
             )
         seen.add(key.value)
@@ -276,11 +284,11 @@ def yaml_error(err: BaseException, name: str, text: str) -> YamlError:
     if isinstance(err, ReaderError):
         char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1])
         where = err.position if isinstance(err.position, int) else 0
-        return YamlError(
+        return _error_at(
             name,
+            text,
+            where,
             f"contains the control character U+{char:04X}",
-            line=line_of(text, where),
-            column=_column(text, where),
             hint="remove control characters from the file; YAML allows only printable text",
         )
     if isinstance(err, MarkedYAMLError):

@@ -149,14 +149,26 @@ def check_environments(data: Mapping[Any, Any], shape: Shape) -> list[str]:
                 f"{suggest(source, known)}; use one of: {one_of(known)}",
             )
     graph = {name: [src] for name, (src, _) in upstream.items() if src != name}
-    for cycle in find_cycles(graph):
-        shape.add(
-            upstream[cycle[0]][1],
-            "environments form a cycle through from: "
-            + " -> ".join(quote(n) for n in cycle)
-            + "; the first environment of a pipeline has no from",
-        )
+    _flag_cycles(
+        shape,
+        graph,
+        {name: line for name, (_, line) in upstream.items()},
+        "environments form a cycle through from: ",
+        "; the first environment of a pipeline has no from",
+    )
     return list(declared)
+
+
+def _flag_cycles(
+    shape: Shape,
+    graph: Mapping[str, Sequence[str]],
+    lines: Mapping[str, int | None],
+    lead: str,
+    fix: str,
+) -> None:
+    """One problem per cycle of ``graph``, on the line of its first node."""
+    for cycle in find_cycles(graph):
+        shape.add(lines[cycle[0]], lead + " -> ".join(quote(n) for n in cycle) + fix)
 
 
 def check_apps(data: Mapping[Any, Any], shape: Shape, declared_envs: Sequence[str]) -> None:
@@ -198,13 +210,13 @@ def check_apps(data: Mapping[Any, Any], shape: Shape, declared_envs: Sequence[st
                     f"{suggest(dep, known)}; use one of: {one_of(known)}",
                 )
     graph = {n: [d for d in deps if d != n] for n, (deps, _) in depends.items()}
-    for cycle in find_cycles(graph):
-        shape.add(
-            depends[cycle[0]][1],
-            "apps form a cycle through depends-on: "
-            + " -> ".join(quote(n) for n in cycle)
-            + "; remove one dependency so there is an order to promote them in",
-        )
+    _flag_cycles(
+        shape,
+        graph,
+        {name: line for name, (_, line) in depends.items()},
+        "apps form a cycle through depends-on: ",
+        "; remove one dependency so there is an order to promote them in",
+    )
 
 
 def window_zone(

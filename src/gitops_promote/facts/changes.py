@@ -1,4 +1,5 @@
-"""What a pull request changes: every changed file mapped to the (app, env) it touches.
+"""What a pull request changes: every changed file mapped to the (app, env) it touches
+(the values: :mod:`gitops_promote.facts.changeset`).
 
 Pure: the caller (:mod:`gitops_promote.facts.check`) lists the files of two trees (the base
 branch, and the tree after the merge) and reads the texts asked for by
@@ -17,194 +18,38 @@ file (a Helm values file, a manifest with setter markers).
 from __future__ import annotations
 
 import difflib
-import functools
-import posixpath
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from collections.abc import Iterable
 
-from gitops_promote.adapters import yamlsafe
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import OverlayError, UserError
 from gitops_promote.facts import tree as views
+from gitops_promote.facts.changeset import (
+    CODEOWNERS_PATHS,
+    KUSTOMIZATION_NAMES,
+    ChangeSet,
+    Edit,
+    EditKind,
+    FileProblem,
+    Key,
+    PinChange,
+    Pinned,
+    Tree,
+)
 from gitops_promote.facts.overlay import set_image_arg
 from gitops_promote.facts.overlay import target as pin_target
-from gitops_promote.images import ImageRef
-
-Key = tuple[str, str]  # (app, env)
-EditKind = Literal["overlay", "input", "added", "removed"]
-
-CODEOWNERS_PATHS: Final = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
-KUSTOMIZATION_NAMES: Final = overlays.KUSTOMIZATION_NAMES
-
-# Kustomization fields whose string items name local files or directories.
-_PATH_LISTS: Final = (
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "configurations",
-    "patchesStrategicMerge",
-    "generators",
-    "transformers",
-    "validators",
+from gitops_promote.facts.references import (
+    build_inputs,
+    could_reference,
+    is_kustomization,
+    join_ref,
+    kustomization_refs,
+    reached,
+    relative,
+    spellings,
 )
-_PATH_ITEMS: Final = ("patches", "patchesJson6902", "replacements")  # items with `path:`
-_GENERATORS: Final = ("configMapGenerator", "secretGenerator")  # files:, envs:, env:
-
-
-@dataclass(frozen=True)
-class Tree:
-    """One revision of the config repo: its regular files and the texts read from it.
-
-    Build it with :meth:`of`; ``texts`` holds only the files the caller read (see
-    :func:`texts_needed`); a file that exists but was not read is "unknown", not empty.
-    """
-
-    rev: str
-    files: frozenset[str]
-    texts: Mapping[str, str] = field(default_factory=dict)
-    dirs: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, rev: str, files: Iterable[str], texts: Mapping[str, str] | None = None) -> Tree:
-        names = frozenset(files)
-        dirs: set[str] = set()
-        for name in names:
-            parent = posixpath.dirname(name)
-            while parent and parent not in dirs:
-                dirs.add(parent)
-                parent = posixpath.dirname(parent)
-        return cls(rev, names, dict(texts or {}), frozenset(dirs))
-
-    def is_dir(self, path: str) -> bool:
-        return path.rstrip("/") in self.dirs
-
-    def text(self, path: str) -> str | None:
-        return self.texts.get(path)
-
-    def with_texts(self, texts: Mapping[str, str]) -> Tree:
-        return Tree(self.rev, self.files, {**self.texts, **texts}, self.dirs)
-
-    def kind(self, path: str) -> views.Kind | None:
-        """What ``path`` is here (:class:`gitops_promote.facts.tree.TreeView`): only
-        regular files are listed, so nothing is a link."""
-        if self.is_dir(path):
-            return "dir"
-        return "file" if path in self.files else None
-
-    def kustomization(self, directory: str) -> str | None:
-        """The kustomization file of ``directory``, when there is one."""
-        for name in KUSTOMIZATION_NAMES:
-            candidate = f"{directory.rstrip('/')}/{name}"
-            if candidate in self.files:
-                return candidate
-        return None
-
-
-@dataclass(frozen=True)
-class Pinned:
-    """What one (app, env) pins in one tree: the file that carries the pin, the reference
-    and its line (``ref`` None: the file does not pin the app; ``file`` None: no overlay)."""
-
-    file: str | None
-    ref: ImageRef | None
-    line: int | None = None
-    problem: str | None = None  # the file cannot be read (bad YAML...), one line
-
-
-@dataclass(frozen=True)
-class PinChange:
-    """An image pin that the pull request changes: ``old`` -> ``new`` (None: absent)."""
-
-    app: str
-    env: str
-    file: str
-    old: ImageRef | None
-    new: ImageRef | None
-    line: int | None  # in the new file; None when the pin is removed
-
-    @property
-    def key(self) -> Key:
-        return (self.app, self.env)
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A change to an env's overlay other than its image pin.
-
-    ``kind``: ``overlay`` (a file of the overlay changes beyond the pin), ``input`` (a file
-    the overlay is built from, outside it, e.g. a shared base), ``added``/``removed`` (the
-    overlay file itself appears or disappears). ``app`` is None for an app promotion.yaml
-    does not know (a new overlay in the env's path).
-    """
-
-    app: str | None
-    env: str
-    file: str
-    line: int | None
-    kind: EditKind
-    via: str | None = None  # for ``input``: the overlay that uses the file
-
-    def describe(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        owner = f"{self.app} in {self.env}" if self.app else self.env
-        if self.kind == "input":
-            return f"{where} changes what {owner} renders (through {self.via})"
-        if self.kind == "added":
-            return f"{where} is a new overlay file of {owner}"
-        if self.kind == "removed":
-            return f"{where} is removed from the overlay of {owner}"
-        return f"{where} changes the overlay of {owner} beyond its image pin"
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """A file of the pull request that cannot be read as an overlay."""
-
-    app: str | None
-    env: str | None
-    file: str
-    line: int | None
-    message: str
-
-
-@dataclass(frozen=True)
-class ChangeSet:
-    """Everything a pull request changes, mapped onto promotion.yaml's apps and envs."""
-
-    files: tuple[str, ...]
-    pins: tuple[PinChange, ...]
-    edits: tuple[Edit, ...]
-    unmapped: tuple[str, ...]
-    problems: tuple[FileProblem, ...] = ()
-    config_changed: bool = False
-
-    @property
-    def touched(self) -> tuple[Key, ...]:
-        """Every (app, env) the pull request changes, pins first, in a stable order."""
-        keys: dict[Key, None] = {}
-        for change in self.pins:
-            keys[change.key] = None
-        for edit in self.edits:
-            if edit.app is not None:
-                keys[(edit.app, edit.env)] = None
-        return tuple(keys)
-
-    @property
-    def touched_envs(self) -> tuple[str, ...]:
-        names = dict.fromkeys([c.env for c in self.pins] + [e.env for e in self.edits])
-        names.update(dict.fromkeys(p.env for p in self.problems if p.env))
-        return tuple(names)
-
-    def pin(self, key: Key) -> PinChange | None:
-        return next((c for c in self.pins if c.key == key), None)
-
-    def edits_of(self, key: Key) -> tuple[Edit, ...]:
-        return tuple(e for e in self.edits if (e.app, e.env) == key)
-
+from gitops_promote.images import ImageRef
 
 # -- locating overlays ------------------------------------------------------------------------
 
@@ -246,11 +91,6 @@ def targets(config: Config) -> list[tuple[App, Environment]]:
 
 
 # -- which texts to read ----------------------------------------------------------------------
-
-
-def is_kustomization(path: str) -> bool:
-    """Whether ``path`` is named like a kustomization file."""
-    return posixpath.basename(path) in KUSTOMIZATION_NAMES
 
 
 def texts_for_changes(
@@ -301,189 +141,6 @@ def texts_needed(config: Config, tree: Tree, changed: Iterable[str], *, closure:
     if closure:
         wanted.update(p for p in tree.files if is_kustomization(p))
     return {p for p in wanted if p in tree.files}
-
-
-# -- kustomize references (no rendering) -----------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4096)
-def _refs(text: str, file: str) -> tuple[str, ...]:
-    return tuple(kustomization_refs(text, file))
-
-
-def kustomization_refs(text: str, file: str) -> list[str]:
-    """Local paths a kustomization names (relative to its directory), in file order.
-
-    Inline patches and generator configs (strings with a newline) are skipped; remote
-    references are returned too and dropped by :func:`build_inputs` when they do not
-    exist in the tree.
-    """
-    try:
-        data = yamlsafe.load(text, file)
-    except OverlayError:
-        return []
-    if not isinstance(data, Mapping):
-        return []
-    refs: list[str] = []
-
-    def add(value: Any) -> None:
-        if isinstance(value, str) and value.strip() and "\n" not in value:
-            refs.append(value.strip())
-
-    for key in _PATH_LISTS:
-        items = data.get(key)
-        if isinstance(items, list):
-            for item in items:
-                add(item)
-    for key in _PATH_ITEMS:
-        items = data.get(key)
-        if isinstance(items, list):
-            for item in items:
-                if isinstance(item, Mapping):
-                    add(item.get("path"))
-    for key in _GENERATORS:
-        items = data.get(key)
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            for sub in ("files", "envs"):
-                values = item.get(sub)
-                if isinstance(values, list):
-                    for value in values:
-                        if isinstance(value, str):
-                            add(value.split("=", 1)[-1])
-            add(item.get("env"))
-    openapi = data.get("openapi")
-    if isinstance(openapi, Mapping):
-        add(openapi.get("path"))
-    return refs
-
-
-def join_ref(directory: str, ref: str) -> str | None:
-    """``ref`` (as a kustomization writes it) resolved against ``directory``; None for a
-    remote or absolute reference, or one that leaves the repository."""
-    if "://" in ref or ref.startswith(("git@", "/")):
-        return None
-    joined = posixpath.normpath(posixpath.join(directory, ref))
-    if joined == ".." or joined.startswith("../"):
-        return None
-    return "" if joined == "." else joined
-
-
-def build_inputs(tree: Tree, root: str) -> set[str]:
-    """Every file of ``tree`` that the overlay at ``root`` is built from: its own files,
-    and the files and directories its kustomizations reference, recursively."""
-    inputs: set[str] = set()
-    seen: set[str] = set()
-    queue = [root]
-    while queue:
-        path = queue.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        if path in tree.files:
-            inputs.add(path)
-            continue
-        if not tree.is_dir(path):
-            continue
-        kfile = tree.kustomization(path)
-        if kfile is None:
-            continue
-        inputs.add(kfile)
-        text = tree.text(kfile)
-        if text is None:
-            continue
-        for ref in _refs(text, kfile):
-            target = join_ref(path, ref)
-            if target is not None and (target in tree.files or tree.is_dir(target)):
-                queue.append(target)
-    return inputs
-
-
-# A path written in an unusual way (``x/..``, ``/./``, ``//``, a YAML escape): such a text
-# may name a file without holding its normal relative path, so it is always parsed.
-_IRREGULAR: Final = re.compile(r"\\|//|/\./|[^/.\s'\"\[,]/\.{1,2}(?=[/\s'\",\]#}]|$)", re.M)
-
-
-@functools.lru_cache(maxsize=65536)
-def _irregular(text: str) -> bool:
-    return "\\" in text or _IRREGULAR.search(text) is not None
-
-
-def _parts(path: str) -> list[str]:
-    return path.split("/") if path else []
-
-
-def relative(target: str, directory: str) -> str:
-    """The normal relative path from ``directory`` to ``target`` (both repo-relative and
-    normalised; ``""`` is the root): ``posixpath.relpath`` without the file system."""
-    return spellings(target, directory)[-1]
-
-
-def spellings(target: str, directory: str) -> list[str]:
-    """Every regular way to write ``target`` relative to ``directory``: ``..`` up to a
-    common ancestor (the nearest, or any above it), then down: ``../../base``,
-    ``../../../app/base``... The last one is the normal relative path."""
-    to, start = _parts(target), _parts(directory)
-    common = 0
-    for a, b in zip(to, start, strict=False):
-        if a != b:
-            break
-        common += 1
-    return ["/".join([".."] * (len(start) - m) + to[m:]) or "." for m in range(common + 1)]
-
-
-def could_reference(text: str, directory: str, target: str) -> bool:
-    """Whether the kustomization ``text`` of ``directory`` may name ``target``: a cheap
-    test with no false negatives. A reference that leads to ``target`` holds one of its
-    regular spellings (:func:`spellings`; a ``./`` before or ``/`` after it keeps it a
-    substring) unless it is written irregularly (``x/..``, ``/./``, ``//``, escapes)."""
-    return _irregular(text) or any(s in text for s in spellings(target, directory))
-
-
-def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
-    """Every file and directory of ``tree`` whose build a changed file reaches, with the
-    changed files that reach it: the reverse of :func:`build_inputs`.
-
-    A changed file reaches itself and, when it is a kustomization, its directory; a
-    directory or file reaches each directory whose kustomization names it (a resource,
-    base, component, patch, generator input, replacements source...), transitively.
-    Only the kustomizations whose text may name a reached path are parsed
-    (:func:`could_reference`), so the work follows what the change reaches; every
-    kustomization's text must have been read (one that was not cannot be followed)."""
-    kfiles = [
-        (parent, p, text, _irregular(text))
-        for p in tree.files
-        for parent, _, base in [p.rpartition("/")]
-        if base in KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
-    ]
-    out: dict[str, set[str]] = {}
-    queue: list[tuple[str, str]] = []
-    for path in changed:
-        queue.append((path, path))
-        if is_kustomization(path):
-            queue.append((posixpath.dirname(path), path))
-    while queue:
-        node, source = queue.pop()
-        sources = out.setdefault(node, set())
-        if source in sources:
-            continue
-        sources.add(source)
-        name = posixpath.basename(node)
-        for directory, kfile, text, irregular in kfiles:
-            if directory == node:
-                continue
-            if not irregular:
-                above = directory.startswith(f"{node}/") or not node
-                if not above and name not in text:
-                    continue  # every regular spelling ends with its name
-                if not any(s in text for s in spellings(node, directory)):
-                    continue  # cannot name it (see could_reference)
-            if any(join_ref(directory, ref) == node for ref in _refs(text, kfile)):
-                queue.append((directory, source))
-    return out
 
 
 # -- the change set ----------------------------------------------------------------------------
@@ -657,6 +314,7 @@ def _file_edit(
 
 __all__ = [
     "CODEOWNERS_PATHS",
+    "KUSTOMIZATION_NAMES",
     "ChangeSet",
     "Edit",
     "FileProblem",

@@ -65,28 +65,25 @@ def unbuildable_overlays(
             continue
         names = [f"{root}/{name}" for name in changes.KUSTOMIZATION_NAMES]
         odd = next((n for n in names if n in after_entries), None)
+        broken: tuple[str, str] | None = None  # (file, why no build can use it)
         if odd is not None:
             mode = after_entries[odd][0]
             what = "a symlink" if mode == SYMLINK else f"not a regular file (git mode {mode})"
-            out[(app.name, env.name)] = RenderFact(
-                root,
-                error=(
-                    f"{odd} is {what}: an environment's kustomization must be a regular file "
-                    f"of its own (Argo CD or Flux would build whatever it points to, and "
-                    f"promote never writes through it); commit the file itself"
-                ),
-                file=odd,
+            broken = (
+                odd,
+                f"{odd} is {what}: an environment's kustomization must be a regular file "
+                f"of its own (Argo CD or Flux would build whatever it points to, and "
+                f"promote never writes through it); commit the file itself",
             )
         elif (gone := before.kustomization(root)) and after.is_dir(root):
-            out[(app.name, env.name)] = RenderFact(
-                root,
-                error=(
-                    f"{gone} is removed while {root} stays: Argo CD and "
-                    f"Flux cannot build {env.name} from it; restore the kustomization, or "
-                    f"remove the whole directory to retire {app.name} from {env.name}"
-                ),
-                file=gone,
+            broken = (
+                gone,
+                f"{gone} is removed while {root} stays: Argo CD and "
+                f"Flux cannot build {env.name} from it; restore the kustomization, or "
+                f"remove the whole directory to retire {app.name} from {env.name}",
             )
+        if broken is not None:
+            out[(app.name, env.name)] = RenderFact(root, error=broken[1], file=broken[0])
     return out
 
 

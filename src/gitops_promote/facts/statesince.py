@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.git import Repo
+from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.log import Link
 from gitops_promote.config.model import Config
@@ -175,7 +176,7 @@ def pins_at(
     blobs: Mapping[tuple[str, str], bytes | None]
     names = [f"{commit}:{file}" for commit, file in wanted]
     if not repo.partial and not any("\n" in name for name in names):
-        found = gitlog.cat_batch(repo.git, names)
+        found = gitblobs.cat_batch(repo.git, names)
         blobs = {
             key: item[1] if item is not None and item[0] == "blob" else None
             for key, item in zip(wanted, found, strict=True)

@@ -25,81 +25,21 @@ dependencies: :func:`gitops_promote.plan.verdicts.judge`, the one composition ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any
 
 from gitops_promote.config.durations import format_duration, format_instant
 from gitops_promote.config.model import App, Config, Environment
-from gitops_promote.facts.events import Key, PinEvent, Timeline, same_artifact
+from gitops_promote.facts.events import Key, PinEvent, same_artifact
 from gitops_promote.images import ImageRef, describe
-from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.freeze import (
     FOREVER,
     display_zone,
-    freeze_chain,
 )
-from gitops_promote.plan.gates.soak import SoakStatus
-from gitops_promote.plan.verdicts import Target, judge
-
-Status = Literal["promote", "proposed", "up-to-date", "skipped", "waiting", "frozen", "blocked"]
-STATUSES: Final[tuple[Status, ...]] = (
-    "promote",
-    "proposed",
-    "up-to-date",
-    "skipped",
-    "waiting",
-    "frozen",
-    "blocked",
-)
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """An open pull request of ours for one (app, env): what it proposes."""
-
-    number: int
-    url: str
-    ref: ImageRef | None  # None: the PR's marker does not name this app (not comparable)
-    rollback: bool = False
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Everything the plan looks at, gathered by the caller in one pass."""
-
-    config: Config
-    now: datetime
-    pins: Mapping[Key, ImageRef | None]  # what each overlay pins on the base branch
-    lines: Mapping[Key, Timeline]  # pin timelines on the base branch's first-parent history
-    files: Mapping[Key, str] = field(default_factory=dict)  # overlay file of each target
-    proposals: Mapping[Key, Proposal] = field(default_factory=dict)
-    unreadable: Mapping[Key, str] = field(default_factory=dict)  # overlay -> why (one line)
-    labels: Sequence[str] = ()  # no PR yet, so no break-glass label: freeze holds
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The verdict on one target, with the facts behind it."""
-
-    app: str
-    env: str
-    source: str  # the upstream env
-    status: Status
-    reason: str
-    current: ImageRef | None = None
-    candidate: ImageRef | None = None
-    candidate_since: PinEvent | None = None
-    soak: timedelta | None = None
-    ready_at: datetime | None = None
-    left: timedelta | None = None
-    frozen_until: datetime | None = None
-    window: str | None = None
-    blocked_by: tuple[str, ...] = ()
-    proposal: Proposal | None = None
-    file: str | None = None
-    gates: tuple[GateResult, ...] = ()
+from gitops_promote.plan.soak_gates import Verdicts, gates
+from gitops_promote.plan.soak_values import STATUSES, Decision, Facts, Proposal, Status
 
 
 def eligible(config: Config) -> list[tuple[App, Environment]]:
@@ -159,94 +99,6 @@ def _dependencies_first(
     for app, env in targets:
         visit((app.name, env.name), frozenset())
     return order
-
-
-# -- the gates ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    """Every gate's verdict on one candidate, plus the structured facts for the reason."""
-
-    results: tuple[GateResult, ...]
-    soak_status: SoakStatus | None
-    frozen_until: datetime | None
-    window: str | None
-
-    def of(self, gate: str) -> GateResult | None:
-        return next((r for r in self.results if r.gate == gate), None)
-
-    def blocking(self, gate: str) -> bool:
-        found = self.of(gate)
-        return found is not None and found.blocking
-
-
-class _PinsWith(Mapping[Key, ImageRef | None]):
-    """``pins`` with one key pinned anew (a read-only view)."""
-
-    def __init__(self, pins: Mapping[Key, ImageRef | None], key: Key, ref: ImageRef) -> None:
-        self._pins = pins
-        self._key = key
-        self._ref = ref
-
-    def __getitem__(self, key: Key) -> ImageRef | None:
-        return self._ref if key == self._key else self._pins[key]
-
-    def __iter__(self) -> Iterator[Key]:
-        yield from self._pins
-        if self._key not in self._pins:
-            yield self._key
-
-    def __len__(self) -> int:
-        return len(self._pins) + (self._key not in self._pins)
-
-
-class _EventsOf(Mapping[Key, Sequence[PinEvent]]):
-    """The pin events of each timeline (a read-only view of ``Facts.lines``)."""
-
-    def __init__(self, lines: Mapping[Key, Timeline]) -> None:
-        self._lines = lines
-
-    def __getitem__(self, key: Key) -> Sequence[PinEvent]:
-        return self._lines[key].events
-
-    def __iter__(self) -> Iterator[Key]:
-        return iter(self._lines)
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-
-def gates(
-    facts: Facts, app: App, env: Environment, candidate: ImageRef, file: str | None
-) -> Verdicts:
-    """The one place the gates are called: the same ones (and the same functions) the
-    ``check`` of the promotion's pull request runs, so the plan never promises a PR that
-    the check would refuse: freeze, then pinning, upstream match, soak and dependencies."""
-    # views, not copies: thousands of targets each copying every pin and timeline made the
-    # plan quadratic in the number of apps
-    target = Target(
-        facts.config,
-        env,
-        facts.now,
-        app,
-        candidate,
-        before=facts.pins,
-        after=_PinsWith(facts.pins, (app.name, env.name), candidate),
-        history=_EventsOf(facts.lines),
-        labels=facts.labels,
-        file=file,
-    )
-    results = judge(target)
-    freeze = next(r for r in results if r.gate == "freeze")
-    chain, until = freeze_chain(env.freeze, facts.now) if env.freeze else ((), None)
-    frozen = not freeze.passed
-    return Verdicts(
-        tuple(results),
-        target.soak,
-        until if frozen else None,
-        chain[0].window.name if chain and frozen else None,
-    )
 
 
 # -- one target -----------------------------------------------------------------------------

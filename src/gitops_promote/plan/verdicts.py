@@ -135,36 +135,43 @@ def _pinning(t: Target) -> GateResult | None:
     return pinning_gate(t.app.name, t.env, t.new, file=t.file, line=t.line)
 
 
-def _upstream(t: Target) -> GateResult | None:
+def _promoted(t: Target, gate: Callable[[str, Key | None], GateResult]) -> GateResult | None:
+    """``gate(app, upstream key)`` for a promoted target whose pins and history are known."""
     if t.app is None or not t.promoted or not t.known:
         return None
-    up = t.upstream_key
-    return upstream_gate(
-        t.app.name,
-        t.env,
-        t.new,
-        upstream_base=t.pin(t.before, up),
-        upstream_after=t.pin(t.after, up),
-        history=t.events((t.app.name, t.env.name)),
-        file=t.file,
-        line=t.line,
+    return gate(t.app.name, t.upstream_key)
+
+
+def _upstream(t: Target) -> GateResult | None:
+    return _promoted(
+        t,
+        lambda app, up: upstream_gate(
+            app,
+            t.env,
+            t.new,
+            upstream_base=t.pin(t.before, up),
+            upstream_after=t.pin(t.after, up),
+            history=t.events((app, t.env.name)),
+            file=t.file,
+            line=t.line,
+        ),
     )
 
 
 def _soak(t: Target) -> GateResult | None:
-    if t.app is None or not t.promoted or not t.known:
-        return None
-    up = t.upstream_key
-    return soak_gate(
-        t.app.name,
-        t.env,
-        t.new,
-        t.events(up),
-        t.now,
-        upstream_after=t.pin(t.after, up),
-        rollback=t.rollback,
-        file=t.file,
-        line=t.line,
+    return _promoted(
+        t,
+        lambda app, up: soak_gate(
+            app,
+            t.env,
+            t.new,
+            t.events(up),
+            t.now,
+            upstream_after=t.pin(t.after, up),
+            rollback=t.rollback,
+            file=t.file,
+            line=t.line,
+        ),
     )
 
 

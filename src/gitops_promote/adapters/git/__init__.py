@@ -7,97 +7,24 @@
   one push, branch pushes with lease, and the base-branch guard.
 - :mod:`.plumbing`: named read-only operations (tree listing, tracked files, remote refs,
   merged tree, formatted log...), so no module outside this package builds git argv.
-- :mod:`.log`: history in one pass (:func:`log_paths`) and many blobs in one process
-  (:func:`read_blobs`), with missing blobs of a partial clone fetched in one batch.
+- :mod:`.log`: history in one pass (:func:`log_paths`).
+- :mod:`.blobs`: many blobs in one process (:func:`read_blobs`), with missing blobs of a
+  partial clone fetched in one batch.
+- :mod:`.urls` and :mod:`.failures`: remote URLs and the token; results and classified
+  errors.
 
 Callers import from this package.
 """
 
 from __future__ import annotations
 
-from gitops_promote.adapters.git import plumbing
+from gitops_promote.adapters.git import plumbing, repo, runner
 from gitops_promote.adapters.git.log import CommitInfo, FileChange
-from gitops_promote.adapters.git.plumbing import (
-    Tree,
-    cat_file,
-    current_branch,
-    diff_tree_names,
-    has_remote,
-    log_format,
-    ls_files,
-    ls_remote,
-    ls_tree,
-    merge_tree,
-    toplevel,
-)
-from gitops_promote.adapters.git.repo import (
-    FILTER_COMMITS,
-    FILTER_HISTORY,
-    ProtectedBranchError,
-    PushOutcome,
-    PushResult,
-    PushStatus,
-    Repo,
-    Retry,
-    StaleBranchError,
-    Unpushed,
-    branch_name,
-    check_push_allowed,
-    clean_path,
-)
-from gitops_promote.adapters.git.runner import (
-    DEFAULT_IDENTITY,
-    Completed,
-    Git,
-    GitCommandError,
-    Identity,
-    PushGuardError,
-    auth_header,
-    build_env,
-    check_remote_url,
-    check_token_url,
-    github_url,
-    safe_url,
-)
+from gitops_promote.adapters.git.plumbing import *  # noqa: F403 (re-exported: plumbing.__all__)
+from gitops_promote.adapters.git.repo import *  # noqa: F403 (re-exported: repo.__all__)
+from gitops_promote.adapters.git.runner import *  # noqa: F403 (re-exported: runner.__all__)
 
-__all__ = [
-    "DEFAULT_IDENTITY",
-    "FILTER_COMMITS",
-    "FILTER_HISTORY",
-    "CommitInfo",
-    "Completed",
-    "FileChange",
-    "Git",
-    "GitCommandError",
-    "Identity",
-    "ProtectedBranchError",
-    "PushGuardError",
-    "PushOutcome",
-    "PushResult",
-    "PushStatus",
-    "Repo",
-    "Retry",
-    "StaleBranchError",
-    "Tree",
-    "Unpushed",
-    "auth_header",
-    "branch_name",
-    "build_env",
-    "cat_file",
-    "check_push_allowed",
-    "check_remote_url",
-    "check_token_url",
-    "clean_path",
-    "current_branch",
-    "diff_tree_names",
-    "github_url",
-    "has_remote",
-    "log_format",
-    "ls_files",
-    "ls_remote",
-    "ls_tree",
-    "merge_tree",
-    "plumbing",
-    "safe_url",
-    "toplevel",
-]
+__all__ = ["CommitInfo", "FileChange", "plumbing"]
+__all__ += plumbing.__all__
+__all__ += repo.__all__
+__all__ += runner.__all__

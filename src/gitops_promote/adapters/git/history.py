@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
+from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.checkout import FILTER_COMMITS, FILTER_HISTORY, Checkout, _git_time
 from gitops_promote.adapters.git.guard import clean_path
@@ -98,11 +99,11 @@ class History(Checkout):
             self.ensure_history()  # a commit beyond the cut: it is there after this
         if any(not self._tree_is_local(rev) for rev, _ in cleaned):
             self.ensure_trees()
-        return gitlog.read_blobs(self.git, cleaned, partial=self.partial, remote=self.remote)
+        return gitblobs.read_blobs(self.git, cleaned, partial=self.partial, remote=self.remote)
 
     def read_objects(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Content of blobs by id (e.g. ``FileChange.new_blob``), fetched in one batch."""
-        return gitlog.read_objects(self.git, oids, partial=self.partial, remote=self.remote)
+        return gitblobs.read_objects(self.git, oids, partial=self.partial, remote=self.remote)
 
     def iter_log(
         self, paths: Sequence[str], ref: str | None = None, *, first_parent: bool = True
@@ -157,7 +158,7 @@ class History(Checkout):
             if (self.filter or "").startswith("tree:"):
                 # each commit's trees and the parent's of the oldest: all its diff reads
                 trees = {link.tree for link in chain[start : start + size + 1]}
-                gitlog.prefetch(self.git, trees, remote=self.remote)
+                gitblobs.prefetch(self.git, trees, remote=self.remote)
             yield gitlog.diff_links(self.git, part, cleaned)
             start += len(part)
         if start < len(chain):
@@ -172,7 +173,7 @@ class History(Checkout):
             return
         wanted = {link.commit: link.tree for link in links if link.commit not in self._trees_at}
         if wanted:
-            gitlog.prefetch(self.git, set(wanted.values()), remote=self.remote)
+            gitblobs.prefetch(self.git, set(wanted.values()), remote=self.remote)
             self._trees_at.update(wanted)
 
     def _tree_is_local(self, rev: str) -> bool:

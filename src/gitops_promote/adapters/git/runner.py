@@ -14,7 +14,6 @@ credential helpers when a token is given, earlier ``extraHeader`` values for the
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 import re
@@ -25,16 +24,29 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from gitops_promote.adapters import secrets
-from gitops_promote.adapters.registry import is_loopback
-from gitops_promote.errors import GitError, UserError
+from gitops_promote.adapters.git.failures import (
+    HINTS,
+    Completed,
+    ErrorKind,
+    GitCommandError,
+    classify,
+    command_error,
+    first_useful_line,
+)
+from gitops_promote.adapters.git.urls import (
+    auth_header,
+    check_remote_url,
+    check_token_url,
+    github_url,
+    register_url_secret,
+    safe_url,
+)
+from gitops_promote.errors import UserError
 
 MIN_GIT_VERSION = (2, 35)  # GIT_CONFIG_COUNT (2.31), sparse-checkout set --no-cone (2.35)
-
-ErrorKind = Literal["auth", "forbidden", "not-found", "transient", "other"]
 
 # Environment variables that would point git at another repository or index than ours.
 _REPO_ENV = (
@@ -90,149 +102,8 @@ class Identity:
 DEFAULT_IDENTITY = Identity()
 
 
-@dataclass(frozen=True)
-class Completed:
-    """What one git command did. ``stderr`` is already redacted."""
-
-    args: tuple[str, ...]
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-    @property
-    def text(self) -> str:
-        """stdout as text, without the final newline."""
-        return self.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
-class GitCommandError(GitError):
-    """A git command failed. ``kind`` says how: ``auth`` (401: no or bad token),
-    ``forbidden`` (403), ``not-found``, ``transient`` (5xx, dropped connection, timeout:
-    worth retrying) or ``other``. ``stderr`` is redacted."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        subcommand: str,
-        returncode: int,
-        stderr: str,
-        kind: ErrorKind,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.subcommand = subcommand
-        self.returncode = returncode
-        self.stderr = stderr
-        self.kind: ErrorKind = kind
-        if kind in ("auth", "forbidden", "not-found"):
-            # a token, permission or URL problem: the user's to fix, like the same answer
-            # from the GitHub API (exit 2); only the world's failures exit 3
-            self.exit_code = 2
-
-    @property
-    def transient(self) -> bool:
-        return self.kind == "transient"
-
-
 class PushGuardError(RuntimeError):
     """A ``git push`` was about to run without passing the base-branch guard (a bug)."""
-
-
-# -- URLs ---------------------------------------------------------------------------------
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user info (for messages): ``https://host/org/repo.git``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return secrets.redact(url)
-    if parts.scheme and parts.netloc and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
-
-
-def register_url_secret(url: str) -> None:
-    """Register the password (or token user name) of an http(s) URL with user info as a
-    secret. The user of an ``ssh://user@host/`` URL is a login name, not a secret (masking
-    it would mangle every message and drop every variable that mentions it, such as a
-    ``GIT_SSH_COMMAND`` with the user's home in it)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return
-    netloc = parts.netloc
-    if parts.scheme.lower() in ("http", "https") and "@" in netloc:
-        user, _, password = netloc.rsplit("@", 1)[0].partition(":")
-        secrets.register(password or user)
-
-
-def check_remote_url(url: str) -> str:
-    """Refuse a remote URL that carries credentials (``https://user:token@host/...``).
-
-    The password part is registered as a secret first, so no message can show it.
-    """
-    if not url or url != url.strip() or any(c in url for c in "\n\r\0"):
-        raise UserError(f"remote URL {url!r} is not valid", hint="pass a clone URL")
-    if url.startswith("-"):
-        raise UserError(f"remote URL {url!r} is not valid", hint="a URL cannot start with '-'")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise UserError(f"remote URL {safe_url(url)!r} is not valid: {exc}") from None
-    if parts.scheme in ("http", "https") and "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
-        _user, _, password = userinfo.partition(":")
-        secrets.register(password or _user)
-        raise UserError(
-            f"remote URL {safe_url(url)} carries credentials in it",
-            hint="remove them from the URL and pass the token in GITOPS_PROMOTE_TOKEN or "
-            "GITHUB_TOKEN (the action's token input): "
-            "it is then sent as an Authorization header, never stored",
-        )
-    return url
-
-
-def check_token_url(url: str, *, what: str = "the config repo") -> None:
-    """Refuse (UserError, exit 2) to send a token to ``url`` over plain http when its host
-    is not this machine (``localhost``, ``127.0.0.0/8``, ``[::1]``): anyone on the way
-    would read it. https, and http to a loopback test server, are fine."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http":
-        return
-
-    if not is_loopback(parts.netloc.rsplit("@", 1)[-1]):
-        raise UserError(
-            f"refusing to send the token over plain http to {safe_url(url)}",
-            hint=f"use an https URL for {what} (plain http is only for a server on this "
-            "machine), or unset GITOPS_PROMOTE_TOKEN and GITHUB_TOKEN if it needs none",
-        )
-
-
-def github_url(repository: str, server_url: str = "https://github.com") -> str:
-    """Clone URL of ``owner/name`` on GitHub (or GitHub Enterprise at ``server_url``)."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository) or ".." in repository:
-        raise UserError(
-            f"config repository {repository!r} is not valid", hint="write it as owner/name"
-        )
-    return f"{server_url.rstrip('/')}/{repository.removesuffix('.git')}.git"
-
-
-def auth_header(token: str) -> str:
-    """``Authorization`` header value for a GitHub token (PAT or installation token).
-
-    Registers the token (and the header's base64 form) as a secret.
-    """
-    secrets.register(token)
-    raw = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    secrets.register(raw)
-    return f"Basic {raw}"
 
 
 # -- the environment ----------------------------------------------------------------------
@@ -294,110 +165,6 @@ def build_env(
         env[f"GIT_CONFIG_VALUE_{i}"] = value
     env["GIT_CONFIG_COUNT"] = str(start + len(config))
     return env
-
-
-# -- failures -----------------------------------------------------------------------------
-
-_AUTH = (
-    "returned error: 401",
-    "could not read username",
-    "could not read password",
-    "authentication failed",
-    "invalid username or password",
-    "http basic: access denied",
-)
-_FORBIDDEN = ("returned error: 403", "permission to", "write access to repository not granted")
-_NOT_FOUND = (
-    "returned error: 404",
-    "repository not found",
-    "does not appear to be a git repository",
-)
-_NOT_FOUND_RE = re.compile(r"repository '.*' not found")
-_TRANSIENT = (
-    "returned error: 5",
-    "http 5",
-    "rpc failed",
-    "remote end hung up",
-    "unexpected disconnect",
-    "early eof",
-    "empty reply",
-    "transfer closed",
-    "connection reset",
-    "connection refused",
-    "connection timed out",
-    "operation timed out",
-    "failed to connect",
-    "couldn't connect",
-    "could not resolve host",
-    "timed out",
-    "gnutls",
-    "ssl_read",
-    "tls connection",
-    "recv failure",
-    "send failure",
-    "index-pack failed",
-    "internal server error",
-    "bad gateway",
-    "service unavailable",
-)
-
-
-def classify(stderr: str) -> ErrorKind:
-    """What kind of failure git's stderr describes."""
-    low = stderr.lower()
-    if any(s in low for s in _AUTH):
-        return "auth"
-    if any(s in low for s in _FORBIDDEN):
-        return "forbidden"
-    if any(s in low for s in _NOT_FOUND) or _NOT_FOUND_RE.search(low):
-        return "not-found"
-    if any(s in low for s in _TRANSIENT):
-        return "transient"
-    return "other"
-
-
-def first_useful_line(stderr: str) -> str:
-    """The line of git's stderr that says what went wrong, without ``fatal:``/``error:``."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.lower().startswith(("hint:", "cloning into"))]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.lower().startswith(prefix):
-                return _shorten(line[len(prefix) :])
-    return _shorten(lines[0]) if lines else "no message"
-
-
-def _shorten(line: str, limit: int = 300) -> str:
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-_HINTS: dict[ErrorKind, str] = {
-    "auth": "the git server refused the credentials: pass a valid token "
-    "(GITOPS_PROMOTE_TOKEN, GITHUB_TOKEN or the action's token input) that can read and "
-    "write the config repo (contents: write)",
-    "forbidden": "the token is valid but may not do this: give it contents: write on the "
-    "config repo (or add the GitHub App / bot user to it)",
-    "not-found": "check the config repo URL or owner/name, and that the token can see it",
-    "transient": "the git server or the network failed: re-run; nothing was half-written",
-}
-
-
-def command_error(sub: str, proc: Completed, remote_url: str | None) -> GitCommandError:
-    """A one-line, redacted :class:`GitCommandError` for a failed git command."""
-    kind = classify(proc.stderr)
-    where = f" ({safe_url(remote_url)})" if remote_url and kind != "other" else ""
-    detail = first_useful_line(proc.stderr)
-    if kind == "auth":
-        detail = "authentication failed"
-    message = secrets.redact(f"git {sub} failed{where}: {detail}")
-    return GitCommandError(
-        message,
-        hint=_HINTS.get(kind),
-        subcommand=sub,
-        returncode=proc.returncode,
-        stderr=proc.stderr,
-        kind=kind,
-    )
 
 
 # -- the runner ---------------------------------------------------------------------------
@@ -530,7 +297,7 @@ class Git:
         except subprocess.TimeoutExpired:
             raise GitCommandError(
                 f"git {sub} timed out after {self.timeout:.0f} s",
-                hint=_HINTS["transient"],
+                hint=HINTS["transient"],
                 subcommand=sub,
                 returncode=-1,
                 stderr="",
@@ -592,3 +359,25 @@ class _GuardPassed:
 
 
 _GUARD_PASSED = _GuardPassed()
+
+__all__ = [
+    "DEFAULT_IDENTITY",
+    "MIN_GIT_VERSION",
+    "Completed",
+    "ErrorKind",
+    "Git",
+    "GitCommandError",
+    "Identity",
+    "PushGuardError",
+    "auth_header",
+    "build_env",
+    "check_remote_url",
+    "check_token_url",
+    "classify",
+    "command_error",
+    "first_useful_line",
+    "git_version",
+    "github_url",
+    "register_url_secret",
+    "safe_url",
+]

@@ -28,7 +28,7 @@ from typing import Final
 
 from gitops_promote.config.durations import format_duration
 from gitops_promote.config.model import Config, Environment, FreezeWindow
-from gitops_promote.plan.gates import GateResult
+from gitops_promote.plan.gates import GateResult, GateSeverity
 from gitops_promote.plan.gates.ownership import owner_rule, parse
 
 GATE: Final = "config"
@@ -222,37 +222,38 @@ def config_gates(base: Config, head: Config, base_codeowners: str | None) -> lis
     rule = owner_rule(parse(base_codeowners), file.strip("/"))
     owners = rule.owners if rule is not None else ()
     out: list[GateResult] = []
+
+    def verdict(
+        change: EnvChange, passed: bool, message: str, severity: GateSeverity = "error"
+    ) -> None:
+        out.append(
+            GateResult(
+                GATE,
+                None,
+                change.env,
+                passed,
+                message,
+                file=file,
+                line=change.line,
+                severity=severity,
+            )
+        )
+
     for change in compare(base, head):
         if not change.loosened:
-            out.append(
-                GateResult(
-                    GATE,
-                    None,
-                    change.env,
-                    True,
-                    f"{file} tightens {change.env}: {'; '.join(change.tightened)}",
-                    file=file,
-                    line=change.line,
-                )
-            )
+            verdict(change, True, f"{file} tightens {change.env}: {'; '.join(change.tightened)}")
             continue
         what = f"{file} loosens {change.env}: {'; '.join(change.loosened)}"
         guard = _approvers(base, change.env, owners)
         if guard is not None:
-            out.append(
-                GateResult(
-                    GATE,
-                    None,
-                    change.env,
-                    False,
-                    f"{what}; CODEOWNERS on the base branch makes {' '.join(owners)} "
-                    f"({guard.name}'s owners) the required reviewers of {file}: they must "
-                    "approve this pull request (branch protection: Require review from Code "
-                    "Owners)",
-                    file=file,
-                    line=change.line,
-                    severity="warning",
-                )
+            verdict(
+                change,
+                False,
+                f"{what}; CODEOWNERS on the base branch makes {' '.join(owners)} "
+                f"({guard.name}'s owners) the required reviewers of {file}: they must "
+                "approve this pull request (branch protection: Require review from Code "
+                "Owners)",
+                "warning",
             )
             continue
         env = base.env(change.env)
@@ -264,18 +265,12 @@ def config_gates(base: Config, head: Config, base_codeowners: str | None) -> lis
                 f"CODEOWNERS on the base branch lets {' '.join(owners)} approve {file}, not "
                 f"only {change.env}'s owners ({theirs})"
             )
-        out.append(
-            GateResult(
-                GATE,
-                None,
-                change.env,
-                False,
-                f"{what}; {why}, so nothing makes {change.env}'s owners approve it before it "
-                f"governs every later promotion; set owners: for {change.env} and commit the "
-                f"CODEOWNERS block 'gitops-promote codeowners' writes (it covers {file}) first",
-                file=file,
-                line=change.line,
-            )
+        verdict(
+            change,
+            False,
+            f"{what}; {why}, so nothing makes {change.env}'s owners approve it before it "
+            f"governs every later promotion; set owners: for {change.env} and commit the "
+            f"CODEOWNERS block 'gitops-promote codeowners' writes (it covers {file}) first",
         )
     return out
 

@@ -30,16 +30,14 @@ from gitops_promote.facts.judged import Deployed, Facts
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult, GateSeverity
 from gitops_promote.plan.gates.config import config_gates
-from gitops_promote.plan.gates.drift import drift_gate
 from gitops_promote.plan.gates.freeze import FOREVER, ActiveFreeze, frozen_until, next_freeze
-from gitops_promote.plan.gates.manifests import limits_gate, references_gate
 from gitops_promote.plan.gates.ownership import ownership_gate, render_block
 from gitops_promote.plan.gates.pinning import rendered_pinning_gate
+from gitops_promote.plan.gates.renders import RENDER, render_results
 from gitops_promote.plan.gates.soak import SoakStatus
 from gitops_promote.plan.gates.upstream import rendered_upstream_gate
 from gitops_promote.plan.verdicts import Target, judge
 
-RENDER = "render"
 OVERLAY = "overlay"
 CONFIG = "config"
 STATE = "state"  # the state file is a fact: a pull request changes it only as a promotion does
@@ -116,88 +114,6 @@ def _ready_at(env: Environment, now: datetime, soak: SoakStatus | None) -> datet
     return at if at > now else None
 
 
-def render_severity(env: Environment, *, refused: bool) -> GateSeverity:
-    """How an overlay of ``env`` that cannot be rendered is judged: an error (fail closed),
-    unless promotion.yaml says ``render: warn`` for the env; a push env's refusal (a URL, a
-    symlink out, Helm) warns unless it says ``render: fail``."""
-    return "error" if env.render_mode(refused=refused) == "fail" else "warning"
-
-
-def _render_results(
-    facts: Facts, app: App, env: Environment, file: str | None
-) -> tuple[list[GateResult], str]:
-    key = (app.name, env.name)
-    overlay = facts.overlays.get(key)
-    if overlay is None:
-        return [], ""
-    rendered = facts.renders.get(overlay)
-    if rendered is None:
-        return [], ""
-    if rendered.error is not None:
-        severity = render_severity(env, refused=rendered.refused)
-        skipped = "so drift, references and limits are not checked"
-        if rendered.refused:
-            message = f"{env.name} is not rendered, {skipped}: {rendered.error}"
-        else:
-            message = f"{rendered.error} ({skipped})"
-        if severity == "error" and env.gated:
-            message += (
-                f"; the check fails closed (render: warn on {env.name} in "
-                f"{facts.config.file} makes this a warning)"
-            )
-        return [
-            GateResult(
-                RENDER,
-                app.name,
-                env.name,
-                False,
-                message,
-                file=rendered.file or file,
-                line=rendered.line if rendered.file else None,
-                severity=severity,
-            )
-        ], ""
-    results = [
-        references_gate(app.name, env, rendered.objects, file=file),
-        limits_gate(app.name, env, rendered.objects, file=file),
-    ]
-    diff = ""
-    source = facts.config.upstream_of(env)
-    if source is not None:
-        up_overlay = facts.overlays.get((app.name, source.name))
-        up = facts.renders.get(up_overlay) if up_overlay else None
-        if up is not None and up.error is None:
-            result, diff = drift_gate(
-                app.name,
-                env,
-                source,
-                rendered.objects,
-                up.objects,
-                env_label=f"{env.name}: {overlay}",
-                upstream_label=f"{source.name}: {up_overlay}",
-                file=file,
-            )
-            results.insert(0, result)
-        elif up is not None:
-            # Drift that cannot be judged counts as drift would: an error where drift
-            # fails (and the env renders fail-closed), else a warning.
-            fails = env.drift.severity == "fail" and render_severity(env, refused=True) == "error"
-            results.insert(
-                0,
-                GateResult(
-                    "drift",
-                    app.name,
-                    env.name,
-                    False,
-                    f"{source.name} cannot be rendered, so drift is not checked: {up.error}",
-                    file=up.file or file,
-                    line=up.line if up.file else None,
-                    severity="error" if fails else "warning",
-                ),
-            )
-    return results, diff
-
-
 def _edit_result(env: Environment, edit: Edit) -> GateResult:
     return GateResult(
         OVERLAY,
@@ -234,7 +150,7 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         )
     if env.gated:
         results += [_edit_result(env, e) for e in edits]
-    rendered, diff = _render_results(facts, app, env, file)
+    rendered, diff = render_results(facts, app, env, file)
     results += rendered
     chain_end = frozen_until(env.freeze, facts.now) if env.freeze else None
     upcoming = next_freeze(env.freeze, facts.now) if env.freeze else None
@@ -367,35 +283,24 @@ def _repository_results(facts: Facts) -> list[GateResult]:
         if facts.head_config_problems:
             first = facts.head_config_problems[0]
             more = len(facts.head_config_problems) - 1
-            out.append(
-                GateResult(
-                    CONFIG,
-                    None,
-                    None,
-                    False,
-                    f"{first.message}"
-                    + (f" (and {more} more problem(s))" if more else "")
-                    + "; 'gitops-promote validate' lists them all",
-                    file=first.file,
-                    line=first.line,
-                )
+            message = (
+                f"{first.message}"
+                + (f" (and {more} more problem(s))" if more else "")
+                + "; 'gitops-promote validate' lists them all"
             )
+            where: tuple[str | None, int | None] = (first.file, first.line)
+            severity: GateSeverity = "error"
         else:
-            out.append(
-                GateResult(
-                    CONFIG,
-                    None,
-                    None,
-                    False,
-                    f"this pull request changes {config.file}; these gates used the base "
-                    "branch's version (a pull request cannot change the rules that judge it), "
-                    "the new rules apply once it is merged",
-                    file=config.file,
-                    severity="warning",
-                )
+            message = (
+                f"this pull request changes {config.file}; these gates used the base "
+                "branch's version (a pull request cannot change the rules that judge it), "
+                "the new rules apply once it is merged"
             )
-            if facts.head_config is not None:
-                out += config_gates(config, facts.head_config, facts.base_codeowners)
+            where = (config.file, None)
+            severity = "warning"
+        out.append(GateResult(CONFIG, None, None, False, message, *where, severity=severity))
+        if not facts.head_config_problems and facts.head_config is not None:
+            out += config_gates(config, facts.head_config, facts.base_codeowners)
     for problem in changes.problems:
         out.append(
             GateResult(
