@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gitops_promote.config.durations import format_instant
 from gitops_promote.config.model import Environment, FreezeWindow
 from gitops_promote.plan.gates.freeze import (
     FOREVER,
     active_freeze,
     active_freezes,
-    format_instant,
     freeze_gate,
     frozen_until,
     next_freeze,

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
 from check.scenario import API, NEW_API, ConfigRepo
@@ -36,11 +36,16 @@ def calendar(repo: ConfigRepo, now: str, days: int, *args: str) -> Calendar:
     return Calendar.from_ical(run.stdout)
 
 
+def vevents(cal: Calendar) -> list[Any]:
+    """The calendar's VEVENTs, read as icalendar's untyped property values."""
+    return list(cal.walk("VEVENT"))
+
+
 def expand(cal: Calendar, summary_prefix: str) -> list[tuple[datetime, datetime]]:
     """Every occurrence of the events whose summary starts with ``summary_prefix``, as a
     calendar client computes them: the rule's instances, each lasting the master's exact
     length, replaced by the overriding event with its RECURRENCE-ID."""
-    events = [e for e in cal.walk("VEVENT") if str(e["SUMMARY"]).startswith(summary_prefix)]
+    events = [e for e in vevents(cal) if str(e["SUMMARY"]).startswith(summary_prefix)]
     out: dict[datetime, tuple[datetime, datetime]] = {}
     overrides: dict[datetime, Any] = {}
     for e in events:
@@ -73,7 +78,7 @@ def test_weekend_freeze_across_spring_forward_is_63_elapsed_hours(repo: ConfigRe
     cal = calendar(repo, "2027-03-15T00:00:00+01:00", 28, "--no-soak")
     assert cal["VERSION"] == "2.0"
     assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
-    masters = [e for e in cal.walk("VEVENT") if "RRULE" in e]
+    masters = [e for e in vevents(cal) if "RRULE" in e]
     assert len(masters) == 1
     rule = masters[0]["RRULE"]
     assert (rule["FREQ"], rule["BYDAY"], rule["BYHOUR"], rule["BYMINUTE"]) == (
@@ -121,7 +126,7 @@ def test_soak_opening_is_moved_past_the_freeze(repo: ConfigRepo) -> None:
     """NEW_API reached staging Fri 10:00 UTC; production's 24h soak ends Sat 10:00, inside
     the weekend freeze, so the promotion is expected to open Mon 08:00 Berlin (07:00 UTC)."""
     cal = calendar(repo, "2026-11-06T12:00:00Z", 14)
-    openings = [e for e in cal.walk("VEVENT") if "promotion" in str(e.get("CATEGORIES").cats)]
+    openings = [e for e in vevents(cal) if "promotion" in str(e.get("CATEGORIES").cats)]
     assert [(str(e["SUMMARY"]), e["DTSTART"].dt) for e in openings] == [
         ("Promotion: api-service to production", datetime(2026, 11, 9, 7, tzinfo=UTC))
     ]

@@ -13,7 +13,7 @@ from gitops_promote.facts.deployments import Deployment
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.metrics import LeadTime, Metrics, Spread
 from gitops_promote.report import mermaid
-from gitops_promote.report.status import Row
+from gitops_promote.report.records import StatusRow as Row
 from support.mermaid_check import MermaidError, check, check_blocks
 from support.repos import cli
 

@@ -120,7 +120,8 @@ def _captured(unbuffered: bool) -> Iterator[list[str]]:
 
             def text(fd: int, mode: str, errors: str, line_buffering: bool) -> Any:
                 raw = open(fd, mode + "b", buffering=0, closefd=False)  # noqa: SIM115
-                buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+                stream: Any = raw
+                buffered = io.BufferedReader(stream) if mode == "r" else io.BufferedWriter(stream)
                 return io.TextIOWrapper(
                     buffered,
                     encoding="utf-8",
