@@ -20,7 +20,17 @@ from gitops_promote.adapters.secrets import redact
 from gitops_promote.commands import common
 from gitops_promote.errors import InputError, quote
 
-COMMANDS = ("promote", "check", "recheck", "soak", "status", "validate", "history")
+COMMANDS = (
+    "promote",
+    "check",
+    "recheck",
+    "soak",
+    "status",
+    "validate",
+    "history",
+    "metrics",
+    "calendar",
+)
 TRUE = {"true", "True", "TRUE", "yes", "1", "on"}
 FALSE = {"false", "False", "FALSE", "no", "0", "off", ""}
 
@@ -151,6 +161,27 @@ def _status(argv: list[str]) -> None:
     argv += ["--format", get("format") or "markdown"]
 
 
+def _metrics(argv: list[str]) -> None:
+    """The job summary gets the markdown whatever the format; ``format`` picks the log's."""
+    for name, option in (("since", "--since"), ("until", "--until"), ("now", "--now")):
+        if get(name):
+            argv += [option, get(name)]
+    for app in _names(get("app")):
+        argv += ["--app", app]
+    for env in _names(get("environment")):
+        argv += ["--env", env]
+    argv += ["--format", get("format") or "markdown"]
+
+
+def _calendar(argv: list[str]) -> None:
+    """The .ics file goes to ``output`` (e.g. for actions/upload-artifact), else the log."""
+    for name, option in (("days", "--days"), ("output", "--output"), ("now", "--now")):
+        if get(name):
+            argv += [option, get(name)]
+    for env in _names(get("environment")):
+        argv += ["--env", env]
+
+
 def _nothing(argv: list[str]) -> None:
     """validate takes only the location arguments."""
 
@@ -167,6 +198,8 @@ BUILDERS: dict[str, Callable[[list[str]], None]] = {
     "status": _status,
     "validate": _nothing,
     "history": _history,
+    "metrics": _metrics,
+    "calendar": _calendar,
 }
 
 
