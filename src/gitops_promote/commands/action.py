@@ -65,24 +65,36 @@ def _names(value: str) -> list[str]:
     return [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
 
 
+def _values(argv: list[str], *pairs: tuple[str, str]) -> None:
+    """``option value`` for each input of ``pairs`` (input, option) that is set."""
+    for name, option in pairs:
+        if get(name):
+            argv += [option, get(name)]
+
+
+def _lists(argv: list[str], *pairs: tuple[str, str]) -> None:
+    """``option value`` for each name in each list input of ``pairs`` (input, option)."""
+    for name, option in pairs:
+        for value in _names(get(name)):
+            argv += [option, value]
+
+
 def _location(argv: list[str]) -> None:
     if get("config-repo"):
         argv += ["--config-repo", get("config-repo")]
     else:
         argv += ["--repo", get("repo-path") or os.environ.get("GITHUB_WORKSPACE") or "."]
-    for name, option in (
+    _values(
+        argv,
         ("config-path", "--config"),
         ("base-branch", "--base-branch"),
         ("app-id", "--app-id"),
         ("github-api-url", "--github-api-url"),
-    ):
-        if get(name):
-            argv += [option, get(name)]
+    )
 
 
 def _promote(argv: list[str]) -> None:
-    for app in _names(get("app")):
-        argv += ["--app", app]
+    _lists(argv, ("app", "--app"))
     if not get("app") and flag("all"):
         argv.append("--all")
     if not get("environment"):
@@ -108,28 +120,24 @@ def _promote(argv: list[str]) -> None:
     ):
         if get(name) and flag(name):
             argv.append(option)
-    for name, option in (
+    _lists(
+        argv,
         ("labels", "--label"),
         ("reviewers", "--reviewer"),
         ("team-reviewers", "--team-reviewer"),
-    ):
-        for value in _names(get(name)):
-            argv += [option, value]
-    for name, option in (
+    )
+    _values(
+        argv,
         ("auto-merge", "--auto-merge"),
         ("commit-author", "--author"),
         ("commit-message", "--message"),
         ("pr-title", "--title"),
         ("now", "--now"),
-    ):
-        if get(name):
-            argv += [option, get(name)]
+    )
 
 
 def _check(argv: list[str]) -> None:
-    for name, option in (("base", "--base"), ("head", "--head"), ("now", "--now")):
-        if get(name):
-            argv += [option, get(name)]
+    _values(argv, ("base", "--base"), ("head", "--head"), ("now", "--now"))
     if get("comment") and flag("comment"):
         argv.append("--comment")
     if get("set-status") and flag("set-status"):
@@ -139,13 +147,9 @@ def _check(argv: list[str]) -> None:
 
 
 def _recheck(argv: list[str]) -> None:
-    for name, option in (
-        ("status-context", "--status-context"),
-        ("state-file", "--state"),
-        ("now", "--now"),
-    ):
-        if get(name):
-            argv += [option, get(name)]
+    _values(
+        argv, ("status-context", "--status-context"), ("state-file", "--state"), ("now", "--now")
+    )
     if get("dry-run") and flag("dry-run"):
         argv.append("--dry-run")
 
@@ -163,23 +167,15 @@ def _status(argv: list[str]) -> None:
 
 def _metrics(argv: list[str]) -> None:
     """The job summary gets the markdown whatever the format; ``format`` picks the log's."""
-    for name, option in (("since", "--since"), ("until", "--until"), ("now", "--now")):
-        if get(name):
-            argv += [option, get(name)]
-    for app in _names(get("app")):
-        argv += ["--app", app]
-    for env in _names(get("environment")):
-        argv += ["--env", env]
+    _values(argv, ("since", "--since"), ("until", "--until"), ("now", "--now"))
+    _lists(argv, ("app", "--app"), ("environment", "--env"))
     argv += ["--format", get("format") or "markdown"]
 
 
 def _calendar(argv: list[str]) -> None:
     """The .ics file goes to ``output`` (e.g. for actions/upload-artifact), else the log."""
-    for name, option in (("days", "--days"), ("output", "--output"), ("now", "--now")):
-        if get(name):
-            argv += [option, get(name)]
-    for env in _names(get("environment")):
-        argv += ["--env", env]
+    _values(argv, ("days", "--days"), ("output", "--output"), ("now", "--now"))
+    _lists(argv, ("environment", "--env"))
 
 
 def _nothing(argv: list[str]) -> None:
