@@ -132,3 +132,14 @@ class GitHubError(ExternalError):
 
 class RegistryError(ExternalError):
     """The container registry refused or failed a request."""
+
+
+class LiveError(ExternalError):
+    """Argo CD or the Kubernetes API gave no reading: ``kind`` says why (``unreachable``:
+    network, timeout, 5xx after retries; ``unauthorized``: 401; ``forbidden``: 403;
+    ``invalid``: an answer that is not the object asked for). Exit 3 only where the env's
+    live gate is ``on-error: fail``; elsewhere a warning."""
+
+    def __init__(self, message: str, *, kind: str = "unreachable", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
