@@ -375,7 +375,7 @@ def _read(response: requests.Response, what: str) -> bytes:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
         return None
 
 

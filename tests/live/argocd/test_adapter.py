@@ -9,6 +9,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitops_promote.adapters import argocd as adapter
 from gitops_promote.adapters import secrets
@@ -211,6 +213,48 @@ def test_answers_that_are_not_argocds_are_invalid(
         get_application(endpoint(argocd), "web-staging")
     assert caught.value.kind == "invalid"
     assert why in str(caught.value)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=40)
+@given(
+    status=st.sampled_from([200, 200, 200, 302, 400, 401, 403, 404, 409, 418]),
+    body=st.one_of(
+        st.binary(max_size=200),
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        st.just(b"[" * 100_000 + b"]" * 100_000),  # nested past Python's recursion limit
+        st.just(json.dumps({"metadata": {"name": "web-staging"}, "code": 5}).encode()),
+    ),
+)
+def test_any_answer_is_an_application_none_or_a_live_error(
+    argocd_http_server: ArgoCDFake, status: int, body: bytes
+) -> None:
+    argocd_http_server.reset()
+    argocd_http_server.raw(status, body)
+    failure: LiveError | None = None
+    got = None
+    try:
+        got = get_application(endpoint(argocd_http_server), "web-staging", retries=0)
+    except LiveError as err:
+        failure = err
+    if failure is not None:
+        assert failure.kind in ("unauthorized", "forbidden", "unreachable", "invalid")
+        assert "\n" not in failure.message
+    else:
+        assert got is None or got["metadata"]["name"] == "web-staging"
+
+
+def test_json_nested_past_the_stack_is_invalid(argocd: ArgoCDFake) -> None:
+    argocd.raw(200, b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(LiveError) as caught:
+        get_application(endpoint(argocd), "web-staging")
+    assert caught.value.kind == "invalid"
 
 
 def test_an_answer_cut_short_is_unreachable(argocd: ArgoCDFake) -> None:
