@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import random
 import re
 import time
@@ -213,8 +214,14 @@ def _check(endpoint: ArgoCDEndpoint, name: str, namespace: str | None, project: 
             "the Argo CD token is empty or contains whitespace or non-ASCII characters",
             hint="check the environment variable the config names (a stray newline?)",
         )
-    if endpoint.timeout <= 0:
+    if not endpoint.timeout > 0:
         raise UserError("the Argo CD timeout must be more than 0 seconds")
+    if endpoint.ca_file is not None and not os.path.exists(endpoint.ca_file):  # noqa: PTH110
+        raise UserError(
+            f"the Argo CD CA bundle {_printable(endpoint.ca_file)} does not exist",
+            hint="give the path of a PEM file (or directory) of the CAs that sign Argo CD's "
+            "certificate",
+        )
 
 
 def _shown(server: str) -> str:
@@ -326,9 +333,10 @@ def _send(
                 allow_redirects=False,  # a redirect would carry the token elsewhere
                 stream=True,
             )
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError:  # not retried: it will not trust itself
             raise failure(
-                "TLS verification failed (give the CA bundle that signed its certificate)"
+                "the TLS handshake failed (is its certificate signed by a CA this machine "
+                "trusts? give the CA bundle that signed it; or is it not https?)"
             ) from None
         except requests.Timeout:
             why = f"no answer within {timeout:g}s"

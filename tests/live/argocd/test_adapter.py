@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -295,8 +296,34 @@ def test_tls_is_verified_by_default(argocd_tls: ArgoCDFake) -> None:
     with pytest.raises(LiveError) as caught:
         get_application(untrusted, "web-staging", sleep=no_sleep)
     assert caught.value.kind == "unreachable"
-    assert "TLS verification failed" in str(caught.value)
+    assert "TLS handshake failed" in str(caught.value)
     assert all(seen.authorization is None for seen in argocd_tls.seen)  # nothing got through
+
+
+def test_https_to_a_plain_http_server_fails_the_handshake(argocd: ArgoCDFake) -> None:
+    wrong = ArgoCDEndpoint(argocd.url.replace("http://", "https://"), TOKEN)
+    with pytest.raises(LiveError) as caught:
+        get_application(wrong, "web-staging", sleep=no_sleep)
+    assert caught.value.kind == "unreachable"
+    assert "TLS handshake failed" in str(caught.value)
+
+
+def test_a_missing_ca_file_is_the_users_to_fix(argocd_tls: ArgoCDFake, tmp_path: Path) -> None:
+    missing = ArgoCDEndpoint(argocd_tls.url, TOKEN, ca_file=str(tmp_path / "nope.pem"))
+    with pytest.raises(UserError) as caught:
+        get_application(missing, "web-staging")
+    assert "does not exist" in str(caught.value)
+    assert argocd_tls.seen == []
+
+
+def test_a_ca_file_that_is_not_a_certificate_fails_the_handshake(
+    argocd_tls: ArgoCDFake, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(LiveError) as caught:
+        get_application(ArgoCDEndpoint(argocd_tls.url, TOKEN, ca_file=str(garbage)), "web-staging")
+    assert caught.value.kind == "unreachable"
 
 
 def test_insecure_on_loopback_skips_verification(argocd_tls: ArgoCDFake) -> None:
