@@ -5,8 +5,8 @@ helm.toolkit.fluxcd.io/v2):
 
 - no object (the API said 404): health ``Missing``;
 - ``spec.suspend: true``: health ``Suspended`` (the controller does not reconcile it);
-- the ``Ready`` condition: ``True`` -> Synced and Healthy, its ``lastTransitionTime`` the
-  sync time; ``False`` -> Degraded, its message the error (``Stalled=True`` too);
+- the ``Ready`` condition: ``True`` -> Synced and Healthy (``synced_at``: see
+  :func:`_synced_at`); ``False`` -> Degraded, its message the error (``Stalled=True`` too);
   ``Unknown``, reason ``Progressing`` or ``Reconciling=True`` -> Progressing; no Ready
   condition yet -> Progressing;
 - sync is ``OutOfSync`` while the last attempted revision is not the last applied one
@@ -114,7 +114,7 @@ def _reading(obj: Mapping[str, Any], kind: str, subject: str) -> LiveReading:
     else:
         sync = "Unknown"
 
-    synced_at = _time(ready.get("lastTransitionTime")) if ready_status == "True" else None
+    synced_at = _synced_at(kind, status, ready) if ready_status == "True" else None
     return LiveReading(
         controller="flux",
         subject=subject,
@@ -130,6 +130,34 @@ def _reading(obj: Mapping[str, Any], kind: str, subject: str) -> LiveReading:
         stale=_stale(metadata, status, ready),
         error=error,
     )
+
+
+def _synced_at(kind: str, status: Mapping[str, Any], ready: Mapping[str, Any]) -> datetime | None:
+    """When what runs was first applied. Flux marks Ready Unknown at the start of every
+    reconciliation (each ``interval``) and True again at its end, so Ready's
+    ``lastTransitionTime`` is the last successful reconciliation, not the sync: the
+    history says when the applied manifests were first reconciled (a Kustomization's
+    snapshot of ``lastAppliedRevision``: ``firstReconciled``; a HelmRelease's deployed
+    release: ``lastDeployed``). Without a history, Ready's ``lastTransitionTime``."""
+    history = status.get("history")
+    entries = [_map(e) for e in history] if isinstance(history, list) else []
+    if kind == "HelmRelease":
+        if entries and entries[0].get("status") == "deployed":
+            when = _time(entries[0].get("lastDeployed"))
+            if when is not None:
+                return when
+    else:
+        applied = status.get("lastAppliedRevision")
+        for entry in entries:
+            if (
+                _map(entry.get("metadata")).get("revision") == applied
+                and entry.get("lastReconciledStatus") == "ReconciliationSucceeded"
+            ):
+                when = _time(entry.get("firstReconciled"))
+                if when is not None:
+                    return when
+                break
+    return _time(ready.get("lastTransitionTime"))
 
 
 def git_commit(revision: object) -> str | None:
