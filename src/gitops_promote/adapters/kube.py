@@ -29,6 +29,8 @@ and no message quotes one.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import random
@@ -286,10 +288,13 @@ def _register_users(conf: dict[str, Any]) -> None:
         user = entry.get("user") if isinstance(entry, dict) else None
         if not isinstance(user, dict):
             continue
-        for key in ("token", "password", "client-key-data", "client-certificate-data"):
+        for key in ("token", "password", "client-key-data"):
             value = user.get(key)
             if isinstance(value, str):
                 secrets.register(value)
+                if key == "client-key-data":  # and the PEM it encodes
+                    with contextlib.suppress(ValueError):
+                        secrets.register(base64.b64decode(value).decode("ascii").strip())
 
 
 def _from_dict(factory: Any, conf: dict[str, Any], source: str, path: Path | None) -> Any:

@@ -131,6 +131,7 @@ class _State:
     access: dict[str, set[str]] = field(default_factory=dict)  # user -> namespaces ("*": all)
     faults: list[Fault] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)  # kinds whose API is not served
 
 
 def status_body(
@@ -245,6 +246,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         crd: CrdSchema | None = None
         if len(parts) == 8 and parts[1] == "apis" and parts[4] == "namespaces":
             crd = by_plural(parts[2], parts[3], parts[6])
+            if crd is not None and fake.hidden(crd.kind):
+                crd = None
         if crd is None:
             self._send(
                 404,
@@ -361,6 +364,16 @@ class KubeFake:
         with self._lock:
             obj = self._state.objects.get((kind, namespace, name))
             return copy.deepcopy(obj) if obj is not None else None
+
+    def hide_api(self, kind: str) -> None:
+        """Serve no API for ``kind`` (as a cluster without that Flux controller's CRD):
+        every path under it is the API server's bare 404."""
+        with self._lock:
+            self._state.hidden.add(kind)
+
+    def hidden(self, kind: str) -> bool:
+        with self._lock:
+            return kind in self._state.hidden
 
     # -- identities -----------------------------------------------------------------------
 
