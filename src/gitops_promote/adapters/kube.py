@@ -161,7 +161,9 @@ def get_flux_object(
     path = f"/apis/{api.group}/{api.version}/namespaces/{namespace}/{api.plural}/{name}"
     client = _client(access, config)
     try:
-        return _get(client, path, api, kind, name, subject, where, retries, backoff, sleep)
+        return _get(
+            client, path, api, kind, name, namespace, subject, where, retries, backoff, sleep
+        )
     finally:
         client.close()
 
@@ -362,6 +364,7 @@ def _get(
     api: FluxApi,
     kind: str,
     name: str,
+    namespace: str,
     subject: str,
     where: str,
     retries: int,
@@ -369,12 +372,18 @@ def _get(
     sleep: Callable[[float], None],
 ) -> dict[str, Any] | None:
     import httpx2  # noqa: PLC0415 - lazy
+    from lightkube.core.exceptions import ConfigError  # noqa: PLC0415 - lazy
 
     failure = ""
     attempts = max(0, retries) + 1
     for attempt in range(attempts):
         try:
-            response = client.get(path)
+            status, raw = _fetch(client, path)
+        except ConfigError:  # the tokenFile went away between two reads
+            raise KubeconfigError(
+                f"{where}: the kubeconfig's tokenFile cannot be read any more",
+                hint="check the tokenFile path (or the mounted service account token)",
+            ) from None
         except httpx2.TimeoutException:
             failure = f"no answer within {_seconds(client.timeout.read)}"
         except httpx2.TransportError as err:
@@ -387,9 +396,8 @@ def _get(
                 ) from None
             failure = f"connection failed ({type(err).__name__})"
         else:
-            status = response.status_code
             if status not in RETRY_STATUS:
-                return _answer(response, api, kind, name, subject, where)
+                return _answer(status, raw, api, kind, name, namespace, subject, where)
             failure = f"HTTP {status}"
         if attempt < attempts - 1:
             wait: float = min(MAX_BACKOFF, max(0.0, backoff) * (2**attempt))
@@ -401,11 +409,37 @@ def _get(
     )
 
 
+def _fetch(client: httpx2.Client, path: str) -> tuple[int, bytes | None]:
+    """The GET's status and body (None when the body is larger than MAX_ANSWER: read no
+    further than that)."""
+    with client.stream("GET", path) as response:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                return response.status_code, None
+            chunks.append(chunk)
+        return response.status_code, b"".join(chunks)
+
+
 def _answer(
-    response: httpx2.Response, api: FluxApi, kind: str, name: str, subject: str, where: str
+    status: int,
+    raw: bytes | None,
+    api: FluxApi,
+    kind: str,
+    name: str,
+    namespace: str,
+    subject: str,
+    where: str,
 ) -> dict[str, Any] | None:
-    status = response.status_code
-    body = _json(response)
+    if raw is None:
+        raise LiveError(
+            f"{where}: the answer reading {subject} is larger than {MAX_ANSWER >> 20} MiB",
+            kind="invalid",
+            hint="check the cluster server URL in the kubeconfig",
+        )
+    body = _json(raw)
     said = _status_message(body)
     if status == 401:
         raise LiveError(
@@ -445,9 +479,15 @@ def _answer(
             hint="check the cluster server URL in the kubeconfig",
         )
     metadata = body.get("metadata")
-    got_name = metadata.get("name") if isinstance(metadata, dict) else None
-    if body.get("kind") != kind or body.get("apiVersion") != api.api_version or got_name != name:
-        got = f"{body.get('kind')!s} {body.get('apiVersion')!s} {got_name!s}"
+    meta = metadata if isinstance(metadata, dict) else {}
+    got_name, got_namespace = meta.get("name"), meta.get("namespace")
+    if (
+        body.get("kind") != kind
+        or body.get("apiVersion") != api.api_version
+        or got_name != name
+        or got_namespace != namespace
+    ):
+        got = f"{body.get('kind')!s} {body.get('apiVersion')!s} {got_namespace!s}/{got_name!s}"
         raise LiveError(
             secrets.redact(
                 f"{where}: the answer reading {subject} is another object ({quote(got)})"
@@ -458,10 +498,7 @@ def _answer(
     return body
 
 
-def _json(response: httpx2.Response) -> Any:
-    raw = response.content[: MAX_ANSWER + 1]
-    if len(raw) > MAX_ANSWER:
-        return None
+def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

@@ -4,6 +4,7 @@ bounded; bad kubeconfigs and hostile names as one-line errors; credentials never
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -244,6 +245,29 @@ def test_dropped_connections(kube_fake: KubeFake) -> None:
     with pytest.raises(LiveError) as caught:
         read(text_access(kube_fake), retries=2)
     assert caught.value.kind == "unreachable"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"<html>login</html>", 200, "is not a JSON object"),
+        (json.dumps(states.ks_ready(name="other")).encode(), 200, "is another object"),
+        (json.dumps(states.ks_ready(namespace="apps")).encode(), 200, "is another object"),
+        (json.dumps(states.hr_installed()).encode(), 200, "is another object"),
+        (b"[" * 100_000, 200, "is not a JSON object"),
+        (b" " * (9 << 20), 200, "larger than 8 MiB"),
+        (b"{}", 302, "answered HTTP 302"),
+        (b"{}", 400, "answered HTTP 400"),
+    ],
+)
+def test_an_answer_that_is_not_the_object_asked_for(
+    kube_fake: KubeFake, body: bytes, status: int, words: str
+) -> None:
+    kube_fake.fail("body", body=body, status=status)
+    with pytest.raises(LiveError) as caught:
+        read(text_access(kube_fake))
+    assert caught.value.kind == "invalid"
+    assert words in one_line(caught.value)
 
 
 def test_nothing_listening(kube_fake: KubeFake) -> None:

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from support.kube_fake.crds import CrdSchema, by_plural, load
 from support.tools import require_binary
 
-FaultKind = Literal["status", "delay", "drop"]
+FaultKind = Literal["status", "delay", "drop", "body"]
 NOT_SERVED = "the server could not find the requested resource"
 
 
@@ -111,6 +111,7 @@ class Fault:
     times: int
     status: int = 500
     seconds: float = 0.0
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
+            if fault.kind == "body":
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(fault.body)))
+                self.end_headers()
+                self.wfile.write(fault.body)
+                return
             if fault.kind == "status":
                 self._send(
                     fault.status,
@@ -396,13 +404,20 @@ class KubeFake:
     # -- failures -------------------------------------------------------------------------
 
     def fail(
-        self, kind: FaultKind = "status", *, times: int = 1, status: int = 500, seconds: float = 0.0
+        self,
+        kind: FaultKind = "status",
+        *,
+        times: int = 1,
+        status: int = 500,
+        seconds: float = 0.0,
+        body: bytes = b"",
     ) -> None:
         """The next ``times`` requests fail: ``status`` (answer that HTTP status), ``delay``
         (wait ``seconds`` first, then answer normally), ``drop`` (close the connection
-        without an answer). Faults queue in order."""
+        without an answer), ``body`` (answer ``status`` with these raw bytes: an API
+        server that is not one, or a proxy in the way). Faults queue in order."""
         with self._lock:
-            self._state.faults.append(Fault(kind, times, status, seconds))
+            self._state.faults.append(Fault(kind, times, status, seconds, body))
 
     def take_fault(self) -> Fault | None:
         with self._lock:
