@@ -21,6 +21,10 @@ Errors:
   TLS failure, 429/5xx after ``retries`` more attempts with backoff) or ``invalid`` (an
   answer that is not the object asked for, e.g. the Flux API is not installed).
 
+HTTP goes through ``httpx`` as lightkube configures it: proxies from ``HTTPS_PROXY`` /
+``NO_PROXY`` apply (as for kubectl); the CA is the kubeconfig's alone (its
+``certificate-authority``, else the system's store); redirects are not followed.
+
 A 404 for the object itself is ``None`` (the env's object is missing: a reading, not a
 failure). Every credential (token, password, client key, the kubeconfig text) is
 registered with :func:`gitops_promote.adapters.secrets.register` before anything can fail,
@@ -189,7 +193,6 @@ def load_config(access: KubeAccess) -> SingleConfig:
                 hint="point the Flux kubeconfig setting at a readable kubeconfig file",
             ) from None
         conf = _parse(text, source)
-        _register_users(conf)
         kubeconfig = _from_dict(KubeConfig, conf, source, path)
     else:
         kubeconfig = _in_cluster(access)

@@ -112,6 +112,14 @@ def test_the_helm_note_names_the_chart_version() -> None:
     assert "not a git commit" in note.message
 
 
+def test_the_latest_release_is_the_highest_version_whatever_the_order() -> None:
+    obj = states.hr_upgrade_failed("1.2.3", "1.3.0")
+    obj["status"]["history"].reverse()
+    got = reading(obj, kind="HelmRelease", subject="HelmRelease a/b")
+    (note,) = [c for c in got.conditions if c.type == NOTE]
+    assert "chart web 1.3.0, release failed" in note.message
+
+
 def test_an_oci_chart_digest_suffix_is_not_a_newer_attempt() -> None:
     obj = states.hr_installed("1.2.3")
     obj["status"]["lastAttemptedRevision"] = "1.2.3+0123456789ab"
