@@ -75,8 +75,10 @@ def test_reads_a_kustomization_from_kubeconfig_text(kube_fake: KubeFake) -> None
 
 def test_reads_a_helmrelease_from_a_kubeconfig_file(kube_fake: KubeFake, tmp_path: Path) -> None:
     kube_fake.add(states.hr_installed())
+    secrets.clear()
     path = kube_fake.write_kubeconfig(tmp_path / "kubeconfig", ca="file")
     obj = read(KubeAccess(kubeconfig=str(path)), kind="HelmRelease")
+    assert secrets.redact(kube_fake.token) == "***"  # the file's token is a secret too
     assert obj is not None
     assert obj["status"]["history"][0]["chartVersion"] == "1.2.3"
     assert kube_fake.requests[0].path.startswith("/apis/helm.toolkit.fluxcd.io/v2/namespaces/")
