@@ -85,6 +85,14 @@ def test_reading_of_each_documented_state(state: states.State) -> None:
     assert notes == ([want.note] if want.note else [])
 
 
+def test_a_suspended_failure_still_says_why() -> None:
+    obj = states.ks_health_check_failed()
+    obj["spec"]["suspend"] = True
+    got = reading(obj, kind="Kustomization", subject=SUBJECT)
+    assert (got.health, got.sync) == ("Suspended", "OutOfSync")
+    assert "health check failed" in got.error
+
+
 def test_conditions_are_kept_as_flux_wrote_them() -> None:
     got = reading(states.ks_build_failed(), kind="Kustomization", subject=SUBJECT)
     assert [(c.type, c.status, c.reason) for c in got.conditions] == [

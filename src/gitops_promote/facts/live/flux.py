@@ -92,7 +92,8 @@ def _reading(obj: Mapping[str, Any], kind: str, subject: str) -> LiveReading:
     error = ""
     health: Health
     if spec.get("suspend") is True:
-        health = "Suspended"
+        health = "Suspended"  # the last failure, if any, still said
+        error = ready_message or ready_reason if ready_status == "False" else ""
     elif stalled and _text(stalled.get("status")) == "True":
         health = "Degraded"
         error = _text(stalled.get("message"), MESSAGE_LIMIT) or ready_message
