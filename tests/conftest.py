@@ -33,5 +33,7 @@ _PLUGINS = (
     "support.github_fake",
     "support.oci_registry",
     "support.repos",
+    "support.argocd_fake",
+    "support.kube_fake",
 )
 pytest_plugins = [name for name in _PLUGINS if importlib.util.find_spec(name) is not None]
