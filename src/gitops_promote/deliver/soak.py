@@ -31,6 +31,7 @@ from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
+from gitops_promote.plan import shard as sharding
 from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.soak import Decision, Proposal
 from gitops_promote.report import promotion as report
@@ -179,6 +180,9 @@ def soak(req: SoakRequest, loc: Location, creds: Credentials) -> tuple[list[Outc
             for a, e in soakplan.eligible(config)
             if (not only_apps or a.name in only_apps) and (not only_envs or e.name in only_envs)
         ]
+        if req.shard is not None:
+            mine = sharding.owned(config, req.shard)
+            chosen = [(a, e) for a, e in chosen if a.name in mine]
         facts, notes = gather(ws, config, base, req.now, chosen)
         keep = {(a.name, e.name) for a, e in chosen}
         for decision in soakplan.plan(facts):
