@@ -42,6 +42,7 @@ def test_each_matrix_job_reports_only_its_shards_targets(action: ActionHarness) 
         targets = {(t["app"], t["env"]) for t in json.loads(run.outputs["results"])}
         assert targets == {(a, e) for a, e in everything if a in mine}
         assert f"shard {k}/2: {len(targets)} targets" in run.stdout
+        assert f"Shard {k}/2: {len(targets)} targets." in run.summary
         assert not seen & targets
         seen |= targets
         assert_no_leak(run, action.token)

@@ -100,6 +100,8 @@ def _report(
         },
         summary(outcomes, now, dry_run),
     )
+    if shard is not None:
+        actions.append_summary(f"Shard {shard}: {len(outcomes)} targets.")
     actions.append_summary(
         mermaid.soak_chart([o.decision for o in outcomes if o.result is None], now)
     )
