@@ -311,7 +311,7 @@ def markdown(
     )
     lines += [
         "",
-        "### P1: the two flows",
+        "### P1: the three flows",
         "",
         "- gitops-promote: `gitops-promote promote --remote URL --app APP --env dev "
         "--digest D --skip-registry-check` (token in `GITOPS_PROMOTE_TOKEN`).",
