@@ -246,6 +246,13 @@ def _measure(
     args.output.write_text(text)
     raw = {
         "machine": asdict(machine),
+        "load": {
+            "before": before[0],
+            "after": load_after,
+            "others_before": before[1],
+            "others_after": busy.describe() if busy else "unknown",
+            "seconds": round(elapsed, 1),
+        },
         "goals": [asdict(g) for g in goals(*results)],
         "series": [s.to_json() for s in all_series(results)],
         "p4": asdict(p4),
