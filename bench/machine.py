@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,78 @@ def load_average() -> str:
     except OSError:
         return "unknown"
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
+@dataclass(frozen=True)
+class Busy:
+    """What processes other than the benchmark's own used of the CPU over a short sample."""
+
+    cores: float  # cores' worth of CPU time per second of the sample
+    top: tuple[tuple[str, float], ...]  # (command name, cores), busiest first
+
+    def describe(self) -> str:
+        if not self.top:
+            return f"{self.cores:.2f} cores"
+        names = ", ".join(f"{name} {share:.0%}" for name, share in self.top)
+        return f"{self.cores:.2f} cores ({names})"
+
+
+def _stat(pid: str) -> tuple[str, int, int] | None:
+    """(command name, parent pid, user+system clock ticks) of ``pid``, None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    head, _, tail = raw.rpartition(")")
+    name = head.split("(", 1)[1] if "(" in head else "?"
+    fields = tail.split()
+    try:
+        return name, int(fields[1]), int(fields[11]) + int(fields[12])
+    except (IndexError, ValueError):
+        return None
+
+
+def _snapshot() -> dict[int, tuple[str, int, int]]:
+    out: dict[int, tuple[str, int, int]] = {}
+    try:
+        pids = [p.name for p in Path("/proc").iterdir() if p.name.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        stat = _stat(pid)
+        if stat is not None:
+            out[int(pid)] = stat
+    return out
+
+
+def others_busy(seconds: float = 1.0, top: int = 5) -> Busy | None:
+    """CPU used by processes outside this one's tree over ``seconds`` (None where /proc
+    is not readable): the benchmark's figures are ratios measured side by side, but a
+    report must say when the machine was shared."""
+    first = _snapshot()
+    if not first:
+        return None
+    time.sleep(seconds)
+    second = _snapshot()
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    ours = {os.getpid()}
+    changed = True
+    while changed:  # our descendants: their parents are ours
+        changed = False
+        for pid, (_, parent, _) in second.items():
+            if parent in ours and pid not in ours:
+                ours.add(pid)
+                changed = True
+    used: dict[str, float] = {}
+    for pid, (name, _, now) in second.items():
+        if pid in ours or pid not in first:
+            continue
+        delta = (now - first[pid][2]) / ticks / seconds
+        if delta > 0:
+            used[name] = used.get(name, 0.0) + delta
+    ranked = sorted(used.items(), key=lambda kv: -kv[1])
+    shown = tuple((name, share) for name, share in ranked[:top] if share >= 0.05)
+    return Busy(sum(used.values()), shown)
 
 
 def describe(repo_root: Path) -> Machine:

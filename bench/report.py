@@ -14,6 +14,7 @@ from bench.stats import Series, fmt_s
 
 P1_SPEEDUP = 10.0
 P1_MAX_S = 1.5
+P1_FLOOR_RATIO = 2.0
 P2_MAX_RATIO = 1.2
 P3_MAX_S = 3.0
 P4_CREATE = 3
@@ -48,6 +49,7 @@ def all_series(results: tuple[P1, P2, P3, P4, P5]) -> list[Series]:
     return [
         p1.ours,
         p1.guide,
+        p1.floor,
         p2.small,
         p2.big,
         p2.small_state,
@@ -62,19 +64,50 @@ def all_series(results: tuple[P1, P2, P3, P4, P5]) -> list[Series]:
     ]
 
 
+def paired(slow: Series, fast: Series) -> float | None:
+    """The smallest ratio slow/fast over the repetitions run side by side (the i-th run of
+    each): how much faster ``fast`` was in its worst repetition."""
+    if not (slow.usable and fast.usable) or len(slow.walls) != len(fast.walls):
+        return None
+    return min(s / f for s, f in zip(slow.walls, fast.walls, strict=True) if f > 0)
+
+
+def _faster(speedup: float | None, worst: float | None) -> str:
+    """``12.3x faster (slowest repetition 10.1x)``, or ``2.1x slower`` when it is."""
+    if speedup is None:
+        return "-"
+    text = f"{speedup:.1f}x faster" if speedup >= 1 else f"{1 / speedup:.1f}x slower"
+    return text + (f" (slowest repetition {worst:.1f}x)" if worst is not None else "")
+
+
 def goals(p1: P1, p2: P2, p3: P3, p4: P4, p5: P5) -> list[Goal]:
     out: list[Goal] = []
     ours, guide = p1.ours.median, p1.guide.median
     speedup = _ratio(guide, ours) if p1.ours.usable and p1.guide.usable else None
+    worst = paired(p1.guide, p1.ours)
+    every = speedup if worst is None else min(worst, speedup or worst)
     out.append(
         Goal(
             "P1",
             "dev promotion end to end (clone, edit, commit, push)",
             p1.ours.cell(),
             p1.guide.cell(),
-            f"{speedup:.1f}x faster" if speedup is not None else "-",
-            f">= {P1_SPEEDUP:.0f}x faster and <= {P1_MAX_S} s",
-            None if speedup is None or ours is None else speedup >= P1_SPEEDUP and ours <= P1_MAX_S,
+            _faster(speedup, worst),
+            f">= {P1_SPEEDUP:.0f}x faster in every repetition and <= {P1_MAX_S} s",
+            None if every is None or ours is None else every >= P1_SPEEDUP and ours <= P1_MAX_S,
+        )
+    )
+    over = _ratio(ours, p1.floor.median) if p1.ours.usable and p1.floor.usable else None
+    out.append(
+        Goal(
+            "P1",
+            "dev promotion vs the plain-git floor (sparse blob-less depth-1 clone, edit, "
+            "commit, push)",
+            p1.ours.cell(),
+            p1.floor.cell(),
+            f"{over:.2f}x the floor" if over is not None else "-",
+            f"<= {P1_FLOOR_RATIO:.0f}x",
+            None if over is None else over <= P1_FLOOR_RATIO,
         )
     )
     for big, small, label in (
@@ -179,6 +212,10 @@ def _breakdown(title: str, tr: Breakdown | None) -> list[str]:
     return [*lines, *_table(["git command", "runs", "time"], rows), ""]
 
 
+def _count(n: int | None) -> str:
+    return str(n) if n is not None else "?"
+
+
 def _rows(rows: dict[str, int | None]) -> str:
     counts = sorted({str(n) if n is not None else "?" for n in rows.values()})
     return " / ".join(counts) or "?"
@@ -197,6 +234,9 @@ def markdown(
     results: tuple[P1, P2, P3, P4, P5],
     notes: Sequence[str],
     command: str,
+    busy_before: str = "unknown",
+    busy_after: str = "unknown",
+    elapsed: float | None = None,
 ) -> str:
     p1, p2, p3, p4, p5 = results
     table = goals(*results)
@@ -223,8 +263,19 @@ def markdown(
             *machine.rows(),
             ("load average (1/5/15 min) before", load_before),
             ("load average (1/5/15 min) after", load_after),
+            ("other processes' CPU, before (1 s sample)", busy_before),
+            ("other processes' CPU, after (1 s sample)", busy_after),
+            ("the whole run took", fmt_s(elapsed) if elapsed is not None else "-"),
         ],
     )
+    lines += [
+        "",
+        "Other processes may run while the benchmark does (the load average counts them;",
+        "the samples above name the busiest, outside the benchmark's own process tree).",
+        "That is why every goal is a ratio of two commands measured side by side in the",
+        "same repetitions, in alternating order: a load burst slows both sides alike. The",
+        "absolute seconds are only as good as the machine was idle.",
+    ]
     lines += [
         "",
         "## Config repo",
@@ -260,7 +311,7 @@ def markdown(
     )
     lines += [
         "",
-        "### P1: the two flows",
+        "### P1: the three flows",
         "",
         "- gitops-promote: `gitops-promote promote --remote URL --app APP --env dev "
         "--digest D --skip-registry-check` (token in `GITOPS_PROMOTE_TOKEN`).",
@@ -274,9 +325,13 @@ def markdown(
         )
         + "`git config` user, `git add`, `git commit`, `git push`: one bash script, "
         "command for command.",
+        "- floor (the least plain git needs for the same promotion, to the same server): "
+        "`git clone --depth 1 --filter=blob:none --sparse URL`, `git sparse-checkout set "
+        "apps/APP/overlays/dev`, the digest replaced with `sed`, `git commit -am`, "
+        "`git push`: no config, no gates, no history, no guard.",
         f"- HTTP requests to the git server per promotion: gitops-promote "
-        f"{p1.requests_ours if p1.requests_ours is not None else '?'}, guide "
-        f"{p1.requests_guide if p1.requests_guide is not None else '?'}.",
+        f"{_count(p1.requests_ours)}, guide {_count(p1.requests_guide)}, floor "
+        f"{_count(p1.requests_floor)}.",
         "",
     ]
     lines += _breakdown("Where gitops-promote's dev promotion spends its time", p1.trace)

@@ -1,7 +1,13 @@
 """Benchmark gitops-promote against the guide's flow; write docs/benchmarks.md.
 
     python bench/run.py            # the full benchmark: 2,000 apps x 3 envs, 20,000 commits
-    python bench/run.py --quick    # a smaller repo and fewer repetitions, to try it out
+    python bench/run.py --quick    # a smaller repo and fewer repetitions: under 2 minutes
+
+P1 times, in the same repetitions, gitops-promote's dev promotion, the guide's flow and
+the plain-git floor (a depth-1, blob-less, sparse clone of the one overlay, the edit, one
+commit, one push); the report gives our ratio to both. It states the machine (CPU, cores,
+memory) and its load: the load average and the busiest other processes at the start and
+the end of the run.
 
 Run it from the project's virtualenv (``. .venv/bin/activate``): it uses the installed
 ``gitops-promote`` and the test suite's git server and GitHub fake. Not part of the test
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
     from bench.gen import CachedRepo
 
 ROOT = Path(__file__).resolve().parent.parent
+QUICK_BUDGET_S = 120.0  # --quick must finish within two minutes (generated repos cached)
 # `python bench/run.py` puts bench/ itself first on the path: its modules are bench.*
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 for entry in (ROOT / "tests", ROOT):
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "src" / "gitops_promote", quiet=1)
 
     from bench.gen import cached_repo, with_state_file
-    from bench.machine import load_average
+    from bench.machine import load_average, others_busy
 
     apps = args.apps or (200 if args.quick else 2000)
     commits = args.commits or (2000 if args.quick else 20000)
@@ -91,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     load_before = load_average()
+    busy = others_busy()
+    busy_before = busy.describe() if busy else "unknown"
     big = cached_repo(apps, commits)
     small = cached_repo(apps // 10, commits // 10)
     big_state = with_state_file(big)
@@ -101,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=out_dir))
     (run_dir / "home").mkdir(parents=True)
     try:
-        return _measure(args, run_dir, started, load_before, big, small, big_state, small_state)
+        return _measure(
+            args, run_dir, started, (load_before, busy_before), big, small, big_state, small_state
+        )
     finally:
         if args.keep:
             print(f"kept {run_dir} (git traces under trace/)")
@@ -113,13 +124,13 @@ def _measure(
     args: argparse.Namespace,
     run_dir: Path,
     started: float,
-    load_before: str,
+    before: tuple[str, str],
     big: CachedRepo,
     small: CachedRepo,
     big_state: CachedRepo,
     small_state: CachedRepo,
 ) -> int:
-    from bench.machine import describe, load_average
+    from bench.machine import describe, load_average, others_busy
     from bench.metrics import p6_metrics
     from bench.metrics import section as p6_section
     from bench.report import all_series, goals, markdown
@@ -206,12 +217,18 @@ def _measure(
         edit_with = bench.edit_with
 
     machine = describe(ROOT)
+    load_after = load_average()
+    busy = others_busy()
     results = (p1, p2, p3, p4, p5)
     gaps = ROOT / "bench" / "gaps.md"
+    elapsed = time.perf_counter() - started
     text = markdown(
         machine=machine,
-        load_before=load_before,
-        load_after=load_average(),
+        load_before=before[0],
+        load_after=load_after,
+        busy_before=before[1],
+        busy_after=busy.describe() if busy else "unknown",
+        elapsed=elapsed,
         quick=args.quick,
         reps=reps,
         big=big,
@@ -229,6 +246,13 @@ def _measure(
     args.output.write_text(text)
     raw = {
         "machine": asdict(machine),
+        "load": {
+            "before": before[0],
+            "after": load_after,
+            "others_before": before[1],
+            "others_after": busy.describe() if busy else "unknown",
+            "seconds": round(elapsed, 1),
+        },
         "goals": [asdict(g) for g in goals(*results)],
         "series": [s.to_json() for s in all_series(results)],
         "p4": asdict(p4),
@@ -243,6 +267,13 @@ def _measure(
             f" -> {goal.verdict}"
         )
     log(f"\nwrote {args.output} and {out} in {time.perf_counter() - started:.0f} s")
+    log(f"load average before {before[0]}, after {load_after}; other processes used")
+    log(f"  {before[1]} at the start, {busy.describe() if busy else 'unknown'} at the end")
+    if args.quick and elapsed > QUICK_BUDGET_S:
+        print(
+            f"warning: --quick took {elapsed:.0f} s, over its {QUICK_BUDGET_S:.0f} s budget",
+            file=sys.stderr,
+        )
     # the baselines' own failures (kubectl, the interpreter) are not ours to warn about
     baselines = {id(p5.kustomize), id(p5.python_floor)}
     everything = [s for s in all_series(results) if id(s) not in baselines]

@@ -430,7 +430,7 @@ def test_readme_shows_the_three_example_workflows_verbatim() -> None:
     (the files the linters check)."""
     shown = {block.text for _, block in _workflow_blocks()}
     examples = sorted((REPO / "examples" / "workflows").glob("*.yml"))
-    assert len(examples) == 4
+    assert len(examples) == 5
     for example in examples:
         assert read(example) in shown, f"README does not show {example.name} as it is"
         assert f"examples/workflows/{example.name}" in read(README)

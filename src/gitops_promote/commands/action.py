@@ -157,8 +157,7 @@ def _recheck(argv: list[str]) -> None:
 def _soak(argv: list[str]) -> None:
     if get("dry-run") and flag("dry-run"):
         argv.append("--dry-run")
-    if get("now"):
-        argv += ["--now", get("now")]
+    _values(argv, ("now", "--now"), ("shard", "--shard"))
 
 
 def _status(argv: list[str]) -> None:

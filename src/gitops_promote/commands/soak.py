@@ -19,6 +19,7 @@ from gitops_promote.commands import common
 from gitops_promote.config.durations import format_iso
 from gitops_promote.deliver.requests import SoakRequest
 from gitops_promote.deliver.soak import soak
+from gitops_promote.plan import shard as sharding
 from gitops_promote.report import mermaid
 from gitops_promote.report.soak import Outcome, outcome_json, summary, text
 
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_filter_arguments(parser)
     parser.add_argument("--author", metavar="'NAME <EMAIL>'", help="commit author and committer")
     common.add_now_argument(parser, "; at most 5m ahead of the clock unless --dry-run")
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only the apps of shard K of N (apps that depend on each other share one; "
+        "for a workflow matrix running N soaks in parallel)",
+    )
     common.add_location_arguments(parser)
 
 
@@ -45,6 +52,7 @@ def request(args: argparse.Namespace) -> SoakRequest:
         apps=tuple(common.split_names(args.app)),
         envs=tuple(common.split_names(args.env)),
         author=args.author,
+        shard=sharding.parse(args.shard) if args.shard is not None else None,
     )
 
 
@@ -52,12 +60,17 @@ def run(args: argparse.Namespace) -> int:
 
     req = request(args)
     outcomes, notes = soak(req, common.location(args), common.credentials(args))
-    _report(outcomes, req.now, req.dry_run, req.as_json, notes)
+    _report(outcomes, req.now, req.dry_run, req.as_json, notes, req.shard)
     return max((o.exit_code for o in outcomes), default=0)
 
 
 def _report(
-    outcomes: Sequence[Outcome], now: datetime, dry_run: bool, as_json: bool, notes: Sequence[str]
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    dry_run: bool,
+    as_json: bool,
+    notes: Sequence[str],
+    shard: sharding.Shard | None = None,
 ) -> None:
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
@@ -70,10 +83,13 @@ def _report(
                 "promoted": len(promoted),
                 "failed": sum(1 for o in outcomes if o.error is not None),
                 "notes": list(notes),
+                **_shard_json(shard, outcomes),
             }
         )
     else:
         common.emit(text(outcomes, now, dry_run, notes))
+        if shard is not None:
+            common.emit(f"shard {shard}: {len(outcomes)} targets")
     for o in outcomes:
         if o.error is not None:
             common.warn(f"error: {o.decision.env}/{o.decision.app}: {log(o.error)}")
@@ -84,6 +100,14 @@ def _report(
         },
         summary(outcomes, now, dry_run),
     )
+    if shard is not None:
+        actions.append_summary(f"Shard {shard}: {len(outcomes)} targets.")
     actions.append_summary(
         mermaid.soak_chart([o.decision for o in outcomes if o.result is None], now)
     )
+
+
+def _shard_json(shard: sharding.Shard | None, outcomes: Sequence[Outcome]) -> dict[str, object]:
+    if shard is None:
+        return {}
+    return {"shard": {"index": shard.index, "count": shard.count, "targets": len(outcomes)}}

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from gitops_promote.plan.shard import Shard
+
 # A writing command stamps its commit with --now (Promoted-At): this far ahead of the clock
 # at most (a CI runner's clock a little ahead of the git server's), never a date that
 # would make every later promotion look older.
@@ -81,3 +83,4 @@ class SoakRequest:
     apps: tuple[str, ...] = ()
     envs: tuple[str, ...] = ()
     author: str | None = None
+    shard: Shard | None = None  # None: every app; else only the apps this shard owns

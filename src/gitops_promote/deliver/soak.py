@@ -31,6 +31,7 @@ from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
+from gitops_promote.plan import shard as sharding
 from gitops_promote.plan import soak as soakplan
 from gitops_promote.plan.soak import Decision, Proposal
 from gitops_promote.report import promotion as report
@@ -133,10 +134,14 @@ def gather(
     base: str,
     now: datetime,
     chosen: Sequence[tuple[App, Environment]],
+    apps: frozenset[str] | None = None,
 ) -> tuple[soakplan.Facts, list[str]]:
     """The facts of every target (one history pass, the work tree's pins) and the open
-    promotion PRs of the ``chosen`` targets; plus notes on what was not looked at."""
+    promotion PRs of the ``chosen`` targets; plus notes on what was not looked at.
+    ``apps``: only these apps' facts (a shard's: its dependencies are its own)."""
     targets = soakplan.fact_targets(config)
+    if apps is not None:
+        targets = [(a, e) for a, e in targets if a.name in apps]
     # the work tree (a fresh clone: its commit's tree), not the last parsable version in
     # history: an overlay broken at HEAD must stop its target, not be read as the pin it
     # had before
@@ -179,7 +184,10 @@ def soak(req: SoakRequest, loc: Location, creds: Credentials) -> tuple[list[Outc
             for a, e in soakplan.eligible(config)
             if (not only_apps or a.name in only_apps) and (not only_envs or e.name in only_envs)
         ]
-        facts, notes = gather(ws, config, base, req.now, chosen)
+        mine = sharding.owned(config, req.shard) if req.shard is not None else None
+        if mine is not None:
+            chosen = [(a, e) for a, e in chosen if a.name in mine]
+        facts, notes = gather(ws, config, base, req.now, chosen, mine)
         keep = {(a.name, e.name) for a, e in chosen}
         for decision in soakplan.plan(facts):
             if (decision.app, decision.env) not in keep:
