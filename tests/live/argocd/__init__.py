@@ -1,0 +1,1 @@
+"""Argo CD: the Application reading, the API adapter, and the fake they are tested against."""
