@@ -65,7 +65,10 @@ def judge(result: LiveReading | LiveFailure, pin: RevisionPin | None = None) -> 
         return LiveState("unknown", f"{result.subject}: {one_line(result.message)}", failure=result)
     r = result
     subject = one_line(r.subject, 120)
-    at = f" at {short(r.revision)}" if r.revision else ""
+    shown = r.revision or (r.revisions[0] if len(r.revisions) == 1 else "")
+    at = f" at {short(shown)}" if shown else ""
+    if not shown and r.revisions:
+        at = f" at {', '.join(short(x) for x in r.revisions[:4])}"
     said = f"{subject} is {_health(r)}{at}{_since(r.synced_at)}"
 
     def state(status: LiveStatus, why: str) -> LiveState:
@@ -96,7 +99,7 @@ def judge(result: LiveReading | LiveFailure, pin: RevisionPin | None = None) -> 
         return state("progressing", "the rollout is not finished yet; wait for it")
     if r.health != "Healthy":
         return state("unknown", f"health {one_line(r.health, 20)} is not Healthy")
-    if not r.revision or pin is None:
+    if not (r.revision or r.revisions) or pin is None:
         return state("unknown", "the controller reports no synced revision")
     if pin.problem:
         return state("unknown", one_line(pin.problem))
