@@ -245,3 +245,23 @@ def test_soak_skips_a_degraded_upstream_saying_why(live: Live) -> None:
     healthy = soak()[("staging", "worker")]  # the live gate passes; api-service lags
     assert healthy["status"] == "blocked"
     assert healthy["reason"] == "worker needs api-service promoted to staging first"
+
+
+def test_a_multi_source_app_is_judged_at_the_config_repo_source(live: Live) -> None:
+    sources = (
+        {"repoURL": "https://charts.example.com", "chart": "web", "targetRevision": "1.4.x"},
+        {"repoURL": "https://git.example.com/org/config", "path": "apps", "targetRevision": "main"},
+    )
+    live.staged(revision=None, revisions=("1.4.2", live.staging), sources=sources)
+    live.promote(LATER, check=0)
+    data = json.loads(live.cli("status", "--live", "--json", check=0).stdout)
+    (staging,) = [r for r in data if (r["app"], r["env"]) == ("api-service", "staging")]
+    assert staging["live"]["status"] == "synced"
+    assert staging["live"]["runs"] == NEW_API
+    assert staging["live"]["reading"]["revisions"] == ["1.4.2", live.staging]
+
+
+def test_a_missing_application_is_unknown(live: Live) -> None:
+    live.argocd.reset()
+    refused = live.promote(LATER, check=1)
+    assert "the controller has no such object" in refused.stderr
