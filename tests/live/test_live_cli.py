@@ -265,3 +265,21 @@ def test_a_missing_application_is_unknown(live: Live) -> None:
     live.argocd.reset()
     refused = live.promote(LATER, check=1)
     assert "the controller has no such object" in refused.stderr
+
+
+def test_tls_is_verified_with_the_ca_file_given(
+    tmp_path: Path, argocd_tls: ArgoCDFake, kube_fake: KubeFake
+) -> None:
+    live = Live(tmp_path / "config", argocd_tls, kube_fake)
+    # the system's CAs do not know the fake's: no reading, exit 3 (on-error: fail)
+    refused = live.promote(LATER, check=3)
+    assert "live state of api-service in staging unknown" in refused.stderr
+    path = live.repo.root / "promotion.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "token-env: ARGOCD_TOKEN,", f"token-env: ARGOCD_TOKEN, ca-file: '{argocd_tls.ca_file}',"
+        ),
+        encoding="utf-8",
+    )
+    live.repo.commit({}, at=MERGED + timedelta(minutes=1), message="trust the Argo CD CA")
+    live.promote(LATER, check=0)
