@@ -1,14 +1,16 @@
 """Argo CD's API, read only: one Application, fetched over HTTPS with a bearer token.
 
-``GET {server}/api/v1/applications/{name}?appNamespace={namespace}`` (Argo CD's
-``ApplicationService_Get``). The answer is the Application's JSON (:func:`get_application`),
-``None`` when Argo CD says it has no such Application (404 with Argo CD's own error body), or
-a :class:`~gitops_promote.errors.LiveError` whose ``kind`` says why there is no reading:
+``GET {server}/api/v1/applications/{name}?appNamespace={namespace}&project={project}``
+(Argo CD's ``ApplicationService_Get``). The answer is the Application's JSON
+(:func:`get_application`), ``None`` when Argo CD says it has no such Application (404 with
+Argo CD's own error body), or a :class:`~gitops_promote.errors.LiveError` whose ``kind``
+says why there is no reading:
 
 - ``unauthorized``: 401, the token is missing, expired or not a token of this Argo CD;
-- ``forbidden``: 403, the token's account may not get this Application (Argo CD also answers
-  403 for an Application that does not exist when the account may not see it: that is how it
-  keeps names private);
+- ``forbidden``: 403, the token's account may not get this Application, or (asked without
+  ``project``) it does not exist: since 2.6.7 Argo CD answers 403 for a missing Application
+  unless the request names its project, so as not to tell who may not see it which names
+  exist. With ``project``, a missing Application (or one in another project) is a 404;
 - ``unreachable``: no connection, a timeout, or 429/5xx still after a few retries with
   exponential backoff and jitter inside a short total budget (:data:`BUDGET`);
 - ``invalid``: an answer that is not Argo CD's: not JSON, not an Application, another
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import random
 import re
 import time
@@ -65,9 +68,10 @@ UNAUTHORIZED_HINT: Final = (
     "current Argo CD token (`argocd account generate-token`)"
 )
 FORBIDDEN_HINT: Final = (
-    "the token's account may not get this Application (Argo CD also says this of an "
-    "Application that does not exist): check the name, the namespace and the account's RBAC "
-    "(`applications, get`)"
+    "the token's account may not get this Application, or it does not exist (asked without "
+    "its project, Argo CD says 403 for both): check the name, the namespace and the "
+    "account's RBAC (`applications, get`); configure the project to tell a missing "
+    "Application apart"
 )
 INVALID_HINT: Final = "check that the server address is Argo CD's (with its base path, if any)"
 
@@ -176,38 +180,48 @@ def server_problem(server: str, *, insecure: bool = False) -> str | None:
     return None
 
 
-def application_url(endpoint: ArgoCDEndpoint, name: str, namespace: str | None) -> str:
+def application_url(
+    endpoint: ArgoCDEndpoint, name: str, namespace: str | None, project: str | None = None
+) -> str:
     """The GET application URL: the name percent-quoted as one path segment."""
     url = f"{endpoint.server.rstrip('/')}/api/v1/applications/{quote(name, safe='')}"
-    if namespace:
-        url += "?" + urlencode({"appNamespace": namespace})
+    query = {"appNamespace": namespace, "project": project}
+    present = {key: value for key, value in query.items() if value}
+    if present:
+        url += "?" + urlencode(present)
     return url
 
 
-def _check(endpoint: ArgoCDEndpoint, name: str, namespace: str | None) -> None:
+def _check(endpoint: ArgoCDEndpoint, name: str, namespace: str | None, project: str | None) -> None:
     problem = server_problem(endpoint.server, insecure=endpoint.insecure)
     if problem:
         raise UserError(
             secrets.redact(f"Argo CD server {_shown(endpoint.server)} {problem}"),
             hint="set the live config's Argo CD server to https://<host>[/<base path>]",
         )
-    for value, is_namespace in ((name, False), (namespace, True)):
+    for value, what in ((name, "Application"), (namespace, "namespace"), (project, "project")):
         if value is None:
             continue
-        problem = name_problem(value, namespace=is_namespace)
+        problem = name_problem(value, namespace=what == "namespace")
         if problem:
             raise UserError(
-                f"Argo CD {'namespace' if is_namespace else 'Application'} "
-                f"{_printable(value)!r} is not a Kubernetes name: {problem}",
-                hint="check the live config's Argo CD application and namespace",
+                f"Argo CD {what} {_printable(value)!r} is not a Kubernetes name: "
+                + problem.replace("an Application name", f"an {what} name"),
+                hint="check the live config's Argo CD application, namespace and project",
             )
     if endpoint.token is not None and not _TOKEN.fullmatch(endpoint.token):
         raise UserError(
             "the Argo CD token is empty or contains whitespace or non-ASCII characters",
             hint="check the environment variable the config names (a stray newline?)",
         )
-    if endpoint.timeout <= 0:
+    if not endpoint.timeout > 0:
         raise UserError("the Argo CD timeout must be more than 0 seconds")
+    if endpoint.ca_file is not None and not os.path.exists(endpoint.ca_file):  # noqa: PTH110
+        raise UserError(
+            f"the Argo CD CA bundle {_printable(endpoint.ca_file)} does not exist",
+            hint="give the path of a PEM file (or directory) of the CAs that sign Argo CD's "
+            "certificate",
+        )
 
 
 def _shown(server: str) -> str:
@@ -235,6 +249,7 @@ def get_application(
     name: str,
     namespace: str | None = None,
     *,
+    project: str | None = None,
     retries: int = RETRIES,
     backoff: float = BACKOFF,
     budget: float = BUDGET,
@@ -243,13 +258,17 @@ def get_application(
     """The Application ``name`` (in ``namespace``, when Argo CD watches more than its own) as
     Argo CD's API gives it, or None when Argo CD has no such Application. Raises
     :class:`LiveError` (see the module) or :class:`UserError` for an impossible endpoint or
-    name."""
-    _check(endpoint, name, namespace)
+    name.
+
+    ``project``: the Application's AppProject. Only with it does Argo CD (since 2.6.7) answer
+    404 for an Application that does not exist (or is in another project); without it Argo CD
+    answers 403 whether the Application is missing or the token may not see it."""
+    _check(endpoint, name, namespace, project)
     import requests  # noqa: PLC0415 - only commands that read live state pay for it
 
-    url = application_url(endpoint, name, namespace)
+    url = application_url(endpoint, name, namespace, project)
     subject = f"Application {namespace + '/' if namespace else ''}{name}"
-    where = f"Argo CD at {endpoint.server}"
+    where = f"Argo CD at {_shown(endpoint.server)}"
     headers = {"Accept": "application/json", "User-Agent": "gitops-promote"}
     if endpoint.token is not None:
         headers["Authorization"] = f"Bearer {endpoint.token}"
@@ -278,14 +297,7 @@ def get_application(
         )
         with response:
             status = response.status_code
-            body = _read(
-                response,
-                lambda: LiveError(
-                    f"{where} answered reading {subject} with more than {MAX_BODY} bytes",
-                    kind="invalid",
-                    hint=INVALID_HINT,
-                ),
-            )
+            body = _read(response, f"{where} answered reading {subject}")
     return _answer(status, body, name, subject, where)
 
 
@@ -321,9 +333,10 @@ def _send(
                 allow_redirects=False,  # a redirect would carry the token elsewhere
                 stream=True,
             )
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError:  # not retried: it will not trust itself
             raise failure(
-                "TLS verification failed (give the CA bundle that signed its certificate)"
+                "the TLS handshake failed (is its certificate signed by a CA this machine "
+                "trusts? give the CA bundle that signed it; or is it not https?)"
             ) from None
         except requests.Timeout:
             why = f"no answer within {timeout:g}s"
@@ -343,7 +356,9 @@ def _send(
     raise failure(f"{why} after {attempt + 1} attempt(s)")
 
 
-def _read(response: requests.Response, too_big: Callable[[], LiveError]) -> bytes:
+def _read(response: requests.Response, what: str) -> bytes:
+    """The answer's body, at most :data:`MAX_BODY` bytes (``what``: who answered what, for
+    the message when it is too big or the connection breaks)."""
     import requests  # noqa: PLC0415
 
     chunks: list[bytes] = []
@@ -352,11 +367,13 @@ def _read(response: requests.Response, too_big: Callable[[], LiveError]) -> byte
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > MAX_BODY:
-                raise too_big()
+                raise LiveError(
+                    f"{what} with more than {MAX_BODY} bytes", kind="invalid", hint=INVALID_HINT
+                )
             chunks.append(chunk)
     except requests.RequestException as err:
         raise LiveError(
-            f"the connection broke while reading the answer ({type(err).__name__})",
+            f"{what}, and the connection broke while reading it ({type(err).__name__})",
             kind="unreachable",
             hint=UNREACHABLE_HINT,
         ) from None
@@ -366,7 +383,7 @@ def _read(response: requests.Response, too_big: Callable[[], LiveError]) -> byte
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
         return None
 
 

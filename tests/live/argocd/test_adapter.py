@@ -7,9 +7,13 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gitops_promote.adapters import argocd as adapter
 from gitops_promote.adapters import secrets
 from gitops_promote.adapters.argocd import (
     ArgoCDEndpoint,
@@ -43,7 +47,8 @@ def test_app_namespace_is_passed_as_a_query(argocd: ArgoCDFake) -> None:
     argocd.add(states.synced_healthy("web", namespace="team-a"))
     assert get_application(endpoint(argocd), "web", "team-a") is not None
     assert argocd.seen[-1].query == {"appNamespace": ["team-a"]}
-    assert get_application(endpoint(argocd), "web") is None  # not in argocd's own namespace
+    # not in argocd's own namespace: missing there
+    assert get_application(endpoint(argocd), "web", project="default") is None
 
 
 def test_base_path() -> None:
@@ -54,8 +59,28 @@ def test_base_path() -> None:
         assert get_application(ArgoCDEndpoint(fake.url + "/", TOKEN), "web-staging") is not None
 
 
-def test_not_found_is_none(argocd: ArgoCDFake) -> None:
-    assert get_application(endpoint(argocd), "web-prod") is None
+def test_not_found_with_the_project_is_none(argocd: ArgoCDFake) -> None:
+    assert get_application(endpoint(argocd), "web-prod", project="default") is None
+    assert argocd.seen[-1].query == {"project": ["default"]}
+
+
+def test_in_another_project_is_none(argocd: ArgoCDFake) -> None:
+    argocd.add(states.synced_healthy())  # in project "default"
+    assert get_application(endpoint(argocd), "web-staging", project="payments") is None
+    assert get_application(endpoint(argocd), "web-staging", project="default") is not None
+
+
+def test_not_found_without_the_project_is_forbidden_as_argocd_answers(argocd: ArgoCDFake) -> None:
+    # Since 2.6.7 Argo CD hides which Applications exist unless the project is named.
+    with pytest.raises(LiveError) as caught:
+        get_application(endpoint(argocd), "web-prod")
+    assert caught.value.kind == "forbidden"
+    assert "project" in str(caught.value)
+
+
+def test_not_found_without_the_project_before_argocd_2_6_7() -> None:
+    with ArgoCDFake(tokens={TOKEN}, hide_missing=False) as fake:
+        assert get_application(endpoint(fake), "web-prod") is None
 
 
 def test_a_404_that_is_not_argocds_is_invalid(argocd: ArgoCDFake) -> None:
@@ -79,10 +104,11 @@ def test_unauthorized(argocd: ArgoCDFake, token: str | None) -> None:
         assert argocd.seen[0].authorization is None
 
 
-def test_forbidden(argocd: ArgoCDFake) -> None:
+@pytest.mark.parametrize("project", [None, "default"])
+def test_forbidden(argocd: ArgoCDFake, project: str | None) -> None:
     argocd.add(states.synced_healthy())
     with pytest.raises(LiveError) as caught:
-        get_application(endpoint(argocd, FORBIDDEN_TOKEN), "web-staging")
+        get_application(endpoint(argocd, FORBIDDEN_TOKEN), "web-staging", project=project)
     assert caught.value.kind == "forbidden"
     assert "RBAC" in str(caught.value)
 
@@ -190,6 +216,65 @@ def test_answers_that_are_not_argocds_are_invalid(
     assert why in str(caught.value)
 
 
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=40)
+@given(
+    status=st.sampled_from([200, 200, 200, 302, 400, 401, 403, 404, 409, 418]),
+    body=st.one_of(
+        st.binary(max_size=200),
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        st.just(b"[" * 100_000 + b"]" * 100_000),  # nested past Python's recursion limit
+        st.just(json.dumps({"metadata": {"name": "web-staging"}, "code": 5}).encode()),
+    ),
+)
+def test_any_answer_is_an_application_none_or_a_live_error(
+    argocd_http_server: ArgoCDFake, status: int, body: bytes
+) -> None:
+    argocd_http_server.reset()
+    argocd_http_server.raw(status, body)
+    failure: LiveError | None = None
+    got = None
+    try:
+        got = get_application(endpoint(argocd_http_server), "web-staging", retries=0)
+    except LiveError as err:
+        failure = err
+    if failure is not None:
+        assert failure.kind in ("unauthorized", "forbidden", "unreachable", "invalid")
+        assert "\n" not in failure.message
+    else:
+        assert got is None or got["metadata"]["name"] == "web-staging"
+
+
+def test_json_nested_past_the_stack_is_invalid(argocd: ArgoCDFake) -> None:
+    argocd.raw(200, b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(LiveError) as caught:
+        get_application(endpoint(argocd), "web-staging")
+    assert caught.value.kind == "invalid"
+
+
+def test_an_answer_cut_short_is_unreachable(argocd: ArgoCDFake) -> None:
+    argocd.raw(200, b'{"metadata": {', headers={"Content-Length": "5000"})
+    with pytest.raises(LiveError) as caught:
+        get_application(endpoint(argocd), "web-staging")
+    assert caught.value.kind == "unreachable"
+    assert "connection broke" in str(caught.value)
+
+
+def test_an_answer_too_big_is_invalid(argocd: ArgoCDFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(adapter, "MAX_BODY", 1000)
+    argocd.add(states.application(images=[states.IMAGE] * 20))
+    with pytest.raises(LiveError) as caught:
+        get_application(endpoint(argocd), "web-staging")
+    assert caught.value.kind == "invalid"
+    assert "more than 1000 bytes" in str(caught.value)
+
+
 def test_a_redirect_is_not_followed(argocd: ArgoCDFake) -> None:
     argocd.raw(302, b"", headers={"Location": "https://sso.example.com/login"})
     with pytest.raises(LiveError) as caught:
@@ -211,8 +296,34 @@ def test_tls_is_verified_by_default(argocd_tls: ArgoCDFake) -> None:
     with pytest.raises(LiveError) as caught:
         get_application(untrusted, "web-staging", sleep=no_sleep)
     assert caught.value.kind == "unreachable"
-    assert "TLS verification failed" in str(caught.value)
+    assert "TLS handshake failed" in str(caught.value)
     assert all(seen.authorization is None for seen in argocd_tls.seen)  # nothing got through
+
+
+def test_https_to_a_plain_http_server_fails_the_handshake(argocd: ArgoCDFake) -> None:
+    wrong = ArgoCDEndpoint(argocd.url.replace("http://", "https://"), TOKEN)
+    with pytest.raises(LiveError) as caught:
+        get_application(wrong, "web-staging", sleep=no_sleep)
+    assert caught.value.kind == "unreachable"
+    assert "TLS handshake failed" in str(caught.value)
+
+
+def test_a_missing_ca_file_is_the_users_to_fix(argocd_tls: ArgoCDFake, tmp_path: Path) -> None:
+    missing = ArgoCDEndpoint(argocd_tls.url, TOKEN, ca_file=str(tmp_path / "nope.pem"))
+    with pytest.raises(UserError) as caught:
+        get_application(missing, "web-staging")
+    assert "does not exist" in str(caught.value)
+    assert argocd_tls.seen == []
+
+
+def test_a_ca_file_that_is_not_a_certificate_fails_the_handshake(
+    argocd_tls: ArgoCDFake, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(LiveError) as caught:
+        get_application(ArgoCDEndpoint(argocd_tls.url, TOKEN, ca_file=str(garbage)), "web-staging")
+    assert caught.value.kind == "unreachable"
 
 
 def test_insecure_on_loopback_skips_verification(argocd_tls: ArgoCDFake) -> None:
@@ -300,11 +411,21 @@ def test_hostile_namespaces_are_refused(argocd: ArgoCDFake, namespace: str) -> N
     assert argocd.seen == []
 
 
+@pytest.mark.parametrize("project", ["a/b", "..", "p?x=1", "p\n", "P", ""])
+def test_hostile_projects_are_refused(argocd: ArgoCDFake, project: str) -> None:
+    with pytest.raises(UserError) as caught:
+        get_application(endpoint(argocd), "web", project=project)
+    assert "project" in str(caught.value)
+    assert argocd.seen == []
+
+
 def test_names_are_quoted_into_one_path_segment() -> None:
     # Defence in depth: even a name that got past validation stays one segment.
-    url = application_url(ArgoCDEndpoint("https://a.example.com/base/", None), "a/../b?c#d", "n s")
-    assert (
-        url == "https://a.example.com/base/api/v1/applications/a%2F..%2Fb%3Fc%23d?appNamespace=n+s"
+    base = ArgoCDEndpoint("https://a.example.com/base/", None)
+    url = application_url(base, "a/../b?c#d", "n s", "p&q=1")
+    assert url == (
+        "https://a.example.com/base/api/v1/applications/a%2F..%2Fb%3Fc%23d"
+        "?appNamespace=n+s&project=p%26q%3D1"
     )
 
 

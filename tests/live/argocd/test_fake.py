@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from support.argocd_fake import ArgoCDFake, ContractError, Spec, error_body, states, trim_swagger
+from gitops_promote.adapters.argocd import ArgoCDEndpoint, get_application
+from gitops_promote.errors import LiveError
+from support.argocd_fake import (
+    TOKEN,
+    ArgoCDFake,
+    ContractError,
+    Spec,
+    error_body,
+    states,
+    trim_swagger,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +60,14 @@ def test_the_trimmed_swagger_is_closed_and_pinned() -> None:
     again = trim_swagger.trim(raw, pin["sha256"])
     assert again["definitions"] == raw["definitions"]
     assert "v1alpha1Application" in raw["definitions"]
+
+
+def test_a_body_the_fake_builds_wrong_is_refused_loudly(argocd: ArgoCDFake) -> None:
+    app = argocd.add(states.synced_healthy())
+    app["status"]["reconciledAt"] = "not a time"  # corrupt what the fake holds, behind its back
+    with pytest.raises(LiveError) as caught:
+        get_application(ArgoCDEndpoint(argocd.url, TOKEN), "web-staging", retries=0)
+    assert caught.value.kind == "unreachable"  # the fake closed the connection, no body
+    assert len(argocd.contract_errors) == 1
+    assert "date-time" in argocd.contract_errors[0]
+    argocd.contract_errors.clear()  # seen: the fixture would fail the test otherwise

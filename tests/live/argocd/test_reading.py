@@ -85,6 +85,27 @@ def test_an_application_being_deleted_is_stale() -> None:
     assert "deleted" in reading(app, subject=SUBJECT).stale
 
 
+def test_a_requested_refresh_is_stale() -> None:
+    app = states.synced_healthy()
+    app["metadata"]["annotations"] = {"argocd.argoproj.io/refresh": "normal"}
+    assert Spec().problems(app, status=200) == []
+    assert "refresh" in reading(app, subject=SUBJECT).stale
+
+
+@pytest.mark.parametrize("key", ["targetRevision", "path", "repoURL"])
+def test_sources_changed_since_the_comparison_is_stale(key: str) -> None:
+    app = states.synced_healthy()
+    app["spec"]["source"][key] = "changed"
+    assert "sources changed" in reading(app, subject=SUBJECT).stale
+
+
+def test_multi_source_unchanged_is_fresh_and_changed_is_stale() -> None:
+    app = states.multi_source()
+    assert reading(app, subject=SUBJECT).stale == ""
+    app["spec"]["sources"][0]["targetRevision"] = "2.x"
+    assert "sources changed" in reading(app, subject=SUBJECT).stale
+
+
 def test_no_status_yet_reads_unknown_and_stale() -> None:
     app = states.synced_healthy()
     del app["status"]

@@ -32,18 +32,22 @@ def argocd_https_server() -> Iterator[ArgoCDFake]:
         yield fake
 
 
+def _fresh(fake: ArgoCDFake) -> Iterator[ArgoCDFake]:
+    fake.reset()
+    yield fake
+    assert not fake.contract_errors, fake.contract_errors  # the fake served a non-Argo body
+
+
 @pytest.fixture
-def argocd(argocd_http_server: ArgoCDFake) -> ArgoCDFake:
+def argocd(argocd_http_server: ArgoCDFake) -> Iterator[ArgoCDFake]:
     """The plain-HTTP fake, empty (no Applications, faults or seen requests)."""
-    argocd_http_server.reset()
-    return argocd_http_server
+    yield from _fresh(argocd_http_server)
 
 
 @pytest.fixture
-def argocd_tls(argocd_https_server: ArgoCDFake) -> ArgoCDFake:
+def argocd_tls(argocd_https_server: ArgoCDFake) -> Iterator[ArgoCDFake]:
     """The HTTPS fake (trust :attr:`ArgoCDFake.ca_file`), empty."""
-    argocd_https_server.reset()
-    return argocd_https_server
+    yield from _fresh(argocd_https_server)
 
 
 __all__ = [

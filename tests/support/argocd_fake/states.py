@@ -9,6 +9,7 @@ Times are RFC 3339 in UTC as Argo CD writes them; revisions are 40-hex commit SH
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,11 +63,9 @@ def application(
         sync_status["revision"] = revision
     if revisions is not None:
         sync_status["revisions"] = list(revisions)
-    if sync_status:
-        sync_status["comparedTo"] = {
-            "destination": spec["destination"],
-            **({"sources": spec["sources"]} if sources is not None else {"source": spec["source"]}),
-        }
+    if sync_status:  # what was compared: a copy of the spec's destination and sources
+        compared = {k: spec[k] for k in ("destination", "source", "sources") if k in spec}
+        sync_status["comparedTo"] = copy.deepcopy(compared)
         status["sync"] = sync_status
     if health is not None:
         status["health"] = {"status": health, "lastTransitionTime": STARTED}

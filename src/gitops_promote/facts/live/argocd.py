@@ -18,6 +18,9 @@ the way Argo CD documents its status:
 - ``status.conditions``: a type ending in ``Error`` (``ComparisonError``, ``SyncError``,
   ``InvalidSpecError``, ``UnknownError``, ``DeletionError``...) is an ``error``; warnings
   (``...Warning``) are kept as conditions only.
+- Also ``stale``: the Application being deleted, a refresh requested
+  (``argocd.argoproj.io/refresh``) and not yet done, or sources in the spec that are not
+  the ones ``status.sync.comparedTo`` says were compared.
 - ``status.summary.images``: the images the Application's resources run.
 
 Nothing here raises on a malformed object: a missing or odd value reads as ``Unknown`` /
@@ -46,6 +49,8 @@ _SYNC: Final = frozenset(get_args(Sync))
 _HEALTH: Final = frozenset(get_args(Health))
 _PHASE: Final = frozenset(get_args(Phase))
 _UNFINISHED: Final = frozenset({"Running", "Terminating"})
+# Set (to "normal" or "hard") to ask the controller for a refresh; removed when it is done.
+REFRESH_ANNOTATION: Final = "argocd.argoproj.io/refresh"
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,11 @@ def _stale(
         return f"a sync operation is {phase.lower() if phase else 'running'}{since}"
     if isinstance(app.get("operation"), Mapping) and app.get("operation"):
         return "a sync operation is requested and has not started"
+    annotations = _map(_map(app.get("metadata")).get("annotations"))
+    if REFRESH_ANNOTATION in annotations:
+        return "a refresh is requested and Argo CD has not compared again yet"
+    if _spec_moved(app, status):
+        return "the Application's sources changed since Argo CD last compared them"
     if reconciled_at is None:
         if status:
             return "Argo CD has not reconciled the Application yet (no reconciledAt)"
@@ -221,6 +231,25 @@ def _stale(
             f"finished at {_iso(finished_at)}"
         )
     return ""
+
+
+def _source_key(item: Any) -> tuple[str, ...]:
+    item = _map(item)
+    return tuple(_text(item.get(k)) for k in ("repoURL", "path", "chart", "targetRevision"))
+
+
+def _spec_moved(app: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """The spec's sources are not the ones ``status.sync.comparedTo`` says were compared
+    (repository, path, chart and target revision; Argo CD refreshes on such a change)."""
+    compared = _map(_map(status.get("sync")).get("comparedTo"))
+    if not compared:
+        return False
+    spec = _map(app.get("spec"))
+    now = spec.get("sources") or ([spec["source"]] if "source" in spec else [])
+    then = compared.get("sources") or ([compared["source"]] if "source" in compared else [])
+    if not isinstance(now, list) or not isinstance(then, list):
+        return False
+    return [_source_key(x) for x in now] != [_source_key(x) for x in then]
 
 
 def _error(
