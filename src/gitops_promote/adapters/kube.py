@@ -21,6 +21,10 @@ Errors:
   TLS failure, 429/5xx after ``retries`` more attempts with backoff) or ``invalid`` (an
   answer that is not the object asked for, e.g. the Flux API is not installed).
 
+HTTP goes through ``httpx`` as lightkube configures it: proxies from ``HTTPS_PROXY`` /
+``NO_PROXY`` apply (as for kubectl); the CA is the kubeconfig's alone (its
+``certificate-authority``, else the system's store); redirects are not followed.
+
 A 404 for the object itself is ``None`` (the env's object is missing: a reading, not a
 failure). Every credential (token, password, client key, the kubeconfig text) is
 registered with :func:`gitops_promote.adapters.secrets.register` before anything can fail,
@@ -29,6 +33,8 @@ and no message quotes one.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import random
@@ -159,7 +165,9 @@ def get_flux_object(
     path = f"/apis/{api.group}/{api.version}/namespaces/{namespace}/{api.plural}/{name}"
     client = _client(access, config)
     try:
-        return _get(client, path, api, kind, name, subject, where, retries, backoff, sleep)
+        return _get(
+            client, path, api, kind, name, namespace, subject, where, retries, backoff, sleep
+        )
     finally:
         client.close()
 
@@ -185,7 +193,6 @@ def load_config(access: KubeAccess) -> SingleConfig:
                 hint="point the Flux kubeconfig setting at a readable kubeconfig file",
             ) from None
         conf = _parse(text, source)
-        _register_users(conf)
         kubeconfig = _from_dict(KubeConfig, conf, source, path)
     else:
         kubeconfig = _in_cluster(access)
@@ -286,10 +293,13 @@ def _register_users(conf: dict[str, Any]) -> None:
         user = entry.get("user") if isinstance(entry, dict) else None
         if not isinstance(user, dict):
             continue
-        for key in ("token", "password", "client-key-data", "client-certificate-data"):
+        for key in ("token", "password", "client-key-data"):
             value = user.get(key)
             if isinstance(value, str):
                 secrets.register(value)
+                if key == "client-key-data":  # and the PEM it encodes
+                    with contextlib.suppress(ValueError):
+                        secrets.register(base64.b64decode(value).decode("ascii").strip())
 
 
 def _from_dict(factory: Any, conf: dict[str, Any], source: str, path: Path | None) -> Any:
@@ -357,6 +367,7 @@ def _get(
     api: FluxApi,
     kind: str,
     name: str,
+    namespace: str,
     subject: str,
     where: str,
     retries: int,
@@ -364,12 +375,18 @@ def _get(
     sleep: Callable[[float], None],
 ) -> dict[str, Any] | None:
     import httpx2  # noqa: PLC0415 - lazy
+    from lightkube.core.exceptions import ConfigError  # noqa: PLC0415 - lazy
 
     failure = ""
     attempts = max(0, retries) + 1
     for attempt in range(attempts):
         try:
-            response = client.get(path)
+            status, raw = _fetch(client, path)
+        except ConfigError:  # the tokenFile went away between two reads
+            raise KubeconfigError(
+                f"{where}: the kubeconfig's tokenFile cannot be read any more",
+                hint="check the tokenFile path (or the mounted service account token)",
+            ) from None
         except httpx2.TimeoutException:
             failure = f"no answer within {_seconds(client.timeout.read)}"
         except httpx2.TransportError as err:
@@ -382,9 +399,8 @@ def _get(
                 ) from None
             failure = f"connection failed ({type(err).__name__})"
         else:
-            status = response.status_code
             if status not in RETRY_STATUS:
-                return _answer(response, api, kind, name, subject, where)
+                return _answer(status, raw, api, kind, name, namespace, subject, where)
             failure = f"HTTP {status}"
         if attempt < attempts - 1:
             wait: float = min(MAX_BACKOFF, max(0.0, backoff) * (2**attempt))
@@ -396,11 +412,37 @@ def _get(
     )
 
 
+def _fetch(client: httpx2.Client, path: str) -> tuple[int, bytes | None]:
+    """The GET's status and body (None when the body is larger than MAX_ANSWER: read no
+    further than that)."""
+    with client.stream("GET", path) as response:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                return response.status_code, None
+            chunks.append(chunk)
+        return response.status_code, b"".join(chunks)
+
+
 def _answer(
-    response: httpx2.Response, api: FluxApi, kind: str, name: str, subject: str, where: str
+    status: int,
+    raw: bytes | None,
+    api: FluxApi,
+    kind: str,
+    name: str,
+    namespace: str,
+    subject: str,
+    where: str,
 ) -> dict[str, Any] | None:
-    status = response.status_code
-    body = _json(response)
+    if raw is None:
+        raise LiveError(
+            f"{where}: the answer reading {subject} is larger than {MAX_ANSWER >> 20} MiB",
+            kind="invalid",
+            hint="check the cluster server URL in the kubeconfig",
+        )
+    body = _json(raw)
     said = _status_message(body)
     if status == 401:
         raise LiveError(
@@ -440,9 +482,15 @@ def _answer(
             hint="check the cluster server URL in the kubeconfig",
         )
     metadata = body.get("metadata")
-    got_name = metadata.get("name") if isinstance(metadata, dict) else None
-    if body.get("kind") != kind or body.get("apiVersion") != api.api_version or got_name != name:
-        got = f"{body.get('kind')!s} {body.get('apiVersion')!s} {got_name!s}"
+    meta = metadata if isinstance(metadata, dict) else {}
+    got_name, got_namespace = meta.get("name"), meta.get("namespace")
+    if (
+        body.get("kind") != kind
+        or body.get("apiVersion") != api.api_version
+        or got_name != name
+        or got_namespace != namespace
+    ):
+        got = f"{body.get('kind')!s} {body.get('apiVersion')!s} {got_namespace!s}/{got_name!s}"
         raise LiveError(
             secrets.redact(
                 f"{where}: the answer reading {subject} is another object ({quote(got)})"
@@ -453,10 +501,7 @@ def _answer(
     return body
 
 
-def _json(response: httpx2.Response) -> Any:
-    raw = response.content[: MAX_ANSWER + 1]
-    if len(raw) > MAX_ANSWER:
-        return None
+def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

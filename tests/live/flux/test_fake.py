@@ -7,11 +7,12 @@ import json
 import ssl
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.kube_fake import CrdViolationError, KubeFake, states
+from support.kube_fake import CrdViolationError, KubeFake, states, trim_crds
 from support.kube_fake.crds import load
 
 KS_PATH = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/"
@@ -27,6 +28,23 @@ def _get(fake: KubeFake, path: str, token: str | None) -> tuple[int, Any]:
             return int(answer.status), json.loads(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def test_the_trimmed_crds_are_the_pinned_ones() -> None:
+    """Each committed schema says it came from the commit and sha256 trim_crds.py pins, and
+    keeps the served version's schema of the kind the fake serves."""
+    for crd in trim_crds.CRDS:
+        doc = json.loads((Path(trim_crds.__file__).parent / crd.output).read_text())
+        assert doc["x-trimmed-from"]["commit"] == crd.commit
+        assert doc["x-trimmed-from"]["sha256"] == crd.sha256
+        assert doc["x-trimmed-from"]["repository"] == crd.repo
+        assert doc["version"] == crd.version
+        assert doc["scope"] == "Namespaced"
+        assert set(doc["openAPIV3Schema"]["properties"]) >= {"spec", "status", "metadata"}
+    assert {load(k).api_version for k in ("Kustomization", "HelmRelease")} == {
+        "kustomize.toolkit.fluxcd.io/v1",
+        "helm.toolkit.fluxcd.io/v2",
+    }
 
 
 @pytest.mark.parametrize("state", states.STATES, ids=lambda s: s.name)

@@ -43,7 +43,7 @@ from typing import Any, Literal
 from support.kube_fake.crds import CrdSchema, by_plural, load
 from support.tools import require_binary
 
-FaultKind = Literal["status", "delay", "drop"]
+FaultKind = Literal["status", "delay", "drop", "body"]
 NOT_SERVED = "the server could not find the requested resource"
 
 
@@ -111,6 +111,7 @@ class Fault:
     times: int
     status: int = 500
     seconds: float = 0.0
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class _State:
     access: dict[str, set[str]] = field(default_factory=dict)  # user -> namespaces ("*": all)
     faults: list[Fault] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)  # kinds whose API is not served
 
 
 def status_body(
@@ -231,6 +233,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
+            if fault.kind == "body":
+                self.send_response(fault.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(fault.body)))
+                self.end_headers()
+                self.wfile.write(fault.body)
+                return
             if fault.kind == "status":
                 self._send(
                     fault.status,
@@ -245,6 +254,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         crd: CrdSchema | None = None
         if len(parts) == 8 and parts[1] == "apis" and parts[4] == "namespaces":
             crd = by_plural(parts[2], parts[3], parts[6])
+            if crd is not None and fake.hidden(crd.kind):
+                crd = None
         if crd is None:
             self._send(
                 404,
@@ -362,6 +373,16 @@ class KubeFake:
             obj = self._state.objects.get((kind, namespace, name))
             return copy.deepcopy(obj) if obj is not None else None
 
+    def hide_api(self, kind: str) -> None:
+        """Serve no API for ``kind`` (as a cluster without that Flux controller's CRD):
+        every path under it is the API server's bare 404."""
+        with self._lock:
+            self._state.hidden.add(kind)
+
+    def hidden(self, kind: str) -> bool:
+        with self._lock:
+            return kind in self._state.hidden
+
     # -- identities -----------------------------------------------------------------------
 
     def add_user(self, user: str, token: str, namespaces: set[str]) -> None:
@@ -383,13 +404,20 @@ class KubeFake:
     # -- failures -------------------------------------------------------------------------
 
     def fail(
-        self, kind: FaultKind = "status", *, times: int = 1, status: int = 500, seconds: float = 0.0
+        self,
+        kind: FaultKind = "status",
+        *,
+        times: int = 1,
+        status: int = 500,
+        seconds: float = 0.0,
+        body: bytes = b"",
     ) -> None:
         """The next ``times`` requests fail: ``status`` (answer that HTTP status), ``delay``
         (wait ``seconds`` first, then answer normally), ``drop`` (close the connection
-        without an answer). Faults queue in order."""
+        without an answer), ``body`` (answer ``status`` with these raw bytes: an API
+        server that is not one, or a proxy in the way). Faults queue in order."""
         with self._lock:
-            self._state.faults.append(Fault(kind, times, status, seconds))
+            self._state.faults.append(Fault(kind, times, status, seconds, body))
 
     def take_fault(self) -> Fault | None:
         with self._lock:

@@ -92,7 +92,8 @@ def _reading(obj: Mapping[str, Any], kind: str, subject: str) -> LiveReading:
     error = ""
     health: Health
     if spec.get("suspend") is True:
-        health = "Suspended"
+        health = "Suspended"  # the last failure, if any, still said
+        error = ready_message or ready_reason if ready_status == "False" else ""
     elif stalled and _text(stalled.get("status")) == "True":
         health = "Degraded"
         error = _text(stalled.get("message"), MESSAGE_LIMIT) or ready_message
@@ -142,8 +143,9 @@ def _synced_at(kind: str, status: Mapping[str, Any], ready: Mapping[str, Any]) -
     history = status.get("history")
     entries = [_map(e) for e in history] if isinstance(history, list) else []
     if kind == "HelmRelease":
-        if entries and entries[0].get("status") == "deployed":
-            when = _time(entries[0].get("lastDeployed"))
+        latest = _latest_release(status)
+        if latest.get("status") == "deployed":
+            when = _time(latest.get("lastDeployed"))
             if when is not None:
                 return when
     else:
@@ -210,8 +212,7 @@ def _kustomize_revision(
 def _helm_revision(
     status: Mapping[str, Any],
 ) -> tuple[None, tuple[LiveCondition, ...], bool]:
-    history = status.get("history")
-    latest = _map(history[0]) if isinstance(history, list) and history else {}
+    latest = _latest_release(status)
     chart = _text(latest.get("chartName"))
     version = _text(latest.get("chartVersion"))
     release = _text(latest.get("status"))
@@ -232,6 +233,17 @@ def _helm_revision(
         message=clip(f"{named}{extra}{tried} (a chart version, not a git commit)", MESSAGE_LIMIT),
     )
     return None, (note,), differs
+
+
+def _latest_release(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A HelmRelease's latest release snapshot: the highest release ``version``, as
+    helm-controller's ``Snapshots.Latest`` picks it (the first entry when none has one)."""
+    history = status.get("history")
+    entries = [_map(e) for e in history] if isinstance(history, list) else []
+    numbered = [e for e in entries if _int(e.get("version")) is not None]
+    if numbered:
+        return max(numbered, key=lambda e: _int(e.get("version")) or 0)
+    return entries[0] if entries else {}
 
 
 def _stale(metadata: Mapping[str, Any], status: Mapping[str, Any], ready: Mapping[str, Any]) -> str:
