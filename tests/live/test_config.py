@@ -143,7 +143,7 @@ BAD = [
     ),
     (
         "live: {argocd: {server: 'https://a.example.com', namespace: Argo_CD}}",
-        "namespace 'Argo_CD' is not a Kubernetes namespace name",
+        "namespace 'Argo_CD' is not a Kubernetes name",
     ),
     (
         "live: {argocd: {server: 'https://a.example.com', token-env: '$TOKEN'}}",
@@ -167,8 +167,12 @@ BAD = [
     ("live: {flux: {name: 'web staging'}}", "name 'web staging' is not a name template"),
     ("live: {flux: {kubeconfig: a, kubeconfig-env: B}}", "kubeconfig and kubeconfig-env both"),
     ("live: {flux: {kubeconfig-env: 'a b'}}", "kubeconfig-env 'a b' is not an environment"),
+    (
+        "live: {argocd: {server: 'https://a.example.com', project: 'My Project'}}",
+        "project 'My Project' is not a Kubernetes name",
+    ),
     ("live: {flux: {context: {}}}", "context must be text, not a mapping"),
-    ("live: {flux: {namespace: -x}}", "namespace '-x' is not a Kubernetes namespace name"),
+    ("live: {flux: {namespace: -x}}", "namespace '-x' is not a Kubernetes name"),
     ("live: {flux: {kustomization: x}}", "unknown key 'kustomization'"),
 ]
 

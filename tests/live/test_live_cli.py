@@ -45,7 +45,8 @@ def promotion_yaml(server: str, *, on_error: str = "fail", soak_from: str = "mer
         "    auto: true                 # the scheduled soak job may open this PR\n",
         "    auto: true                 # the scheduled soak job may open this PR\n"
         "    live:\n"
-        f"      argocd: {{server: '{server}', namespace: argocd, token-env: ARGOCD_TOKEN, "
+        f"      argocd: {{server: '{server}', namespace: argocd, project: default, "
+        "token-env: ARGOCD_TOKEN, "
         "timeout: 2s}\n"
         f"      on-error: {on_error}\n",
     )

@@ -37,6 +37,7 @@ class ArgoCDLive:
     server: str
     application: str = DEFAULT_NAME
     namespace: str | None = None
+    project: str | None = None  # the AppProject: a missing Application is then a 404
     token_env: str = DEFAULT_TOKEN_ENV
     ca_file: str | None = None
     insecure: bool = False

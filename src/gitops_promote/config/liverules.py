@@ -37,6 +37,7 @@ ARGOCD_KEYS: Final = (
     "server",
     "application",
     "namespace",
+    "project",
     "token-env",
     "ca-file",
     "insecure",
@@ -162,7 +163,7 @@ def _label(check: _Check, node: Mapping[Any, Any], key: str, where: str) -> None
     if value is not None and not _LABEL_RE.match(value):
         check.add(
             value_line(node, key),
-            f"{where}: {key} {quote(value)} is not a Kubernetes namespace name (lowercase "
+            f"{where}: {key} {quote(value)} is not a Kubernetes name (lowercase "
             f"letters, digits and '-', at most 63 characters)",
         )
 
@@ -252,6 +253,7 @@ def _argocd(check: _Check, block: Mapping[Any, Any], where: str) -> None:
     host = _server(check, node, where, value_line(block, "argocd"))
     _template(check, node, "application", where)
     _label(check, node, "namespace", where)
+    _label(check, node, "project", where)
     _variable(check, node, "token-env", where)
     if "ca-file" in node:
         _text(check, node, "ca-file", where)
@@ -433,6 +435,7 @@ def build(node: Any, line: int | None = None) -> LiveConfig | None:
             server=a["server"].strip().rstrip("/"),
             application=a.get("application", ArgoCDLive.application),
             namespace=a.get("namespace"),
+            project=a.get("project"),
             token_env=a.get("token-env", ArgoCDLive.token_env),
             ca_file=a.get("ca-file"),
             insecure=bool(a.get("insecure", False)),

@@ -215,7 +215,7 @@ def _argocd(block: LiveConfig, cfg: ArgoCDLive, environ: Mapping[str, str]) -> A
         pair = _Pair(app, env, block)
         try:
             obj = api.get_application(
-                endpoint, block.object_name(app.name, env.name), cfg.namespace
+                endpoint, block.object_name(app.name, env.name), cfg.namespace, project=cfg.project
             )
         except PromoteError as err:
             return _failure(block, pair.subject, err)
