@@ -218,6 +218,10 @@ def test_an_unreachable_controller_exits_3_with_fail_and_warns_with_warn(
     argocd.fail(500, times=100)
     run = live.promote(LATER, check=3)
     assert "set on-error: warn" in run.stderr
+    live.open_pr()
+    checked = live.repo.check(now=LATER, head="pr", env=live.env, code=3)
+    assert "live state of api-service in staging unknown" in checked.stderr
+    assert TOKEN not in checked.output
 
     warn = Live(tmp_path / "warn", argocd, kube_fake, on_error="warn")
     argocd.fail(500, times=100)
