@@ -131,6 +131,7 @@ REF_NAMES = {
     "drift": "[drift](#environmentsdrift)",
     "environment": "[environment](#environments)",
     "app": "[app](#appsname)",
+    "live": "[live](#environmentslive)",
 }
 
 
@@ -188,6 +189,7 @@ REFERENCE_SECTIONS = (
     ("environments[].freeze[]", "freezeWindow"),
     ("environments[].pull-request", "pullRequest"),
     ("environments[].drift", "drift"),
+    ("environments[].live", "live"),
     ("apps.&lt;name&gt;", "app"),
 )
 

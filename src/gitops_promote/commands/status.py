@@ -7,6 +7,7 @@ one ``error:`` line each: exit 2."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from gitops_promote.adapters import actions
 from gitops_promote.commands import common
@@ -20,6 +21,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_format_arguments(parser, ["table", "json", "markdown"])
     common.add_filter_arguments(parser)
     common.add_location_arguments(parser)
+    add_live_argument(parser)
+
+
+def add_live_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also ask each environment's controller (the live: blocks of promotion.yaml: "
+        "Argo CD or Flux) what it runs: a LIVE column (synced, out of sync, progressing, "
+        "degraded, unknown; '-' without a live: block); see docs/live.md",
+    )
+
+
+def live_states(args: argparse.Namespace, ws: Any, config: Any, targets: Any) -> Any:
+    """``--live``: the live state of every target with a live block (None without
+    ``--live``); the reading modules are imported only then."""
+    if not getattr(args, "live", False):
+        return None
+    from gitops_promote.facts.live import read as live  # noqa: PLC0415 - only with --live
+
+    return live.read(ws.repo, config, targets)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,10 +62,14 @@ def run(args: argparse.Namespace) -> int:
         notes: list[str] = []
         rev = "HEAD" if ws.cloned else None
         rows = statusview.gather(ws.repo, config, targets, rev=rev, notes=notes)
+        states = live_states(args, ws, config, targets)
 
-    report = StatusReport(tuple(rows), tuple(notes))
+    report = StatusReport(tuple(rows), tuple(notes), live=states)
     for note in report.notes:
         common.warn(f"note: {note}")
+    for live in (states or {}).values():
+        if live.failure is not None:
+            common.warn(f"note: live: {live.reason}")
     actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
     actions.append_summary(statusview.chart(rows))
     common.emit_as(

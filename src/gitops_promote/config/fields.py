@@ -366,6 +366,8 @@ TEXT: Final = Field(_text, _text)  # blank text is refused where the schema lets
 NAME: Final = Field(_then(_env_name))
 PATH: Final = _checked(_path)
 ITEMS: Final = Field(Items())
+# live: blocks are explained by gitops_promote.config.liverules (the schema leaves them be)
+LIVE: Final = Field(lambda _where, _key, _value: [])
 
 # The fields of each level; a level's allowed keys are its schema's properties.
 FIELDS: Final[dict[str, dict[str, Field]]] = {
@@ -395,6 +397,8 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
         "track": TEXT,
         "external": ITEMS,
         "render": Field(_choice("warn", "fail")),
+        "soak-from": Field(_choice("merge", "sync")),
+        "live": LIVE,
     },
     "freeze": {
         "name": TEXT,
@@ -427,6 +431,7 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
         "match": _checked(_no_spaces),
         "setter": _checked(_no_spaces),
         "track": TEXT,
+        "live": LIVE,
     },
 }
 

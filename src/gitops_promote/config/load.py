@@ -16,7 +16,7 @@ from typing import Any
 
 from gitops_promote.adapters.files import resolve_in_repo
 from gitops_promote.adapters.yamlsafe import MAX_BYTES, YamlError, decode, load
-from gitops_promote.config import rules
+from gitops_promote.config import liverules, rules
 from gitops_promote.config.durations import parse_duration
 from gitops_promote.config.fields import TEAM_RE, bound_kind, timestamp, valid_name
 from gitops_promote.config.freeze import to_aware, zone
@@ -112,6 +112,7 @@ def validate(data: Any, file: str) -> Config:
     shape.phase = 0
     declared = rules.check_environments(data, shape)
     rules.check_apps(data, shape, declared)
+    liverules.check(data, shape, declared)
     shape.phase = 1
     rules.check_windows(data, shape)
     build = _Builder(data, shape)
@@ -199,6 +200,7 @@ class _Builder:
                 "track": "track",
                 "external": "external",
                 "render": "render",
+                "soak-from": "soak_from",
             },
         )
         name = node.get("name")
@@ -222,6 +224,7 @@ class _Builder:
             if "ignore" in drift:
                 drift["ignore"] = tuple(drift["ignore"])
             values["drift"] = DriftOptions(**drift)
+        values["live"] = liverules.build_env(self.data, path, self.shape)
         return Environment(name=name, line=line, **values)
 
     def pull_request(self, path: NodePath) -> PullRequestOptions:
@@ -316,6 +319,7 @@ class _Builder:
                     values[key] = tuple(values[key])
             if "path" in values:
                 self.app_path_lines[name] = value_line(node[name], "path")
+            values["live"] = liverules.build_app(self.data, name, self.shape)
             apps.append(App(name=name, line=key_line(node, name), **values))
         return apps
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from gitops_promote.adapters import DEFAULT_CONFIG_PATH
+from gitops_promote.config.live import LiveConfig, SoakFrom
 
 Mode = Literal["push", "pull-request"]
 EditorKind = Literal["auto", "kustomize", "helm", "setter"]
@@ -79,6 +80,8 @@ class Environment:
     external: tuple[str, ...] = ()  # Secret/ConfigMap names provided outside the overlay
     render: Severity | None = None  # an overlay that cannot be rendered: None = by mode
     line: int | None = None
+    live: LiveConfig | None = None  # where to ask what the env runs (docs/live.md)
+    soak_from: SoakFrom = "merge"  # the upstream's merge, or its live sync finish
 
     @property
     def gated(self) -> bool:
@@ -105,6 +108,8 @@ class App:
     setter: str | None = None  # setter-marker name ($promote / Flux $imagepolicy); default: name
     track: str | None = None
     line: int | None = None
+    # per env name: this app's own live block (None: no live reading for it there)
+    live: tuple[tuple[str, LiveConfig | None], ...] = ()
 
     @property
     def kustomize_name(self) -> str:
@@ -169,6 +174,14 @@ class Config:
         if app.environments is None:
             return self.environments
         return tuple(e for e in self.environments if e.name in app.environments)
+
+    def live_of(self, app: App, env: Environment) -> LiveConfig | None:
+        """Where to ask what ``app`` runs in ``env``: the app's own block for the env, else
+        the env's (None: no live configuration)."""
+        for name, block in app.live:
+            if name == env.name:
+                return block
+        return env.live
 
     def overlay_path(self, app: App, env: Environment) -> str:
         """The repo-relative overlay path (file or directory) of an app in an env."""

@@ -187,7 +187,10 @@ _OBJECT_KINDS: Final = frozenset({"additionalProperties", "required", "oneOf", "
 
 
 def _skip(path: Path, kind: str, shape: Shape) -> bool:
-    """Errors inside a refused value, or inside an app whose name is refused."""
+    """Errors inside a refused value, or inside an app whose name is refused; and every
+    error inside a ``live:`` block, which :mod:`gitops_promote.config.liverules` explains."""
+    if len(path) >= 3 and path[0] in ("environments", "apps") and path[2] == "live":
+        return True
     if len(path) >= 2 and path[0] == "apps" and not valid_name(path[1]):
         return True
     if any(path[:n] in shape.refused for n in range(len(path))):

@@ -23,6 +23,8 @@ from gitops_promote.deliver.requests import CheckRequest
 from gitops_promote.errors import InputError, PromoteError
 from gitops_promote.facts import check as checkfacts
 from gitops_promote.facts import pull
+from gitops_promote.facts.judged import Facts
+from gitops_promote.facts.live import read as live
 from gitops_promote.facts.merged import revisions
 from gitops_promote.plan.gates.evaluate import CheckResult, evaluate
 from gitops_promote.report import check as checkreport
@@ -68,7 +70,20 @@ def judge(
     )
     if provenance != ("", ""):
         facts = replace(facts, break_glass_by=provenance[0], break_glass_refused=provenance[1])
-    return evaluate(facts)
+    return evaluate(with_live(repo, facts))
+
+
+def with_live(repo: Repo, facts: Facts) -> Facts:
+    """``facts`` with the live state of the touched targets' upstreams, where they have a
+    ``live:`` block (unchanged, and nothing asked, where none has)."""
+    config = facts.config
+    targets = [
+        (config.app(a), config.env(e))
+        for a, e in sorted(facts.changes.touched)
+        if config.has_app(a) and config.has_env(e)
+    ]
+    states = live.gate_states(repo, config, targets)
+    return facts if states is None else replace(facts, live=states)
 
 
 def require_github(ws: Workspace, option: str) -> tuple[str, str]:
@@ -227,4 +242,5 @@ __all__ = [
     "require_github",
     "set_status",
     "target_url",
+    "with_live",
 ]

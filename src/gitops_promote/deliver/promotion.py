@@ -39,6 +39,7 @@ from gitops_promote.errors import GateError, InputError, PromoteError, UserError
 from gitops_promote.facts import pins, statefile
 from gitops_promote.facts import since as since_when
 from gitops_promote.facts import timelines as facts
+from gitops_promote.facts.live import read as liveread
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import verdicts
 from gitops_promote.plan.gates import GateResult
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gitops_promote.facts.events import PinEvent
+    from gitops_promote.facts.live.model import LiveState
 
 __all__ = [  # the names soak and the commands take from here
     "Choice",
@@ -60,6 +62,7 @@ __all__ = [  # the names soak and the commands take from here
     "check_base_branch",
     "deliver",
     "github_client",
+    "live_facts",
     "parse_identity",
     "preflight",
     "preflight_facts",
@@ -214,13 +217,33 @@ def preflight(
     before: Mapping[facts.Key, ImageRef | None] | None = None,
     after: Mapping[facts.Key, ImageRef | None] | None = None,
     history: Mapping[facts.Key, Sequence[PinEvent]] | None = None,
+    live: Mapping[facts.Key, LiveState] | None = None,
 ) -> list[GateResult]:
     """The gates a promotion must pass before anything is written (the one composition,
-    :func:`gitops_promote.plan.verdicts.preflight`), over the changes that change a pin."""
+    :func:`gitops_promote.plan.verdicts.preflight`), over the changes that change a pin
+    (``live``: the upstreams' live state, :func:`live_facts`)."""
     pending = [verdicts.Promoted(c.app, c.new, c.file, c.line) for c in changes if c.changed]
     return verdicts.preflight(
-        config, env, pending, now, labels=labels, before=before, after=after, history=history
+        config,
+        env,
+        pending,
+        now,
+        labels=labels,
+        before=before,
+        after=after,
+        history=history,
+        live=live,
     )
+
+
+def live_facts(
+    ws: Workspace, config: Config, env: Environment, changes: Sequence[Change]
+) -> Mapping[facts.Key, LiveState] | None:
+    """The live state of the upstream of every app a promotion changes, where it has a
+    ``live:`` block (None: none has; exit 3 for an unreachable controller under
+    ``on-error: fail``)."""
+    targets = [(config.app(c.app), env) for c in changes if c.changed and config.has_app(c.app)]
+    return liveread.gate_states(ws.repo, config, targets)
 
 
 def preflight_facts(
@@ -251,6 +274,7 @@ def preflight_facts(
         "before": before,
         "after": after,
         "history": {key: line.events for key, line in lines.items()},
+        "live": live_facts(ws, config, env, changes),
     }
 
 

@@ -29,6 +29,7 @@ from gitops_promote.deliver.requests import Delivery, SoakRequest
 from gitops_promote.errors import GateError, PromoteError, UserError
 from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
+from gitops_promote.facts.live import read as liveread
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import shard as sharding
@@ -120,6 +121,7 @@ def deliver(
         before=known.pins,
         after={**known.pins, (app.name, env.name): change.new},
         history={key: line.events for key, line in known.lines.items()},
+        live=known.live,
     )
     blocking = [g for g in gates if g.blocking]
     if blocking:
@@ -161,7 +163,14 @@ def gather(
             files[key] = pinned.file
     open_prs, why = proposals(ws, config, base, _branches(config, chosen))
     found = soakplan.Facts(
-        config, now, current, lines, files=files, proposals=open_prs, unreadable=unreadable
+        config,
+        now,
+        current,
+        lines,
+        files=files,
+        proposals=open_prs,
+        unreadable=unreadable,
+        live=liveread.gate_states(ws.repo, config, chosen),
     )
     return found, [*notes, *([why] if why else [])]
 

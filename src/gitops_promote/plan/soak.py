@@ -169,6 +169,9 @@ def decide(
         return _with(base, "up-to-date", f"runs {show(current)}, as {source} does")
     if proposal is not None and proposal.ref == candidate and not proposal.rollback:
         return _with(base, "proposed", f"in #{proposal.number}")
+    degraded = _degraded(facts, app, env)
+    if degraded:
+        return _with(base, "skipped", degraded)
     own = facts.lines.get(key)
     left_it = _ran_before(own.events if own else (), candidate, current)
     if left_it is not None:
@@ -246,6 +249,15 @@ def decide(
     if reasons:
         return decision
     return _with(decision, "promote", _promote_reason(env, source, candidate, since, proposal))
+
+
+def _degraded(facts: Facts, app: App, env: Environment) -> str:
+    """Why the upstream is skipped as a source: its controller reports it Degraded ("":
+    it does not, or has no live block)."""
+    live = facts.live.get((app.name, env.upstream or "")) if facts.live is not None else None
+    if live is None or live.status != "degraded":
+        return ""
+    return f"{env.upstream} is degraded live, so it is no source to promote from: {live.reason}"
 
 
 def _ran_before(

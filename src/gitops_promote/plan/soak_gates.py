@@ -91,6 +91,7 @@ def gates(
         history=_EventsOf(facts.lines),
         labels=facts.labels,
         file=file,
+        live=facts.live,
     )
     results = judge(target)
     freeze = next(r for r in results if r.gate == "freeze")

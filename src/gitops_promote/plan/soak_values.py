@@ -10,6 +10,7 @@ from typing import Final, Literal
 
 from gitops_promote.config.model import Config
 from gitops_promote.facts.events import Key, PinEvent, Timeline
+from gitops_promote.facts.live.model import LiveState
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 
@@ -47,6 +48,7 @@ class Facts:
     proposals: Mapping[Key, Proposal] = field(default_factory=dict)
     unreadable: Mapping[Key, str] = field(default_factory=dict)  # overlay -> why (one line)
     labels: Sequence[str] = ()  # no PR yet, so no break-glass label: freeze holds
+    live: Mapping[Key, LiveState] | None = None  # upstreams' live state (live: blocks)
 
 
 @dataclass(frozen=True)

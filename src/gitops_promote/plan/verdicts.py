@@ -28,12 +28,14 @@ from typing import Literal
 
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts.events import PinEvent
+from gitops_promote.facts.live.model import LiveState
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.dependencies import dependencies_gate
 from gitops_promote.plan.gates.freeze import freeze_gate
+from gitops_promote.plan.gates.live import live_gate
 from gitops_promote.plan.gates.pinning import pinning_gate
-from gitops_promote.plan.gates.soak import SoakStatus, soak_gate, soak_status
+from gitops_promote.plan.gates.soak import SoakStatus, soak_gate, soak_status, sync_status
 from gitops_promote.plan.gates.upstream import is_rollback, upstream_gate
 
 Key = tuple[str, str]  # (app, env)
@@ -50,7 +52,9 @@ class Target:
     the caller has no pins or history (only the gates that need none judge). ``labels``: the
     labels the pull request carries; ``break_glass_by``/``break_glass_refused``: who added
     the break-glass label, or why it does not count. ``file``/``line``: where to annotate.
-    ``app`` None: an env-wide judgement (freeze only)."""
+    ``app`` None: an env-wide judgement (freeze only). ``live``: the live state of the
+    upstream keys that have a ``live:`` block (None: not gathered; the live gate and
+    ``soak-from: sync`` then have nothing to judge)."""
 
     config: Config
     env: Environment
@@ -66,6 +70,7 @@ class Target:
     break_glass_refused: str = ""
     file: str | None = None
     line: int | None = None
+    live: Mapping[Key, LiveState] | None = None
 
     @property
     def known(self) -> bool:
@@ -83,6 +88,11 @@ class Target:
         return self.history.get(key, ()) if self.history is not None and key else ()
 
     @property
+    def upstream_live(self) -> LiveState | None:
+        up = self.upstream_key
+        return self.live.get(up) if self.live is not None and up is not None else None
+
+    @property
     def rollback(self) -> bool:
         """A rollback the env allows: upstream soak does not apply to it."""
         if self.app is None or not self.env.allow_rollback:
@@ -96,6 +106,8 @@ class Target:
         """How long the candidate has run upstream, when the env soaks (None: not a soak)."""
         if not self.env.soak or self.new is None or self.rollback or not self.known:
             return None
+        if self.env.soak_from == "sync":
+            return sync_status(self.env.soak, self.new, self.upstream_live, self.now)
         return soak_status(self.env.soak, self.new, self.events(self.upstream_key), self.now)
 
 
@@ -171,7 +183,30 @@ def _soak(t: Target) -> GateResult | None:
             rollback=t.rollback,
             file=t.file,
             line=t.line,
+            live=t.upstream_live,
         ),
+    )
+
+
+def _live(t: Target) -> GateResult | None:
+    """The upstream runs the candidate live (when it has a ``live:`` block with ``gate``)."""
+    if t.app is None or not t.promoted or t.live is None or t.rollback:
+        return None
+    upstream = t.config.upstream_of(t.env)
+    if upstream is None or upstream not in t.config.envs_of(t.app):
+        return None
+    block = t.config.live_of(t.app, upstream)
+    if block is None or not block.gate:
+        return None
+    return live_gate(
+        t.app.name,
+        t.env.name,
+        upstream.name,
+        t.new,
+        t.upstream_live,
+        on_error=block.on_error,
+        file=t.file,
+        line=t.line,
     )
 
 
@@ -186,6 +221,7 @@ GATES: tuple[Gate, ...] = (
     Gate("freeze", "env", True, _freeze),
     Gate("pinning", "target", False, _pinning),
     Gate("upstream", "target", True, _upstream),
+    Gate("live", "target", True, _live),
     Gate("soak", "target", True, _soak),
     Gate("dependencies", "target", True, _dependencies),
 )
@@ -239,6 +275,7 @@ def preflight(
     after: Mapping[Key, ImageRef | None] | None = None,
     history: Mapping[Key, Sequence[PinEvent]] | None = None,
     deferred: bool = False,
+    live: Mapping[Key, LiveState] | None = None,
 ) -> list[GateResult]:
     """The gates a promotion of ``env`` must pass before anything is written: the env's
     gates once, then every target gate of each promoted app, exactly as ``check`` judges
@@ -246,7 +283,8 @@ def preflight(
     pin events on the base branch; without them, only the gates that need no facts). Every
     failure blocks, in gated envs too: a pull request the check would refuse is not opened,
     unless ``deferred`` (``--defer-gates``, see :func:`defer`). ``labels``: the labels the
-    PR will carry (the freeze break-glass label among them)."""
+    PR will carry (the freeze break-glass label among them); ``live``: the upstreams' live
+    state (:class:`Target`)."""
     if not promoted:
         return []
     results = judge(
@@ -266,6 +304,7 @@ def preflight(
             labels=labels,
             file=p.file,
             line=p.line,
+            live=live,
         )
         results += judge(target, scope="target")
     return [defer(g) for g in results] if deferred else results

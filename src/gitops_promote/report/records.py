@@ -8,11 +8,13 @@ check's record is :class:`~gitops_promote.plan.gates.evaluate.CheckResult`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from gitops_promote.facts.events import PinEvent
+from gitops_promote.facts.live.model import LiveState
 from gitops_promote.images import ImageRef
 
 Operation = Literal["pushed", "committed", "pr-created", "pr-updated", "unchanged", "dry-run"]
@@ -108,3 +110,5 @@ class StatusReport:
 
     rows: tuple[StatusRow, ...]
     notes: tuple[str, ...] = ()
+    # status --live: the live state of each (app, env) with a live: block (None: not asked)
+    live: Mapping[tuple[str, str], LiveState] | None = None

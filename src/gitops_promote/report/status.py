@@ -13,6 +13,7 @@ from gitops_promote.config.durations import format_iso, format_utc
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts import since as since_when
 from gitops_promote.images import ImageRef, short_digest
+from gitops_promote.report import live as livecell
 from gitops_promote.report import mermaid
 from gitops_promote.report.records import StatusReport
 from gitops_promote.report.records import StatusRow as Row
@@ -81,18 +82,30 @@ def broken(report: StatusReport) -> list[str]:
     ]
 
 
+def _live(report: StatusReport, row: Row) -> tuple[str, ...]:
+    """The live cell of ``row`` under ``status --live`` (none without it)."""
+    if report.live is None:
+        return ()
+    return (livecell.cell(report.live.get((row.app, row.env))),)
+
+
 def table(report: StatusReport) -> str:
-    header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT")
-    body = []
+    header = ("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT") + (
+        ("LIVE",) if report.live is not None else ()
+    )
+    body: list[tuple[str, ...]] = []
     for r in report.rows:
         tag, digest = _pin(r.ref)
+        live = _live(report, r)
         if r.broken:
-            body.append((r.app, r.env, "-", BROKEN, "-", "-"))
+            body.append((r.app, r.env, "-", BROKEN, "-", "-", *live))
             continue
         if r.problem and r.ref is None:
-            body.append((r.app, r.env, "-", f"({r.problem})", "-", "-"))
+            body.append((r.app, r.env, "-", f"({r.problem})", "-", "-", *live))
             continue
-        body.append((r.app, r.env, tag, digest, _when(r.since), (r.since_commit or "-")[:12]))
+        body.append(
+            (r.app, r.env, tag, digest, _when(r.since), (r.since_commit or "-")[:12], *live)
+        )
     return text_table(header, body)
 
 
@@ -103,17 +116,19 @@ def _cell(text: str) -> str:
 def markdown(report: StatusReport) -> str:
     """The status table for the job summary: every value escaped for its cell (names and
     tags are validated, but the table is only as safe as its least checked value)."""
-    body = []
+    body: list[tuple[str, ...]] = []
     for r in report.rows:
         tag, digest = _pin(r.ref)
         shown = _cell(BROKEN) if r.broken else md_code(digest, cell=True)
         commit = _cell((r.since_commit or "-")[:12])
-        body.append((_cell(r.app), _cell(r.env), _cell(tag), shown, _when(r.since), commit))
-    return md_table(("App", "Env", "Tag", "Digest", "Since", "Commit"), body)
+        live = tuple(_cell(c) for c in _live(report, r))
+        body.append((_cell(r.app), _cell(r.env), _cell(tag), shown, _when(r.since), commit, *live))
+    header = ("App", "Env", "Tag", "Digest", "Since", "Commit")
+    return md_table(header + (("Live",) if report.live is not None else ()), body)
 
 
 def to_json(report: StatusReport) -> list[dict[str, Any]]:
-    return [
+    rows: list[dict[str, Any]] = [
         {
             "app": r.app,
             "env": r.env,
@@ -127,6 +142,11 @@ def to_json(report: StatusReport) -> list[dict[str, Any]]:
         }
         for r in report.rows
     ]
+    if report.live is not None:
+        live = report.live
+        for row, r in zip(rows, report.rows, strict=True):
+            row["live"] = livecell.as_json(live.get((r.app, r.env)))
+    return rows
 
 
 def chart(rows: Sequence[Row]) -> str:

@@ -198,6 +198,7 @@ def _judged(
         break_glass_refused=facts.break_glass_refused,
         file=file,
         line=line,
+        live=facts.live,
     )
 
 

@@ -17,6 +17,8 @@ from typing import Final
 from gitops_promote.config.durations import format_duration, format_instant
 from gitops_promote.config.model import Environment
 from gitops_promote.facts.events import PinEvent, held_since, same_artifact
+from gitops_promote.facts.live.model import LiveState
+from gitops_promote.facts.live.verdict import runs, short
 from gitops_promote.images import ImageRef
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.upstream import show
@@ -64,6 +66,54 @@ def soak_status(
     return SoakStatus(required, since, elapsed, since.date + required)
 
 
+def sync_status(
+    required: timedelta, ref: ImageRef, live: LiveState | None, now: datetime
+) -> SoakStatus:
+    """Where the soak of ``ref`` stands at ``now`` counted from the upstream's live sync
+    (``soak-from: sync``): from when its controller finished syncing the revision that runs
+    ``ref``, Synced and Healthy (not started while it does not run it live)."""
+    if live is None or live.since is None or not runs(live, ref):
+        return SoakStatus(required, None, timedelta(0), None)
+    revision = live.reading.revision if live.reading else None
+    since = PinEvent(
+        app="",
+        env="",
+        file="",
+        commit=revision or "",
+        date=live.since,
+        author="",
+        subject="live sync",
+        old=None,
+        new=ref,
+        pr=None,
+    )
+    elapsed = max(timedelta(0), now - live.since)
+    return SoakStatus(required, since, elapsed, live.since + required)
+
+
+def _sync_soak(
+    env: Environment, new: ImageRef, live: LiveState | None, now: datetime, source: str
+) -> tuple[bool, str]:
+    need = format_duration(env.soak or timedelta(0))
+    status = sync_status(env.soak or timedelta(0), new, live, now)
+    if status.since is None:
+        said = live.reason if live is not None else "no live reading"
+        return False, (
+            f"{show(new)} does not run live in {source} yet ({said}); its {need} soak counts "
+            f"from the sync's finish (soak-from: sync)"
+        )
+    ran = (
+        f"{show(new)} has run live in {source} for {format_duration(status.elapsed)}, since "
+        f"the sync of {short(status.since.commit)} finished at {format_instant(status.since.date)}"
+    )
+    if status.met:
+        return True, f"{ran}; {env.name} needs {need}: soak met"
+    left = format_duration(status.remaining or timedelta(0))
+    return False, f"{ran}; {env.name} needs {need}: {left} left, met at " + format_instant(
+        status.ready_at or now
+    )
+
+
 def soak_gate(
     app: str,
     env: Environment,
@@ -75,13 +125,15 @@ def soak_gate(
     rollback: bool = False,
     file: str | None = None,
     line: int | None = None,
+    live: LiveState | None = None,
 ) -> GateResult:
     """Pass when ``new`` has run in ``env``'s upstream for at least ``env.soak``.
 
     ``upstream_history``: the upstream env's pin events on the base branch, oldest first.
     ``upstream_after``: the upstream's pin once this pull request is merged (to explain a
     digest that the same PR pins upstream). ``rollback``: an allowed rollback (soaked
-    long ago in this very env) needs no soak.
+    long ago in this very env) needs no soak. ``live``: the upstream's live state, which
+    the soak counts from under ``soak-from: sync``.
     """
 
     def result(passed: bool, message: str) -> GateResult:
@@ -95,6 +147,8 @@ def soak_gate(
         return result(True, f"{app} is no longer pinned in {env.name}: nothing to soak")
     if rollback:
         return result(True, f"rollback to {show(new)}, which {env.name} ran before: no soak")
+    if env.soak_from == "sync":
+        return result(*_sync_soak(env, new, live, now, source))
     status = soak_status(env.soak, new, upstream_history, now)
     if status.since is None:
         if same_artifact(new, upstream_after):
@@ -117,4 +171,4 @@ def soak_gate(
     return result(False, f"{ran}; {env.name} needs {need}: {left} left, met at {ready}")
 
 
-__all__ = ["GATE", "SoakStatus", "soak_gate", "soak_status"]
+__all__ = ["GATE", "SoakStatus", "soak_gate", "soak_status", "sync_status"]
