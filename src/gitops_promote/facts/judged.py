@@ -16,6 +16,7 @@ from gitops_promote.config.model import Config
 from gitops_promote.errors import Problem
 from gitops_promote.facts.changes import ChangeSet, Key
 from gitops_promote.facts.events import PinEvent
+from gitops_promote.facts.policyfacts import PolicyFacts
 from gitops_promote.images import ImageRef
 
 
@@ -96,6 +97,8 @@ class Facts:
     # (named in the override), or why it does not count (then it is ignored, and said so).
     break_glass_by: str = ""
     break_glass_refused: str = ""
+    # The base branch's Rego policies on the touched targets' renders (None: none apply).
+    policies: PolicyFacts | None = None
 
 
 __all__ = ["Deployed", "Facts", "RenderFact"]

@@ -33,6 +33,7 @@ from gitops_promote.plan.gates.config import config_gates
 from gitops_promote.plan.gates.freeze import FOREVER, ActiveFreeze, frozen_until, next_freeze
 from gitops_promote.plan.gates.ownership import ownership_gate, render_block
 from gitops_promote.plan.gates.pinning import rendered_pinning_gate
+from gitops_promote.plan.gates.policy import policy_results
 from gitops_promote.plan.gates.renders import RENDER, render_results
 from gitops_promote.plan.gates.soak import SoakStatus
 from gitops_promote.plan.gates.upstream import rendered_upstream_gate
@@ -152,6 +153,9 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         results += [_edit_result(env, e) for e in edits]
     rendered, diff = render_results(facts, app, env, file)
     results += rendered
+    results += policy_results(
+        facts.policies, key, origins=deployed.origins if deployed else None, file=file, line=line
+    )
     chain_end = frozen_until(env.freeze, facts.now) if env.freeze else None
     upcoming = next_freeze(env.freeze, facts.now) if env.freeze else None
     return TargetPlan(
