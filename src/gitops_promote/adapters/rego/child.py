@@ -1,4 +1,7 @@
-"""The child process that runs the Rego engine: ``python -m gitops_promote.adapters.rego.child``.
+"""The child process that runs the Rego engine, and what it reads in a ``.rego`` text.
+
+Run as a script, ``python -I .../child.py`` (isolated: no environment, no user site, not
+even the package: the parent's modules are not imported, start-up time counts).
 
 It reads one JSON request on stdin and writes JSON lines on stdout, one per event, flushed
 as they happen, so that the parent knows how far it got when the engine crashes or hangs:
@@ -12,7 +15,21 @@ Request: ``{"op": "eval"|"test", "modules": [[path, text], ...], "data": {...},
 ``[package, rule]`` pairs. The engine writes its diagnostics on file descriptor 1, so the
 protocol goes to a duplicate of it and descriptor 1 is pointed at stderr. The environment
 is emptied before the engine is loaded (``opa.runtime()`` would hand it to the policy).
-Imports only the standard library, ``regopy`` and :mod:`.source` (start-up time counts).
+Imports only the standard library and ``regopy``.
+
+What it reads in a text (pure, used by the parent too):
+
+- :func:`package`: the module's package (``package main`` -> ``"main"``), None when it has
+  no ``package`` line.
+- :func:`upgrade`: the old Conftest head ``deny[msg] { ... }`` (a partial set in Rego v0)
+  rewritten to ``deny contains msg if { ... }``, on the same line. ``regopy`` 1.5.2 reads
+  the old head as a partial *object* (``{msg: true}``), and a package that defines
+  ``deny`` both ways fails to compile ("Invalid rule body for object rule"); rewritten,
+  both forms are one partial set. Only the heads of ``deny``, ``violation`` and ``warn``
+  (and their ``_*`` forms) that open their body on the same line are rewritten; line
+  numbers are kept, so the engine's messages point at the file's own lines.
+- :func:`rule_names`: the Conftest rules a module defines (a head at the start of a line).
+- :func:`test_names`: the ``test_*`` rules of a module.
 """
 
 from __future__ import annotations
@@ -22,9 +39,43 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, Any, Final
 
-from gitops_promote.adapters.rego import source
+# -- what the engine needs to know of a text before it evaluates it ----------------------
+
+_PACKAGE: Final = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+_RULE: Final = r"(?:deny|violation|warn)(?:_\w+)?"
+_OLD_HEAD: Final = re.compile(rf"^([ \t]*)({_RULE})\[(.+)\][ \t]*\{{", re.MULTILINE)
+_HEAD: Final = re.compile(
+    rf"^[ \t]*({_RULE})\b(?=\s*(?:\[|contains\b|if\b|:=|=|\{{))", re.MULTILINE
+)
+_TEST: Final = re.compile(r"^[ \t]*(test_\w+)\b", re.MULTILINE)
+_COMMENT: Final = re.compile(r"#[^\n]*")
+
+
+def _code(text: str) -> str:
+    """``text`` without comments (a ``#`` inside a string is rare in heads; kept simple)."""
+    return _COMMENT.sub("", text)
+
+
+def package(text: str) -> str | None:
+    found = _PACKAGE.search(_code(text))
+    return found.group(1) if found else None
+
+
+def upgrade(text: str) -> str:
+    return _OLD_HEAD.sub(r"\1\2 contains \3 if {", text)
+
+
+def rule_names(text: str) -> list[str]:
+    return list(dict.fromkeys(_HEAD.findall(_code(text))))
+
+
+def test_names(text: str) -> list[str]:
+    return list(dict.fromkeys(_TEST.findall(_code(text))))
+
+
+# -- the engine ------------------------------------------------------------------------------
 
 _ERRORMSG = re.compile(r"\(errormsg (\d+):")
 _ERRORAT = re.compile(r"\(error (\d+):")
@@ -83,14 +134,14 @@ class _Engine:
         self.texts = dict(modules)
         self.packages: dict[str, list[str]] = {}
         for path, text in modules:
-            self.packages.setdefault(source.package(text) or "", []).append(path)
+            self.packages.setdefault(package(text) or "", []).append(path)
 
     def build(self, paths: Iterable[str]) -> tuple[Any, str | None]:
         rego = self.interpreter_type()
         rego.add_data_json(self.data)
         for path in paths:
             try:
-                rego.add_module(path, source.upgrade(self.texts[path]))
+                rego.add_module(path, upgrade(self.texts[path]))
             except Exception as err:  # noqa: BLE001 - regopy raises RegoError on bad text
                 return None, describe(str(err), self.texts)
         out = rego.query("true")  # compiles every module
@@ -175,7 +226,7 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
         paths = engine.packages[unit]
         rules: dict[str, list[str]] = {}
         for path in paths:
-            for rule in source.rule_names(engine.texts[path]):
+            for rule in rule_names(engine.texts[path]):
                 rules.setdefault(rule, []).append(path)
         docs: list[tuple[int | None, Any]] = (
             [(None, inputs)] if combine else list(enumerate(inputs))
@@ -231,6 +282,9 @@ def main() -> int:
     else:
         evaluate(request, out)
     return 0
+
+
+__all__ = ["describe", "main", "package", "rule_names", "test_names", "upgrade"]
 
 
 if __name__ == "__main__":
