@@ -27,7 +27,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -119,27 +119,39 @@ def _child(request: Mapping[str, Any], timeout: float) -> _Run:
 
 
 def _drive(
-    request: Mapping[str, Any], units: list[Any], key: Any, timeout: float
+    request: Mapping[str, Any],
+    units: list[Any],
+    key: Callable[[Any], str],
+    timeout: float,
+    narrow: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[Any, str, str]]]:
     """Runs the child over ``units`` until each is done or was the one it died in.
-    Returns the events and, for each unit lost, (unit, "crash"|"timeout", detail)."""
+    Returns the events and, for each unit lost, (unit, "crash"|"timeout", detail).
+
+    When the child dies before it begins any unit (while compiling), ``narrow`` gives for
+    each unit a request with fewer modules (its own package and the libraries), run one
+    unit per child; without ``narrow``, every unit of that run is lost."""
     events: list[dict[str, Any]] = []
     lost: list[tuple[Any, str, str]] = []
     pending = list(units)
     one_by_one = False
     while pending:
         batch = pending[:1] if one_by_one else pending
-        run = _child({**request, "units": batch}, timeout)
+        base = narrow(batch[0]) if one_by_one and narrow is not None else request
+        run = _child({**base, "units": batch}, timeout)
         events.extend(e for e in run.events if "begin" not in e and "done" not in e)
         if run.ended == "ok":
             pending = [u for u in pending if u not in batch]
             continue
         done = run.done()
         stuck = run.stuck()
-        if stuck is None and len(batch) > 1:
-            # it died before any unit (compiling): go on one unit per child
+        if stuck is None and not one_by_one and narrow is not None and len(batch) > 1:
             pending = [u for u in pending if key(u) not in done]
             one_by_one = True
+            continue
+        if stuck is None and not one_by_one:
+            lost.extend((u, run.ended, run.detail) for u in batch if key(u) not in done)
+            pending = [u for u in pending if u not in batch]
             continue
         victim = next((u for u in batch if key(u) == stuck), batch[0])
         lost.append((victim, run.ended, run.detail))
@@ -161,7 +173,7 @@ def _lost_error(
         )
     return PolicyError(
         "crash",
-        f"the Rego engine crashed ({detail}) evaluating {what} ({named}); {KNOWN_CRASH}",
+        f"the Rego engine crashed ({detail}) evaluating {what} ({named})",
         tuple(files),
     )
 
@@ -221,7 +233,13 @@ def evaluate(
         "inputs": list(inputs),
         "combine": combine,
     }
-    events, lost = _drive(request, units, str, timeout)
+
+    def narrow(unit: str) -> Mapping[str, Any]:
+        own = [m for m in kept if source.package(m.text) in (unit, *libraries)]
+        return {**request, "modules": [[m.path, m.text] for m in own]}
+
+    libraries = [p for p in packages if p not in units]
+    events, lost = _drive(request, units, str, timeout, narrow)
     findings = []
     for event in events:
         if "finding" in event:
