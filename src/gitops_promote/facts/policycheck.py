@@ -18,8 +18,9 @@ the target): an overlay that did not render, a target that is not a kustomize ov
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gitops_promote.adapters import rego
@@ -32,9 +33,16 @@ from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
 from gitops_promote.facts.judged import RenderFact
 from gitops_promote.facts.merged import ls_tree, with_texts
-from gitops_promote.facts.policyfacts import PolicyDocument, PolicyFacts, PolicyRun, label, source
+from gitops_promote.facts.policyfacts import (
+    PolicyDocument,
+    PolicyFacts,
+    PolicyRun,
+    label,
+    narrow,
+    source,
+)
 from gitops_promote.facts.renders import render_inputs
-from gitops_promote.facts.tree import GitTree
+from gitops_promote.facts.tree import TREE, GitTree
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,8 @@ def _documents(
             else None
         )
         images = rendered_images.image_strings(rendered_images.workload_images(doc))
-        out.append(PolicyDocument(key, label(doc), *(where or (None, None)), images))
+        file, line = where if where is not None else (None, None)
+        out.append(PolicyDocument(key, label(doc), file, line, images))
     return tuple(out)
 
 
@@ -122,8 +131,11 @@ def _ordered(files: Collection[str], overlay: str, changed: Collection[str]) -> 
 
 
 def _loaded(
-    repo: Repo, base: GitTree, dirs: tuple[str, ...], cache: dict[tuple[str, ...], Any]
-) -> Any:
+    repo: Repo,
+    base: GitTree,
+    dirs: tuple[str, ...],
+    cache: dict[tuple[str, ...], loader.PolicySet],
+) -> loader.PolicySet:
     if dirs not in cache:
         cache[dirs] = loader.load(loader.CommitFiles(base, repo.read_objects), dirs)
     return cache[dirs]
@@ -199,9 +211,10 @@ def _evaluate(
         texts = [(f, t) for f in ordered if (t := tree.text(f)) is not None]
         documents[key] = _documents(key, docs, texts, lines)
 
-    base_view = GitTree(base[0], base[1])
+    every = {d for k in objects for d in config.policy_dirs(config.app(k[0]), config.env(k[1]))}
+    base_view = GitTree(base[0], with_dirs(base[1], every))
     options = config.policies
-    cache: dict[tuple[str, ...], Any] = {}
+    cache: dict[tuple[str, ...], loader.PolicySet] = {}
     groups: dict[tuple[str, ...], list[Key]] = {}
     for key in objects:
         dirs = config.policy_dirs(config.app(key[0]), config.env(key[1]))
@@ -213,9 +226,10 @@ def _evaluate(
             PolicyError("compile", f"{problem} (in the base branch)")
             for problem in policy_set.problems
         )
+        rego_texts = {m.path: m.text for m in policy_set.modules}
         batches = [[k] for k in group] if options.combine else [group]
         for batch in batches:
-            docs = tuple(d for k in batch for d in documents[k])
+            given = tuple(d for k in batch for d in documents[k])
             outcome = rego.evaluate(
                 policy_set.modules,
                 policy_set.data,
@@ -229,8 +243,14 @@ def _evaluate(
                 PolicyRun(
                     dirs,
                     tuple(batch),
-                    docs,
-                    PolicyOutcome(outcome.findings, problems + outcome.errors),
+                    given,
+                    PolicyOutcome(
+                        tuple(
+                            replace(f, files=narrow(f.files, f.message, rego_texts))
+                            for f in outcome.findings
+                        ),
+                        problems + outcome.errors,
+                    ),
                     combine=options.combine,
                 )
             )
@@ -243,6 +263,24 @@ def base_entries(
     """The base branch tip's tree entries (``before`` is the tip unless the pull request
     conflicts: then it is the merge base, and the tip is listed)."""
     return before_entries if before == base else ls_tree(repo, base)
+
+
+def with_dirs(
+    entries: Mapping[str, tuple[str, str]], dirs: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """``entries`` (files only, as ``ls-tree -r`` lists them) with the directories above
+    the files under ``dirs``, as ``ls-tree -r -t`` would list them (the loader asks what
+    a policy path is)."""
+    out = dict(entries)
+    prefixes = tuple("" if d == "." else d.rstrip("/") + "/" for d in dirs)
+    for path in entries:
+        if not path.startswith(prefixes):
+            continue
+        parent = posixpath.dirname(path)
+        while parent and parent not in out:
+            out[parent] = (TREE, "")
+            parent = posixpath.dirname(parent)
+    return out
 
 
 __all__ = ["Merged", "all_dirs", "base_entries", "changed_policy_files", "gather", "notes"]

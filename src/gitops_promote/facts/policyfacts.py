@@ -141,4 +141,36 @@ def source(
     return (found[0][1], found[0][2]) if found else None
 
 
-__all__ = ["PolicyDocument", "PolicyFacts", "PolicyRun", "label", "source"]
+_STRING: Final = re.compile(r'"((?:[^"\\\n]|\\.)*)"|`([^`]*)`')
+_VERB: Final = re.compile(r"%[-+# 0-9.*]*[a-zA-Z]")
+_MIN_FRAGMENT: Final = 4
+
+
+def _score(text: str, message: str) -> int:
+    """How much of ``message`` the string literals of a policy's ``text`` spell: the
+    longest literal whose every fixed part (around ``sprintf``'s verbs) is in it."""
+    best = 0
+    for match in _STRING.finditer(text):
+        literal = match.group(1) if match.group(1) is not None else match.group(2)
+        if match.group(1) is not None:
+            literal = literal.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+        parts = [p for p in _VERB.split(literal) if p]
+        fixed = sum(len(p) for p in parts)
+        if fixed >= _MIN_FRAGMENT and all(p in message for p in parts):
+            best = max(best, fixed)
+    return best
+
+
+def narrow(files: tuple[str, ...], message: str, texts: Mapping[str, str]) -> tuple[str, ...]:
+    """Of the policy ``files`` that define a rule (several files of ``package main`` all
+    define ``deny``), the one whose string literals spell ``message`` best; all of them
+    when none or several do equally."""
+    if len(files) < 2:
+        return files
+    scores = {f: _score(texts.get(f, ""), message) for f in files}
+    top = max(scores.values())
+    best = tuple(f for f in files if scores[f] == top)
+    return best if top > 0 and len(best) == 1 else files
+
+
+__all__ = ["PolicyDocument", "PolicyFacts", "PolicyRun", "label", "narrow", "source"]

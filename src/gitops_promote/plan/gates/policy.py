@@ -79,15 +79,17 @@ def _error(key: Key, error: PolicyError) -> GateResult:
         "timeout": "ran past the time limit",
         "crash": "crashed the policy engine",
     }.get(error.kind, "failed")
-    named = _files(error.files)
+    # the files the message names (one file of a package that does not compile stops
+    # the whole package: the error lists them all and its message names the culprit)
+    named = tuple(f for f in error.files if f in error.message) or error.files
     message = clip(error.message, 2 * MAX_MESSAGE)
     return GateResult(
         POLICY,
         key[0],
         key[1],
         False,
-        f"{named} {reason}, so the policies give no verdict: {message}",
-        error.files[0] if error.files else None,
+        f"{_files(named)} {reason}, so the policies give no verdict: {message}",
+        named[0] if named else None,
         None,
     )
 
