@@ -11,7 +11,9 @@ Per (app, env) the pull request touches:
   pins (gated envs: a warning to reviewers), files that cannot be read (an error);
 - for a changed pin: upstream match, soak, dependencies;
 - for a kustomize overlay, once rendered: drift against the upstream env, Secret/ConfigMap
-  references, resource limits.
+  references, resource limits;
+- the base branch's Rego policies on its rendered documents (``policy``), where
+  promotion.yaml names policy directories for it.
 
 Repository-wide: ownership (CODEOWNERS), and promotion.yaml itself when the PR changes it
 (the gates always use the base branch's promotion.yaml: a pull request cannot loosen the
