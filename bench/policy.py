@@ -150,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(repo.apps)} apps, {repo.commits} commits; one PR promoting {app}")
         print(f"load before: {load_average()}")
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         for index in range(rounds + 1):  # round 0 warms the caches, not counted
             order = list(sides) if index % 2 else list(reversed(sides))
             walls: dict[str, float] = {}
+            cpus: dict[str, float] = {}
             for side in order:
                 base, head = sides[side]
                 argv = [tool, "check", "--repo", str(clone), "--base", base, "--head", head]
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {side}: {run.describe_failure()}", file=sys.stderr)
                     return 1
                 walls[side] = run.wall
+                cpus[side] = run.cpu
                 if index:
                     series[side].add(run)
                 data = json.loads(run.stdout)
@@ -175,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             if index:
                 ratios.append(walls["with policies"] / walls["without policies"])
+                cpu_ratios.append(cpus["with policies"] / cpus["without policies"])
             print(
                 f"  round {index}{' (warm-up)' if not index else ''}: "
                 + ", ".join(f"{side} {walls[side]:.2f} s" for side in order)
@@ -190,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             f"with/without: median of paired ratios {paired:.3f}, ratio of medians "
             f"{with_ / without:.3f} (goal <= {GOAL:.2f}): "
             + ("met" if paired <= GOAL else "NOT met")
+        )
+        print(
+            f"CPU time (the process tree: git, kustomize, the engine) with/without: median "
+            f"of paired ratios {statistics.median(cpu_ratios):.3f}"
         )
         return 0
     finally:

@@ -268,3 +268,52 @@ def test_no_render_says_the_policies_were_not_evaluated(tmp_path: Path) -> None:
         "the policies were not evaluated: the overlays were not rendered (--no-render)"
         in (data["notes"])
     )
+
+
+def test_combine_gives_the_policies_every_document_of_a_target_at_once(tmp_path: Path) -> None:
+    """``combine: true``: one input per target, the list of its documents (a rule about
+    the set: every app needs a Service); the failure is on the target's own line."""
+    needs_service = """package main
+
+deny contains msg if {
+  count([d | some d in input; d.kind == "Service"]) == 0
+  msg := sprintf("%d document(s) and no Service: every app needs one", [count(input)])
+}
+"""
+    repo = ConfigRepo(
+        tmp_path / "config",
+        files={
+            "promotion.yaml": config().replace("[policy/]", "[policy/]\n  combine: true"),
+            "policy/service.rego": needs_service,
+        },
+    )
+    repo.branch("pr")
+    repo.commit({**with_patch(repo), PATCH: patch("{memory: 1Mi}")}, at=NOW, message="x")
+    data = repo.check_json(now=NOW, code=1)
+    (line,) = policy_lines(data)
+    assert line["message"] == (
+        "policy/service.rego: 1 document(s) and no Service: every app needs one"
+    )
+    assert line["file"] == PATCH
+
+
+def test_the_engine_sees_no_token(tmp_path: Path) -> None:
+    """A policy that prints the engine's runtime environment shows no token of the
+    check's environment (the child process sees none)."""
+    spy = """package main
+
+deny contains msg if {
+  input.kind == "Deployment"
+  msg := sprintf("runtime: %v", [opa.runtime()])
+}
+"""
+    secret = "ghp_" + "S3cr3tT0k3n" * 3
+    repo = make(tmp_path, {"policy/spy.rego": spy})
+    repo.branch("pr")
+    repo.commit({**with_patch(repo), PATCH: patch("{memory: 1Mi}")}, at=NOW, message="x")
+    run = repo.check(
+        "--json", now=NOW, env={"GITOPS_PROMOTE_TOKEN": secret, "GITHUB_TOKEN": secret}, code=1
+    )
+    assert secret not in run.stdout + run.stderr
+    (line,) = [r for r in policy_lines(json.loads(run.stdout)) if not r["passed"]]
+    assert "runtime" in str(line["message"])

@@ -170,7 +170,7 @@ def gather(
                 )
             continue  # no overlay once merged: nothing is deployed, nothing to judge
         if fact is None:
-            skipped[key] = f"{env.name} was not rendered (--no-render)"
+            skipped[key] = f"{directory} was not rendered"
         elif fact.error is not None:
             skipped[key] = f"{directory} did not render, so its manifests cannot be judged"
         else:
