@@ -317,3 +317,20 @@ deny contains msg if {
     assert secret not in run.stdout + run.stderr
     (line,) = [r for r in policy_lines(json.loads(run.stdout)) if not r["passed"]]
     assert "runtime" in str(line["message"])
+
+
+def test_a_policy_directory_the_base_branch_lacks_fails_closed(tmp_path: Path) -> None:
+    """promotion.yaml names policy/ but the base branch has no such directory (a pull
+    request that adds it is still judged by the base): the gate fails, naming it."""
+    repo = make(tmp_path, {})
+    repo.branch("pr")
+    repo.commit(
+        {**with_patch(repo), PATCH: patch("{memory: 1Mi}"), "policy/limits.rego": LIMITS},
+        at=NOW,
+        message="x",
+    )
+    data = repo.check_json(now=NOW, code=1)
+    (line,) = [r for r in policy_lines(data) if not r["passed"]]
+    assert "policy" in str(line["message"])
+    assert "(in the base branch)" in str(line["message"])
+    assert any("changes policy files (policy/limits.rego)" in n for n in data["notes"])
