@@ -77,7 +77,7 @@ def _signal_name(code: int) -> str:
         name = signal.Signals(-code).name
     except ValueError:
         return f"signal {-code}"
-    return "segmentation fault (SIGSEGV)" if name == "SIGSEGV" else name
+    return f"signal {name}" + (", a segmentation fault" if name == "SIGSEGV" else "")
 
 
 def _child(request: Mapping[str, Any], timeout: float) -> _Run:
@@ -300,11 +300,12 @@ def run_tests(
             errors.append(_error(event["error"]))
     for unit, kind, detail in lost:
         name = f"{unit[0]}.{unit[1]}"
-        reason = (
-            f"ran past the time limit of {timeout:g}s"
-            if kind == "timeout"
-            else f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
-        )
+        if kind == "timeout":
+            reason = f"ran past the time limit of {timeout:g}s"
+        elif detail.startswith("signal"):
+            reason = f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
+        else:
+            reason = f"the Rego engine crashed ({detail})"
         results[name] = PolicyTestResult(name, unit[2], False, reason)
     ordered = [results[n] for n in (f"{u[0]}.{u[1]}" for u in units) if n in results]
     return ordered, list(_unique(errors))
