@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops_promote.adapters import escape, rego
@@ -123,13 +123,7 @@ def _files_of(ws: Workspace) -> policies.PolicyFiles:
     """The work tree of a checkout; a sparse clone's HEAD commit (one ``ls-tree``, one
     blob batch: the policy files need not be checked out)."""
     if ws.repo.sparse:
-        entries = ls_tree(ws.repo, "HEAD")
-        full = dict(entries)
-        for path in list(entries):  # the directories, which ls-tree -r leaves out
-            parts = PurePosixPath(path).parts
-            for depth in range(1, len(parts)):
-                full.setdefault("/".join(parts[:depth]), (tree.TREE, ""))
-        return policies.CommitFiles(tree.GitTree("HEAD", full), ws.repo.read_objects)
+        return policies.at_commit(ws.repo, "HEAD")
     return policies.WorkFiles(ws.root)
 
 

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
@@ -258,6 +258,13 @@ def evaluate(
     for unit, kind, detail in lost:
         files = _files(kept, unit)
         errors.append(_lost_error(kind, detail, f"package {unit}", files, timeout))
+    merged: dict[tuple[str, str, str, int | None], PolicyFinding] = {}
+    for finding in findings:  # one message from two files' rules: one finding naming both
+        key = (finding.kind, finding.namespace, finding.message, finding.document)
+        seen = merged.get(key)
+        files = finding.files if seen is None else (*seen.files, *finding.files)
+        merged[key] = replace(finding, files=tuple(dict.fromkeys(files)))
+    findings = list(merged.values())
     order = {unit: i for i, unit in enumerate(units)}
     findings.sort(key=lambda f: (-1 if f.document is None else f.document, order[f.namespace]))
     return PolicyOutcome(tuple(findings), _unique(errors))

@@ -263,23 +263,58 @@ def _kind(rule: str) -> str:
     return rule.split("_", 1)[0]
 
 
-def _rules_of(
-    engine_modules: list[tuple[str, str]], units: list[str]
-) -> dict[str, dict[str, list[str]]]:
-    """unit -> Conftest rule -> the files that define it."""
-    found: dict[str, dict[str, list[str]]] = {u: {} for u in units}
-    for path, text in engine_modules:
+_HEAD_FOLLOWS: Final = r"(?=[ \t]*(?:\[|contains\b|if\b|:=|=|\{))"
+
+
+def _referenced(rule: str, texts: Iterable[str]) -> bool:
+    """Whether any text names ``rule`` other than in its heads (``count(deny)``,
+    ``data.main.deny``, ``default deny := ...``, a word in a string)."""
+    word = re.compile(rf"(?<![\w]){re.escape(rule)}(?!\w)")
+    head = re.compile(rf"^[ \t]*{re.escape(rule)}{_HEAD_FOLLOWS}", re.MULTILINE)
+    return any(len(word.findall(_code(t))) > len(head.findall(_code(t))) for t in texts)
+
+
+def attribute(
+    modules: list[tuple[str, str]], units: list[str]
+) -> tuple[list[tuple[str, str]], dict[str, dict[str, tuple[str, list[str]]]]]:
+    """The modules to compile, and per unit: queried rule -> (Conftest rule, its files).
+
+    A rule that several files of a package define (``deny`` in latest.rego and in
+    limits.rego) is one set to Rego, and its messages would name every one of those files.
+    When nothing but its heads names it, each file's heads are renamed apart
+    (``deny`` -> ``deny__gp1``, on the same line) and queried one by one, so that each
+    message names the file whose rule produced it."""
+    texts = [(path, upgrade(text)) for path, text in modules]
+    found: dict[str, dict[str, tuple[str, list[str]]]] = {u: {} for u in units}
+    files_of: dict[str, dict[str, list[str]]] = {u: {} for u in units}
+    for path, text in texts:
         name = package(text) or ""
-        if name in found:
+        if name in files_of:
             for rule in rule_names(text):
-                found[name].setdefault(rule, []).append(path)
-    return found
+                files_of[name].setdefault(rule, []).append(path)
+    renames: dict[str, list[tuple[str, str]]] = {}  # path -> [(rule, new name)]
+    for unit, rules in files_of.items():
+        for rule, files in rules.items():
+            if len(files) < 2 or _referenced(rule, (t for _, t in texts)):
+                found[unit][rule] = (rule, files)
+                continue
+            for index, file in enumerate(files, start=1):
+                alias = f"{rule}__gp{index}"
+                renames.setdefault(file, []).append((rule, alias))
+                found[unit][alias] = (rule, [file])
+    out = []
+    for path, text in texts:
+        renamed = text
+        for rule, alias in renames.get(path, ()):
+            head = re.compile(rf"^([ \t]*){re.escape(rule)}{_HEAD_FOLLOWS}", re.MULTILINE)
+            renamed = head.sub(rf"\g<1>{alias}", renamed)
+        out.append((path, renamed))
+    return out, found
 
 
 def evaluate(request: dict[str, Any], out: _Out) -> None:
-    modules = [(str(p), str(t)) for p, t in request["modules"]]
     units: list[str] = request["units"]
-    rules = _rules_of(modules, units)
+    modules, rules = attribute([(str(p), str(t)) for p, t in request["modules"]], units)
     engine = _Engine(modules, request.get("data") or {}, {u: list(r) for u, r in rules.items()})
     compiled = _compiled(engine, units, out)
     inputs: list[Any] = request["inputs"]
@@ -293,8 +328,8 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
         out.emit(begin=unit)
         for index, doc in docs:
             rig.set_input(doc)
-            for rule, files in rules[unit].items():
-                value, problem = rig.value(unit, rule)
+            for queried, (rule, files) in rules[unit].items():
+                value, problem = rig.value(unit, queried)
                 if problem is not None:
                     message = f"{unit}.{rule}: {problem}"
                     out.emit(error={"kind": "runtime", "message": message, "files": files})
