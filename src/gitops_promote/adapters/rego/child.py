@@ -38,7 +38,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any, Final
 
 # -- what the engine needs to know of a text before it evaluates it ----------------------
@@ -73,6 +73,49 @@ def rule_names(text: str) -> list[str]:
 
 def test_names(text: str) -> list[str]:
     return list(dict.fromkeys(_TEST.findall(_code(text))))
+
+
+_STRING: Final = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`')
+_CALL: Final = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*\(")
+_DEFINED: Final = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]*\(", re.MULTILINE)
+_IMPORT: Final = re.compile(
+    r"^[ \t]*import[ \t]+((?:data|input)(?:\.[\w]+)*)(?:[ \t]+as[ \t]+(\w+))?", re.MULTILINE
+)
+_KEYWORDS: Final = frozenset(
+    {"if", "not", "some", "every", "in", "contains", "else", "with", "as", "default"}
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """A string literal as spaces, its newlines kept (positions and lines stay)."""
+    return "".join(c if c == "\n" else " " for c in match.group(0))
+
+
+def functions_defined(text: str) -> set[str]:
+    """The functions a module defines (a head ``name(args)`` at the start of a line)."""
+    return set(_DEFINED.findall(_STRING.sub(_blank, _code(text))))
+
+
+def unknown_calls(
+    text: str, defined: set[str], is_builtin: Callable[[str], bool]
+) -> list[tuple[int, str]]:
+    """(line, name) of each call of a function that is neither defined by the policies
+    (``defined``, or through ``data.`` and an imported package) nor a builtin the engine
+    has. The engine would read such a call as undefined and say nothing, so a rule built
+    on ``http.send`` or a builtin regopy lacks (``net.cidr_contains``) would never fire."""
+    code = _COMMENT.sub(lambda m: " " * len(m.group(0)), _STRING.sub(_blank, text))
+    aliases = {"data", "input"}
+    for path, alias in _IMPORT.findall(code):
+        aliases.add(alias or path.rsplit(".", 1)[-1])
+    found = []
+    for match in _CALL.finditer(code):
+        name = match.group(1)
+        first = name.split(".", 1)[0]
+        if name in _KEYWORDS or name in defined or ("." in name and first in aliases):
+            continue
+        if not is_builtin(name):
+            found.append((code.count("\n", 0, match.start()) + 1, name))
+    return found
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -171,7 +214,22 @@ class _Engine:
         self.texts = dict(modules)
         self.rules = rules
         self.packages: dict[str, list[str]] = {}
+        self.refused: list[tuple[str, str]] = []  # (path, why)
+        probe = Interpreter()
+        defined = set().union(*(functions_defined(t) for _, t in modules))
         for path, text in modules:
+            unknown = unknown_calls(text, defined, probe.is_builtin)
+            if unknown:
+                line, name = unknown[0]
+                self.refused.append(
+                    (
+                        path,
+                        f"{path}:{line}: unknown function {name}: not a builtin of the engine "
+                        "(regopy 1.5.2; no network or file builtins) nor a function of the "
+                        "policies",
+                    )
+                )
+                continue
             self.packages.setdefault(package(text) or "", []).append(path)
 
     def build(self, paths: Iterable[str], units: Iterable[str]) -> tuple[Any, str | None]:
@@ -210,6 +268,8 @@ def _compiled(engine: _Engine, units: list[str], out: _Out) -> dict[str, _Compil
     compile; else, per package, its modules with every other package that compiles alone,
     else its modules alone. A package that does not compile alone is a compile error
     naming its files."""
+    for path, why in engine.refused:
+        out.emit(error={"kind": "compile", "message": why, "files": [path]})
     units = [u for u in units if u in engine.packages]
     everything = [p for paths in engine.packages.values() for p in paths]
     whole, _ = engine.build(everything, units)
@@ -381,7 +441,17 @@ def main() -> int:
     return 0
 
 
-__all__ = ["describe", "main", "package", "rule_names", "test_names", "upgrade"]
+__all__ = [
+    "attribute",
+    "describe",
+    "functions_defined",
+    "main",
+    "package",
+    "rule_names",
+    "test_names",
+    "unknown_calls",
+    "upgrade",
+]
 
 
 if __name__ == "__main__":
