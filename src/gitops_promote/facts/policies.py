@@ -36,6 +36,7 @@ from typing import Any, Final, Protocol
 
 from gitops_promote.adapters import escape, yamlsafe
 from gitops_promote.adapters.files import MAX_FILE_BYTES, check_relative
+from gitops_promote.adapters.git import Repo, plumbing
 from gitops_promote.adapters.rego.model import PolicyModule
 from gitops_promote.adapters.yamlcheck import guarded
 from gitops_promote.errors import UserError
@@ -117,6 +118,14 @@ class CommitFiles:
         oids = {p: self.view.entries[p][1] for p in paths if p in self.view.entries}
         blobs = self.read_objects(set(oids.values()))
         return {p: blobs[oid] for p, oid in oids.items() if oid in blobs}
+
+
+def at_commit(repo: Repo, rev: str) -> CommitFiles:
+    """The tree of ``rev`` in ``repo`` (the base branch's policies: a pull request cannot
+    loosen the rules it is judged by). One ``ls-tree``; the blobs in one batch when read."""
+    return CommitFiles(
+        tree.GitTree(rev, plumbing.ls_tree(repo.git, rev, trees=True)), repo.read_objects
+    )
 
 
 @dataclass(frozen=True)
@@ -294,5 +303,6 @@ __all__ = [
     "PolicyFiles",
     "PolicySet",
     "WorkFiles",
+    "at_commit",
     "load",
 ]

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
@@ -77,7 +77,7 @@ def _signal_name(code: int) -> str:
         name = signal.Signals(-code).name
     except ValueError:
         return f"signal {-code}"
-    return "segmentation fault (SIGSEGV)" if name == "SIGSEGV" else name
+    return f"signal {name}" + (", a segmentation fault" if name == "SIGSEGV" else "")
 
 
 def _child(request: Mapping[str, Any], timeout: float) -> _Run:
@@ -258,6 +258,13 @@ def evaluate(
     for unit, kind, detail in lost:
         files = _files(kept, unit)
         errors.append(_lost_error(kind, detail, f"package {unit}", files, timeout))
+    merged: dict[tuple[str, str, str, int | None], PolicyFinding] = {}
+    for finding in findings:  # one message from two files' rules: one finding naming both
+        key = (finding.kind, finding.namespace, finding.message, finding.document)
+        seen = merged.get(key)
+        files = finding.files if seen is None else (*seen.files, *finding.files)
+        merged[key] = replace(finding, files=tuple(dict.fromkeys(files)))
+    findings = list(merged.values())
     order = {unit: i for i, unit in enumerate(units)}
     findings.sort(key=lambda f: (-1 if f.document is None else f.document, order[f.namespace]))
     return PolicyOutcome(tuple(findings), _unique(errors))
@@ -300,11 +307,12 @@ def run_tests(
             errors.append(_error(event["error"]))
     for unit, kind, detail in lost:
         name = f"{unit[0]}.{unit[1]}"
-        reason = (
-            f"ran past the time limit of {timeout:g}s"
-            if kind == "timeout"
-            else f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
-        )
+        if kind == "timeout":
+            reason = f"ran past the time limit of {timeout:g}s"
+        elif detail.startswith("signal"):
+            reason = f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
+        else:
+            reason = f"the Rego engine crashed ({detail})"
         results[name] = PolicyTestResult(name, unit[2], False, reason)
     ordered = [results[n] for n in (f"{u[0]}.{u[1]}" for u in units) if n in results]
     return ordered, list(_unique(errors))
