@@ -334,3 +334,31 @@ def test_a_policy_directory_the_base_branch_lacks_fails_closed(tmp_path: Path) -
     assert "policy" in str(line["message"])
     assert "(in the base branch)" in str(line["message"])
     assert any("changes policy files (policy/limits.rego)" in n for n in data["notes"])
+
+
+LIBRARY = Path(__file__).parents[1] / "policies" / "library" / "policy"
+
+
+def test_the_policy_library_judges_the_example_overlay(tmp_path: Path) -> None:
+    """The test policy library (its data files, its lib package and its _test.rego files
+    included) as the config repo's policy/: removing limits fails the limits rule; the
+    label rule fails already on the base's rendering (the rules judge what would be
+    deployed, not only what changed); fixing the limits leaves only that one."""
+    files = {
+        f"policy/{p.relative_to(LIBRARY).as_posix()}": p.read_text(encoding="utf-8")
+        for p in sorted(LIBRARY.rglob("*"))
+        if p.is_file()
+    }
+    assert "policy/registries.yaml" in files
+    repo = make(tmp_path, files)
+    repo.branch("pr")
+    repo.commit({**with_patch(repo), PATCH: patch("null")}, at=NOW, message="no limits")
+    broken = sorted(str(r["message"]) for r in policy_lines(repo.check_json(now=NOW, code=1)))
+    assert broken == [
+        "policy/labels.rego: Deployment api-service has no label name (Deployment/api-service)",
+        "policy/limits.rego: Deployment api-service: container api-service has no "
+        "resources.limits (Deployment/api-service)",
+    ]
+    repo.commit({PATCH: patch("{memory: 64Mi}")}, at=NOW, message="limits")
+    fixed = [str(r["message"]) for r in policy_lines(repo.check_json(now=NOW, code=1))]
+    assert fixed == [broken[0]]
