@@ -116,6 +116,12 @@ def test_a_pr_that_breaks_a_team_rule_fails_on_the_overlay_line_then_passes_fixe
     text = repo.check(now=NOW, code=1).stdout
     assert "FAIL     policy" in text
     assert "container api-service has no memory limit" in text
+    run = repo.check(now=NOW, env={"GITHUB_ACTIONS": "true"}, code=1)
+    (error,) = [c for c in runner_commands(run.stdout + run.stderr) if c.name == "error"]
+    assert error.properties["file"] == PATCH
+    assert error.properties["line"] == str(line["line"])
+    assert error.properties["title"] == "policy: api-service in staging"
+    assert error.data.startswith("policy/limits.rego: container api-service has no memory")
 
     repo.commit({PATCH: patch("{memory: 128Mi}")}, at=NOW - timedelta(minutes=10), message="fix")
     fixed = repo.check_json(now=NOW, code=0)
