@@ -110,8 +110,7 @@ def test_a_pr_that_breaks_a_team_rule_fails_on_the_overlay_line_then_passes_fixe
         "policy/limits.rego: container api-service has no memory limit: set "
         "resources.limits.memory (Deployment/api-service)"
     )
-    assert line["file"] == PATCH
-    assert isinstance(line["line"], int)
+    assert (line["file"], line["line"]) == (PATCH, 4)  # the new patch's name: line
 
     text = repo.check(now=NOW, code=1).stdout
     assert "FAIL     policy" in text

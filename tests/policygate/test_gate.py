@@ -211,6 +211,7 @@ def test_source_prefers_the_first_file_and_its_changed_line() -> None:
     assert source("Deployment", "api", texts) == ("prod/patch.yaml", 4)
     assert source("Deployment", "api", texts, {"prod/patch.yaml": [10]}) == ("prod/patch.yaml", 10)
     assert source("Deployment", "api", texts, {"prod/patch.yaml": [99]}) == ("prod/patch.yaml", 4)
+    assert source("Deployment", "api", texts, {"prod/patch.yaml": [1]}) == ("prod/patch.yaml", 4)
 
 
 def test_source_finds_a_name_kustomize_prefixed() -> None:

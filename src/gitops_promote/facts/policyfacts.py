@@ -10,7 +10,7 @@ its overlay is built from, most specific first (the files the pull request chang
 the overlay's own files, then its bases): the first YAML document of kind ``Kind`` whose
 ``metadata.name`` is the rendered name (or a part of it: kustomize's ``namePrefix`` and
 ``nameSuffix``) gives the file, and the line of its ``name:`` (in a file the pull request
-changes, the changed line inside that document when there is one).
+changes, the first changed line below it inside that document, when there is one).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def source(
     """Where the rendered ``kind/name`` is declared among ``texts`` ((file, text), most
     specific first): the exact name first, then a declared name the rendered one
     contains (a prefix or suffix added); in a file of ``changed`` (file -> changed line
-    numbers), the first changed line inside that document."""
+    numbers), the first changed line below the name inside that document."""
     changed = changed or {}
     found: list[tuple[bool, str, int]] = []
     for file, text in texts:
@@ -133,8 +133,9 @@ def source(
             if doc_name != name and doc_name not in name:
                 continue
             end = start + len(lines) - 1
-            edits = [n for n in changed.get(file, ()) if start <= n <= end]
-            line = edits[0] if edits else start + at
+            named = start + at
+            edits = sorted(n for n in changed.get(file, ()) if named < n <= end)
+            line = edits[0] if edits else named
             if doc_name == name:
                 return file, line
             found.append((False, file, line))
