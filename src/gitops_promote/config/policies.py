@@ -71,8 +71,13 @@ def attach(
         i = index.get(env.name)
         dirs = _dirs(data, ("environments", i, "policies"), shape) if i is not None else ()
         out_envs.append(replace(env, policies=dirs) if dirs else env)
+    nodes = data.get("apps")
     out_apps = []
     for app in apps:
+        node = nodes.get(app.name) if isinstance(nodes, Mapping) else None
+        if not isinstance(node, Mapping) or "policies" not in node:
+            out_apps.append(app)  # the common case, thousands of times: no lookups
+            continue
         dirs = _dirs(data, ("apps", app.name, "policies"), shape)
         out_apps.append(replace(app, policies=dirs) if dirs else app)
     return out_envs, out_apps

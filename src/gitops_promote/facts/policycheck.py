@@ -21,14 +21,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitops_promote.adapters import rego
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.rego.model import PolicyError, PolicyOutcome
 from gitops_promote.config.model import Config
 from gitops_promote.facts import changes
-from gitops_promote.facts import policies as loader
 from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
 from gitops_promote.facts.judged import RenderFact
@@ -44,6 +42,9 @@ from gitops_promote.facts.policyfacts import (
 from gitops_promote.facts.renders import render_inputs
 from gitops_promote.facts.tree import TREE, GitTree
 
+if TYPE_CHECKING:
+    from gitops_promote.facts.policies import PolicySet
+
 
 @dataclass(frozen=True)
 class Merged:
@@ -57,12 +58,13 @@ class Merged:
 
 
 def all_dirs(config: Config) -> tuple[str, ...]:
-    """Every policy directory promotion.yaml names, for any app in any env."""
-    dirs: dict[str, None] = {}
-    for app in config.apps:
-        for env in config.envs_of(app):
-            dirs.update(dict.fromkeys(config.policy_dirs(app, env)))
-    return tuple(dirs)
+    """Every policy directory promotion.yaml names (top level, environments, apps)."""
+    named = (
+        *config.policies.dirs,
+        *(d for env in config.environments for d in env.policies),
+        *(d for app in config.apps for d in app.policies),
+    )
+    return tuple(dict.fromkeys(posixpath.normpath(d) for d in named))
 
 
 def _under(path: str, directory: str) -> bool:
@@ -134,8 +136,10 @@ def _loaded(
     repo: Repo,
     base: GitTree,
     dirs: tuple[str, ...],
-    cache: dict[tuple[str, ...], loader.PolicySet],
-) -> loader.PolicySet:
+    cache: dict[tuple[str, ...], PolicySet],
+) -> PolicySet:
+    from gitops_promote.facts import policies as loader  # noqa: PLC0415 - only with policies
+
     if dirs not in cache:
         cache[dirs] = loader.load(loader.CommitFiles(base, repo.read_objects), dirs)
     return cache[dirs]
@@ -190,6 +194,8 @@ def _evaluate(
 ) -> list[PolicyRun]:
     if not objects:
         return []
+    from gitops_promote.adapters import rego  # noqa: PLC0415 - only with policies
+
     # the texts of the files each overlay is built from, in one batch
     inputs = {
         key: render_inputs(repo, merged.entries, merged.tree, [merged.overlays[key]])
@@ -214,7 +220,7 @@ def _evaluate(
     every = {d for k in objects for d in config.policy_dirs(config.app(k[0]), config.env(k[1]))}
     base_view = GitTree(base[0], with_dirs(base[1], every))
     options = config.policies
-    cache: dict[tuple[str, ...], loader.PolicySet] = {}
+    cache: dict[tuple[str, ...], PolicySet] = {}
     groups: dict[tuple[str, ...], list[Key]] = {}
     for key in objects:
         dirs = config.policy_dirs(config.app(key[0]), config.env(key[1]))
