@@ -5,7 +5,6 @@ the repository."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -77,7 +76,7 @@ def test_overlapping_directories_give_each_file_once_and_a_file_may_be_named(
     found = policies.load(
         policies.WorkFiles(tmp_path), ["policy/production", "policy", "policy/deny.rego"]
     )
-    assert [m.path for m in found.modules][0] == "policy/production/strict.rego"
+    assert found.modules[0].path == "policy/production/strict.rego"
     assert len(found.modules) == 4
     assert found.problems == ()
 
@@ -139,9 +138,9 @@ def test_symlinks_are_refused_never_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     make(outside, {"secret.rego": "package main\n# SECRET\n", "data.yaml": "secret: 1\n"})
     repo = make(tmp_path / "repo", {"policy/ok.rego": RULE, "real/x.rego": RULE})
-    os.symlink(outside, repo / "policy" / "linked-dir")
-    os.symlink(outside / "secret.rego", repo / "policy" / "linked.rego")
-    os.symlink(repo / "real", repo / "via")
+    (repo / "policy" / "linked-dir").symlink_to(outside)
+    (repo / "policy" / "linked.rego").symlink_to(outside / "secret.rego")
+    (repo / "via").symlink_to(repo / "real")
     found = policies.load(policies.WorkFiles(repo), ["policy", "via", "via/x.rego"])
     assert [m.path for m in found.modules] == ["policy/ok.rego"]
     assert found.data == {}
@@ -187,7 +186,7 @@ def test_a_commit_gives_what_the_work_tree_gives_and_not_the_uncommitted_edits(
     gitutil.git("remote", "add", "origin", str(remote), cwd=work)
     files: dict[str, str | bytes] = {**TREE, "policy/bad.rego": b"package main\n\xff\n"}
     gitutil.commit_files(work, files)
-    os.symlink("/etc", work / "policy" / "etc-link")
+    (work / "policy" / "etc-link").symlink_to("/etc")
     gitutil.commit_files(work, {})
     base = gitutil.rev_parse(work, "HEAD")
     from_work = policies.load(policies.WorkFiles(work), ["policy", "../x"])
