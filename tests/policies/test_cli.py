@@ -171,3 +171,22 @@ def test_policy_eval_bad_input_is_one_line_and_exit_2(
     run = cli("policy", "eval", "--repo", str(repo), *args, check=2)
     assert run.stderr.startswith(message), run.stderr
     assert "Traceback" not in run.output
+
+
+def test_a_clone_reads_the_policies_from_its_commit(tmp_path: Path) -> None:
+    """--remote: a partial, sparse clone; the policies are read from HEAD's tree (they are
+    not checked out) and the overlay rendered from it, with the same verdicts."""
+    work = checkout(tmp_path)
+    gitutil.git("push", "-q", "origin", "main", cwd=work)
+    remote = f"file://{tmp_path / 'remote.git'}"
+    run = cli(
+        "policy", "eval", "--remote", remote, "--env", "production", "--app", "api-service",
+        check=1,
+    )  # fmt: skip
+    assert run.stdout.splitlines()[1:] == [
+        "FAIL - Deployment/api-service (namespace api-production) - main - Deployment "
+        "api-service has no label name (policy/labels.rego)",
+        "1 failure(s), 0 warning(s), 0 error(s)",
+    ]
+    tested = cli("policy", "test", "--remote", remote)
+    assert tested.stdout.rstrip().endswith("PASS: 7/7")
