@@ -385,3 +385,19 @@ def test_every_broken_library_policy_is_an_error_never_an_exception(name: str) -
     assert len(outcome.errors) == 1
     assert outcome.errors[0].files == (f"broken/{name}",)
     assert Path(LIBRARY / "broken" / name).is_file()
+
+
+def test_the_values_load_without_the_engine() -> None:
+    """The pure layers import .model (through the package): neither the engine's process
+    machinery nor regopy is loaded until evaluate or run_tests is called."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gitops_promote.adapters.rego.model, gitops_promote.adapters.rego\n"
+        "loaded = [m for m in ('subprocess', 'regopy', 'gitops_promote.adapters.rego.engine')"
+        " if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
