@@ -75,12 +75,16 @@ def test_old_and_new_syntax_share_a_package() -> None:
 def test_the_old_head_is_rewritten_on_its_own_line_only() -> None:
     """Line numbers stay (the engine's messages point at the file's lines); a body that
     does not open on the head's line, and other rules, are left as written."""
-    text = "package main\n\ndeny[msg] {\n  msg := 1\n}\nis_pod { true }\nwarn_x[m] { m := 2 }\n"
+    text = (
+        "package main\n\ndeny[msg] {\n  msg := 1\n}\nis_pod { true }\nwarn_x[m] { m := 2 }\n"
+        'violation[{"msg": m}] if { m := 3 }\n'
+    )
     assert upgrade(text) == (
         "package main\n\ndeny contains msg if {\n  msg := 1\n}\nis_pod { true }\n"
-        "warn_x contains m if { m := 2 }\n"
+        'warn_x contains m if { m := 2 }\nviolation contains {"msg": m} if { m := 3 }\n'
     )
-    assert rule_names(text) == ["deny", "warn_x"]
+    assert rule_names(text) == ["deny", "warn_x", "violation"]
+    assert rule_names("package main\nx if {\n  deny == set()\n}\n") == []
     assert package("# comment\npackage  a.b\n") == "a.b"
 
 
@@ -300,6 +304,9 @@ def test_a_rule_others_name_is_not_split_by_file() -> None:
     _, rules = attribute([a, b], ["main"])
     assert rules == {"main": {"deny__gp1": ("deny", ["a.rego"]), "deny__gp2": ("deny", ["b.rego"])}}
     c = ("c.rego", 'package main\nimport rego.v1\nwarn contains "many" if count(deny) > 1\n')
+    d = ("d.rego", "package main\nimport rego.v1\nnone if {\n  deny == set()\n}\n")
+    _, rules = attribute([a, b, d], ["main"])
+    assert rules["main"]["deny"] == ("deny", ["a.rego", "b.rego"])  # compared in a body
     _, rules = attribute([a, b, c], ["main"])
     assert rules == {"main": {"deny": ("deny", ["a.rego", "b.rego"]), "warn": ("warn", ["c.rego"])}}
     outcome = evaluate([PolicyModule(*a), PolicyModule(*b), PolicyModule(*c)], {}, [POD])
@@ -378,3 +385,19 @@ def test_every_broken_library_policy_is_an_error_never_an_exception(name: str) -
     assert len(outcome.errors) == 1
     assert outcome.errors[0].files == (f"broken/{name}",)
     assert Path(LIBRARY / "broken" / name).is_file()
+
+
+def test_the_values_load_without_the_engine() -> None:
+    """The pure layers import .model (through the package): neither the engine's process
+    machinery nor regopy is loaded until evaluate or run_tests is called."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gitops_promote.adapters.rego.model, gitops_promote.adapters.rego\n"
+        "loaded = [m for m in ('subprocess', 'regopy', 'gitops_promote.adapters.rego.engine')"
+        " if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from gitops_promote.adapters import escape, rego
@@ -74,7 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--namespace",
         action="append",
         metavar="PACKAGE",
-        help="a Rego package whose rules are evaluated (repeatable; default: main)",
+        help="a Rego package whose rules are evaluated (repeatable; default: policies: "
+        "namespaces, else main)",
     )
     ev.add_argument(
         "--all-namespaces", action="store_true", help="evaluate the rules of every package"
@@ -87,9 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ev.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
         metavar="SECONDS",
-        help="time limit of one evaluation (default: 10)",
+        help="time limit of one evaluation (default: policies: timeout, else 10)",
     )
     common.add_format_arguments(ev, ["text", "json"])
     common.add_location_arguments(ev)
@@ -98,25 +100,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # -- where the policies are -------------------------------------------------------------------
 
 
+def _listed(value: Any) -> list[str]:
+    """A list of paths: a string, a sequence of them, or the ``dirs`` of an options object."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence):
+        return [str(v) for v in value]
+    dirs = getattr(value, "dirs", None)
+    return _listed(dirs) if dirs is not None else []
+
+
 def configured_dirs(
     config: Config | None, app: App | None = None, env: Environment | None = None
 ) -> list[str]:
-    """The policy paths promotion.yaml names for ``app`` in ``env`` (all of them when
-    neither is given), else ``policy/``. The one place that reads the ``policies:`` key:
-    until the config model has it, every repo gets ``policy/``."""
-    names: list[str] = []
-    for holder in (config, env, app):
-        value: Any = getattr(holder, "policies", None) if holder is not None else None
-        if isinstance(value, str):
-            names.append(value)
-        elif isinstance(value, Sequence):
-            names.extend(str(v) for v in value)
-    if config is not None and app is None and env is None:
-        for part in (*config.environments, *config.apps):
-            value = getattr(part, "policies", None)
-            if isinstance(value, Sequence) and not isinstance(value, str):
-                names.extend(str(v) for v in value)
-    return list(dict.fromkeys(names)) or [policies.DEFAULT_DIR]
+    """The policy paths promotion.yaml's ``policies:`` names for ``app`` in ``env`` (the
+    global ones, the env's, the app's; every one of them when neither is given), else
+    ``policy/``. The one place ``policy`` reads the key (read by name: the config model
+    gains it with the policy gate)."""
+    if config is None:
+        return [policies.DEFAULT_DIR]
+    holders: list[Any] = [config]
+    holders += [env] if env is not None else list(config.environments)
+    holders += [app] if app is not None else list(config.apps)
+    names = [d for holder in holders for d in _listed(getattr(holder, "policies", None))]
+    normal = (str(PurePosixPath(n)) if n.strip("/") else n for n in names)
+    return list(dict.fromkeys(normal)) or [policies.DEFAULT_DIR]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How ``policy eval`` evaluates: the command line, else promotion.yaml's
+    ``policies:`` options, else Conftest's defaults."""
+
+    namespaces: tuple[str, ...] = ("main",)
+    all_namespaces: bool = False
+    combine: bool = False
+    timeout: float = 10.0
+
+
+def eval_options(config: Config | None, args: argparse.Namespace) -> EvalOptions:
+    found: Any = getattr(config, "policies", None)
+    base = EvalOptions()
+    namespaces = tuple(getattr(found, "namespaces", None) or base.namespaces)
+    limit: Any = getattr(found, "timeout", None)
+    seconds = limit.total_seconds() if isinstance(limit, timedelta) else base.timeout
+    return EvalOptions(
+        namespaces=tuple(args.namespace) if args.namespace else namespaces,
+        all_namespaces=args.all_namespaces or bool(getattr(found, "all_namespaces", False)),
+        combine=args.combine or bool(getattr(found, "combine", False)),
+        timeout=args.timeout if args.timeout is not None else seconds,
+    )
 
 
 def _files_of(ws: Workspace) -> policies.PolicyFiles:
@@ -225,15 +258,15 @@ def _eval(args: argparse.Namespace) -> int:
             f"no policy (*.rego file, tests aside) in {_shown_dirs(dirs)}",
             hint="write deny/violation/warn rules in package main, e.g. policy/deny.rego",
         )
-    namespaces = tuple(args.namespace or ("main",))
+    options = eval_options(config, args)
     outcome = rego.evaluate(
         found.modules,
         found.data,
         [dict(o) for o in objects],
-        namespaces=namespaces,
-        all_namespaces=args.all_namespaces,
-        combine=args.combine,
-        timeout=args.timeout,
+        namespaces=options.namespaces,
+        all_namespaces=options.all_namespaces,
+        combine=options.combine,
+        timeout=options.timeout,
     )
     result = view.Evaluation(
         env=env.name,
@@ -242,7 +275,7 @@ def _eval(args: argparse.Namespace) -> int:
         documents=tuple(view.document_of(o) for o in objects),
         outcome=outcome,
         policy_files=tuple(m.path for m in found.modules),
-        combine=args.combine,
+        combine=options.combine,
     )
     if args.json or args.format == "json":
         common.emit_json(view.eval_json(result))
@@ -257,4 +290,4 @@ def run(args: argparse.Namespace) -> int:
     return _eval(args)
 
 
-__all__ = ["add_arguments", "configured_dirs", "run"]
+__all__ = ["EvalOptions", "add_arguments", "configured_dirs", "eval_options", "run"]

@@ -205,9 +205,12 @@ def _merge(
         if name in into and isinstance(into[name], dict) and isinstance(item, Mapping):
             _merge(into[name], item, origin, file, path, problems)
         elif name in into:
+            parts = path.split(".")
+            prefixes = (".".join(parts[:n]) for n in range(len(parts), 0, -1))
+            first = next((origin[p] for p in prefixes if p in origin), "?")
             problems.append(
-                f"{_shown(file)}: data key {_shown(path)} is also set by "
-                f"{_shown(origin.get(path, '?'))} (data files are merged at the root of data)"
+                f"{_shown(file)}: data key {_shown(path)} is also set by {_shown(first)} "
+                "(data files are merged at the root of data)"
             )
         else:
             into[name] = _plain(item)

@@ -12,7 +12,7 @@ as they happen, so that the parent knows how far it got when the engine crashes 
 
 Request: ``{"op": "eval"|"test", "modules": [[path, text], ...], "data": {...},
 "units": [...], "inputs": [...]}``; for ``eval`` the units are namespaces, for ``test``
-``[package, rule]`` pairs. The engine writes its diagnostics on file descriptor 1, so the
+``[package, rule, file]`` triples. The engine writes its diagnostics on file descriptor 1, so the
 protocol goes to a duplicate of it and descriptor 1 is pointed at stderr. The environment
 is emptied before the engine is loaded (``opa.runtime()`` would hand it to the policy).
 Imports only the standard library and ``regopy``.
@@ -21,8 +21,9 @@ What it reads in a text (pure, used by the parent too):
 
 - :func:`package`: the module's package (``package main`` -> ``"main"``), None when it has
   no ``package`` line.
-- :func:`upgrade`: the old Conftest head ``deny[msg] { ... }`` (a partial set in Rego v0)
-  rewritten to ``deny contains msg if { ... }``, on the same line. ``regopy`` 1.5.2 reads
+- :func:`upgrade`: the old Conftest head ``deny[msg] { ... }`` (a partial set in Rego v0;
+  also ``deny[msg] if { ... }``) rewritten to ``deny contains msg if { ... }``, on the
+  same line. ``regopy`` 1.5.2 reads
   the old head as a partial *object* (``{msg: true}``), and a package that defines
   ``deny`` both ways fails to compile ("Invalid rule body for object rule"); rewritten,
   both forms are one partial set. Only the heads of ``deny``, ``violation`` and ``warn``
@@ -45,10 +46,10 @@ from typing import IO, Any, Final
 
 _PACKAGE: Final = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
 _RULE: Final = r"(?:deny|violation|warn)(?:_\w+)?"
-_OLD_HEAD: Final = re.compile(rf"^([ \t]*)({_RULE})\[(.+)\][ \t]*\{{", re.MULTILINE)
-_HEAD: Final = re.compile(
-    rf"^[ \t]*({_RULE})\b(?=\s*(?:\[|contains\b|if\b|:=|=|\{{))", re.MULTILINE
-)
+_OLD_HEAD: Final = re.compile(rf"^([ \t]*)({_RULE})\[(.+)\][ \t]*(?:if[ \t]+)?\{{", re.MULTILINE)
+# what follows a rule's name in its head (``=`` but not ``==``: a comparison in a body)
+_HEAD_FOLLOWS: Final = r"(?=[ \t]*(?:\[|contains\b|if\b|:=|=(?!=)|\{))"
+_HEAD: Final = re.compile(rf"^[ \t]*({_RULE})\b{_HEAD_FOLLOWS}", re.MULTILINE)
 _TEST: Final = re.compile(r"^[ \t]*(test_\w+)\b", re.MULTILINE)
 _COMMENT: Final = re.compile(r"#[^\n]*")
 
@@ -241,16 +242,11 @@ class _Engine:
             except Exception as err:  # noqa: BLE001 - regopy raises RegoError on bad text
                 return None, describe(str(err), self.texts)
         entrypoints = [_entrypoint(u, r) for u in units for r in self.rules.get(u, ())]
-        if not entrypoints:  # nothing to plan: compile them all the same
+        if not entrypoints:  # nothing to plan (a library): compile it all the same
             out = rego.query("true")
-            return (
-                (None, describe(_error_text(out), self.texts))
-                if not out.ok()
-                else (
-                    _Compiled(None, rego),
-                    None,
-                )
-            )
+            if not out.ok():
+                return None, describe(_error_text(out), self.texts)
+            return _Compiled(None, rego), None
         try:
             bundle = rego.build(None, entrypoints)
         except Exception as err:  # noqa: BLE001 - RegoError
@@ -321,9 +317,6 @@ def _messages(value: Any) -> list[str]:
 
 def _kind(rule: str) -> str:
     return rule.split("_", 1)[0]
-
-
-_HEAD_FOLLOWS: Final = r"(?=[ \t]*(?:\[|contains\b|if\b|:=|=|\{))"
 
 
 def _referenced(rule: str, texts: Iterable[str]) -> bool:
