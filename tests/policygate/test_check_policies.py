@@ -367,3 +367,73 @@ def test_the_policy_library_judges_the_example_overlay(tmp_path: Path) -> None:
     repo.commit({PATCH: patch("{memory: 64Mi}")}, at=NOW, message="limits")
     fixed = [str(r["message"]) for r in policy_lines(repo.check_json(now=NOW, code=1))]
     assert fixed == [broken[0]]
+
+
+def test_environment_and_app_directories_add_to_the_global_ones(tmp_path: Path) -> None:
+    """The global policy/common/, staging's policy/staging/ (its rule judges staging
+    only), the app's policy/api/ (a directory holds everything below it, so the three
+    are apart); a pull request touching dev and staging: each env is judged by its own
+    set (two sets: two evaluations)."""
+    strict = """package main
+
+deny contains msg if {
+  input.kind == "Deployment"
+  input.spec.replicas < 3
+  n := input.spec.replicas
+  msg := sprintf("%s runs %d replica(s); staging needs 3", [input.metadata.name, n])
+}
+"""
+    app_rule = """package main
+
+deny contains msg if {
+  input.kind == "Deployment"
+  not input.metadata.annotations.owner
+  msg := "api-service Deployments need an owner annotation"
+}
+"""
+    text = config().replace("dirs: [policy/]", "dirs: [policy/common/]")
+    text = text.replace(
+        "    from: dev                  # promote what dev runs\n",
+        "    from: dev                  # promote what dev runs\n    policies: [policy/staging/]\n",
+    ).replace(
+        "    image: ghcr.io/myorg/api-service\n",
+        "    image: ghcr.io/myorg/api-service\n    environments: [dev, staging, production]\n"
+        "    policies: [policy/api]\n",
+    )
+    repo = ConfigRepo(
+        tmp_path / "config",
+        files={
+            "promotion.yaml": text,
+            "policy/common/limits.rego": LIMITS,
+            "policy/staging/replicas.rego": strict,
+            "policy/api/owner.rego": app_rule,
+        },
+    )
+    repo.branch("pr")
+    dev_patch = "apps/api-service/overlays/dev/resources.yaml"
+    dev = overlay("api-service", "dev")
+    repo.commit(
+        {
+            **with_patch(repo),
+            PATCH: patch("{memory: 1Mi}"),
+            dev: repo.text(dev) + "patches:\n  - path: resources.yaml\n",
+            dev_patch: patch("{memory: 1Mi}"),
+        },
+        at=NOW,
+        message="both",
+    )
+    data = repo.check_json(now=NOW, code=1)
+    by_env = {
+        env: sorted(str(r["message"]) for r in policy_lines(data) if r["env"] == env)
+        for env in ("dev", "staging")
+    }
+    assert by_env["dev"] == [
+        "policy/api/owner.rego: api-service Deployments need an owner annotation "
+        "(Deployment/api-service)"
+    ]
+    assert by_env["staging"] == [
+        "policy/api/owner.rego: api-service Deployments need an owner annotation "
+        "(Deployment/api-service)",
+        "policy/staging/replicas.rego: api-service runs 2 replica(s); staging needs 3 "
+        "(Deployment/api-service)",
+    ]
