@@ -370,10 +370,11 @@ def test_the_policy_library_judges_the_example_overlay(tmp_path: Path) -> None:
 
 
 def test_environment_and_app_directories_add_to_the_global_ones(tmp_path: Path) -> None:
-    """The global policy/common/, staging's policy/staging/ (its rule judges staging
-    only), the app's policy/api/ (a directory holds everything below it, so the three
-    are apart); a pull request touching dev and staging: each env is judged by its own
-    set (two sets: two evaluations)."""
+    """The global policy/, staging's policy/staging/ and the app's policy/api/ inside it
+    (the issue's own shape: policies: [policy/], production: [policy/production/]): the
+    global directory does not carry the rules promotion.yaml gives to one env only; a
+    pull request touching dev and staging: each env is judged by its own set (two sets:
+    two evaluations)."""
     strict = """package main
 
 deny contains msg if {
@@ -391,7 +392,7 @@ deny contains msg if {
   msg := "api-service Deployments need an owner annotation"
 }
 """
-    text = config().replace("dirs: [policy/]", "dirs: [policy/common/]")
+    text = config()
     text = text.replace(
         "    from: dev                  # promote what dev runs\n",
         "    from: dev                  # promote what dev runs\n    policies: [policy/staging/]\n",
@@ -404,7 +405,7 @@ deny contains msg if {
         tmp_path / "config",
         files={
             "promotion.yaml": text,
-            "policy/common/limits.rego": LIMITS,
+            "policy/limits.rego": LIMITS,
             "policy/staging/replicas.rego": strict,
             "policy/api/owner.rego": app_rule,
         },

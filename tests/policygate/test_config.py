@@ -12,6 +12,7 @@ import pytest
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import PolicyOptions
 from gitops_promote.errors import ConfigError
+from gitops_promote.facts.policycheck import all_dirs, hidden_dirs
 from support import gitutil
 from support.inprocess import cli
 from support.outputs import runner_commands
@@ -139,3 +140,18 @@ def test_validate_reports_a_huge_hostile_value_on_one_line(tmp_path: Path) -> No
         assert len(lines) == 1, run
         assert runner_commands(run.stdout + run.stderr) == []
         assert len(lines[0]) < 400
+
+
+def test_a_global_directory_hides_what_promotion_yaml_gives_others() -> None:
+    """policy/ with production's policy/production/ and api's policy/api/ inside it: each
+    target sees the global directory without the others' parts."""
+    config = parse_config(
+        HEAD.replace("./policy/production", "policy/api") + "policies: [policy/]\n"
+    )
+    api, worker = config.app("api"), config.app("worker")
+    production, staging = config.env("production"), config.env("staging")
+    assert all_dirs(config) == ("policy", "policy/production", "policy/api")
+    assert hidden_dirs(config, api, staging) == ("policy/production",)
+    assert hidden_dirs(config, worker, staging) == ("policy/production", "policy/api")
+    assert hidden_dirs(config, worker, production) == ("policy/api",)
+    assert hidden_dirs(config, api, production) == ()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.rego.model import PolicyError, PolicyOutcome
-from gitops_promote.config.model import Config
+from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.facts import changes
 from gitops_promote.facts import rendered as rendered_images
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
@@ -40,10 +40,10 @@ from gitops_promote.facts.policyfacts import (
     source,
 )
 from gitops_promote.facts.renders import render_inputs
-from gitops_promote.facts.tree import TREE, GitTree
+from gitops_promote.facts.tree import TREE, GitTree, Kind
 
 if TYPE_CHECKING:
-    from gitops_promote.facts.policies import PolicySet
+    from gitops_promote.facts.policies import PolicyFiles, PolicySet
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,39 @@ def all_dirs(config: Config) -> tuple[str, ...]:
 
 def _under(path: str, directory: str) -> bool:
     return directory in (".", path) or path.startswith(directory.rstrip("/") + "/")
+
+
+def hidden_dirs(config: Config, app: App, env: Environment) -> tuple[str, ...]:
+    """The policy directories promotion.yaml names for other environments or apps that
+    lie inside one of ``app`` in ``env``'s own: ``policies: [policy/]`` with production's
+    ``[policy/production/]`` judges production by both and the other environments by
+    ``policy/`` without ``policy/production/``."""
+    own = config.policy_dirs(app, env)
+    return tuple(
+        d for d in all_dirs(config) if d not in own and any(o != d and _under(d, o) for o in own)
+    )
+
+
+@dataclass(frozen=True)
+class Without:
+    """A policy tree (:class:`gitops_promote.facts.policies.PolicyFiles`) without what
+    lies in ``hidden`` directories."""
+
+    view: PolicyFiles
+    hidden: tuple[str, ...]
+
+    def kind(self, path: str) -> Kind | None:
+        return self.view.kind(path)
+
+    def below(self, path: str) -> list[tuple[str, Kind]]:
+        return [
+            (entry, kind)
+            for entry, kind in self.view.below(path)
+            if not any(_under(entry, d) for d in self.hidden)
+        ]
+
+    def read(self, paths: Sequence[str]) -> dict[str, bytes]:
+        return self.view.read(paths)
 
 
 def changed_policy_files(config: Config, files: Iterable[str]) -> tuple[str, ...]:
@@ -135,14 +168,17 @@ def _ordered(files: Collection[str], overlay: str, changed: Collection[str]) -> 
 def _loaded(
     repo: Repo,
     base: GitTree,
-    dirs: tuple[str, ...],
-    cache: dict[tuple[str, ...], PolicySet],
+    which: tuple[tuple[str, ...], tuple[str, ...]],
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], PolicySet],
 ) -> PolicySet:
+    """The policies of ``which`` (directories, and the hidden ones inside them)."""
     from gitops_promote.facts import policies as loader  # noqa: PLC0415 - only with policies
 
-    if dirs not in cache:
-        cache[dirs] = loader.load(loader.CommitFiles(base, repo.read_objects), dirs)
-    return cache[dirs]
+    if which not in cache:
+        dirs, hidden = which
+        view: PolicyFiles = loader.CommitFiles(base, repo.read_objects)
+        cache[which] = loader.load(Without(view, hidden) if hidden else view, dirs)
+    return cache[which]
 
 
 def gather(
@@ -220,14 +256,16 @@ def _evaluate(
     every = {d for k in objects for d in config.policy_dirs(config.app(k[0]), config.env(k[1]))}
     base_view = GitTree(base[0], with_dirs(base[1], every))
     options = config.policies
-    cache: dict[tuple[str, ...], PolicySet] = {}
-    groups: dict[tuple[str, ...], list[Key]] = {}
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], PolicySet] = {}
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Key]] = {}
     for key in objects:
-        dirs = config.policy_dirs(config.app(key[0]), config.env(key[1]))
-        groups.setdefault(dirs, []).append(key)
+        app, env = config.app(key[0]), config.env(key[1])
+        groups.setdefault((config.policy_dirs(app, env), hidden_dirs(config, app, env)), []).append(
+            key
+        )
     runs: list[PolicyRun] = []
-    for dirs, group in groups.items():
-        policy_set = _loaded(repo, base_view, dirs, cache)
+    for (dirs, hidden), group in groups.items():
+        policy_set = _loaded(repo, base_view, (dirs, hidden), cache)
         problems = tuple(
             PolicyError("compile", f"{problem} (in the base branch)")
             for problem in policy_set.problems
@@ -289,4 +327,14 @@ def with_dirs(
     return out
 
 
-__all__ = ["Merged", "all_dirs", "base_entries", "changed_policy_files", "gather", "notes"]
+__all__ = [
+    "Merged",
+    "Without",
+    "all_dirs",
+    "base_entries",
+    "changed_policy_files",
+    "gather",
+    "hidden_dirs",
+    "notes",
+    "with_dirs",
+]
