@@ -264,6 +264,26 @@ def test_a_policy_that_crashes_the_engine_is_an_error_and_the_others_still_answe
     assert "evaluating package crash (broken/crash.rego)" in error.message
 
 
+def test_a_policy_that_takes_gigabytes_is_stopped_and_the_others_still_answer() -> None:
+    """numbers.range of fifty million numbers grows by gigabytes in seconds: the engine may
+    allocate 1 GiB past its start-up, then aborts; that package is a crash naming the
+    memory limit, the other package answers."""
+    started = time.monotonic()
+    outcome = evaluate(
+        [broken("memory.rego"), NEW], {}, [POD], namespaces=["memory", "main"], timeout=30
+    )
+    assert time.monotonic() - started < 20
+    assert messages(outcome) == [("deny", "no pods", 0)]
+    assert outcome.errors == (
+        PolicyError(
+            "crash",
+            "the Rego engine crashed (out of memory: the policies may allocate 1024 MiB) "
+            "evaluating package memory (broken/memory.rego)",
+            ("broken/memory.rego",),
+        ),
+    )
+
+
 def test_one_evaluation_of_many_documents_is_one_child() -> None:
     """All inputs go to one child: 200 documents cost little more than one."""
     documents = [{"kind": "Pod", "metadata": {"name": f"p{i}"}} for i in range(200)]
@@ -378,7 +398,9 @@ def test_a_test_file_that_does_not_compile_is_an_error() -> None:
     assert errors[0].message.startswith("bad_test.rego:")
 
 
-@pytest.mark.parametrize("name", ["crash.rego", "loop.rego", "runtime.rego", "syntax.rego"])
+@pytest.mark.parametrize(
+    "name", ["crash.rego", "loop.rego", "memory.rego", "runtime.rego", "syntax.rego"]
+)
 def test_every_broken_library_policy_is_an_error_never_an_exception(name: str) -> None:
     outcome = evaluate([broken(name)], {}, [POD], all_namespaces=True, timeout=1.5)
     assert outcome.findings == ()

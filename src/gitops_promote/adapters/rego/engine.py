@@ -93,10 +93,14 @@ def _child(request: Mapping[str, Any], timeout: float) -> _Run:
             run.events.append(event)
     if run.ended == "ok" and proc.returncode != 0:
         run.ended = "crash"
-        if proc.returncode < 0:
+        said = err_text.decode("utf-8", "replace")
+        if "bad_alloc" in said or "MemoryError" in said:
+            limit = source.MEMORY_LIMIT >> 20
+            run.detail = f"out of memory: the policies may allocate {limit} MiB"
+        elif proc.returncode < 0:
             run.detail = _signal_name(proc.returncode)
         else:
-            lines = err_text.decode("utf-8", "replace").strip().splitlines()
+            lines = said.strip().splitlines()
             run.detail = f"exit {proc.returncode}" + (f": {lines[-1]}" if lines else "")
     return run
 
