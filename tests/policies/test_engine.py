@@ -14,6 +14,7 @@ from gitops_promote.adapters.rego import (
     PolicyError,
     PolicyModule,
     PolicyOutcome,
+    engine,
     evaluate,
     run_tests,
 )
@@ -314,6 +315,30 @@ def test_a_hostile_message_comes_back_unescaped_for_the_caller_to_escape() -> No
     )
     outcome = evaluate([hostile], {}, [POD])
     assert messages(outcome) == [("deny", "a\n::error::bweb\x1b[31m", 0)]
+
+
+def test_huge_messages_are_clipped_and_floods_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message is kept to 2,000 characters; one evaluation to 10,000 messages (100
+    here), then an error says how many there were."""
+    long = module(
+        "long.rego",
+        'package main\nimport rego.v1\ndeny contains concat("", [x | numbers.range(1, 5000)[_]; '
+        "x := input.c]) if true\n",
+    )
+    (finding,) = evaluate([long], {}, [{"c": "é"}]).findings
+    assert finding.message == "é" * 2000 + "… (3000 more characters)"
+    flood = module(
+        "flood.rego",
+        "package main\nimport rego.v1\ndeny contains x if some x in numbers.range(1, 300)\n",
+    )
+    monkeypatch.setattr(engine, "MAX_FINDINGS", 100)
+    outcome = evaluate([flood], {}, [POD, SERVICE])
+    assert len(outcome.findings) == 100
+    assert outcome.errors == (
+        PolicyError(
+            "runtime", "the policies gave 600 messages; the first 100 are kept", ("flood.rego",)
+        ),
+    )
 
 
 def test_a_rule_others_name_is_not_split_by_file() -> None:

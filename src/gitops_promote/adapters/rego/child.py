@@ -11,9 +11,10 @@ as they happen, so that the parent knows how far it got when the engine crashes 
 - ``{"done": UNIT}``: the unit finished.
 
 Request: ``{"op": "eval"|"test", "modules": [[path, text], ...], "data": {...},
-"units": [...], "inputs": [...]}``; for ``eval`` the units are namespaces, for ``test``
-``[package, rule, file]`` triples. The engine writes its diagnostics on file descriptor 1, so the
-protocol goes to a duplicate of it and descriptor 1 is pointed at stderr. The environment
+"units": [...], "inputs": [...], "max_findings": N}``; for ``eval`` the units are
+namespaces, for ``test`` ``[package, rule, file]`` triples. The engine writes its
+diagnostics on file descriptor 1, so the protocol goes to a duplicate of it and
+descriptor 1 is pointed at stderr. The environment
 is emptied before the engine is loaded (``opa.runtime()`` would hand it to the policy),
 and what the engine may allocate is bounded (:func:`limit_memory`).
 Imports only the standard library and ``regopy``.
@@ -316,6 +317,16 @@ def _messages(value: Any) -> list[str]:
     return found
 
 
+MAX_MESSAGE: Final = 2000  # characters of one message kept
+MAX_FINDINGS: Final = 10_000  # messages of one evaluation kept
+
+
+def _clip(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}… ({len(message) - MAX_MESSAGE} more characters)"
+
+
 def _kind(rule: str) -> str:
     return rule.split("_", 1)[0]
 
@@ -375,6 +386,7 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
     docs: list[tuple[int | None, Any]] = (
         [(None, inputs)] if request.get("combine") else list(enumerate(inputs))
     )
+    kept, most = 0, int(request.get("max_findings") or MAX_FINDINGS)
     for unit in units:
         rig = compiled.get(unit)
         if rig is None:
@@ -389,16 +401,28 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
                     out.emit(error={"kind": "runtime", "message": message, "files": files})
                     continue
                 for message in _messages(value):
+                    kept += 1
+                    if kept > most:
+                        continue
                     out.emit(
                         finding={
                             "kind": _kind(rule),
                             "namespace": unit,
-                            "message": message,
+                            "message": _clip(message),
                             "files": files,
                             "document": index,
                         }
                     )
         out.emit(done=unit)
+    if kept > most:
+        files = [p for u in units for _, fs in rules[u].values() for p in fs]
+        out.emit(
+            error={
+                "kind": "runtime",
+                "message": f"the policies gave {kept} messages; the first {most} are kept",
+                "files": list(dict.fromkeys(files)),
+            }
+        )
 
 
 def run_tests(request: dict[str, Any], out: _Out) -> None:
@@ -463,6 +487,8 @@ def main() -> int:
 
 
 __all__ = [
+    "MAX_FINDINGS",
+    "MAX_MESSAGE",
     "MEMORY_LIMIT",
     "attribute",
     "describe",

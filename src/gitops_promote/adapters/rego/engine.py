@@ -27,6 +27,7 @@ from gitops_promote.adapters.rego.model import (
 )
 
 CHILD: Final = Path(__file__).with_name("child.py")
+MAX_FINDINGS = source.MAX_FINDINGS  # messages of one evaluation kept (tests lower it)
 KNOWN_CRASH: Final = (
     "a known limit of regopy 1.5.2: a test's `with input as ...` on a policy that calls a "
     "builtin function (sprintf, endswith, ...) crashes it"
@@ -219,6 +220,7 @@ def evaluate(
         "data": dict(data),
         "inputs": list(inputs),
         "combine": combine,
+        "max_findings": MAX_FINDINGS,
     }
 
     def narrow(unit: str) -> Mapping[str, Any]:
