@@ -415,6 +415,18 @@ test_after if true
     ]
 
 
+def test_two_test_files_may_name_a_test_alike() -> None:
+    """Each test file runs with the policies alone: `test_ok` in two files is two tests."""
+    a = module("a_test.rego", "package main\nimport rego.v1\ntest_ok if true\n")
+    b = module("b_test.rego", "package main\nimport rego.v1\ntest_ok if false\n")
+    results, errors = run_tests([a, b], {})
+    assert errors == []
+    assert [(r.file, r.name, r.passed) for r in results] == [
+        ("a_test.rego", "main.test_ok", True),
+        ("b_test.rego", "main.test_ok", False),
+    ]
+
+
 def test_a_test_file_that_does_not_compile_is_an_error() -> None:
     bad = module("bad_test.rego", "package main\ntest_x if {\n")
     results, errors = run_tests([bad], {})

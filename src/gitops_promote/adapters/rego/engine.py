@@ -285,13 +285,14 @@ def run_tests(
         found, gone = _drive(request, these, lambda u: f"{u[0]}.{u[1]}", timeout)
         events.extend(found)
         lost.extend(gone)
-    results: dict[str, PolicyTestResult] = {}
+    results: dict[tuple[str, str], PolicyTestResult] = {}  # (file, name) -> result
     for event in events:
         if "test" in event:
             test = event["test"]
-            results[str(test["name"])] = PolicyTestResult(
+            result = PolicyTestResult(
                 str(test["name"]), str(test["file"]), bool(test["passed"]), str(test["message"])
             )
+            results[(result.file, result.name)] = result
         elif "error" in event:
             errors.append(_error(event["error"]))
     for unit, kind, detail in lost:
@@ -302,8 +303,9 @@ def run_tests(
             reason = f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
         else:
             reason = f"the Rego engine crashed ({detail})"
-        results[name] = PolicyTestResult(name, unit[2], False, reason)
-    ordered = [results[n] for n in (f"{u[0]}.{u[1]}" for u in units) if n in results]
+        results[(unit[2], name)] = PolicyTestResult(name, unit[2], False, reason)
+    keys = [(u[2], f"{u[0]}.{u[1]}") for u in units]
+    ordered = [results[k] for k in keys if k in results]
     return ordered, list(_unique(errors))
 
 
