@@ -265,8 +265,6 @@ def _eval(args: argparse.Namespace) -> int:
         env = common.pick_env(config, args.env)
         app = common.pick_apps(config, [args.app], env)[0]
         directory = _overlay_dir(ws, config, app, env)
-        if ws.repo.sparse:
-            ws.repo.add_sparse([directory])
         dirs = list(args.policy or ()) or configured_dirs(config, app, env)
         files = _files_of(ws)
         if not args.policy:
