@@ -14,6 +14,7 @@ from gitops_promote.adapters.rego import (
     PolicyError,
     PolicyModule,
     PolicyOutcome,
+    engine,
     evaluate,
     run_tests,
 )
@@ -264,6 +265,26 @@ def test_a_policy_that_crashes_the_engine_is_an_error_and_the_others_still_answe
     assert "evaluating package crash (broken/crash.rego)" in error.message
 
 
+def test_a_policy_that_takes_gigabytes_is_stopped_and_the_others_still_answer() -> None:
+    """numbers.range of fifty million numbers grows by gigabytes in seconds: the engine may
+    allocate 1 GiB past its start-up, then aborts; that package is a crash naming the
+    memory limit, the other package answers."""
+    started = time.monotonic()
+    outcome = evaluate(
+        [broken("memory.rego"), NEW], {}, [POD], namespaces=["memory", "main"], timeout=30
+    )
+    assert time.monotonic() - started < 20
+    assert messages(outcome) == [("deny", "no pods", 0)]
+    assert outcome.errors == (
+        PolicyError(
+            "crash",
+            "the Rego engine crashed (out of memory: the policies may allocate 1024 MiB) "
+            "evaluating package memory (broken/memory.rego)",
+            ("broken/memory.rego",),
+        ),
+    )
+
+
 def test_one_evaluation_of_many_documents_is_one_child() -> None:
     """All inputs go to one child: 200 documents cost little more than one."""
     documents = [{"kind": "Pod", "metadata": {"name": f"p{i}"}} for i in range(200)]
@@ -294,6 +315,30 @@ def test_a_hostile_message_comes_back_unescaped_for_the_caller_to_escape() -> No
     )
     outcome = evaluate([hostile], {}, [POD])
     assert messages(outcome) == [("deny", "a\n::error::bweb\x1b[31m", 0)]
+
+
+def test_huge_messages_are_clipped_and_floods_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message is kept to 2,000 characters; one evaluation to 10,000 messages (100
+    here), then an error says how many there were."""
+    long = module(
+        "long.rego",
+        'package main\nimport rego.v1\ndeny contains concat("", [x | numbers.range(1, 5000)[_]; '
+        "x := input.c]) if true\n",
+    )
+    (finding,) = evaluate([long], {}, [{"c": "é"}]).findings
+    assert finding.message == "é" * 2000 + "… (3000 more characters)"
+    flood = module(
+        "flood.rego",
+        "package main\nimport rego.v1\ndeny contains x if some x in numbers.range(1, 300)\n",
+    )
+    monkeypatch.setattr(engine, "MAX_FINDINGS", 100)
+    outcome = evaluate([flood], {}, [POD, SERVICE])
+    assert len(outcome.findings) == 100
+    assert outcome.errors == (
+        PolicyError(
+            "runtime", "the policies gave 600 messages; the first 100 are kept", ("flood.rego",)
+        ),
+    )
 
 
 def test_a_rule_others_name_is_not_split_by_file() -> None:
@@ -370,6 +415,18 @@ test_after if true
     ]
 
 
+def test_two_test_files_may_name_a_test_alike() -> None:
+    """Each test file runs with the policies alone: `test_ok` in two files is two tests."""
+    a = module("a_test.rego", "package main\nimport rego.v1\ntest_ok if true\n")
+    b = module("b_test.rego", "package main\nimport rego.v1\ntest_ok if false\n")
+    results, errors = run_tests([a, b], {})
+    assert errors == []
+    assert [(r.file, r.name, r.passed) for r in results] == [
+        ("a_test.rego", "main.test_ok", True),
+        ("b_test.rego", "main.test_ok", False),
+    ]
+
+
 def test_a_test_file_that_does_not_compile_is_an_error() -> None:
     bad = module("bad_test.rego", "package main\ntest_x if {\n")
     results, errors = run_tests([bad], {})
@@ -378,7 +435,9 @@ def test_a_test_file_that_does_not_compile_is_an_error() -> None:
     assert errors[0].message.startswith("bad_test.rego:")
 
 
-@pytest.mark.parametrize("name", ["crash.rego", "loop.rego", "runtime.rego", "syntax.rego"])
+@pytest.mark.parametrize(
+    "name", ["crash.rego", "loop.rego", "memory.rego", "runtime.rego", "syntax.rego"]
+)
 def test_every_broken_library_policy_is_an_error_never_an_exception(name: str) -> None:
     outcome = evaluate([broken(name)], {}, [POD], all_namespaces=True, timeout=1.5)
     assert outcome.findings == ()

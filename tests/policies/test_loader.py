@@ -81,6 +81,15 @@ def test_overlapping_directories_give_each_file_once_and_a_file_may_be_named(
     assert found.problems == ()
 
 
+def test_the_repository_root_is_a_policy_path_without_its_git_directory(tmp_path: Path) -> None:
+    work = gitutil.init_repo(tmp_path / "repo")
+    gitutil.commit_files(work, {"x.rego": RULE})
+    (work / ".git" / "hooks" / "evil.rego").write_text("package main\n")
+    found = policies.load(policies.WorkFiles(work), ["."])
+    assert [m.path for m in found.modules] == ["x.rego"]
+    assert found.problems == ()
+
+
 def test_conflicting_and_malformed_data_are_problems_naming_the_files(tmp_path: Path) -> None:
     make(
         tmp_path,

@@ -20,6 +20,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +161,22 @@ def _files_of(ws: Workspace) -> policies.PolicyFiles:
     return policies.WorkFiles(ws.root)
 
 
+def _as_the_check_reads(
+    files: policies.PolicyFiles, config: Config, app: App, env: Environment
+) -> policies.PolicyFiles:
+    """The policy tree as the check reads it for ``app`` in ``env``: a directory
+    promotion.yaml gives another environment or app is left out of a global one that
+    holds it (``policies: [policy/]`` with production's ``[policy/production/]``). The
+    rule is the check's own (``facts.policycheck``, which comes with the policy gate);
+    without it, the tree is read whole."""
+    try:
+        check = import_module("gitops_promote.facts.policycheck")
+    except ImportError:
+        return files
+    hidden: tuple[str, ...] = check.hidden_dirs(config, app, env)
+    return check.Without(files, hidden) if hidden else files
+
+
 def _loaded(files: policies.PolicyFiles, dirs: Sequence[str]) -> policies.PolicySet:
     found = policies.load(files, dirs)
     if found.problems:
@@ -248,10 +265,11 @@ def _eval(args: argparse.Namespace) -> int:
         env = common.pick_env(config, args.env)
         app = common.pick_apps(config, [args.app], env)[0]
         directory = _overlay_dir(ws, config, app, env)
-        if ws.repo.sparse:
-            ws.repo.add_sparse([directory])
         dirs = list(args.policy or ()) or configured_dirs(config, app, env)
-        found = _loaded(_files_of(ws), dirs)
+        files = _files_of(ws)
+        if not args.policy:
+            files = _as_the_check_reads(files, config, app, env)
+        found = _loaded(files, dirs)
         objects = _rendered(ws, directory)
     if not found.modules:
         raise InputError(

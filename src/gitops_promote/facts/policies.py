@@ -74,6 +74,7 @@ class WorkFiles:
         found: list[tuple[str, tree.Kind]] = []
         start = self.root / path
         for top, dirs, files in os.walk(start, followlinks=False):
+            dirs[:] = [d for d in dirs if d != ".git"]  # a policy path of "." is the repo
             rel_top = PurePosixPath(Path(top).relative_to(self.root).as_posix())
             for name in [*dirs, *files]:
                 rel = str(rel_top / name)

@@ -11,10 +11,12 @@ as they happen, so that the parent knows how far it got when the engine crashes 
 - ``{"done": UNIT}``: the unit finished.
 
 Request: ``{"op": "eval"|"test", "modules": [[path, text], ...], "data": {...},
-"units": [...], "inputs": [...]}``; for ``eval`` the units are namespaces, for ``test``
-``[package, rule, file]`` triples. The engine writes its diagnostics on file descriptor 1, so the
-protocol goes to a duplicate of it and descriptor 1 is pointed at stderr. The environment
-is emptied before the engine is loaded (``opa.runtime()`` would hand it to the policy).
+"units": [...], "inputs": [...], "max_findings": N}``; for ``eval`` the units are
+namespaces, for ``test`` ``[package, rule, file]`` triples. The engine writes its
+diagnostics on file descriptor 1, so the protocol goes to a duplicate of it and
+descriptor 1 is pointed at stderr. The environment
+is emptied before the engine is loaded (``opa.runtime()`` would hand it to the policy),
+and what the engine may allocate is bounded (:func:`limit_memory`).
 Imports only the standard library and ``regopy``.
 
 What it reads in a text (pure, used by the parent too):
@@ -315,6 +317,16 @@ def _messages(value: Any) -> list[str]:
     return found
 
 
+MAX_MESSAGE: Final = 2000  # characters of one message kept
+MAX_FINDINGS: Final = 10_000  # messages of one evaluation kept
+
+
+def _clip(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}… ({len(message) - MAX_MESSAGE} more characters)"
+
+
 def _kind(rule: str) -> str:
     return rule.split("_", 1)[0]
 
@@ -374,6 +386,7 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
     docs: list[tuple[int | None, Any]] = (
         [(None, inputs)] if request.get("combine") else list(enumerate(inputs))
     )
+    kept, most = 0, int(request.get("max_findings") or MAX_FINDINGS)
     for unit in units:
         rig = compiled.get(unit)
         if rig is None:
@@ -388,16 +401,28 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
                     out.emit(error={"kind": "runtime", "message": message, "files": files})
                     continue
                 for message in _messages(value):
+                    kept += 1
+                    if kept > most:
+                        continue
                     out.emit(
                         finding={
                             "kind": _kind(rule),
                             "namespace": unit,
-                            "message": message,
+                            "message": _clip(message),
                             "files": files,
                             "document": index,
                         }
                     )
         out.emit(done=unit)
+    if kept > most:
+        files = [p for u in units for _, fs in rules[u].values() for p in fs]
+        out.emit(
+            error={
+                "kind": "runtime",
+                "message": f"the policies gave {kept} messages; the first {most} are kept",
+                "files": list(dict.fromkeys(files)),
+            }
+        )
 
 
 def run_tests(request: dict[str, Any], out: _Out) -> None:
@@ -421,10 +446,37 @@ def run_tests(request: dict[str, Any], out: _Out) -> None:
         out.emit(done=name)
 
 
+MEMORY_LIMIT: Final = 1 << 30  # bytes the engine may allocate beyond its start-up
+
+
+def limit_memory(extra: int = MEMORY_LIMIT) -> None:
+    """Bound what a policy can allocate (``numbers.range(1, 1e9)`` takes gigabytes in
+    seconds): the data segment may grow ``extra`` bytes past what the engine holds once
+    started. Set after the engine's allocator has reserved its (huge, virtual) arena,
+    which a limit set before it would refuse; beyond it, the engine aborts
+    (``std::bad_alloc``). Where the system has no such limit, nothing is done."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+
+        from regopy import Interpreter  # noqa: PLC0415
+
+        Interpreter().query("true")  # the allocator starts
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123 - no pathlib: start-up time
+            data = next(
+                int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:")
+            )
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        soft = data + extra if hard == resource.RLIM_INFINITY else min(data + extra, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+    except (ImportError, OSError, StopIteration, ValueError):
+        return
+
+
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the engine's own diagnostics go to stderr
     os.environ.clear()
+    limit_memory()
     request = json.load(sys.stdin)
     out = _Out(protocol)
     if request["op"] == "test":
@@ -435,9 +487,13 @@ def main() -> int:
 
 
 __all__ = [
+    "MAX_FINDINGS",
+    "MAX_MESSAGE",
+    "MEMORY_LIMIT",
     "attribute",
     "describe",
     "functions_defined",
+    "limit_memory",
     "main",
     "package",
     "rule_names",

@@ -27,6 +27,7 @@ from gitops_promote.adapters.rego.model import (
 )
 
 CHILD: Final = Path(__file__).with_name("child.py")
+MAX_FINDINGS = source.MAX_FINDINGS  # messages of one evaluation kept (tests lower it)
 KNOWN_CRASH: Final = (
     "a known limit of regopy 1.5.2: a test's `with input as ...` on a policy that calls a "
     "builtin function (sprintf, endswith, ...) crashes it"
@@ -93,10 +94,14 @@ def _child(request: Mapping[str, Any], timeout: float) -> _Run:
             run.events.append(event)
     if run.ended == "ok" and proc.returncode != 0:
         run.ended = "crash"
-        if proc.returncode < 0:
+        said = err_text.decode("utf-8", "replace")
+        if "bad_alloc" in said or "MemoryError" in said:
+            limit = source.MEMORY_LIMIT >> 20
+            run.detail = f"out of memory: the policies may allocate {limit} MiB"
+        elif proc.returncode < 0:
             run.detail = _signal_name(proc.returncode)
         else:
-            lines = err_text.decode("utf-8", "replace").strip().splitlines()
+            lines = said.strip().splitlines()
             run.detail = f"exit {proc.returncode}" + (f": {lines[-1]}" if lines else "")
     return run
 
@@ -215,6 +220,7 @@ def evaluate(
         "data": dict(data),
         "inputs": list(inputs),
         "combine": combine,
+        "max_findings": MAX_FINDINGS,
     }
 
     def narrow(unit: str) -> Mapping[str, Any]:
@@ -279,13 +285,14 @@ def run_tests(
         found, gone = _drive(request, these, lambda u: f"{u[0]}.{u[1]}", timeout)
         events.extend(found)
         lost.extend(gone)
-    results: dict[str, PolicyTestResult] = {}
+    results: dict[tuple[str, str], PolicyTestResult] = {}  # (file, name) -> result
     for event in events:
         if "test" in event:
             test = event["test"]
-            results[str(test["name"])] = PolicyTestResult(
+            result = PolicyTestResult(
                 str(test["name"]), str(test["file"]), bool(test["passed"]), str(test["message"])
             )
+            results[(result.file, result.name)] = result
         elif "error" in event:
             errors.append(_error(event["error"]))
     for unit, kind, detail in lost:
@@ -296,8 +303,9 @@ def run_tests(
             reason = f"the Rego engine crashed ({detail}); {KNOWN_CRASH}"
         else:
             reason = f"the Rego engine crashed ({detail})"
-        results[name] = PolicyTestResult(name, unit[2], False, reason)
-    ordered = [results[n] for n in (f"{u[0]}.{u[1]}" for u in units) if n in results]
+        results[(unit[2], name)] = PolicyTestResult(name, unit[2], False, reason)
+    keys = [(u[2], f"{u[0]}.{u[1]}") for u in units]
+    ordered = [results[k] for k in keys if k in results]
     return ordered, list(_unique(errors))
 
 
