@@ -132,6 +132,7 @@ REF_NAMES = {
     "environment": "[environment](#environments)",
     "app": "[app](#appsname)",
     "live": "[live](#environmentslive)",
+    "policyDir": "policy directory",
 }
 
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "set-image": ("set_image", "edit one overlay offline, like 'kustomize edit set image'"),
     "validate": ("validate", "check promotion.yaml and that every overlay carries its image"),
     "schema": ("schema", "print the JSON Schema of promotion.yaml"),
+    "policy": ("policy", "the repo's Rego policies: run their unit tests, or evaluate an overlay"),
     "check": ("check", "the required status check on config-repo pull requests (the gates)"),
     "recheck": ("recheck", "keep every open pull request's check status current (cron)"),
     "codeowners": ("codeowners", "write the envs' owners: into a marked block of CODEOWNERS"),

@@ -349,6 +349,54 @@ def _owner(value: str) -> str | None:
     return "is not an owner; write @org/team, @user or an email address"
 
 
+# -- policies (Rego directories and options) ------------------------------------------
+
+_REGO_PACKAGE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+MAX_POLICY_TIMEOUT_S: Final = 600
+POLICIES_EXAMPLE: Final = (
+    "policies: [policy/], or policies: {dirs: [policy/], namespaces: [main], combine: false, "
+    "timeout: 10s}"
+)
+
+
+def policy_dir_problem(value: str) -> str | None:
+    """Why ``value`` is not a policy directory of the config repo, or None."""
+    if "://" in value or value.startswith("git@"):
+        return (
+            "is a URL; policies are read from the config repo's base branch: give a "
+            "directory in it, e.g. policy/"
+        )
+    return relative_path_problem(value)
+
+
+def _namespace(value: str) -> str | None:
+    if _REGO_PACKAGE.match(value):
+        return None
+    return "is not a Rego package name; write e.g. main or kubernetes.admission"
+
+
+class PolicyDirs(Items):
+    """The top-level ``policies:``: a list of directories, or a mapping of options."""
+
+    def __call__(self, _where: str, key: str, value: Any) -> list[str]:
+        if isinstance(value, list | Mapping):
+            return []
+        return [
+            f"{key} must be a list of directories or a mapping: {POLICIES_EXAMPLE}; not "
+            f"{type_name(value)}"
+        ]
+
+
+def _policy_timeout(where: str, key: str, value: Any) -> list[str]:
+    found = _duration(where, key, value)
+    if found:
+        return found
+    seconds = parse_duration(value).total_seconds()
+    if not 1 <= seconds <= MAX_POLICY_TIMEOUT_S:
+        return [f"{where}: {key} must be between 1s and 10m, not {quote(value)}"]
+    return []
+
+
 @dataclass(frozen=True)
 class Field:
     """One key of a mapping: how a bad value is explained; what a schema cannot check."""
@@ -399,6 +447,7 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
         "render": Field(_choice("warn", "fail")),
         "soak-from": Field(_choice("merge", "sync")),
         "live": LIVE,
+        "policies": Field(Items(policy_dir_problem)),
     },
     "freeze": {
         "name": TEXT,
@@ -432,6 +481,15 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
         "setter": _checked(_no_spaces),
         "track": TEXT,
         "live": LIVE,
+        "policies": Field(Items(policy_dir_problem)),
+    },
+    "top": {"policies": Field(PolicyDirs(policy_dir_problem))},
+    "policies": {
+        "dirs": Field(Items(policy_dir_problem)),
+        "namespaces": Field(Items(_namespace)),
+        "all-namespaces": Field(_flag),
+        "combine": Field(_flag),
+        "timeout": Field(_policy_timeout, _policy_timeout),
     },
 }
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from gitops_promote.adapters.files import resolve_in_repo
 from gitops_promote.adapters.yamlsafe import MAX_BYTES, YamlError, decode, load
-from gitops_promote.config import liverules, rules
+from gitops_promote.config import liverules, policies, rules
 from gitops_promote.config.durations import parse_duration
 from gitops_promote.config.fields import TEAM_RE, bound_kind, timestamp, valid_name
 from gitops_promote.config.freeze import to_aware, zone
@@ -122,10 +122,19 @@ def validate(data: Any, file: str) -> Config:
     rules.check_paths(envs, apps, shape, build.env_path_lines)
     rules.check_overlaps(envs, apps, shape, build.env_path_lines, build.app_path_lines)
     rules.check_break_glass(envs, settings.freeze_exception_label, shape)
+    # policies: (Rego directories and options), in a block of its own
+    policies.check(data, shape)
+    envs, apps = policies.attach(data, shape, envs, apps)
+    policy_options = policies.options(data, shape)
     if shape.problems:
         raise ConfigError([Problem(file, line, message) for line, message in shape.ordered()])
     return Config(
-        environments=tuple(envs), apps=tuple(apps), settings=settings, file=file, version=1
+        environments=tuple(envs),
+        apps=tuple(apps),
+        settings=settings,
+        file=file,
+        version=1,
+        policies=policy_options,
     )
 
 

@@ -8,6 +8,7 @@ reads, so importing it stays cheap.
 from __future__ import annotations
 
 import functools
+import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -82,6 +83,7 @@ class Environment:
     line: int | None = None
     live: LiveConfig | None = None  # where to ask what the env runs (docs/live.md)
     soak_from: SoakFrom = "merge"  # the upstream's merge, or its live sync finish
+    policies: tuple[str, ...] = ()  # policy directories of this env (added to the global ones)
 
     @property
     def gated(self) -> bool:
@@ -110,6 +112,7 @@ class App:
     line: int | None = None
     # per env name: this app's own live block (None: no live reading for it there)
     live: tuple[tuple[str, LiveConfig | None], ...] = ()
+    policies: tuple[str, ...] = ()  # policy directories of this app (added to env and global)
 
     @property
     def kustomize_name(self) -> str:
@@ -136,12 +139,25 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class PolicyOptions:
+    """``policies:`` at the top level: the directories of Rego policies every env is
+    judged by, and how they are evaluated (Conftest's options)."""
+
+    dirs: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ("main",)
+    all_namespaces: bool = False
+    combine: bool = False
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
 class Config:
     environments: tuple[Environment, ...]
     apps: tuple[App, ...]
     settings: Settings = field(default_factory=Settings)
     file: str = DEFAULT_CONFIG_PATH
     version: int = 1
+    policies: PolicyOptions = field(default_factory=PolicyOptions)
 
     @functools.cached_property
     def _apps_by_name(self) -> dict[str, App]:
@@ -183,6 +199,12 @@ class Config:
                 return block
         return env.live
 
+    def policy_dirs(self, app: App, env: Environment) -> tuple[str, ...]:
+        """The policy directories ``app`` in ``env`` is judged by: the global ones, the
+        env's, the app's, in that order, each once (``policy/`` and ``./policy`` are one)."""
+        dirs = (*self.policies.dirs, *env.policies, *app.policies)
+        return tuple(dict.fromkeys(posixpath.normpath(d) for d in dirs))
+
     def overlay_path(self, app: App, env: Environment) -> str:
         """The repo-relative overlay path (file or directory) of an app in an env."""
         template = app.path or env.path
@@ -200,6 +222,7 @@ __all__ = [
     "FreezeWindow",
     "MergeMethod",
     "Mode",
+    "PolicyOptions",
     "PullRequestOptions",
     "Settings",
     "Severity",

@@ -58,6 +58,7 @@ def mappings(data: Any) -> Iterator[Path]:
     """The path of every mapping of a known level (settings, each environment, window, app)."""
     yield ("settings",)
     yield ("settings", "author")
+    yield ("policies",)
     envs = data.get("environments")
     for i, env in enumerate(envs if isinstance(envs, list) else ()):
         yield ("environments", i)

@@ -111,6 +111,8 @@ def level_of(data: Any, path: Path) -> tuple[str, str] | None:
             return part, f"{env_where(data, i)}: {part}"
         case ("apps", str(name)):
             return "app", f"app {quote(name)}"
+        case ("policies",) if isinstance(at(data, path), Mapping):
+            return "policies", "policies"
     return None
 
 

@@ -27,7 +27,7 @@ from gitops_promote.adapters.git import Repo
 from gitops_promote.config.load import parse_config
 from gitops_promote.config.model import Config
 from gitops_promote.errors import ConfigError, Problem, UserError
-from gitops_promote.facts import changes, statesince
+from gitops_promote.facts import changes, policycheck, statesince
 from gitops_promote.facts import statefile as state
 from gitops_promote.facts import timelines as facts
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
@@ -304,6 +304,23 @@ def gather(
         if (d := deployed.get(key)) is not None and not d.changed and change_set.pin(key) is None
     )
 
+    # the base branch's Rego policies on the renders above (one engine process)
+    policy_facts = (
+        policycheck.gather(
+            repo,
+            config,
+            change_set,
+            [k for k in change_set.touched if k not in unchanged],
+            base=(
+                revs.base,
+                policycheck.base_entries(repo, revs.base, revs.before, before_entries),
+            ),
+            merged=policycheck.Merged(after_entries, after, overlays, rendered),
+        )
+        if render_overlays
+        else None
+    )
+
     owners_file = next(
         (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
     )
@@ -350,10 +367,12 @@ def gather(
             f"{app} in {env} renders exactly as before: not a promotion"
             for app, env in sorted(unchanged)
         )
-        + tuple(verified.notes),
+        + tuple(verified.notes)
+        + policycheck.notes(config, change_set, rendered=render_overlays),
         deployed=deployed,
         unchanged=unchanged,
         state_problems=state_problems,
+        policies=policy_facts,
     )
 
 

@@ -17,6 +17,7 @@ from gitops_promote.errors import Problem
 from gitops_promote.facts.changes import ChangeSet, Key
 from gitops_promote.facts.events import PinEvent
 from gitops_promote.facts.live.model import LiveState
+from gitops_promote.facts.policyfacts import PolicyFacts
 from gitops_promote.images import ImageRef
 
 
@@ -99,6 +100,8 @@ class Facts:
     break_glass_refused: str = ""
     # The live state of the upstream keys with a live: block (None: not gathered).
     live: Mapping[Key, LiveState] | None = None
+    # The base branch's Rego policies on the touched targets' renders (None: none apply).
+    policies: PolicyFacts | None = None
 
 
 __all__ = ["Deployed", "Facts", "RenderFact"]

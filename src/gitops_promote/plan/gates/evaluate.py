@@ -11,7 +11,9 @@ Per (app, env) the pull request touches:
   pins (gated envs: a warning to reviewers), files that cannot be read (an error);
 - for a changed pin: upstream match, soak, dependencies;
 - for a kustomize overlay, once rendered: drift against the upstream env, Secret/ConfigMap
-  references, resource limits.
+  references, resource limits;
+- the base branch's Rego policies on its rendered documents (``policy``), where
+  promotion.yaml names policy directories for it.
 
 Repository-wide: ownership (CODEOWNERS), and promotion.yaml itself when the PR changes it
 (the gates always use the base branch's promotion.yaml: a pull request cannot loosen the
@@ -33,6 +35,7 @@ from gitops_promote.plan.gates.config import config_gates
 from gitops_promote.plan.gates.freeze import FOREVER, ActiveFreeze, frozen_until, next_freeze
 from gitops_promote.plan.gates.ownership import ownership_gate, render_block
 from gitops_promote.plan.gates.pinning import rendered_pinning_gate
+from gitops_promote.plan.gates.policy import policy_results
 from gitops_promote.plan.gates.renders import RENDER, render_results
 from gitops_promote.plan.gates.soak import SoakStatus
 from gitops_promote.plan.gates.upstream import rendered_upstream_gate
@@ -152,6 +155,9 @@ def _target(facts: Facts, key: Key) -> TargetPlan:
         results += [_edit_result(env, e) for e in edits]
     rendered, diff = render_results(facts, app, env, file)
     results += rendered
+    results += policy_results(
+        facts.policies, key, origins=deployed.origins if deployed else None, file=file, line=line
+    )
     chain_end = frozen_until(env.freeze, facts.now) if env.freeze else None
     upcoming = next_freeze(env.freeze, facts.now) if env.freeze else None
     return TargetPlan(

@@ -1,0 +1,4 @@
+package syntax
+
+deny contains msg if {
+	msg :=
