@@ -197,7 +197,9 @@ def pin_of_blob(
 ) -> overlays.Pin | UserError | None:
     """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read
     (:func:`blob_text`, then :func:`read_pin_text`), parsed once per blob, file and target
-    in ``cache`` (the caller's: the same bytes recur in history and at HEAD)."""
+    in ``cache`` (the caller's: the same bytes recur in history and at HEAD). Most
+    versions are ordinary overlays, which :func:`read_pin_text` reads without a YAML tree
+    (:mod:`gitops_promote.apply.overlays.quick`)."""
     key = (oid, file, target(app))
     if key in cache:
         return cache[key]
