@@ -52,7 +52,7 @@ _LIMIT: Final = 256 * 1024
 # The setter markers' mention (as gitops_promote.apply.overlays.setters finds them).
 _MENTION: Final = re.compile(r'"\$(?:promote|imagepolicy)"')
 # A mapping key: a plain scalar of a safe alphabet, not one YAML reads as anything else.
-_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_./-]{0,199}):(?=$| )")
+_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_./-]{0,199}):(?: +|$)")
 _NOT_STRING_KEY: Final = re.compile(
     r"(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
     r"|null|Null|NULL)"
@@ -88,8 +88,13 @@ class _Map:
         self.lines: dict[str, int] = {}
 
     def add(self, key: str, line: int, value: _Node) -> None:
-        if key in self.pairs or _NOT_STRING_KEY.fullmatch(key):
-            raise _Refused  # a duplicate key (refused by the full reader), or an odd key
+        if key in self.pairs:
+            raise _Refused  # a duplicate key: the full reader refuses it
+        if key not in _PLAIN_KEYS:
+            if _NOT_STRING_KEY.fullmatch(key):
+                raise _Refused  # a key YAML reads as a boolean or null
+            if len(_PLAIN_KEYS) < 4096:
+                _PLAIN_KEYS.add(key)
         self.pairs[key] = value
         self.lines[key] = line
 
@@ -102,6 +107,7 @@ class _Seq:
 
 
 _Node = _Scalar | _Map | _Seq
+_PLAIN_KEYS: set[str] = set()  # keys seen to be plain strings (bounded)
 _EMPTY: Final = object()  # ``key:`` with nothing after it on its line
 
 
@@ -110,6 +116,7 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         rows: list[tuple[int, int, str]] = []
+        indents: list[int] = []
         started = False
         for number, line in enumerate(text.split("\n"), 1):
             content = line.lstrip(" ")
@@ -123,10 +130,10 @@ class _Lines:
                 continue
             started = True
             rows.append((number, indent, content))
+            indents.append(indent)
+        indents.append(-1)  # after the last line
         self.rows = rows
-
-    def indent(self, i: int) -> int:
-        return self.rows[i][1] if i < len(self.rows) else -1
+        self.indents = indents  # of each row, and -1 after the last
 
 
 def _is_start_marker(content: str) -> bool:
@@ -162,10 +169,10 @@ def _map(lines: _Lines, i: int, indent: int, content: str) -> tuple[_Map, int]:
         key = _KEY.match(content)
         if key is None:
             raise _Refused
-        value, i = _value(lines, i, indent, content[key.end() :].lstrip(" "), indentless=True)
+        value, i = _value(lines, i, indent, content[key.end() :], indentless=True)
         out.add(key.group(1), number, value)
-        if lines.indent(i) != indent:
-            if lines.indent(i) > indent:
+        if lines.indents[i] != indent:
+            if lines.indents[i] > indent:
                 raise _Refused
             return out, i
         content = lines.rows[i][2]
@@ -174,7 +181,7 @@ def _map(lines: _Lines, i: int, indent: int, content: str) -> tuple[_Map, int]:
 def _seq(lines: _Lines, i: int, indent: int) -> tuple[_Seq, int]:
     """A block sequence whose dashes stand at column ``indent``."""
     out = _Seq()
-    while lines.indent(i) == indent and lines.rows[i][2].startswith("- "):
+    while lines.indents[i] == indent and lines.rows[i][2].startswith("- "):
         content = lines.rows[i][2]
         rest = content[2:].lstrip(" ")
         column = indent + len(content) - len(rest)
@@ -187,7 +194,7 @@ def _seq(lines: _Lines, i: int, indent: int) -> tuple[_Seq, int]:
                 raise _Refused  # "- " then a comment, a nested dash...
             item = found
             i += 1
-            if lines.indent(i) > indent:
+            if lines.indents[i] > indent:
                 raise _Refused  # a multi-line scalar or worse
         out.items.append(item)
     return out, i
@@ -200,13 +207,13 @@ def _value(lines: _Lines, i: int, indent: int, rest: str, *, indentless: bool) -
     found = _inline(rest, number)
     i += 1
     if found is not _EMPTY:
-        if lines.indent(i) > indent:
+        if lines.indents[i] > indent:
             raise _Refused  # a multi-line scalar or worse
         return found, i  # type: ignore[return-value]
-    below = lines.indent(i)
+    below = lines.indents[i]
     if below > indent:
         node, i = _block(lines, i)
-        if lines.indent(i) > indent:
+        if lines.indents[i] > indent:
             raise _Refused
         return node, i
     if below == indent and indentless and lines.rows[i][2].startswith("- "):
