@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.git import Repo, plumbing
 from gitops_promote.apply import overlays
+from gitops_promote.apply.overlays import quick
 from gitops_promote.apply.overlays.model import BadPinError
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import OverlayError, UserError, quote
@@ -197,16 +198,29 @@ def pin_of_blob(
 ) -> overlays.Pin | UserError | None:
     """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read
     (:func:`blob_text`, then :func:`read_pin_text`), parsed once per blob, file and target
-    in ``cache`` (the caller's: the same bytes recur in history and at HEAD). Most
-    versions are ordinary overlays, which :func:`read_pin_text` reads without a YAML tree
-    (:mod:`gitops_promote.apply.overlays.quick`)."""
-    key = (oid, file, target(app))
+    in ``cache`` (the caller's: the same bytes recur in history and at HEAD).
+
+    Most versions are ordinary overlays, which the quick reader reads without a YAML tree
+    (:mod:`gitops_promote.apply.overlays.quick`); its answer depends on the blob, the
+    target and only whether the file is named as a kustomization, so it is parsed once
+    for every file that holds the same blob (a digest promoted through the environments
+    leaves the same bytes in each). Anything else goes through :func:`read_pin_text`,
+    once per file: its errors name the file."""
+    wanted = target(app)
+    key = (oid, file, wanted)
     if key in cache:
+        return cache[key]
+    # NUL never occurs in a file name (files.check_relative): a key no real file has
+    shared = (oid, f"\0{quick.is_kustomization_name(file)}", wanted)
+    if shared in cache:
+        cache[key] = cache[shared]
         return cache[key]
     text = blob_text(data, file, limit=limit)
     found: overlays.Pin | UserError | None
     if isinstance(text, UserError):
         found = text
+    elif not isinstance(answer := quick.read_pin(file, text, wanted), quick.Unsure):
+        found = cache[shared] = answer
     else:
         try:
             found = read_pin_text(file, text, app)

@@ -309,8 +309,10 @@ def _skip(text: str, at: int) -> int:
 # -- the readers -------------------------------------------------------------------------
 
 
-def _basename(filename: str) -> str:
-    return filename.replace("\\", "/").rsplit("/", 1)[-1]
+def is_kustomization_name(filename: str) -> bool:
+    """Whether ``filename`` is named as a kustomization: the one thing about the file's
+    name that :func:`read_pin`'s answers depend on."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1] in KUSTOMIZATION_NAMES
 
 
 def read_pin(filename: str, text: str, target: Target) -> Pin | Unsure | None:
@@ -318,7 +320,7 @@ def read_pin(filename: str, text: str, target: Target) -> Pin | Unsure | None:
     file, or :data:`UNSURE` (the full reader decides: an error, or a file outside the
     subset)."""
     kind = target.kind
-    if kind == "setter" or (kind == "auto" and _basename(filename) not in KUSTOMIZATION_NAMES):
+    if kind == "setter" or (kind == "auto" and not is_kustomization_name(filename)):
         if _MENTION.search(text):
             return UNSURE  # setter markers: the full reader reads them
         if kind == "setter":
@@ -427,4 +429,4 @@ def _helm(root: _Map | None, key: str, image: str) -> Pin | None:
     return Pin(ImageRef(name or image, tag or None, digest or None), where)
 
 
-__all__ = ["UNSURE", "Unsure", "read_pin"]
+__all__ = ["UNSURE", "Unsure", "is_kustomization_name", "read_pin"]
