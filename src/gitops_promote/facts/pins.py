@@ -11,6 +11,7 @@ writes are atomic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from gitops_promote.adapters import files, yamlsafe
@@ -128,8 +129,28 @@ def work_tree(
     root: Path, config: Config, targets: Iterable[tuple[App, Environment]]
 ) -> dict[Key, Current]:
     """What every target pins in the work tree at ``root`` as it is (a sparse checkout is
-    not widened: :func:`current` does that)."""
-    return {(a.name, e.name): _from_work_tree(root, config, a, e) for a, e in targets}
+    not widened: :func:`current` does that). Each path is looked at once however many
+    overlays share it (:class:`WorkTreeOnce`)."""
+    view = WorkTreeOnce(tree.WorkTree(root))
+    base = root.resolve()
+    return {
+        (a.name, e.name): _from_work_tree(root, config, a, e, view=view, base=base)
+        for a, e in targets
+    }
+
+
+@dataclass
+class WorkTreeOnce:
+    """:class:`gitops_promote.facts.tree.WorkTree`, each path looked at once (thousands of
+    overlays share their parent directories): for one reading of many overlays."""
+
+    work: tree.WorkTree
+    seen: dict[str, tree.Kind | None] = field(default_factory=dict)
+
+    def kind(self, path: str) -> tree.Kind | None:
+        if path not in self.seen:
+            self.seen[path] = self.work.kind(path)
+        return self.seen[path]
 
 
 def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
@@ -137,21 +158,36 @@ def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
     return {key: c.ref for key, c in now.items()}
 
 
-def _from_work_tree(root: Path, config: Config, app: App, env: Environment) -> Current:
+def _from_work_tree(
+    root: Path,
+    config: Config,
+    app: App,
+    env: Environment,
+    *,
+    view: tree.TreeView | None = None,
+    base: Path | None = None,
+) -> Current:
     """:func:`gitops_promote.facts.tree.read_pin` of the work tree: the answers and errors
-    :func:`read_state` gives, a broken pin an error."""
+    :func:`read_state` gives, a broken pin an error. ``view``: the work tree's view to
+    share; ``base``: ``root`` resolved, to read the file under: the view found no link on
+    its way (a link is :class:`~gitops_promote.facts.tree.Blocked`) and the path has no
+    ``..``, so it is the very file :func:`~gitops_promote.adapters.files.resolve_in_repo`
+    would give."""
     rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
 
     def text(file: str) -> str | UserError:
         try:
-            path = files.resolve_in_repo(root, file, what=what)
+            if base is not None:
+                path = base / files.check_relative(file, what=what)
+            else:
+                path = files.resolve_in_repo(root, file, what=what)
             return yamlsafe.decode(files.read_bytes(path, what=file), file)
         except UserError as err:
             return err
 
     try:
         files.check_relative(rel, what=what)
-        return tree.read_pin(tree.WorkTree(root), rel, app, what=what, text=text)
+        return tree.read_pin(view or tree.WorkTree(root), rel, app, what=what, text=text)
     except tree.Blocked as link:
         error: UserError
         try:
@@ -302,6 +338,7 @@ __all__ = [
     "KEEP",
     "Current",
     "OverlayState",
+    "WorkTreeOnce",
     "blob_text",
     "current",
     "edit",

@@ -35,7 +35,7 @@ def overlay_files(
     tree that looks at each path once (thousands of overlays share their parent
     directories). A link on the way, which ``locate`` refuses, leaves the target out; a
     path without one stays inside the repository, which is all ``locate`` checks more."""
-    view = _WorkTreeOnce(tree.WorkTree(repo.root))
+    view = pins.WorkTreeOnce(tree.WorkTree(repo.root))
     out: dict[Key, str] = {}
     for app, env in targets:
         rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
@@ -45,19 +45,6 @@ def overlay_files(
         except (tree.Blocked, UserError):
             continue
     return out
-
-
-@dataclass
-class _WorkTreeOnce:
-    """:class:`gitops_promote.facts.tree.WorkTree`, each path looked at once."""
-
-    work: tree.WorkTree
-    seen: dict[str, tree.Kind | None] = dataclasses.field(default_factory=dict)
-
-    def kind(self, path: str) -> tree.Kind | None:
-        if path not in self.seen:
-            self.seen[path] = self.work.kind(path)
-        return self.seen[path]
 
 
 # Few files (a check, a promotion): read recent history first, in stretches of this many
