@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_promote.apply import overlays
+from gitops_promote.apply.overlays import quick
 from gitops_promote.apply.overlays.model import BadPinError
 from gitops_promote.config.model import App, Environment
 from gitops_promote.errors import OverlayError, UserError
@@ -71,8 +72,14 @@ def set_image_arg(app: App, new: ImageRef) -> SetImage:
 
 def read_pin_text(filename: str, text: str, app: App) -> overlays.Pin | None:
     """The pin of ``app`` in a file's text (the work tree's, a commit's, a historical
-    version's): the one parse every reader shares."""
-    return overlays.read_pin(filename, text, target(app))
+    version's): the one parse every reader shares. An ordinary overlay is read by the
+    quick reader (:mod:`gitops_promote.apply.overlays.quick`: the same answer without a
+    YAML tree); whatever it is unsure of, errors included, by the full one."""
+    wanted = target(app)
+    answer = quick.read_pin(filename, text, wanted)
+    if not isinstance(answer, quick.Unsure):
+        return answer
+    return overlays.read_pin(filename, text, wanted)
 
 
 def edit(state: OverlayState, new: ImageRef) -> str:

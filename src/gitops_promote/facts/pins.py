@@ -11,11 +11,13 @@ writes are atomic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.git import Repo, plumbing
 from gitops_promote.apply import overlays
+from gitops_promote.apply.overlays import quick
 from gitops_promote.apply.overlays.model import BadPinError
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import OverlayError, UserError, quote
@@ -127,8 +129,28 @@ def work_tree(
     root: Path, config: Config, targets: Iterable[tuple[App, Environment]]
 ) -> dict[Key, Current]:
     """What every target pins in the work tree at ``root`` as it is (a sparse checkout is
-    not widened: :func:`current` does that)."""
-    return {(a.name, e.name): _from_work_tree(root, config, a, e) for a, e in targets}
+    not widened: :func:`current` does that). Each path is looked at once however many
+    overlays share it (:class:`WorkTreeOnce`)."""
+    view = WorkTreeOnce(tree.WorkTree(root))
+    base = root.resolve()
+    return {
+        (a.name, e.name): _from_work_tree(root, config, a, e, view=view, base=base)
+        for a, e in targets
+    }
+
+
+@dataclass
+class WorkTreeOnce:
+    """:class:`gitops_promote.facts.tree.WorkTree`, each path looked at once (thousands of
+    overlays share their parent directories): for one reading of many overlays."""
+
+    work: tree.WorkTree
+    seen: dict[str, tree.Kind | None] = field(default_factory=dict)
+
+    def kind(self, path: str) -> tree.Kind | None:
+        if path not in self.seen:
+            self.seen[path] = self.work.kind(path)
+        return self.seen[path]
 
 
 def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
@@ -136,21 +158,36 @@ def refs(now: Mapping[Key, Current]) -> dict[Key, ImageRef | None]:
     return {key: c.ref for key, c in now.items()}
 
 
-def _from_work_tree(root: Path, config: Config, app: App, env: Environment) -> Current:
+def _from_work_tree(
+    root: Path,
+    config: Config,
+    app: App,
+    env: Environment,
+    *,
+    view: tree.TreeView | None = None,
+    base: Path | None = None,
+) -> Current:
     """:func:`gitops_promote.facts.tree.read_pin` of the work tree: the answers and errors
-    :func:`read_state` gives, a broken pin an error."""
+    :func:`read_state` gives, a broken pin an error. ``view``: the work tree's view to
+    share; ``base``: ``root`` resolved, to read the file under: the view found no link on
+    its way (a link is :class:`~gitops_promote.facts.tree.Blocked`) and the path has no
+    ``..``, so it is the very file :func:`~gitops_promote.adapters.files.resolve_in_repo`
+    would give."""
     rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
 
     def text(file: str) -> str | UserError:
         try:
-            path = files.resolve_in_repo(root, file, what=what)
+            if base is not None:
+                path = base / files.check_relative(file, what=what)
+            else:
+                path = files.resolve_in_repo(root, file, what=what)
             return yamlsafe.decode(files.read_bytes(path, what=file), file)
         except UserError as err:
             return err
 
     try:
         files.check_relative(rel, what=what)
-        return tree.read_pin(tree.WorkTree(root), rel, app, what=what, text=text)
+        return tree.read_pin(view or tree.WorkTree(root), rel, app, what=what, text=text)
     except tree.Blocked as link:
         error: UserError
         try:
@@ -197,14 +234,29 @@ def pin_of_blob(
 ) -> overlays.Pin | UserError | None:
     """The pin of ``app`` in blob ``oid`` (the file ``file``), or why it cannot be read
     (:func:`blob_text`, then :func:`read_pin_text`), parsed once per blob, file and target
-    in ``cache`` (the caller's: the same bytes recur in history and at HEAD)."""
-    key = (oid, file, target(app))
+    in ``cache`` (the caller's: the same bytes recur in history and at HEAD).
+
+    Most versions are ordinary overlays, which the quick reader reads without a YAML tree
+    (:mod:`gitops_promote.apply.overlays.quick`); its answer depends on the blob, the
+    target and only whether the file is named as a kustomization, so it is parsed once
+    for every file that holds the same blob (a digest promoted through the environments
+    leaves the same bytes in each). Anything else goes through :func:`read_pin_text`,
+    once per file: its errors name the file."""
+    wanted = target(app)
+    key = (oid, file, wanted)
     if key in cache:
+        return cache[key]
+    # NUL never occurs in a file name (files.check_relative): a key no real file has
+    shared = (oid, f"\0{quick.is_kustomization_name(file)}", wanted)
+    if shared in cache:
+        cache[key] = cache[shared]
         return cache[key]
     text = blob_text(data, file, limit=limit)
     found: overlays.Pin | UserError | None
     if isinstance(text, UserError):
         found = text
+    elif not isinstance(answer := quick.read_pin(file, text, wanted), quick.Unsure):
+        found = cache[shared] = answer
     else:
         try:
             found = read_pin_text(file, text, app)
@@ -286,6 +338,7 @@ __all__ = [
     "KEEP",
     "Current",
     "OverlayState",
+    "WorkTreeOnce",
     "blob_text",
     "current",
     "edit",

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, cast, overload
 
+from gitops_promote.adapters import files
 from gitops_promote.adapters.git import CommitInfo, Repo
 from gitops_promote.apply import overlays
 from gitops_promote.config.model import App, Config, Environment
 from gitops_promote.errors import UserError
 from gitops_promote.facts import events as history
-from gitops_promote.facts import pins
+from gitops_promote.facts import pins, tree
 from gitops_promote.facts.events import Key, Timeline
 from gitops_promote.images import ImageRef
 
@@ -27,14 +28,22 @@ from gitops_promote.images import ImageRef
 def overlay_files(
     repo: Repo, config: Config, targets: Iterable[tuple[App, Environment]]
 ) -> dict[Key, str]:
-    """Repo-relative file of each target that exists in the working tree."""
+    """Repo-relative file of each target that exists in the working tree: the file
+    :func:`gitops_promote.facts.pins.locate` finds, for the targets it finds one for.
+
+    The same rule (:func:`gitops_promote.facts.tree.pin_file`) over one view of the work
+    tree that looks at each path once (thousands of overlays share their parent
+    directories). A link on the way, which ``locate`` refuses, leaves the target out; a
+    path without one stays inside the repository, which is all ``locate`` checks more."""
+    view = pins.WorkTreeOnce(tree.WorkTree(repo.root))
     out: dict[Key, str] = {}
     for app, env in targets:
+        rel, what = config.overlay_path(app, env), f"overlay of {app.name} in {env.name}"
         try:
-            _, rel = pins.locate(repo.root, config, app, env)
-        except UserError:
+            files.check_relative(rel, what=what)
+            out[(app.name, env.name)] = tree.pin_file(view, rel, what=what)
+        except (tree.Blocked, UserError):
             continue
-        out[(app.name, env.name)] = rel
     return out
 
 

@@ -307,6 +307,8 @@ def diff_links(
     if len(set(paths)) > MAX_PATHSPECS:
         specs = coarse_pathspecs(paths)
         keep = _selector(paths)
+        if _every_top_directory(git, links[0].tree, specs):
+            specs = []  # the same changes once filtered here, and git matches no pathspec
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4) if len(links) >= _PARALLEL_MIN else 1
     jobs = max(1, min(jobs, len(links)))
@@ -336,6 +338,27 @@ def diff_links(
             date = times[found.sha] or found.date  # clamped along the chain (Link.time)
             commits.append(replace(found, parents=parents[found.sha], changes=changes, date=date))
     return commits
+
+
+def _every_top_directory(git: Git, tree: str, specs: Sequence[str]) -> bool:
+    """Whether ``specs`` name every directory at the top of ``tree`` (only files beside
+    them): then the pathspecs narrow nothing worth their cost (git matches every path of
+    every changed tree against them, a quarter of a history pass over a fleet's overlays)
+    and the caller filters the changes itself. False when git cannot tell."""
+    if not specs or any("/" in spec for spec in specs):
+        return False
+    out = git.run("ls-tree", "-z", tree, check=False)
+    if not out.ok:
+        return False
+    wanted = set(specs)
+    for record in out.stdout.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        if (
+            meta.split(b" ")[1:2] == [b"tree"]
+            and name.decode("utf-8", "surrogateescape") not in wanted
+        ):
+            return False
+    return True
 
 
 def log_paths(
