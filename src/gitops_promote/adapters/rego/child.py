@@ -121,6 +121,203 @@ def unknown_calls(
     return found
 
 
+# -- `with input as VALUE` in a test, run without the engine's `with` ---------------------------
+#
+# regopy 1.5.2 crashes compiling a module where `with input as ...` reaches a rule that calls
+# a builtin (nearly every rule). A test whose body gives `input` one value, the same in each
+# expression that says `with`, is run instead as: VALUE computed by a helper rule added to the
+# test's file (``__gp_with_input_N := VALUE``, queried with no input), then the test without
+# its `with` clauses, queried with that VALUE as the input. The text is read by a small
+# tokenizer (strings, raw strings, comments, brackets), clauses are blanked to spaces (line
+# numbers stay), helpers are appended after the file's last line.
+
+_TOKEN: Final = re.compile(
+    r'(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<comment>#[^\n]*)|(?P<nl>\n)'
+    r"|(?P<open>[{\[(])|(?P<close>[}\])])|(?P<word>[A-Za-z_]\w*)|(?P<semi>;)"
+    r"|(?P<ws>[ \t\r]+)|(?P<other>.)",
+    re.DOTALL,
+)
+_QUIET: Final = frozenset({"ws", "comment"})
+_CONFTEST: Final = re.compile(rf"^{_RULE}$")
+HELPER: Final = "__gp_with_input_"
+
+
+class _Tok:
+    __slots__ = ("depth", "end", "kind", "start", "text")
+
+    def __init__(self, kind: str, text: str, start: int, end: int, depth: int) -> None:
+        self.kind, self.text, self.start, self.end, self.depth = kind, text, start, end, depth
+
+
+def _tokens(text: str) -> list[_Tok]:
+    """Every token but blanks and comments; ``depth``: the brackets around it (an opening
+    or closing bracket has the depth outside it)."""
+    found, depth = [], 0
+    for match in _TOKEN.finditer(text):
+        kind = str(match.lastgroup)
+        if kind == "close":
+            depth = max(depth - 1, 0)
+        if kind not in _QUIET:
+            found.append(_Tok(kind, match.group(0), match.start(), match.end(), depth))
+        if kind == "open":
+            depth += 1
+    return found
+
+
+def _statements(tokens: list[_Tok]) -> list[list[_Tok]]:
+    """The top-level statements: each starts with the first token of a line outside any
+    bracket (a line starting with ``else`` or ``with`` continues the one before)."""
+    found: list[list[_Tok]] = []
+    line_start = True
+    for tok in tokens:
+        if tok.kind == "nl":
+            if found:
+                found[-1].append(tok)
+            line_start = tok.depth == 0 or line_start
+            continue
+        starts = line_start and tok.depth == 0 and tok.text not in ("else", "with")
+        if starts or not found:
+            found.append([])
+        found[-1].append(tok)
+        line_start = False
+    return found
+
+
+def _body(statement: list[_Tok]) -> list[list[_Tok]] | None:
+    """The expressions of a rule's body (None: no body this reading knows): after ``if``,
+    a ``{ ... }`` body or one expression; without ``if``, the old ``name { ... }`` body."""
+    top = [i for i, t in enumerate(statement) if t.depth == 0]
+    if any(statement[i].text == "else" for i in top):
+        return None
+    start = next((i for i in top if statement[i].text == "if"), None)
+    if start is not None and not (start + 1 < len(statement) and statement[start + 1].text == "{"):
+        return [[t for t in statement[start + 1 :] if t.kind != "nl" or t.depth > 0]]
+    after = -1 if start is None else start
+    brace = next((i for i in top if statement[i].text == "{" and i > after), None)
+    if brace is None:
+        return None
+    close = next((i for i in top if i > brace and statement[i].text == "}"), None)
+    if close is None or any(statement[i].kind != "nl" for i in top if i > close):
+        return None
+    found: list[list[_Tok]] = [[]]
+    for tok in statement[brace + 1 : close]:
+        if tok.depth == 1 and tok.kind in ("nl", "semi"):
+            found.append([])
+        else:
+            found[-1].append(tok)
+    return [e for e in found if e]
+
+
+def _with_clauses(expression: list[_Tok]) -> list[tuple[int, int, tuple[str, ...]]] | None:
+    """(start, end, the value's tokens) of each ``with input as VALUE`` in an expression;
+    None when a ``with`` is on something else."""
+    found = []
+    for i, tok in enumerate(expression):
+        if tok.kind != "word" or tok.text != "with":
+            continue
+        rest = expression[i + 1 :]
+        if len(rest) < 3 or [t.text for t in rest[:2]] != ["input", "as"]:
+            return None
+        value = []
+        for later in rest[2:]:
+            if later.depth < tok.depth or (
+                later.depth == tok.depth and (later.kind in ("nl", "semi") or later.text == "with")
+            ):
+                break
+            value.append(later)
+        while value and value[-1].kind == "nl":
+            value.pop()
+        if not value:
+            return None
+        found.append((tok.start, value[-1].end, tuple(t.text for t in value if t.kind != "nl")))
+    return found
+
+
+def _blank_span(chars: list[str], start: int, end: int) -> None:
+    for i in range(start, end):
+        if chars[i] != "\n":
+            chars[i] = " "
+
+
+def with_input(text: str, names: Iterable[str]) -> tuple[str, dict[str, str | None]]:
+    """The test module ``text`` rewritten for the tests ``names`` that can run without the
+    engine's ``with``, and for each of them its helper rule (None: the test has no
+    ``with``). A test not in ``names`` is blanked from the text, and so is a test that
+    cannot be rewritten (a ``with`` on something else, two different values, ``else``, an
+    expression without the ``with`` that reads ``input`` or a Conftest rule): it runs the
+    engine's own way, in the text as it is.
+    When a rule that is not a test says ``with``, no test is rewritten."""
+    tokens = _tokens(text)
+    by_name: dict[str, list[list[_Tok]]] = {}
+    for statement in _statements(tokens):
+        head = statement[0]
+        says_with = any(t.kind == "word" and t.text == "with" for t in statement)
+        if head.kind == "word" and head.text.startswith("test_"):
+            by_name.setdefault(head.text, []).append(statement)
+        elif says_with:
+            return text, {}
+    chars = list(text)
+    plan: dict[str, str | None] = {}
+    helpers: list[str] = []
+    wanted = set(names)
+    for name, statements in by_name.items():
+        ok, helper = False, None
+        if name in wanted:
+            ok, helper = _plan(text, chars, statements, f"{HELPER}{len(helpers) + 1}")
+        if not ok:
+            for statement in statements:
+                _blank_span(chars, statement[0].start, statement[-1].end)
+            continue
+        plan[name] = helper and f"{HELPER}{len(helpers) + 1}"
+        if helper:
+            helpers.append(helper)
+    rewritten = "".join(chars)
+    if helpers:
+        rewritten = rewritten.rstrip("\n") + "\n\n" + "\n".join(helpers) + "\n"
+    return rewritten, plan
+
+
+def _plan(
+    text: str, chars: list[str], statements: list[list[_Tok]], helper: str
+) -> tuple[bool, str | None]:
+    """Whether the test (its statements) can run without ``with``, blanking its clauses in
+    ``chars``; and the helper rule computing its input (None: no ``with``)."""
+    withs = [s for s in statements if any(t.text == "with" for t in s if t.kind == "word")]
+    if not withs:
+        return bool(statements), None
+    if len(statements) != 1:
+        return False, None
+    body = _body(statements[0])
+    if body is None:
+        return False, None
+    clauses = [_with_clauses(e) for e in body]
+    if any(c is None for c in clauses):
+        return False, None
+    first = next(i for i, c in enumerate(clauses) if c)
+    values = {v for c in clauses for _, _, v in c or ()}
+    if len(values) != 1:
+        return False, None
+    for expression, found in zip(body, clauses, strict=True):
+        reads = any(
+            t.kind == "word" and (t.text == "input" or _CONFTEST.match(t.text)) for t in expression
+        )
+        if not found and reads:
+            return False, None
+    spans = [(s, e) for c in clauses for s, e, _ in c or ()]
+    start, end = spans[0]
+    words = _tokens(text[start:end])
+    after_as = next(t for t in words if t.text == "as").end
+    value_text = text[start + after_as : end].strip()
+    setup = ""
+    if first:
+        setup = text[body[0][0].start : body[first][0].start].rstrip()
+    for s, e in spans:
+        _blank_span(chars, s, e)
+    if setup:
+        return True, f"{helper} := ({value_text}) if {{\n{setup}\n}}"
+    return True, f"{helper} := ({value_text})"
+
+
 # -- the engine ------------------------------------------------------------------------------
 
 NOT_JSON: Final = (
@@ -425,9 +622,76 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
         )
 
 
+def _test_result(out: _Out, name: str, file: str, value: Any, problem: str | None) -> None:
+    passed = problem is None and value is True
+    message = problem or ("" if passed else "undefined" if value is None else "false")
+    out.emit(test={"name": name, "file": file, "passed": passed, "message": message})
+
+
+class _Sink(_Out):
+    """Keeps the events instead of writing them (a rewritten module's compile errors)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, **event: Any) -> None:
+        self.events.append(event)
+
+
+def _run_rewritten(
+    request: dict[str, Any], tests: list[tuple[str, str, str]], out: _Out
+) -> list[tuple[str, str, str]]:
+    """Runs the tests that need no engine ``with`` (see :func:`with_input`); returns the
+    others, to be run the engine's own way."""
+    modules = [(str(p), str(t)) for p, t in request["modules"]]
+    files = {file for _, _, file in tests}
+    plans: dict[str, dict[str, str | None]] = {}
+    rewritten = []
+    for path, text in modules:
+        if path in files:
+            names = [rule for _, rule, file in tests if file == path]
+            text, plans[path] = with_input(text, names)  # noqa: PLW2901 - the module, rewritten
+        rewritten.append((path, text))
+    chosen = [t for t in tests if t[1] in plans.get(t[2], {})]
+    if not any(plans.get(f, {}).get(r) for _, r, f in chosen):
+        return tests  # nothing to emulate: the engine's own way, as one compilation
+    rules: dict[str, list[str]] = {}
+    for unit, rule, file in chosen:
+        helper = plans[file][rule]
+        rules.setdefault(unit, []).extend([rule, *([helper] if helper else [])])
+    engine = _Engine(rewritten, request.get("data") or {}, rules)
+    compiled = _compiled(engine, list(rules), _Sink())
+    if any(unit not in compiled for unit in rules):
+        return tests  # does not compile rewritten (a value naming a variable it cannot see)
+    runner = engine.interpreter_type
+    for unit, rule, file in chosen:
+        name = f"{unit}.{rule}"
+        out.emit(begin=name)
+        bundle = compiled[unit].bundle
+        helper = plans[file][rule]
+        rig = _Compiled(bundle, runner())
+        if helper is not None:
+            value, problem = rig.value(unit, helper)
+            if problem is None and value is None:
+                problem = "the value after `with input as` is undefined"
+            if problem is not None:
+                _test_result(out, name, file, None, f"with input as: {problem}")
+                out.emit(done=name)
+                continue
+            rig = _Compiled(bundle, runner())
+            rig.set_input(value)
+        value, problem = rig.value(unit, rule)
+        _test_result(out, name, file, value, problem)
+        out.emit(done=name)
+    return [t for t in tests if t not in chosen]
+
+
 def run_tests(request: dict[str, Any], out: _Out) -> None:
     modules = [(str(p), str(t)) for p, t in request["modules"]]
     tests = [(str(t[0]), str(t[1]), str(t[2])) for t in request["units"]]
+    tests = _run_rewritten(request, tests, out)
+    if not tests:
+        return
     rules: dict[str, list[str]] = {}
     for unit, rule, _ in tests:
         rules.setdefault(unit, []).append(rule)
@@ -440,9 +704,7 @@ def run_tests(request: dict[str, Any], out: _Out) -> None:
         name = f"{unit}.{rule}"
         out.emit(begin=name)
         value, problem = rig.value(unit, rule)
-        passed = problem is None and value is True
-        message = problem or ("" if passed else "undefined" if value is None else "false")
-        out.emit(test={"name": name, "file": file, "passed": passed, "message": message})
+        _test_result(out, name, file, value, problem)
         out.emit(done=name)
 
 
@@ -500,6 +762,7 @@ __all__ = [
     "test_names",
     "unknown_calls",
     "upgrade",
+    "with_input",
 ]
 
 
