@@ -33,6 +33,9 @@ What it reads in a text (pure, used by the parent too):
   numbers are kept, so the engine's messages point at the file's own lines.
 - :func:`rule_names`: the Conftest rules a module defines (a head at the start of a line).
 - :func:`test_names`: the ``test_*`` rules of a module.
+- :func:`with_input`: a test module rewritten so that its tests' ``with input as VALUE``
+  runs without the engine's ``with`` (which crashes regopy 1.5.2 on rules that call
+  builtins); :func:`run_tests` runs those first, then the others the engine's own way.
 """
 
 from __future__ import annotations
