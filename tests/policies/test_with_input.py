@@ -72,7 +72,11 @@ def test_a_wrong_expectation_fails_on_what_the_policy_says() -> None:
         "test_limit_missing_is_denied": (False, "undefined"),
         "test_clean": (False, "undefined"),
         "test_message": (False, "undefined"),
-        "test_nowhere": (False, "with input as: the value after `with input as` is undefined"),
+        "test_nowhere": (
+            False,
+            "with input as: the value after `with input as` is undefined (a variable of the "
+            "test must be bound on a line before the one that uses it)",
+        ),
         "test_right": (True, ""),
     }
 
@@ -178,6 +182,20 @@ def test_a_fallback_test_that_crashes_fails_and_the_rewritten_ones_still_pass() 
     for name in ("test_two", "test_part"):
         assert results[name].message.startswith("the Rego engine crashed (signal SIG")
         assert "known limit of regopy 1.5.2" in results[name].message
+
+
+def test_a_test_without_with_is_not_lost_with_a_crashing_one() -> None:
+    """A file with nothing to rewrite but a test the engine's `with` crashes on: the
+    tests without `with` still run apart from it, and pass."""
+    results = outcomes(
+        "test_two if {\n"
+        f"\tcount(deny) == 1 with input as {NO_LIMIT}\n"
+        '\tcount(deny) == 0 with input as {"kind": "Service"}\n'
+        "}\n"
+        "test_plain if count(deny) == 0\n"
+    )
+    assert {n: r.passed for n, r in results.items()} == {"test_two": False, "test_plain": True}
+    assert results["test_two"].message.startswith("the Rego engine crashed (signal SIG")
 
 
 def test_a_fallback_the_engine_runs_passes() -> None:

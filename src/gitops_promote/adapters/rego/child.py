@@ -656,8 +656,9 @@ def _run_rewritten(
             text, plans[path] = with_input(text, names)  # noqa: PLW2901 - the module, rewritten
         rewritten.append((path, text))
     chosen = [t for t in tests if t[1] in plans.get(t[2], {})]
-    if not any(plans.get(f, {}).get(r) for _, r, f in chosen):
-        return tests  # nothing to emulate: the engine's own way, as one compilation
+    emulated = any(plans[f][r] for _, r, f in chosen)
+    if not chosen or (len(chosen) == len(tests) and not emulated):
+        return tests  # no `with` to run apart: the engine's own way, as one compilation
     rules: dict[str, list[str]] = {}
     for unit, rule, file in chosen:
         helper = plans[file][rule]
@@ -676,7 +677,10 @@ def _run_rewritten(
         if helper is not None:
             value, problem = rig.value(unit, helper)
             if problem is None and value is None:
-                problem = "the value after `with input as` is undefined"
+                problem = (
+                    "the value after `with input as` is undefined (a variable of the test "
+                    "must be bound on a line before the one that uses it)"
+                )
             if problem is not None:
                 _test_result(out, name, file, None, f"with input as: {problem}")
                 out.emit(done=name)
