@@ -115,7 +115,7 @@ def test_the_rewritten_text_keeps_every_line_of_the_users_file() -> None:
     )
     names = ["test_multi_line_literal", "test_no_with_at_all", "test_two_values"]
     rewritten, plan = with_input(text, names)
-    assert plan == {"test_multi_line_literal": f"{HELPER}1", "test_no_with_at_all": None}
+    assert plan == {"test_multi_line_literal": {"input": f"{HELPER}1"}, "test_no_with_at_all": {}}
     old, new = text.splitlines(), rewritten.splitlines()
     assert [len(line) for line in new[: len(old)]] == [len(line) for line in old]
     assert new[: len(old)] != old
@@ -138,19 +138,58 @@ def test_the_rewritten_text_keeps_every_line_of_the_users_file() -> None:
     [
         'test_x if {\n\tdeny with input as {}\n\tdeny with input as {"a": 1}\n}',  # two values
         'test_x if count(deny) == 0 with input.kind as "Service"',  # part of input
-        "test_x if count(deny) == 0 with data.x as 1",  # data
-        "test_x if count(deny) == 0 with input as {} with data.x as 1",  # both
+        "test_x if count(deny) == 0 with data.main.x as 1",  # a package's rules
+        'test_x if count(deny) == 0 with data["x"] as 1',  # not a plain path
+        "test_x if count(deny) == 0 with count as 1",  # a function
+        "test_x if {\n\tdata.x == 1\n\tcount(deny) == 0 with data.x as 1\n}",  # reads data
         "test_x if {\n\tcount(deny) == 0 with input as {}\n\tcount(warn) == 0\n}",  # no input
         'test_x if {\n\tinput.kind == "A"\n\tcount(deny) == 0 with input as {}\n}',  # reads it
         "test_x if count(deny) == 0 with input as {}\nelse := false",  # else
     ],
 )
 def test_forms_that_are_not_rewritten(test: str) -> None:
-    """Two different values, a `with` on something else than the whole input, an
-    expression without the `with` that reads `input` or a Conftest rule (it must not see
-    the value), `else`: the test is left to the engine's own `with`."""
+    """Two different values, a `with` on something else than the whole input or a plain
+    `data` path outside the packages, an expression without the `with` that reads what it
+    replaces or a Conftest rule (it must not see the value), `else`: the test is left to
+    the engine's own `with`."""
     _, plan = with_input(f"package main\n{test}\ntest_y if true\n", ["test_x", "test_y"])
-    assert plan == {"test_y": None}
+    assert plan == {"test_y": {}}
+
+
+def test_with_data_as_a_value_runs_with_that_data() -> None:
+    """`with data.registry as X` (beside `with input as`): the test runs on the data
+    files' data with that key replaced, and a rule calling builtins (which the engine's
+    own `with` would crash on) gives its verdict."""
+    rules = (
+        "foreign contains msg if {\n"
+        "\tsome c in input.spec.template.spec.containers\n"
+        "\tnot startswith(c.image, data.registry.prefix)\n"
+        '\tmsg := sprintf("container %s is from elsewhere", [c.name])\n'
+        "}\n"
+    )
+    doc = '{"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "nginx"}]}}}}'
+    results, errors = run_tests(
+        [
+            RULES,
+            PolicyModule(
+                "t_test.rego",
+                "package main\nimport rego.v1\n"
+                + rules
+                + f"test_other if count(foreign) == 1 with input as {doc}"
+                ' with data.registry.prefix as "ghcr.io/"\n'
+                f"test_ours if count(foreign) == 0 with input as {doc}"
+                ' with data.registry as {"prefix": "ngi"}\n'
+                f"test_files if count(foreign) == 1 with input as {doc}\n",
+            ),
+        ],
+        {"registry": {"prefix": "quay.io/"}},
+    )
+    assert errors == []
+    assert [(r.name, r.passed, r.message) for r in results] == [
+        ("main.test_other", True, ""),
+        ("main.test_ours", True, ""),
+        ("main.test_files", True, ""),
+    ]
 
 
 def test_a_rule_that_is_not_a_test_saying_with_leaves_the_file_alone() -> None:

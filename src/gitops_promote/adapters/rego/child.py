@@ -142,7 +142,7 @@ _TOKEN: Final = re.compile(
 )
 _QUIET: Final = frozenset({"ws", "comment"})
 _CONFTEST: Final = re.compile(rf"^{_RULE}$")
-HELPER: Final = "__gp_with_input_"
+HELPER: Final = "__gp_with_"
 
 
 class _Tok:
@@ -211,18 +211,38 @@ def _body(statement: list[_Tok]) -> list[list[_Tok]] | None:
     return [e for e in found if e]
 
 
-def _with_clauses(expression: list[_Tok]) -> list[tuple[int, int, tuple[str, ...]]] | None:
-    """(start, end, the value's tokens) of each ``with input as VALUE`` in an expression;
-    None when a ``with`` is on something else."""
+_Clause = tuple[int, int, str, tuple[str, ...], int]  # start, end, target, value, value start
+
+
+def _target(rest: list[_Tok]) -> tuple[str, int] | None:
+    """What a ``with`` replaces (``input``, or ``data.a.b``) and the index of its ``as``;
+    None for anything else (a part of ``input``, a function, ``data[...]``)."""
+    if rest and rest[0].text == "input":
+        return ("input", 1) if len(rest) > 1 and rest[1].text == "as" else None
+    if not rest or rest[0].text != "data":
+        return None
+    path, i = ["data"], 1
+    while i + 1 < len(rest) and rest[i].text == "." and rest[i + 1].kind == "word":
+        path.append(rest[i + 1].text)
+        i += 2
+    if path == ["data"] or i >= len(rest) or rest[i].text != "as":
+        return None
+    return ".".join(path), i
+
+
+def _with_clauses(expression: list[_Tok]) -> list[_Clause] | None:
+    """Each ``with input as VALUE`` or ``with data.a.b as VALUE`` of an expression; None
+    when a ``with`` is on something else."""
     found = []
     for i, tok in enumerate(expression):
         if tok.kind != "word" or tok.text != "with":
             continue
         rest = expression[i + 1 :]
-        if len(rest) < 3 or [t.text for t in rest[:2]] != ["input", "as"]:
+        target = _target(rest)
+        if target is None:
             return None
         value = []
-        for later in rest[2:]:
+        for later in rest[target[1] + 1 :]:
             if later.depth < tok.depth or (
                 later.depth == tok.depth and (later.kind in ("nl", "semi") or later.text == "with")
             ):
@@ -232,7 +252,8 @@ def _with_clauses(expression: list[_Tok]) -> list[tuple[int, int, tuple[str, ...
             value.pop()
         if not value:
             return None
-        found.append((tok.start, value[-1].end, tuple(t.text for t in value if t.kind != "nl")))
+        words = tuple(t.text for t in value if t.kind != "nl")
+        found.append((tok.start, value[-1].end, target[0], words, value[0].start))
     return found
 
 
@@ -242,14 +263,17 @@ def _blank_span(chars: list[str], start: int, end: int) -> None:
             chars[i] = " "
 
 
-def with_input(text: str, names: Iterable[str]) -> tuple[str, dict[str, str | None]]:
+def with_input(
+    text: str, names: Iterable[str], packages: Iterable[str] = ()
+) -> tuple[str, dict[str, dict[str, str]]]:
     """The test module ``text`` rewritten for the tests ``names`` that can run without the
-    engine's ``with``, and for each of them its helper rule (None: the test has no
-    ``with``). A test not in ``names`` is blanked from the text, and so is a test that
-    cannot be rewritten (a ``with`` on something else, two different values, ``else``, an
-    expression without the ``with`` that reads ``input`` or a Conftest rule): it runs the
-    engine's own way, in the text as it is.
-    When a rule that is not a test says ``with``, no test is rewritten."""
+    engine's ``with``, and for each of them what its ``with`` clauses replace (``input``,
+    ``data.a.b``) -> the helper rule computing the value (empty: the test has no ``with``).
+    A test not in ``names`` is blanked from the text, and so is a test that cannot be
+    rewritten (a ``with`` on something else, two different values for one target,
+    ``data`` under one of ``packages`` (rules), ``else``, an expression without ``with``
+    that reads ``input``, ``data`` or a Conftest rule): it runs the engine's own way, in
+    the text as it is. When a rule that is not a test says ``with``, no test is rewritten."""
     tokens = _tokens(text)
     by_name: dict[str, list[list[_Tok]]] = {}
     for statement in _statements(tokens):
@@ -259,66 +283,75 @@ def with_input(text: str, names: Iterable[str]) -> tuple[str, dict[str, str | No
             by_name.setdefault(head.text, []).append(statement)
         elif says_with:
             return text, {}
+    roots = [p.split(".") for p in {*packages, package(text) or ""} if p]
     chars = list(text)
-    plan: dict[str, str | None] = {}
+    plan: dict[str, dict[str, str]] = {}
     helpers: list[str] = []
     wanted = set(names)
     for name, statements in by_name.items():
-        ok, helper = False, None
-        if name in wanted:
-            ok, helper = _plan(text, chars, statements, f"{HELPER}{len(helpers) + 1}")
-        if not ok:
+        found = _plan(text, statements, roots) if name in wanted else None
+        if found is None:
             for statement in statements:
                 _blank_span(chars, statement[0].start, statement[-1].end)
             continue
-        plan[name] = helper and f"{HELPER}{len(helpers) + 1}"
-        if helper:
-            helpers.append(helper)
+        values, setup, spans = found
+        plan[name] = {}
+        for target, value in values.items():
+            helper = f"{HELPER}{len(helpers) + 1}"
+            plan[name][target] = helper
+            body = f" if {{\n{setup}\n}}" if setup else ""
+            helpers.append(f"{helper} := ({value}){body}")
+        for start, end in spans:
+            _blank_span(chars, start, end)
     rewritten = "".join(chars)
     if helpers:
         rewritten = rewritten.rstrip("\n") + "\n\n" + "\n".join(helpers) + "\n"
     return rewritten, plan
 
 
+def _overlaps(target: str, roots: list[list[str]]) -> bool:
+    path = target.split(".")[1:]
+    return any(path[: len(r)] == r or r[: len(path)] == path for r in roots)
+
+
 def _plan(
-    text: str, chars: list[str], statements: list[list[_Tok]], helper: str
-) -> tuple[bool, str | None]:
-    """Whether the test (its statements) can run without ``with``, blanking its clauses in
-    ``chars``; and the helper rule computing its input (None: no ``with``)."""
+    text: str, statements: list[list[_Tok]], roots: list[list[str]]
+) -> tuple[dict[str, str], str, list[tuple[int, int]]] | None:
+    """How a test (its statements) runs without ``with`` (None: it cannot): the value
+    text of each target, the expressions before the first ``with`` (which may bind what
+    the values use), and the spans of the clauses to blank."""
     withs = [s for s in statements if any(t.text == "with" for t in s if t.kind == "word")]
     if not withs:
-        return bool(statements), None
+        return ({}, "", []) if statements else None
     if len(statements) != 1:
-        return False, None
+        return None
     body = _body(statements[0])
     if body is None:
-        return False, None
+        return None
     clauses = [_with_clauses(e) for e in body]
     if any(c is None for c in clauses):
-        return False, None
-    first = next(i for i, c in enumerate(clauses) if c)
-    values = {v for c in clauses for _, _, v in c or ()}
-    if len(values) != 1:
-        return False, None
-    for expression, found in zip(body, clauses, strict=True):
+        return None
+    found = [clause for c in clauses for clause in c or ()]
+    targets: dict[str, set[tuple[str, ...]]] = {}
+    for _, _, target, words, _ in found:
+        targets.setdefault(target, set()).add(words)
+    if any(len(v) != 1 for v in targets.values()):
+        return None
+    if any(t != "input" and _overlaps(t, roots) for t in targets):
+        return None
+    watched = {"input"} | ({"data"} if any(t != "input" for t in targets) else set())
+    for expression, clause in zip(body, clauses, strict=True):
         reads = any(
-            t.kind == "word" and (t.text == "input" or _CONFTEST.match(t.text)) for t in expression
+            t.kind == "word" and (t.text in watched or _CONFTEST.match(t.text)) for t in expression
         )
-        if not found and reads:
-            return False, None
-    spans = [(s, e) for c in clauses for s, e, _ in c or ()]
-    start, end = spans[0]
-    words = _tokens(text[start:end])
-    after_as = next(t for t in words if t.text == "as").end
-    value_text = text[start + after_as : end].strip()
-    setup = ""
-    if first:
-        setup = text[body[0][0].start : body[first][0].start].rstrip()
-    for s, e in spans:
-        _blank_span(chars, s, e)
-    if setup:
-        return True, f"{helper} := ({value_text}) if {{\n{setup}\n}}"
-    return True, f"{helper} := ({value_text})"
+        if not clause and reads:
+            return None
+    values: dict[str, str] = {}
+    for _, end, target, _, value_start in found:
+        values.setdefault(target, text[value_start:end].strip())
+    first = next(i for i, c in enumerate(clauses) if c)
+    setup = text[body[0][0].start : body[first][0].start].rstrip() if first else ""
+    return values, setup, [(start, end) for start, end, *_ in found]
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -641,6 +674,20 @@ class _Sink(_Out):
         self.events.append(event)
 
 
+def _with_data(data: Any, values: dict[str, Any]) -> Any:
+    """``data`` with each ``data.a.b`` of ``values`` replaced by its value."""
+    data = json.loads(json.dumps(data))
+    for target, value in values.items():
+        *path, last = target.split(".")[1:]
+        node = data
+        for key in path:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[last] = value
+    return data
+
+
 def _run_rewritten(
     request: dict[str, Any], tests: list[tuple[str, str, str]], out: _Out
 ) -> list[tuple[str, str, str]]:
@@ -648,12 +695,13 @@ def _run_rewritten(
     others, to be run the engine's own way."""
     modules = [(str(p), str(t)) for p, t in request["modules"]]
     files = {file for _, _, file in tests}
-    plans: dict[str, dict[str, str | None]] = {}
+    packages = {package(text) or "" for _, text in modules}
+    plans: dict[str, dict[str, dict[str, str]]] = {}
     rewritten = []
     for path, text in modules:
         if path in files:
             names = [rule for _, rule, file in tests if file == path]
-            text, plans[path] = with_input(text, names)  # noqa: PLW2901 - the module, rewritten
+            text, plans[path] = with_input(text, names, packages)  # noqa: PLW2901 - rewritten
         rewritten.append((path, text))
     chosen = [t for t in tests if t[1] in plans.get(t[2], {})]
     emulated = any(plans[f][r] for _, r, f in chosen)
@@ -661,36 +709,53 @@ def _run_rewritten(
         return tests  # no `with` to run apart: the engine's own way, as one compilation
     rules: dict[str, list[str]] = {}
     for unit, rule, file in chosen:
-        helper = plans[file][rule]
-        rules.setdefault(unit, []).extend([rule, *([helper] if helper else [])])
-    engine = _Engine(rewritten, request.get("data") or {}, rules)
+        rules.setdefault(unit, []).extend([rule, *plans[file][rule].values()])
+    data = request.get("data") or {}
+    engine = _Engine(rewritten, data, rules)
     compiled = _compiled(engine, list(rules), _Sink())
     if any(unit not in compiled for unit in rules):
-        return tests  # does not compile rewritten (a value naming a variable it cannot see)
-    runner = engine.interpreter_type
+        return tests  # does not compile rewritten: the engine's own way, as it is
     for unit, rule, file in chosen:
         name = f"{unit}.{rule}"
         out.emit(begin=name)
-        bundle = compiled[unit].bundle
-        helper = plans[file][rule]
-        rig = _Compiled(bundle, runner())
-        if helper is not None:
-            value, problem = rig.value(unit, helper)
-            if problem is None and value is None:
-                problem = (
-                    "the value after `with input as` is undefined (a variable of the test "
-                    "must be bound on a line before the one that uses it)"
-                )
-            if problem is not None:
-                _test_result(out, name, file, None, f"with input as: {problem}")
-                out.emit(done=name)
-                continue
-            rig = _Compiled(bundle, runner())
-            rig.set_input(value)
-        value, problem = rig.value(unit, rule)
+        value, problem = _run_one(engine, compiled[unit], unit, rule, plans[file][rule], data)
         _test_result(out, name, file, value, problem)
         out.emit(done=name)
     return [t for t in tests if t not in chosen]
+
+
+def _run_one(
+    engine: _Engine,
+    compiled: _Compiled,
+    unit: str,
+    rule: str,
+    helpers: dict[str, str],
+    data: Any,
+) -> tuple[Any, str | None]:
+    """One test: the values of its ``with`` clauses (no input), then the test queried
+    with them (as the input; in ``data``, compiled again with that data)."""
+    values = {}
+    for target, helper in helpers.items():
+        value, problem = _Compiled(compiled.bundle, engine.interpreter_type()).value(unit, helper)
+        if problem is None and value is None:
+            problem = (
+                f"the value after `with {target} as` is undefined (a variable of the test "
+                "must be bound on a line before the one that uses it)"
+            )
+        if problem is not None:
+            return None, f"with {target} as: {problem}"
+        values[target] = value
+    in_data = {t: v for t, v in values.items() if t != "input"}
+    if in_data:
+        changed = _Engine(list(engine.texts.items()), _with_data(data, in_data), {unit: [rule]})
+        again = _compiled(changed, [unit], _Sink()).get(unit)
+        if again is None:
+            return None, "does not compile with the `with data` values"
+        compiled = again
+    rig = _Compiled(compiled.bundle, engine.interpreter_type())
+    if "input" in values:
+        rig.set_input(values["input"])
+    return rig.value(unit, rule)
 
 
 def run_tests(request: dict[str, Any], out: _Out) -> None:
