@@ -718,7 +718,13 @@ def _run_rewritten(
     for unit, rule, file in chosen:
         name = f"{unit}.{rule}"
         out.emit(begin=name)
-        value, problem = _run_one(engine, compiled[unit], unit, rule, plans[file][rule], data)
+        helpers = plans[file][rule]
+        alone = [  # this test alone in its file: compiled again for a `with data`
+            (path, with_input(text, [rule], packages)[0] if path == file else text)
+            for path, text in modules
+            if any(target != "input" for target in helpers)
+        ]
+        value, problem = _run_one(engine, compiled[unit], (unit, rule), helpers, data, alone)
         _test_result(out, name, file, value, problem)
         out.emit(done=name)
     return [t for t in tests if t not in chosen]
@@ -727,13 +733,15 @@ def _run_rewritten(
 def _run_one(
     engine: _Engine,
     compiled: _Compiled,
-    unit: str,
-    rule: str,
+    test: tuple[str, str],
     helpers: dict[str, str],
     data: Any,
+    alone: list[tuple[str, str]],
 ) -> tuple[Any, str | None]:
     """One test: the values of its ``with`` clauses (no input), then the test queried
-    with them (as the input; in ``data``, compiled again with that data)."""
+    with them (as the input; in ``data``: the modules ``alone`` compiled again with that
+    data)."""
+    unit, rule = test
     values = {}
     for target, helper in helpers.items():
         value, problem = _Compiled(compiled.bundle, engine.interpreter_type()).value(unit, helper)
@@ -747,7 +755,7 @@ def _run_one(
         values[target] = value
     in_data = {t: v for t, v in values.items() if t != "input"}
     if in_data:
-        changed = _Engine(list(engine.texts.items()), _with_data(data, in_data), {unit: [rule]})
+        changed = _Engine(alone, _with_data(data, in_data), {unit: [rule]})
         again = _compiled(changed, [unit], _Sink()).get(unit)
         if again is None:
             return None, "does not compile with the `with data` values"
