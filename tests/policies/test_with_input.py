@@ -81,6 +81,34 @@ def test_a_wrong_expectation_fails_on_what_the_policy_says() -> None:
     }
 
 
+def test_hostile_strings_raw_strings_and_a_with_inside_a_comprehension() -> None:
+    """A value whose strings hold newlines, workflow commands, brackets and quotes, a raw
+    string over two lines, and a `with` inside a comprehension (its value ends at the
+    comprehension's `}`): each test gets exactly its value."""
+    text = (
+        "test_hostile if {\n"
+        '\tinput.metadata.name == "a\\n::error::x }{ ] \\" with input as {" with input as {\n'
+        '\t\t"kind": "Service", "metadata": {"name": "a\\n::error::x }{ ] \\" with input as {"},\n'
+        '\t\t"raw": `two\nlines }`,\n'
+        "\t}\n"
+        '\tinput.raw == "two\\nlines }" with input as {\n'
+        '\t\t"kind": "Service", "metadata": {"name": "a\\n::error::x }{ ] \\" with input as {"},\n'
+        '\t\t"raw": `two\nlines }`,\n'
+        "\t}\n"
+        "}\n"
+        f"test_inside if count({{m | some m in deny with input as {NO_LIMIT}}}) == 1\n"
+    )
+    rewritten, plan = with_input(text, ["test_hostile", "test_inside"])
+    assert plan == {"test_hostile": {"input": f"{HELPER}1"}, "test_inside": {"input": f"{HELPER}2"}}
+    assert "count({m | some m in deny" in rewritten
+    assert "}) == 1" in rewritten
+    results = outcomes(text)
+    assert {n: (r.passed, r.message) for n, r in results.items()} == {
+        "test_hostile": (True, ""),
+        "test_inside": (True, ""),
+    }
+
+
 def test_the_value_may_read_data_and_other_rules() -> None:
     """The value is computed in the test's package: rules and `data` (the data files) work."""
     doc = '{"kind": "Service", "spec": {"type": "NodePort"}}'
