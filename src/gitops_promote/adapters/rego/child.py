@@ -129,10 +129,11 @@ def unknown_calls(
 # regopy 1.5.2 crashes compiling a module where `with input as ...` reaches a rule that calls
 # a builtin (nearly every rule). A test whose body gives `input` one value, the same in each
 # expression that says `with`, is run instead as: VALUE computed by a helper rule added to the
-# test's file (``__gp_with_input_N := VALUE``, queried with no input), then the test without
-# its `with` clauses, queried with that VALUE as the input. The text is read by a small
-# tokenizer (strings, raw strings, comments, brackets), clauses are blanked to spaces (line
-# numbers stay), helpers are appended after the file's last line.
+# test's file (``__gp_with_N := VALUE``, queried with no input), then the test without its
+# `with` clauses, queried with that VALUE as the input (`with data.a.b as VALUE`: the test
+# compiled again with that key of data replaced). The text is read by a small tokenizer
+# (strings, raw strings, comments, brackets), clauses are blanked to spaces (line numbers
+# stay), helpers are appended after the file's last line.
 
 _TOKEN: Final = re.compile(
     r'(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<comment>#[^\n]*)|(?P<nl>\n)'
@@ -337,6 +338,8 @@ def _plan(
         targets.setdefault(target, set()).add(words)
     if any(len(v) != 1 for v in targets.values()):
         return None
+    if len({frozenset(t for _, _, t, _, _ in c) for c in clauses if c}) > 1:
+        return None  # `with input` in one expression, `with data` in another
     if any(t != "input" and _overlaps(t, roots) for t in targets):
         return None
     watched = {"input"} | ({"data"} if any(t != "input" for t in targets) else set())
