@@ -266,6 +266,18 @@ def test_a_test_without_with_is_not_lost_with_a_crashing_one() -> None:
     assert results["test_two"].message.startswith("the Rego engine crashed (signal SIG")
 
 
+def test_a_rewritten_test_the_engine_dies_in_fails_naming_it_and_the_next_runs() -> None:
+    """The engine dies (past its memory limit) in a rewritten test: that test FAILs with
+    the reason; a new child runs the tests after it."""
+    results = outcomes(
+        'huge contains "x" if count(numbers.range(1, input.n)) > 0\n'
+        'test_huge if count(huge) == 1 with input as {"n": 50000000}\n'
+        f"test_after if count(deny) == 1 with input as {NO_LIMIT}\n"
+    )
+    assert {n: r.passed for n, r in results.items()} == {"test_huge": False, "test_after": True}
+    assert results["test_huge"].message.startswith("the Rego engine crashed (out of memory")
+
+
 def test_a_fallback_the_engine_runs_passes() -> None:
     """A fallback `with` the engine survives (no builtin reached) is run as before."""
     results = outcomes(
