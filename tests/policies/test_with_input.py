@@ -168,6 +168,7 @@ def test_the_rewritten_text_keeps_every_line_of_the_users_file() -> None:
         'test_x if count(deny) == 0 with input.kind as "Service"',  # part of input
         "test_x if count(deny) == 0 with data.main.x as 1",  # a package's rules
         "test_x if {\n\tdeny with input as {}\n\tdeny with data.x as 1\n}",  # apart
+        "test_x if deny with input as {}\ntest_x if warn with input as {}",  # two rules
         'test_x if count(deny) == 0 with data["x"] as 1',  # not a plain path
         "test_x if count(deny) == 0 with count as 1",  # a function
         "test_x if {\n\tdata.x == 1\n\tcount(deny) == 0 with data.x as 1\n}",  # reads data
