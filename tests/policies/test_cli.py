@@ -58,7 +58,7 @@ def test_policy_test_runs_the_configured_directory_and_passes(repo: Path) -> Non
 def test_policy_test_fails_with_a_failing_or_crashing_test(repo: Path) -> None:
     run = cli("policy", "test", "--repo", str(repo), "policy", "failing", "crashing", check=1)
     assert "data.main.test_single_replica_is_fine: FAIL (undefined)" in run.stdout
-    assert "data.main.test_deny_with_input: FAIL (the Rego engine crashed (signal SIG" in (
+    assert "data.main.test_deny_with_two_inputs: FAIL (the Rego engine crashed (signal SIG" in (
         run.stdout
     )
     assert run.stdout.rstrip().endswith("PASS: 7/9\nFAIL: 2/9")

@@ -1,5 +1,6 @@
 """The Rego examples of docs/policies.md do what the page says: the first rule denies a
-`:latest` image, and the function-form test passes under `policy test`."""
+`:latest` image, and the tests (`with input as` and the function form) pass under
+`policy test`."""
 
 from __future__ import annotations
 
@@ -27,12 +28,27 @@ def test_the_first_example_denies_a_latest_image() -> None:
     ]
 
 
+def test_the_with_input_test_passes() -> None:
+    """The Conftest form, on the page's first rule (sprintf and endswith: regopy's own
+    `with` would crash on it)."""
+    first, with_input = blocks()[:2]
+    results, errors = run_tests(
+        [PolicyModule("policy/latest.rego", first), PolicyModule("policy/a_test.rego", with_input)],
+        {},
+    )
+    assert errors == []
+    assert [(r.name, r.passed) for r in results] == [("main.test_latest_is_denied", True)]
+
+
 def test_the_function_form_test_passes() -> None:
-    _, rule, test = blocks()
+    _, _, rule, test = blocks()
     rule = "package main\n\nimport rego.v1\n\n" + rule
     results, errors = run_tests(
         [PolicyModule("policy/latest.rego", rule), PolicyModule("policy/latest_test.rego", test)],
         {},
     )
     assert errors == []
-    assert [(r.name, r.passed) for r in results] == [("main.test_latest_is_denied", True)]
+    assert [(r.name, r.passed) for r in results] == [
+        ("main.test_latest_is_denied", True),
+        ("main.test_latest_is_denied_with_input", True),
+    ]

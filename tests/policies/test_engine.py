@@ -372,9 +372,10 @@ def library_modules(*dirs: str) -> list[PolicyModule]:
 
 
 def test_unit_tests_pass_fail_and_a_crashing_test_file_hides_no_other() -> None:
-    """The library's tests pass; a failing test says FAIL (undefined); the Conftest form
-    `count(deny) == 1 with input as {...}` crashes regopy 1.5.2 (measured here): that
-    file's test fails with the reason, the other files' tests still run."""
+    """The library's tests pass; a failing test says FAIL (undefined); a test giving two
+    different inputs with `with input as` is run by the engine's own `with`, which crashes
+    regopy 1.5.2 (measured here): that file's test fails with the reason, the other files'
+    tests still run."""
     data = {"allowed_registries": ["ghcr.io/myorg/"], "required_labels": ["name"]}
     results, errors = run_tests(library_modules("policy", "failing", "crashing"), data)
     assert errors == []
@@ -388,11 +389,11 @@ def test_unit_tests_pass_fail_and_a_crashing_test_file_hides_no_other() -> None:
         "main.test_privileged_and_host_path": ("policy/security_test.rego", True),
         "main.test_registry_allow_list_from_data": ("policy/security_test.rego", True),
         "main.test_single_replica_is_fine": ("failing/replicas_test.rego", False),
-        "main.test_deny_with_input": ("crashing/deny_test.rego", False),
+        "main.test_deny_with_two_inputs": ("crashing/deny_test.rego", False),
     }
     by_name = {r.name: r for r in results}
     assert by_name["main.test_single_replica_is_fine"].message == "undefined"
-    crashed = by_name["main.test_deny_with_input"].message
+    crashed = by_name["main.test_deny_with_two_inputs"].message
     assert crashed.startswith("the Rego engine crashed (signal SIG")
     assert "known limit of regopy 1.5.2" in crashed
 

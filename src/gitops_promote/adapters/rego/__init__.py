@@ -10,7 +10,10 @@ policy, never a dead check. The values it takes and gives are in :mod:`.model`.
   forms, queried for each input alone (``combine``: one input, the list of all of them).
   A message is a string, or the ``msg`` of an object; any other value is shown as JSON.
 - :func:`run_tests`: every ``test_*`` rule, queried alone (as ``opa test``): it passes
-  when it is defined and true.
+  when it is defined and true. A test whose every ``with`` is ``with input as`` one value
+  (or ``with data.a.b as`` one value, outside the packages) runs without the engine's
+  ``with`` (which crashes on rules that call builtins): the value is computed first, then
+  the test is queried with it as the input or in ``data`` (:func:`.child.with_input`).
 
 Isolation: the child reports each namespace (each test) as it starts and ends. When it
 crashes or runs past ``timeout``, the namespace (test) it was in is the error and a new

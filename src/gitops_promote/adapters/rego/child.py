@@ -33,6 +33,9 @@ What it reads in a text (pure, used by the parent too):
   numbers are kept, so the engine's messages point at the file's own lines.
 - :func:`rule_names`: the Conftest rules a module defines (a head at the start of a line).
 - :func:`test_names`: the ``test_*`` rules of a module.
+- :func:`with_input`: a test module rewritten so that its tests' ``with input as VALUE``
+  runs without the engine's ``with`` (which crashes regopy 1.5.2 on rules that call
+  builtins); :func:`run_tests` runs those first, then the others the engine's own way.
 """
 
 from __future__ import annotations
@@ -119,6 +122,239 @@ def unknown_calls(
         if not is_builtin(name):
             found.append((code.count("\n", 0, match.start()) + 1, name))
     return found
+
+
+# -- `with input as VALUE` in a test, run without the engine's `with` ---------------------------
+#
+# regopy 1.5.2 crashes compiling a module where `with input as ...` reaches a rule that calls
+# a builtin (nearly every rule). A test whose body gives `input` one value, the same in each
+# expression that says `with`, is run instead as: VALUE computed by a helper rule added to the
+# test's file (``__gp_with_N := VALUE``, queried with no input), then the test without its
+# `with` clauses, queried with that VALUE as the input (`with data.a.b as VALUE`: the test
+# compiled again with that key of data replaced). The text is read by a small tokenizer
+# (strings, raw strings, comments, brackets), clauses are blanked to spaces (line numbers
+# stay), helpers are appended after the file's last line.
+
+_TOKEN: Final = re.compile(
+    r'(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<raw>`[^`]*`)|(?P<comment>#[^\n]*)|(?P<nl>\n)'
+    r"|(?P<open>[{\[(])|(?P<close>[}\])])|(?P<word>[A-Za-z_]\w*)|(?P<semi>;)"
+    r"|(?P<ws>[ \t\r]+)|(?P<other>.)",
+    re.DOTALL,
+)
+_QUIET: Final = frozenset({"ws", "comment"})
+_CONFTEST: Final = re.compile(rf"^{_RULE}$")
+HELPER: Final = "__gp_with_"
+
+
+class _Tok:
+    __slots__ = ("depth", "end", "kind", "start", "text")
+
+    def __init__(self, kind: str, text: str, start: int, end: int, depth: int) -> None:
+        self.kind, self.text, self.start, self.end, self.depth = kind, text, start, end, depth
+
+
+def _tokens(text: str) -> list[_Tok]:
+    """Every token but blanks and comments; ``depth``: the brackets around it (an opening
+    or closing bracket has the depth outside it)."""
+    found, depth = [], 0
+    for match in _TOKEN.finditer(text):
+        kind = str(match.lastgroup)
+        if kind == "close":
+            depth = max(depth - 1, 0)
+        if kind not in _QUIET:
+            found.append(_Tok(kind, match.group(0), match.start(), match.end(), depth))
+        if kind == "open":
+            depth += 1
+    return found
+
+
+def _statements(tokens: list[_Tok]) -> list[list[_Tok]]:
+    """The top-level statements: each starts with the first token of a line outside any
+    bracket (a line starting with ``else`` or ``with`` continues the one before)."""
+    found: list[list[_Tok]] = []
+    line_start = True
+    for tok in tokens:
+        if tok.kind == "nl":
+            if found:
+                found[-1].append(tok)
+            line_start = tok.depth == 0 or line_start
+            continue
+        starts = line_start and tok.depth == 0 and tok.text not in ("else", "with")
+        if starts or not found:
+            found.append([])
+        found[-1].append(tok)
+        line_start = False
+    return found
+
+
+def _body(statement: list[_Tok]) -> list[list[_Tok]] | None:
+    """The expressions of a rule's body (None: no body this reading knows): after ``if``,
+    a ``{ ... }`` body or one expression; without ``if``, the old ``name { ... }`` body."""
+    top = [i for i, t in enumerate(statement) if t.depth == 0]
+    if any(statement[i].text == "else" for i in top):
+        return None
+    start = next((i for i in top if statement[i].text == "if"), None)
+    if start is not None and not (start + 1 < len(statement) and statement[start + 1].text == "{"):
+        return [[t for t in statement[start + 1 :] if t.kind != "nl" or t.depth > 0]]
+    after = -1 if start is None else start
+    brace = next((i for i in top if statement[i].text == "{" and i > after), None)
+    if brace is None:
+        return None
+    close = next((i for i in top if i > brace and statement[i].text == "}"), None)
+    if close is None or any(statement[i].kind != "nl" for i in top if i > close):
+        return None
+    found: list[list[_Tok]] = [[]]
+    for tok in statement[brace + 1 : close]:
+        if tok.depth == 1 and tok.kind in ("nl", "semi"):
+            found.append([])
+        else:
+            found[-1].append(tok)
+    return [e for e in found if e]
+
+
+_Clause = tuple[int, int, str, tuple[str, ...], int]  # start, end, target, value, value start
+
+
+def _target(rest: list[_Tok]) -> tuple[str, int] | None:
+    """What a ``with`` replaces (``input``, or ``data.a.b``) and the index of its ``as``;
+    None for anything else (a part of ``input``, a function, ``data[...]``)."""
+    if rest and rest[0].text == "input":
+        return ("input", 1) if len(rest) > 1 and rest[1].text == "as" else None
+    if not rest or rest[0].text != "data":
+        return None
+    path, i = ["data"], 1
+    while i + 1 < len(rest) and rest[i].text == "." and rest[i + 1].kind == "word":
+        path.append(rest[i + 1].text)
+        i += 2
+    if path == ["data"] or i >= len(rest) or rest[i].text != "as":
+        return None
+    return ".".join(path), i
+
+
+def _with_clauses(expression: list[_Tok]) -> list[_Clause] | None:
+    """Each ``with input as VALUE`` or ``with data.a.b as VALUE`` of an expression; None
+    when a ``with`` is on something else."""
+    found = []
+    for i, tok in enumerate(expression):
+        if tok.kind != "word" or tok.text != "with":
+            continue
+        rest = expression[i + 1 :]
+        target = _target(rest)
+        if target is None:
+            return None
+        value = []
+        for later in rest[target[1] + 1 :]:
+            if later.depth < tok.depth or (
+                later.depth == tok.depth and (later.kind in ("nl", "semi") or later.text == "with")
+            ):
+                break
+            value.append(later)
+        while value and value[-1].kind == "nl":
+            value.pop()
+        if not value:
+            return None
+        words = tuple(t.text for t in value if t.kind != "nl")
+        found.append((tok.start, value[-1].end, target[0], words, value[0].start))
+    return found
+
+
+def _blank_span(chars: list[str], start: int, end: int) -> None:
+    for i in range(start, end):
+        if chars[i] != "\n":
+            chars[i] = " "
+
+
+def with_input(
+    text: str, names: Iterable[str], packages: Iterable[str] = ()
+) -> tuple[str, dict[str, dict[str, str]]]:
+    """The test module ``text`` rewritten for the tests ``names`` that can run without the
+    engine's ``with``, and for each of them what its ``with`` clauses replace (``input``,
+    ``data.a.b``) -> the helper rule computing the value (empty: the test has no ``with``).
+    A test not in ``names`` is blanked from the text, and so is a test that cannot be
+    rewritten (a ``with`` on something else, two different values for one target,
+    ``data`` under one of ``packages`` (rules), ``else``, an expression without ``with``
+    that reads ``input``, ``data`` or a Conftest rule): it runs the engine's own way, in
+    the text as it is. When a rule that is not a test says ``with``, no test is rewritten."""
+    tokens = _tokens(text)
+    by_name: dict[str, list[list[_Tok]]] = {}
+    for statement in _statements(tokens):
+        head = statement[0]
+        says_with = any(t.kind == "word" and t.text == "with" for t in statement)
+        if head.kind == "word" and head.text.startswith("test_"):
+            by_name.setdefault(head.text, []).append(statement)
+        elif says_with:
+            return text, {}
+    roots = [p.split(".") for p in {*packages, package(text) or ""} if p]
+    chars = list(text)
+    plan: dict[str, dict[str, str]] = {}
+    helpers: list[str] = []
+    wanted = set(names)
+    for name, statements in by_name.items():
+        found = _plan(text, statements, roots) if name in wanted else None
+        if found is None:
+            for statement in statements:
+                _blank_span(chars, statement[0].start, statement[-1].end)
+            continue
+        values, setup, spans = found
+        plan[name] = {}
+        for target, value in values.items():
+            helper = f"{HELPER}{len(helpers) + 1}"
+            plan[name][target] = helper
+            body = f" if {{\n{setup}\n}}" if setup else ""
+            helpers.append(f"{helper} := ({value}){body}")
+        for start, end in spans:
+            _blank_span(chars, start, end)
+    rewritten = "".join(chars)
+    if helpers:
+        rewritten = rewritten.rstrip("\n") + "\n\n" + "\n".join(helpers) + "\n"
+    return rewritten, plan
+
+
+def _overlaps(target: str, roots: list[list[str]]) -> bool:
+    path = target.split(".")[1:]
+    return any(path[: len(r)] == r or r[: len(path)] == path for r in roots)
+
+
+def _plan(
+    text: str, statements: list[list[_Tok]], roots: list[list[str]]
+) -> tuple[dict[str, str], str, list[tuple[int, int]]] | None:
+    """How a test (its statements) runs without ``with`` (None: it cannot): the value
+    text of each target, the expressions before the first ``with`` (which may bind what
+    the values use), and the spans of the clauses to blank."""
+    withs = [s for s in statements if any(t.text == "with" for t in s if t.kind == "word")]
+    if not withs:
+        return ({}, "", []) if statements else None
+    if len(statements) != 1:
+        return None
+    body = _body(statements[0])
+    if body is None:
+        return None
+    clauses = [_with_clauses(e) for e in body]
+    if any(c is None for c in clauses):
+        return None
+    found = [clause for c in clauses for clause in c or ()]
+    targets: dict[str, set[tuple[str, ...]]] = {}
+    for _, _, target, words, _ in found:
+        targets.setdefault(target, set()).add(words)
+    if any(len(v) != 1 for v in targets.values()):
+        return None
+    if len({frozenset(t for _, _, t, _, _ in c) for c in clauses if c}) > 1:
+        return None  # `with input` in one expression, `with data` in another
+    if any(t != "input" and _overlaps(t, roots) for t in targets):
+        return None
+    watched = {"input"} | ({"data"} if any(t != "input" for t in targets) else set())
+    for expression, clause in zip(body, clauses, strict=True):
+        reads = any(
+            t.kind == "word" and (t.text in watched or _CONFTEST.match(t.text)) for t in expression
+        )
+        if not clause and reads:
+            return None
+    values: dict[str, str] = {}
+    for _, end, target, _, value_start in found:
+        values.setdefault(target, text[value_start:end].strip())
+    first = next(i for i, c in enumerate(clauses) if c)
+    setup = text[body[0][0].start : body[first][0].start].rstrip() if first else ""
+    return values, setup, [(start, end) for start, end, *_ in found]
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -425,9 +661,122 @@ def evaluate(request: dict[str, Any], out: _Out) -> None:
         )
 
 
+def _test_result(out: _Out, name: str, file: str, value: Any, problem: str | None) -> None:
+    passed = problem is None and value is True
+    message = problem or ("" if passed else "undefined" if value is None else "false")
+    out.emit(test={"name": name, "file": file, "passed": passed, "message": message})
+
+
+class _Sink(_Out):
+    """Keeps the events instead of writing them (a rewritten module's compile errors)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, **event: Any) -> None:
+        self.events.append(event)
+
+
+def _with_data(data: Any, values: dict[str, Any]) -> Any:
+    """``data`` with each ``data.a.b`` of ``values`` replaced by its value."""
+    data = json.loads(json.dumps(data))
+    for target, value in values.items():
+        *path, last = target.split(".")[1:]
+        node = data
+        for key in path:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[last] = value
+    return data
+
+
+def _run_rewritten(
+    request: dict[str, Any], tests: list[tuple[str, str, str]], out: _Out
+) -> list[tuple[str, str, str]]:
+    """Runs the tests that need no engine ``with`` (see :func:`with_input`); returns the
+    others, to be run the engine's own way."""
+    modules = [(str(p), str(t)) for p, t in request["modules"]]
+    files = {file for _, _, file in tests}
+    if not any("with" in text for path, text in modules if path in files):
+        return tests  # the common case: nothing to read
+    packages = {package(text) or "" for _, text in modules}
+    plans: dict[str, dict[str, dict[str, str]]] = {}
+    rewritten = []
+    for path, text in modules:
+        if path in files:
+            names = [rule for _, rule, file in tests if file == path]
+            text, plans[path] = with_input(text, names, packages)  # noqa: PLW2901 - rewritten
+        rewritten.append((path, text))
+    chosen = [t for t in tests if t[1] in plans.get(t[2], {})]
+    emulated = any(plans[f][r] for _, r, f in chosen)
+    if not chosen or (len(chosen) == len(tests) and not emulated):
+        return tests  # no `with` to run apart: the engine's own way, as one compilation
+    rules: dict[str, list[str]] = {}
+    for unit, rule, file in chosen:
+        rules.setdefault(unit, []).extend([rule, *plans[file][rule].values()])
+    data = request.get("data") or {}
+    engine = _Engine(rewritten, data, rules)
+    compiled = _compiled(engine, list(rules), _Sink())
+    if any(unit not in compiled for unit in rules):
+        return tests  # does not compile rewritten: the engine's own way, as it is
+    for unit, rule, file in chosen:
+        name = f"{unit}.{rule}"
+        out.emit(begin=name)
+        helpers = plans[file][rule]
+        alone = [  # this test alone in its file: compiled again for a `with data`
+            (path, with_input(text, [rule], packages)[0] if path == file else text)
+            for path, text in modules
+            if any(target != "input" for target in helpers)
+        ]
+        value, problem = _run_one(engine, compiled[unit], (unit, rule), helpers, data, alone)
+        _test_result(out, name, file, value, problem)
+        out.emit(done=name)
+    return [t for t in tests if t not in chosen]
+
+
+def _run_one(
+    engine: _Engine,
+    compiled: _Compiled,
+    test: tuple[str, str],
+    helpers: dict[str, str],
+    data: Any,
+    alone: list[tuple[str, str]],
+) -> tuple[Any, str | None]:
+    """One test: the values of its ``with`` clauses (no input), then the test queried
+    with them (as the input; in ``data``: the modules ``alone`` compiled again with that
+    data)."""
+    unit, rule = test
+    values = {}
+    for target, helper in helpers.items():
+        value, problem = _Compiled(compiled.bundle, engine.interpreter_type()).value(unit, helper)
+        if problem is None and value is None:
+            problem = (
+                f"the value after `with {target} as` is undefined (a variable of the test "
+                "must be bound on a line before the one that uses it)"
+            )
+        if problem is not None:
+            return None, f"with {target} as: {problem}"
+        values[target] = value
+    in_data = {t: v for t, v in values.items() if t != "input"}
+    if in_data:
+        changed = _Engine(alone, _with_data(data, in_data), {unit: [rule]})
+        again = _compiled(changed, [unit], _Sink()).get(unit)
+        if again is None:
+            return None, "does not compile with the `with data` values"
+        compiled = again
+    rig = _Compiled(compiled.bundle, engine.interpreter_type())
+    if "input" in values:
+        rig.set_input(values["input"])
+    return rig.value(unit, rule)
+
+
 def run_tests(request: dict[str, Any], out: _Out) -> None:
     modules = [(str(p), str(t)) for p, t in request["modules"]]
     tests = [(str(t[0]), str(t[1]), str(t[2])) for t in request["units"]]
+    tests = _run_rewritten(request, tests, out)
+    if not tests:
+        return
     rules: dict[str, list[str]] = {}
     for unit, rule, _ in tests:
         rules.setdefault(unit, []).append(rule)
@@ -440,9 +789,7 @@ def run_tests(request: dict[str, Any], out: _Out) -> None:
         name = f"{unit}.{rule}"
         out.emit(begin=name)
         value, problem = rig.value(unit, rule)
-        passed = problem is None and value is True
-        message = problem or ("" if passed else "undefined" if value is None else "false")
-        out.emit(test={"name": name, "file": file, "passed": passed, "message": message})
+        _test_result(out, name, file, value, problem)
         out.emit(done=name)
 
 
@@ -500,6 +847,7 @@ __all__ = [
     "test_names",
     "unknown_calls",
     "upgrade",
+    "with_input",
 ]
 
 

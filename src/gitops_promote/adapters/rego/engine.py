@@ -29,8 +29,9 @@ from gitops_promote.adapters.rego.model import (
 CHILD: Final = Path(__file__).with_name("child.py")
 MAX_FINDINGS = source.MAX_FINDINGS  # messages of one evaluation kept (tests lower it)
 KNOWN_CRASH: Final = (
-    "a known limit of regopy 1.5.2: a test's `with input as ...` on a policy that calls a "
-    "builtin function (sprintf, endswith, ...) crashes it"
+    "a known limit of regopy 1.5.2: the engine's own `with` on a policy that calls a builtin "
+    "function (sprintf, endswith, ...) crashes it; a test whose expressions give `input` one "
+    "value (`with input as X`, the same X) is run without it (docs/policies.md)"
 )
 
 

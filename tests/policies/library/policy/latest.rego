@@ -4,8 +4,8 @@ package main
 import data.lib.k8s
 import rego.v1
 
-# The rule is a function of the object, so that the tests can call it directly:
-# regopy 1.5.2 crashes on `deny with input as {...}` when the rule calls a builtin.
+# The rule is a function of the object, so that the tests can call it directly (the Conftest
+# form `count(deny) == 1 with input as {...}` works too: see conftest_style/).
 latest_tag(obj) := {msg |
 	some c in k8s.containers(obj)
 	not contains(c.image, "@")
