@@ -288,3 +288,25 @@ def test_tls_is_verified_with_the_ca_file_given(
     )
     live.repo.commit({}, at=MERGED + timedelta(minutes=1), message="trust the Argo CD CA")
     live.promote(LATER, check=0)
+
+
+def test_the_action_input_live_adds_the_live_column(live: Live, tmp_path: Path) -> None:
+    """``command: status`` with ``live: true``: the job summary and the log show what each
+    controller reports; a value that is not a boolean is one line, exit 2."""
+    summary = tmp_path / "summary.md"
+    inputs = {
+        "INPUT_COMMAND": "status",
+        "INPUT_LIVE": "true",
+        "INPUT_FORMAT": "table",
+        "INPUT_REPO_PATH": str(live.repo.root),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    run = cli("action", env=live.env | inputs, check=0)
+    assert TOKEN not in run.output
+    assert "--live" in run.output
+    assert f"synced {live.staging[:12]} since 2026-11-02 10:05 UTC" in run.stdout
+    assert "| Live |" in summary.read_text(encoding="utf-8")
+
+    bad = cli("action", env=live.env | inputs | {"INPUT_LIVE": "yes please"}, check=2)
+    assert "input live: 'yes please' is not a boolean" in bad.stderr
+    assert "Traceback" not in bad.output

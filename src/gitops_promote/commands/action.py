@@ -162,6 +162,8 @@ def _soak(argv: list[str]) -> None:
 
 def _status(argv: list[str]) -> None:
     argv += ["--format", get("format") or "markdown"]
+    if get("live") and flag("live"):
+        argv.append("--live")
 
 
 def _metrics(argv: list[str]) -> None:
