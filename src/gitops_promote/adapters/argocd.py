@@ -30,7 +30,6 @@ request is made.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import random
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
-from gitops_promote.adapters import secrets
+from gitops_promote.adapters import net, secrets
 from gitops_promote.errors import LiveError, UserError
 
 if TYPE_CHECKING:
@@ -123,32 +122,8 @@ def name_problem(value: str, *, namespace: bool = False) -> str | None:
 
 
 def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``): this
-    machine. (The registry adapter has its own, for registry names with ports; this one
-    takes a bare host and keeps the registry client out of the import.)"""
-    host = host.lower().strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    import email.utils  # noqa: PLC0415 - rare, and not cheap to import
-
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    """True for ``localhost`` and loopback addresses: this machine (a bare host)."""
+    return net.is_loopback_host(host)
 
 
 def no_netrc(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -346,7 +321,7 @@ def _send(
             if response.status_code not in RETRY_STATUS:
                 return response
             why = f"HTTP {response.status_code}"
-            after = retry_after(response.headers.get("Retry-After"))
+            after = net.retry_after(response.headers.get("Retry-After"))
             if after is not None:
                 wait = after
             response.close()

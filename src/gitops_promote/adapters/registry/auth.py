@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from gitops_promote.adapters import secrets
+from gitops_promote.adapters.net import retry_after
 from gitops_promote.adapters.registry.endpoints import (
     GHCR,
     Endpoint,
@@ -34,7 +35,6 @@ from gitops_promote.adapters.registry.transport import (
     UNREACHABLE_HINT,
     Transport,
     no_netrc,
-    retry_after,
 )
 from gitops_promote.errors import InputError, RegistryError
 

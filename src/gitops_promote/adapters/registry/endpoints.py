@@ -4,11 +4,11 @@ insecure), the manifest media types asked for, and the user's errors (exit 2).""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from gitops_promote.adapters.net import is_loopback_host
 from gitops_promote.errors import UserError
 from gitops_promote.images import ImageRef
 
@@ -76,12 +76,7 @@ def is_loopback(registry: str) -> bool:
         host = host[1 : host.find("]")] if "]" in host else host[1:]
     else:
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def endpoint_for(name: str, *, insecure: Iterable[str] = ()) -> Endpoint:

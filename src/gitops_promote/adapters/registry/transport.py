@@ -5,14 +5,13 @@ hop to plain http on another machine is refused."""
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin, urlsplit
 
 from gitops_promote.adapters import secrets
+from gitops_promote.adapters.net import retry_after
 from gitops_promote.adapters.registry.endpoints import canonical_registry, is_loopback
 from gitops_promote.errors import RegistryError
 
@@ -31,20 +30,6 @@ UNREACHABLE_HINT: Final = (
     "reached from here and the digest is known good, pass --skip-registry-check "
     "(`skip-registry-check: true` in the action)"
 )
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
