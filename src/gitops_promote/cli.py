@@ -14,7 +14,7 @@ from importlib import import_module
 
 from gitops_promote import __version__
 from gitops_promote.adapters.secrets import redact
-from gitops_promote.commands.common import Parser
+from gitops_promote.commands.argv import Parser
 from gitops_promote.errors import GateError, PromoteError
 
 # command name -> (module under gitops_promote.commands, one-line help)

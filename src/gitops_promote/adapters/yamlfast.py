@@ -98,6 +98,9 @@ class _FastComposer:
         self.anchors: dict[str, Node] = {}
         self.aliases = False
         self.depth = 0
+        # the tags of this text's scalars: a promotion.yaml of 10,000 apps holds more
+        # distinct values than the shared cache below keeps, and would resolve each anew
+        self.tags: dict[tuple[str, Any], Any] = {}
 
     def documents(self) -> Iterator[Node]:
         get = self.get
@@ -188,8 +191,12 @@ class _FastComposer:
             start = end = self._empty_value_mark(start, parent_flow)
         elif end.index == self.size:
             start, end = self._mark(start), self._mark(end)
+        implicit = event.implicit
+        tag = self.tags.get((value, implicit))
+        if tag is None:
+            tag = self.tags[value, implicit] = _resolve(self.scalar_node, value, implicit)
         node = self.scalar_node(
-            _resolve(self.scalar_node, value, event.implicit),
+            tag,
             value,
             start,
             end,

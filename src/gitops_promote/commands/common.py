@@ -8,10 +8,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from gitops_promote.adapters.escape import json_output, log_lines
 from gitops_promote.adapters.secrets import redact
+
+# re-exported: the parser and the path check live where the CLI loads them cheaply
+from gitops_promote.commands.argv import Parser as Parser  # noqa: PLC0414
+from gitops_promote.commands.argv import path_argument as path_argument  # noqa: PLC0414
 from gitops_promote.config.durations import TIME_RANGE, format_duration, in_time_range
 from gitops_promote.config.model import DEFAULT_CONFIG_PATH
 
@@ -25,14 +29,6 @@ from gitops_promote.errors import InputError, quote
 
 if TYPE_CHECKING:
     from gitops_promote.adapters.workspace import Credentials, Location
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with bad arguments reported like every other error: one ``error:`` line
-    that says where the usage is (not the usage block, then the error)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def add_location_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,28 +81,6 @@ def location(args: argparse.Namespace) -> Location:
         base_branch=args.base_branch,
         config_path=path_argument("--config", args.config),
     )
-
-
-# What every file system here takes: a name of 255 bytes, a path of 4095.
-_NAME_MAX: Final = 255
-_PATH_MAX: Final = 4095
-
-
-_Path = TypeVar("_Path", str, None)
-
-
-def path_argument(flag: str, value: _Path) -> _Path:
-    """``value`` when it can name a file at all; bad input otherwise (a name or path longer
-    than the file system takes, a NUL), before the OS refuses it as an unexpected error."""
-    if value is None:
-        return None
-    raw = value.encode("utf-8", "surrogateescape")
-    if b"\0" in raw or len(raw) > _PATH_MAX or any(len(p) > _NAME_MAX for p in raw.split(b"/")):
-        raise InputError(
-            f"{flag} {quote(value)} is not a usable path",
-            hint=f"a path has at most {_PATH_MAX} bytes, {_NAME_MAX} between two '/'",
-        )
-    return value
 
 
 def credentials(args: argparse.Namespace) -> Credentials:

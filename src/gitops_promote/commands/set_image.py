@@ -11,7 +11,7 @@ from pathlib import Path
 from gitops_promote.adapters import files, yamlsafe
 from gitops_promote.adapters.escape import log, log_lines
 from gitops_promote.apply import overlays
-from gitops_promote.commands.common import path_argument
+from gitops_promote.commands.argv import path_argument
 from gitops_promote.errors import InputError, quote
 from gitops_promote.images import SetImage
 from gitops_promote.report.diffs import unified

@@ -333,7 +333,7 @@ def check_overlaps(
                 continue
             template = app.path or env.path
             rel = template.replace("{app}", app.name).replace("{env}", env.name)
-            path = str(PurePosixPath(rel))
+            path = _posix(rel)
             pairs.append((path, app, env))
             owners.setdefault(path, (app, env))
     reported: set[tuple[int | None, str, str]] = set()
@@ -345,7 +345,7 @@ def check_overlaps(
         else:
             where = f"environment {quote(env.name)}"
             line = env_lines.get(env.name, env.line)
-        found = [(path, "same"), *((str(p), "inside") for p in PurePosixPath(path).parents)]
+        found = [(path, "same"), *((p, "inside") for p in _parents(path))]
         for other_path, how in found:
             owner = owners.get(other_path)
             if owner is None or owner[1].name == env.name:
@@ -370,6 +370,34 @@ def check_overlaps(
                 f"{where}: path {quote(template)} gives {app.name} in {env.name} the overlay "
                 f"{path}, {clash}: a change to one changes what the other deploys; {fix}",
             )
+
+
+def _posix(rel: str) -> str:
+    """``str(PurePosixPath(rel))``, without building the path when ``rel`` is already in
+    that form (a relative path with no empty or ``.`` component): the common case, thousands
+    of times per promotion.yaml."""
+    if (
+        rel
+        and not rel.startswith(("/", "./"))
+        and not rel.endswith(("/", "/."))
+        and rel != "."
+        and "//" not in rel
+        and "/./" not in rel
+    ):
+        return rel
+    return str(PurePosixPath(rel))
+
+
+def _parents(path: str) -> list[str]:
+    """``[str(p) for p in PurePosixPath(path).parents]`` for a path :func:`_posix` gave."""
+    if path.startswith("/") or path == ".":
+        return [str(p) for p in PurePosixPath(path).parents]
+    out: list[str] = []
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        out.append(path)
+    out.append(".")
+    return out
 
 
 def check_break_glass(envs: Sequence[Environment], label: str, shape: Shape) -> None:
