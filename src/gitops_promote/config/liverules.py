@@ -13,12 +13,12 @@ upstream environment.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from gitops_promote.adapters.net import is_loopback_host
 from gitops_promote.config.durations import DurationError, format_duration, parse_duration
 from gitops_promote.config.fields import one_of, suggest, type_name, valid_name
 from gitops_promote.config.live import (
@@ -64,12 +64,7 @@ _EXAMPLE: Final = (
 
 def is_loopback(host: str) -> bool:
     """``localhost`` or a loopback IP address (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 class _Check:
