@@ -1,6 +1,7 @@
-"""P6: ``gitops-promote metrics`` over every app's whole history, against one plain
-``git log --first-parent --name-only`` pass over the same clone in the same run (the
-floor: any history-based metric reads at least that much).
+"""P6: ``gitops-promote metrics``, ``status`` and ``soak --dry-run`` over every app's whole
+history (no state file), against the least plain git needs for the same facts in the same
+run: one ``git log --first-parent --name-only`` pass and one ``git ls-tree -r`` (the
+floor: any history-based answer reads at least that much).
 
 Part of ``python bench/run.py`` (``--only 6``); on its own, on any size:
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,32 +27,54 @@ from bench.stats import Series
 
 ROOT = Path(__file__).resolve().parent.parent
 GIT_LOG = ("git", "log", "--first-parent", "--name-only", "--format=%H %ct", "HEAD")
+GIT_LS_TREE = ("git", "ls-tree", "-r", "HEAD")
+# The least plain git needs for the facts of metrics, status and soak without the state
+# file (issue 16): one first-parent history pass with file names, and the tree's listing.
+FLOOR = ("sh", "-c", f"{shlex.join(GIT_LOG)} && {shlex.join(GIT_LS_TREE)}")
 
 
 @dataclass
 class P6:
     metrics: Series
-    git_log: Series
+    floor: Series
     deployments: int | None = None
+    status: Series | None = None
+    soak: Series | None = None
+
+    def ratios(self, series: Series) -> tuple[float | None, float | None]:
+        """``series`` over the floor: (wall, CPU). CPU (user + system, git's included)
+        counts on a shared runner, where wall time follows the neighbours' load."""
+        wall, cpu = series.median, series.cpu_median
+        base_wall, base_cpu = self.floor.median, self.floor.cpu_median
+        return (
+            wall / base_wall if wall is not None and base_wall else None,
+            cpu / base_cpu if cpu is not None and base_cpu else None,
+        )
 
     @property
     def ratio(self) -> float | None:
-        a, b = self.metrics.median, self.git_log.median
-        return a / b if a is not None and b else None
+        return self.ratios(self.metrics)[0]
 
     @property
     def cpu_ratio(self) -> float | None:
-        """CPU (user + system, git's included) over the git log pass's: what counts on a
-        shared runner, where wall time follows the neighbours' load."""
-        a, b = self.metrics.cpu_median, self.git_log.cpu_median
-        return a / b if a is not None and b else None
+        return self.ratios(self.metrics)[1]
+
+    def measured(self) -> list[Series]:
+        return [s for s in (self.metrics, self.status, self.soak) if s is not None]
 
 
 def p6_metrics(
-    repo: CachedRepo, run_dir: Path, reps: int, timeout: float, log: Callable[[str], None]
+    repo: CachedRepo,
+    run_dir: Path,
+    reps: int,
+    timeout: float,
+    log: Callable[[str], None],
+    *,
+    fleet: bool = True,
 ) -> P6:
-    """Clone ``repo`` (full, local) once, then time ``metrics --json`` over its whole history
-    and the plain git log pass, alternating their order each repetition."""
+    """Clone ``repo`` (full, local) once, then time ``metrics --json`` over its whole history,
+    ``status --json`` and ``soak --dry-run --json`` (``fleet``; the clone has no state file)
+    and the plain-git floor, in interleaved rounds (the order turns each round)."""
     work = run_dir / "work" / "p6"
     if work.exists():
         shutil.rmtree(work)
@@ -62,44 +86,66 @@ def p6_metrics(
     exe = Path(sys.executable).with_name("gitops-promote")
     promote = str(exe) if exe.exists() else "gitops-promote"
     n = len(repo.apps)
+    shape = f"{n} apps x {len(repo.envs)} envs, {repo.commits} commits"
     result = P6(
-        Series(f"metrics --since 3650d, {n} apps x {len(repo.envs)} envs, {repo.commits} commits"),
-        Series("git log --first-parent --name-only (one pass)"),
+        Series(f"metrics --since 3650d, {shape}"),
+        Series("floor: git log --first-parent --name-only, then git ls-tree -r"),
     )
-    metrics_argv = [promote, "metrics", "--repo", str(work), "--since", "3650d", "--json"]
+    where = ["--repo", str(work)]
+    sides: list[tuple[list[str], Series]] = [
+        ([promote, "metrics", *where, "--since", "3650d", "--json"], result.metrics),
+        (list(FLOOR), result.floor),
+    ]
+    if fleet:
+        result.status = Series(f"status --json (no state file), {shape}")
+        result.soak = Series(f"soak --dry-run --json (no state file), {shape}")
+        sides += [
+            ([promote, "status", "--json", *where], result.status),
+            ([promote, "soak", "--dry-run", "--json", *where], result.soak),
+        ]
     for i in range(reps):
-        sides = [(metrics_argv, result.metrics), (list(GIT_LOG), result.git_log)]
-        if i % 2:
-            sides.reverse()
-        for argv, series in sides:
+        turn = i % len(sides)
+        order = sides[turn:] + sides[:turn]
+        for argv, series in order:
             run = run_timed(argv, cwd=work, env=env, timeout=timeout)
             if series.add(run) and series is result.metrics:
                 data = json.loads(run.stdout)
                 result.deployments = sum(f["deployments"] for f in data["deployment-frequency"])
             log(
-                f"  P6 {series.name}: {run.wall:.2f} s"
+                f"  P6 {series.name}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU"
                 + ("" if run.ok else f" ({run.describe_failure()})")
             )
     return result
 
 
+def _x(value: float | None) -> str:
+    return f"{value:.1f}x" if value is not None else "-"
+
+
 def section(p6: P6) -> str:
     """The report's P6 section (markdown)."""
-    ratio = f"{p6.ratio:.1f}x" if p6.ratio is not None else "-"
-    cpu_ratio = f"{p6.cpu_ratio:.1f}x" if p6.cpu_ratio is not None else "-"
     lines = [
-        "### P6: metrics over the whole history",
+        "### P6: metrics, status and soak over the whole history, against the plain-git floor",
         "",
-        "`gitops-promote metrics --since 3650d --json` on a full local clone, against one "
-        "plain `git log --first-parent --name-only` pass over the same clone in the same run "
-        "(the floor of any history-based metric).",
+        "`gitops-promote metrics --since 3650d --json`, `status --json` and "
+        "`soak --dry-run --json` (no state file: every answer comes from history) on a full "
+        "local clone, against the least plain git needs for the same facts: one "
+        "`git log --first-parent --name-only` pass and one `git ls-tree -r`, timed in the "
+        "same rounds, in turn.",
         "",
-        "| Command | Median | CPU |",
-        "| --- | ---: | ---: |",
-        f"| {p6.metrics.name} | {p6.metrics.cell()} | {p6.metrics.cpu_cell()} |",
-        f"| {p6.git_log.name} | {p6.git_log.cell()} | {p6.git_log.cpu_cell()} |",
+        "| Command | Median | CPU | / floor (wall) | / floor (CPU) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for series in p6.measured():
+        wall, cpu = p6.ratios(series)
+        lines.append(
+            f"| {series.name} | {series.cell()} | {series.cpu_cell()} | {_x(wall)} | {_x(cpu)} |"
+        )
+    lines += [
+        f"| {p6.floor.name} | {p6.floor.cell()} | {p6.floor.cpu_cell()} | 1.0x | 1.0x |",
         "",
-        f"metrics / git log: {ratio} wall, {cpu_ratio} CPU; deployments found: {p6.deployments}.",
+        f"metrics / floor: {_x(p6.ratio)} wall, {_x(p6.cpu_ratio)} CPU; "
+        f"deployments found: {p6.deployments}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -110,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="P6: metrics vs one git log pass")
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--commits", type=int, default=2000)
-    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=2, help="rounds (each runs every command)")
+    parser.add_argument(
+        "--metrics-only", action="store_true", help="time metrics and the floor, not status/soak"
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
     repo = cached_repo(args.apps, args.commits)
@@ -118,11 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="p6-", dir=out))
     try:
-        p6 = p6_metrics(repo, run_dir, args.reps, args.timeout, print)
+        p6 = p6_metrics(repo, run_dir, args.reps, args.timeout, print, fleet=not args.metrics_only)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     print(section(p6), end="")
-    return 0 if p6.metrics.failure is None and p6.git_log.failure is None else 1
+    return 0 if all(s.failure is None for s in (*p6.measured(), p6.floor)) else 1
 
 
 if __name__ == "__main__":

@@ -282,9 +282,14 @@ class _Events(Sequence[history.PinEvent]):
 
     def _everything(self) -> tuple[history.PinEvent, ...]:
         if self._all is None:
-            index = 0
-            while self._version(index) is not None:
-                index += 1
+            while self._walk.more():
+                pass
+            raws = self._walk.versions[self._file]
+            for raw in raws[self._seen :]:  # what _version would give, without its steps
+                ref = self._pin(raw)
+                if ref is not _SKIP:
+                    self._parsed.append((raw, cast("ImageRef | None", ref)))
+            self._seen = len(raws)
             versions = [
                 history.Version(
                     raw.commit.sha, raw.commit.date, raw.commit.author, raw.commit.subject, ref
