@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from git.gitrepo_helpers import ConfigRepo, clone, overlay
 from gitops_promote.adapters.git import blobs
 from support import gitutil
@@ -52,3 +54,17 @@ def test_an_unreadable_name_counts_as_missing(config_repo: ConfigRepo, tmp_path:
     before, and the read reports what it found."""
     repo = clone(config_repo, tmp_path / "c")
     assert blobs.absent(repo.git, ["not-an-object-id"]) == ["not-an-object-id"]
+
+
+def test_a_large_batch_is_fetched_without_asking_first(
+    config_repo: ConfigRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ASK_PRESENT blobs the batch goes to the remote whole (no per-blob look-up):
+    still one request, and every blob arrives."""
+    repo = clone(config_repo, tmp_path / "c")
+    files = [f"{overlay(app, 'dev')}/kustomization.yaml" for app in ("web", "api")]
+    oids = [_blob(repo.root, f) for f in files]
+    monkeypatch.setattr(blobs, "ASK_PRESENT", 1)
+    config_repo.server.clear_requests()
+    assert set(repo.read_objects(oids)) == set(oids)
+    assert len([r for r in config_repo.server.requests if "upload-pack" in r.path]) == 1
