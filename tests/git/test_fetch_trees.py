@@ -104,3 +104,29 @@ def test_rev_parse_many_resolves_commits_in_one_process(
     for bad in ("--all", "HEAD\nmain"):
         with pytest.raises(UserError, match="is not valid"):
             repo.rev_parse_many([bad])
+
+
+def test_a_head_branched_long_ago_arrives_with_every_tree(
+    config_repo: ConfigRepo, tmp_path: Path
+) -> None:
+    """A server may leave out trees an older local commit holds (the fork point; a server
+    with reachability bitmaps counts every commit's trees as had), which a commits-only
+    clone lacks: whatever it sends, every tree of the head is here after the fetch, and
+    reading it asks the remote for nothing."""
+    _wide(config_repo)
+    head = _branch(config_repo, "promote/old", {f"{overlay('a007', 'staging')}/o.yaml": "o: 1\n"})
+    for n in range(5):  # main moves on, in other apps' directories
+        config_repo.server.seed(
+            config_repo.name, {f"{overlay(f'a0{n}0', 'dev')}/kustomization.yaml": f"# {n}\n"}
+        )
+    repo = clone(config_repo, tmp_path / "c")
+    config_repo.server.clear_requests()
+
+    assert repo.fetch(["promote/old"], trees=True) == {"promote/old": head}
+
+    assert _missing_trees(repo, head) == []
+    # ls-refs, the fetch, the trees it left out
+    assert len([r for r in config_repo.server.requests if "upload-pack" in r.path]) <= 3
+    config_repo.server.clear_requests()
+    gitutil.git("ls-tree", "-r", head, cwd=repo.root)  # reading it asks for nothing
+    assert [r for r in config_repo.server.requests if "upload-pack" in r.path] == []

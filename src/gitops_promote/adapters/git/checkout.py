@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git.guard import (
     _BAD_BRANCH_RE,
     GatedFiles,
@@ -249,7 +250,30 @@ class Checkout:
             if sha is None:
                 raise GitPushError(f"git fetch: {ref} did not arrive from {self.remote_url}")
             result[ref] = sha
+        if commits_only:
+            self._complete_trees(list(result.values()))
         return result
+
+    def _complete_trees(self, commits: Sequence[str]) -> None:
+        """Fetch, in one request, the trees of ``commits`` the fetch left out because an
+        older commit of the local history holds them (a server with reachability bitmaps
+        counts every local commit's trees as had; a pull request branched long ago shares
+        trees with its fork point, which a commits-only clone lacks). Listed without
+        fetching anything (~20 ms for 2,000 apps); read one by one later, each missing
+        tree would cost a request."""
+        listed = self.git.run(
+            "rev-list",
+            "--objects",
+            "--no-walk",
+            "--missing=print",
+            f"--filter={FILTER_HISTORY}",
+            *commits,
+            check=False,
+        )
+        if not listed.ok:
+            return  # git reads what it lacks when asked (slower, same answer)
+        missing = [line[1:] for line in listed.text.splitlines() if line.startswith("?")]
+        gitblobs.prefetch(self.git, missing, remote=self.remote)
 
     def remote_branch_sha(self, branch: str) -> str | None:
         """The commit ``branch`` points at on the remote (None: no such branch), with
