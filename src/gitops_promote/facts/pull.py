@@ -89,13 +89,13 @@ def fetch(ws: Workspace, req: Asked, wanted: list[str]) -> dict[str, str]:
 def _fetch(ws: Workspace, req: Asked, wanted: list[str]) -> dict[str, str]:
 
     try:
-        return ws.repo.fetch(wanted)
+        return ws.repo.fetch(wanted, trees=True)
     except GitError:
         head = req.head
         if req.pr is None or head is None or head not in wanted:
             raise
     others = [w for w in wanted if w != head]
-    fetched = ws.repo.fetch([*others, f"refs/pull/{req.pr}/head"])
+    fetched = ws.repo.fetch([*others, f"refs/pull/{req.pr}/head"], trees=True)
     newest = fetched.pop(f"refs/pull/{req.pr}/head")
     fetched[head] = head if ws.repo.rev_parse(head) else newest
     return fetched

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git.guard import (
     _BAD_BRANCH_RE,
     GatedFiles,
@@ -178,10 +179,39 @@ class Checkout:
         )
         return (out.text or None) if out.ok else None
 
-    def fetch(self, refs: Sequence[str]) -> dict[str, str]:
+    def rev_parse_many(self, revs: Sequence[str]) -> dict[str, str]:
+        """The commit id of each of ``revs`` that names a commit, in one process
+        (``cat-file --batch-check``: a name that is missing or not a commit is left out)."""
+        wanted = list(dict.fromkeys(revs))
+        if not wanted:
+            return {}
+        bad = next((rev for rev in wanted if rev.startswith("-") or "\n" in rev), None)
+        if bad is not None:
+            raise UserError(f"revision {bad!r} is not valid")
+        out = self.git.run(
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            input="".join(f"{rev}^{{commit}}\n" for rev in wanted).encode(
+                "utf-8", "surrogateescape"
+            ),
+        ).stdout.decode("utf-8", "surrogateescape")
+        result: dict[str, str] = {}
+        for rev, line in zip(wanted, out.splitlines(), strict=False):
+            oid, _, kind = line.partition(" ")
+            if kind == "commit" and _OID_RE.fullmatch(oid):
+                result[rev] = oid
+        return result
+
+    def fetch(self, refs: Sequence[str], *, trees: bool = False) -> dict[str, str]:
         """Fetch branches (``name`` or ``refs/heads/name``), other refs (``refs/...``) or
         commit ids from the remote in one request; return each one's commit id. Branches
         land in ``refs/remotes/origin/<name>``, other refs under ``refs/remotes/origin/``.
+
+        ``trees`` (a ``tree:0`` partial clone): the fetched commits' trees come in the same
+        request, only those the commits we have do not hold (``blob:none``: the server
+        leaves out what the local history reaches). Reading a tree that is missing instead
+        makes git fetch its whole closure (every subtree: the whole repository's listing),
+        which grows with the repository even when the commit changes one file.
         """
         specs: list[str] = []
         local: dict[str, str] = {}
@@ -202,16 +232,48 @@ class Checkout:
             local[ref] = dst
         if not specs:
             return {}
+        commits_only = trees and self.filter == FILTER_COMMITS
+        with_trees = [f"--filter={FILTER_HISTORY}"] if commits_only else []
         self.git.run(
-            "fetch", "--quiet", "--no-tags", "--recurse-submodules=no", self.remote, *specs
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--recurse-submodules=no",
+            *with_trees,
+            self.remote,
+            *specs,
         )
+        shas = self.rev_parse_many(list(local.values()))
         result: dict[str, str] = {}
         for ref, dst in local.items():
-            sha = self.rev_parse(dst)
+            sha = shas.get(dst)
             if sha is None:
                 raise GitPushError(f"git fetch: {ref} did not arrive from {self.remote_url}")
             result[ref] = sha
+        if commits_only:
+            self._complete_trees(list(result.values()))
         return result
+
+    def _complete_trees(self, commits: Sequence[str]) -> None:
+        """Fetch, in one request, the trees of ``commits`` the fetch left out because an
+        older commit of the local history holds them (a server with reachability bitmaps
+        counts every local commit's trees as had; a pull request branched long ago shares
+        trees with its fork point, which a commits-only clone lacks). Listed without
+        fetching anything (~20 ms for 2,000 apps); read one by one later, each missing
+        tree would cost a request."""
+        listed = self.git.run(
+            "rev-list",
+            "--objects",
+            "--no-walk",
+            "--missing=print",
+            f"--filter={FILTER_HISTORY}",
+            *commits,
+            check=False,
+        )
+        if not listed.ok:
+            return  # git reads what it lacks when asked (slower, same answer)
+        missing = [line[1:] for line in listed.text.splitlines() if line.startswith("?")]
+        gitblobs.prefetch(self.git, missing, remote=self.remote)
 
     def remote_branch_sha(self, branch: str) -> str | None:
         """The commit ``branch`` points at on the remote (None: no such branch), with
