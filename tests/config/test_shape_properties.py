@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from config.fixtures import VALID
-from gitops_promote.adapters.yamlsafe import load
+from gitops_promote.adapters.yamlsafe import load, plain
 from gitops_promote.config.load import parse_config
-from gitops_promote.config.nodes import plain
 from gitops_promote.config.shape import schema
 from gitops_promote.errors import ConfigError
 

@@ -251,10 +251,10 @@ def _parse(text: str, source: str) -> dict[str, Any]:
     duplicate keys or extra documents). The message gives the line, never the text: a
     kubeconfig line may be a credential."""
     from gitops_promote.adapters.yamlcheck import YamlError  # noqa: PLC0415 - lazy
-    from gitops_promote.adapters.yamlsafe import load  # noqa: PLC0415 - lazy
+    from gitops_promote.adapters.yamlsafe import load, plain  # noqa: PLC0415 - lazy
 
     try:
-        conf = _plain(load(text, source))
+        conf = plain(load(text, source))
     except YamlError as err:
         at = f" at line {err.line}" if err.line is not None else ""
         raise KubeconfigError(
@@ -267,21 +267,6 @@ def _parse(text: str, source: str) -> dict[str, Any]:
             hint="give a kubeconfig file's content",
         )
     return conf
-
-
-def _plain(value: Any) -> Any:
-    """ruamel.yaml's round-trip values as plain dicts, lists, str, int, float, bool."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
 
 
 def _register_users(conf: dict[str, Any]) -> None:

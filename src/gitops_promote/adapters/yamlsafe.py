@@ -31,6 +31,8 @@ The guards and :class:`YamlError` live in :mod:`.yamlcheck`, the fast path in
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from gitops_promote.adapters.yamlcheck import (
@@ -129,6 +131,23 @@ def rt_yaml() -> Any:
     return YAML(typ="rt", pure=True)
 
 
+def plain(value: Any) -> Any:
+    """A loaded YAML value as JSON data (keys as text, timestamps as ISO text)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
 __all__ = [
     "BOM",
     "MAX_ALIAS_EXPANSION",
@@ -139,4 +158,5 @@ __all__ = [
     "decode",
     "fast_available",
     "load",
+    "plain",
 ]

@@ -4,27 +4,9 @@ item (ruamel.yaml nodes carry them), and the document as plain JSON data for the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
 from typing import Any
 
 Path = tuple[str | int, ...]
-
-
-def plain(value: Any) -> Any:
-    """A loaded YAML value as JSON data (keys as text, timestamps as ISO text)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
 
 
 def map_line(node: Any) -> int | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final, cast
 
+from gitops_promote.adapters.yamlsafe import plain
 from gitops_promote.config.fields import (
     FIELDS,
     FREEZE_EXAMPLE,
@@ -37,7 +38,6 @@ from gitops_promote.config.nodes import (
     key_line,
     line_at,
     map_line,
-    plain,
     raw_key,
 )
 from gitops_promote.errors import quote
