@@ -1,11 +1,12 @@
 """A strict checker for the Mermaid gitops-promote writes into job summaries.
 
-No Mermaid parser runs headless here (mermaid needs a browser DOM; @mermaid-js/parser covers
-neither ``gantt`` nor ``xychart-beta``), so this checks the subset we emit against Mermaid's
-documented grammar for those two diagrams, strictly: every line must match, dates must be
-real dates in the declared ``dateFormat``, a task must not end before it starts, an
-x-axis must have as many labels as the bar has values, labels must not carry the
-characters that end a token (``:``, ``,``, ``;``, ``#``, quotes, newlines).
+Mermaid's own parser runs too (tests/support/mermaid_parse.py, Node and the npm packages in
+tests/tools); this stays as the stricter check of the subset we emit, in process and without
+Node, against Mermaid's documented grammar for those two diagrams: every line must match,
+dates must be real dates in the declared ``dateFormat``, a task must not end before it
+starts, an x-axis must have as many labels as the bar has values (Mermaid accepts fewer),
+labels must not carry the characters that end a token (``:``, ``,``, ``;``, ``#``, quotes,
+newlines).
 """
 
 from __future__ import annotations
