@@ -3,7 +3,8 @@
 Kept small enough to read at 2,000 apps: each chart shows the top :data:`TOP` items and
 says in one line below it how many more there are. Only a small subset of Mermaid is
 written (``gantt`` and ``xychart-beta``), and every name in it is reduced to characters
-that need no escaping there (tests/support/mermaid_check.py holds the grammar).
+that need no escaping there (tests/support/mermaid_check.py holds the grammar; the tests
+also run Mermaid's own parser on every chart, tests/support/mermaid_parse.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 TOP: Final = 10
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9 ._/+-]")
 _DATE: Final = "%Y-%m-%d %H:%M"
+# What Mermaid's gantt lexer reads as a keyword at the start of a line, before it would
+# read a task name (case-insensitive): a task named ``title`` or ``section x`` would become
+# the chart's title or a section, ``click``, ``gantt-app`` or ``2026-01-01-x`` a parse error.
+_GANTT_KEYWORD: Final = re.compile(
+    r"(?:click|call|title|section|dateformat|axisformat|tickinterval|includes|excludes"
+    r"|todaymarker|accdescription)\s|(?:gantt|inclusiveenddates|topaxis)\b"
+    r"|week(?:day|end)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b"
+    r"|\d{4}-\d{2}-\d{2}\b",
+    re.I,
+)
 
 
 def name(text: str, limit: int = 40) -> str:
@@ -30,6 +41,13 @@ def name(text: str, limit: int = 40) -> str:
     and ``._/+-`` (anything else becomes ``-``), at most ``limit`` characters."""
     safe = _UNSAFE.sub("-", text).strip() or "-"
     return safe if len(safe) <= limit else safe[: limit - 1] + "-"
+
+
+def task_name(text: str) -> str:
+    """:func:`name` for a gantt task, with a ``-`` before it where Mermaid would read it as
+    a keyword (``title``, ``section x``, ``click``, ``gantt-app``, ``2026-01-01-x``...)."""
+    safe = name(text)
+    return name("-" + safe) if _GANTT_KEYWORD.match(safe + " ") else safe
 
 
 def _when(moment: datetime) -> str:
@@ -56,7 +74,7 @@ def gantt(
         lines.append(f"    section {name(section)}")
         for label, start, stop in tasks:
             end = max(stop, start + timedelta(minutes=1))
-            lines.append(f"    {name(label)} : {_when(start)}, {_when(end)}")
+            lines.append(f"    {task_name(label)} : {_when(start)}, {_when(end)}")
     return lines
 
 
