@@ -18,6 +18,7 @@ from gitops_promote.images import ImageRef
 from gitops_promote.plan import metrics
 from metrics.history import SINCE, UNTIL, A, B, C, at, build
 from support.mermaid_check import check_blocks
+from support.mermaid_parse import parse_ok
 from support.repos import EXAMPLE, cli
 
 
@@ -148,6 +149,11 @@ def test_text_markdown_and_job_summary_with_charts(repo: ConfigRepo, tmp_path: P
     assert "### Delivery metrics" in written
     kinds = check_blocks(written)
     assert kinds == ["xychart-beta", "xychart-beta", "gantt"]
+    ((freq, lead, recent),) = parse_ok([written])  # Mermaid's own parser
+    assert (freq.labels(), freq.bars()) == (["dev", "staging", "production"], [3, 3, 5])
+    assert (lead.labels(), lead.bars()) == (["api-service"], [27])
+    assert recent.tasks() == ["to production"] * 3
+    assert recent.data["tasks"][0]["end"] == "2026-11-11T12:00:00.000Z"
 
 
 def test_bad_range_is_one_line_exit_2(repo: ConfigRepo) -> None:
