@@ -10,8 +10,9 @@ levels:
 - **on the chain** (:func:`chained`, what ``status`` shows and every decision starts
   from): the commit is on the first-parent history being read and ``since`` is its clamped
   committer time (never earlier than its parent's:
-  :func:`gitops_promote.adapters.git.log.clamp_times`). One ``git log`` of commit headers,
-  no trees: a forged commit id or a backdated ``since`` is refused here.
+  :func:`gitops_promote.adapters.git.log.clamp_times`). One ``git log`` of commit ids,
+  parents and dates (:func:`chain_times`), no tree: a forged commit id or a ``since`` that
+  is not that commit's time is refused here.
 - **set the pin** (:func:`prove`, :func:`known`): also, the overlay file pins the artifact
   at that commit and not at its first parent (the trees of just those commits). ``soak``
   proves the entries of the few candidates it would open or update a promotion for;
@@ -41,11 +42,12 @@ history pass the file exists to save).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.git import blobs as gitblobs
+from gitops_promote.adapters.git import commits as gitcommits
 from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.log import Link
 from gitops_promote.config.model import Config
@@ -83,6 +85,14 @@ def chain_links(repo: Repo, rev: str) -> dict[str, Link]:
     commits-only clone has them all, and nothing is fetched)."""
     repo.ensure_history()
     return {link.commit: link for link in gitlog.first_parent_chain(repo.git, rev)}
+
+
+def chain_times(repo: Repo, rev: str) -> dict[str, Link]:
+    """:func:`chain_links` without the trees (``tree`` empty): commit ids, parents and
+    clamped times only (:func:`gitops_promote.adapters.git.commits.first_parent_times`),
+    all :func:`chained` needs."""
+    repo.ensure_history()
+    return {link.commit: link for link in gitcommits.first_parent_times(repo.git, rev)}
 
 
 def _agrees(entry: state.Entry, current: Mapping[Key, ImageRef | None]) -> bool:
@@ -297,7 +307,7 @@ def read_known(
     agreeing = [e for e in entries or () if _agrees(e, current) and (e.app, e.env) in files]
     if not agreeing:
         return Verified()
-    return chained(agreeing, current, files, chain_links(repo, rev))
+    return chained(agreeing, current, files, chain_times(repo, rev))
 
 
 def prove(repo: Repo, config: Config, verified: Verified, keys: Iterable[Key]) -> Verified:
@@ -316,6 +326,10 @@ def prove(repo: Repo, config: Config, verified: Verified, keys: Iterable[Key]) -
         for commit in (link.commit, link.parent):
             if commit is not None and config.has_app(key[0]):
                 wanted[(commit, event.file)] = key[0]
+    if repo.partial:  # the trees to fetch: chain_times() did not read them
+        bare = sorted(c for c, link in chain.items() if not link.tree)
+        trees = gitcommits.trees_of(repo.git, bare)
+        chain = {c: replace(link, tree=trees.get(c, link.tree)) for c, link in chain.items()}
     found = pins_at(repo, config, wanted, chain)
     failed: set[Key] = set()
     for key in asked:
@@ -335,6 +349,7 @@ def prove(repo: Repo, config: Config, verified: Verified, keys: Iterable[Key]) -
 __all__ = [
     "Verified",
     "chain_links",
+    "chain_times",
     "chained",
     "from_entries",
     "known",
