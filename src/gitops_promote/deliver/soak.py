@@ -33,7 +33,9 @@ from gitops_promote.deliver.requests import Delivery, SoakRequest
 from gitops_promote.errors import GateError, PromoteError, UserError
 from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
+from gitops_promote.facts.events import same_artifact
 from gitops_promote.facts.live import read as liveread
+from gitops_promote.facts.overlay import Current
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import shard as sharding
@@ -157,7 +159,14 @@ def gather(
     # status reads it; plan() proves the entries it would promote on). One walk: the plan
     # reads every event of the targets it may promote (did the env run the candidate
     # before?), whichever source answers "since when"
-    held = since.read(ws.repo, config, targets, rev=rev, proof=False, one_walk=True)
+    reading = pins.current(ws.repo, config, targets, rev=rev)
+    if ws.cloned and _behind(chosen, reading):
+        # the plan asks whether these envs ran their candidate before: every event of
+        # their overlays, the one history walk; its trees download meanwhile
+        ws.repo.start_tree_download()
+    held = since.read(
+        ws.repo, config, targets, rev=rev, current=reading, proof=False, one_walk=True
+    )
     now_pinned, lines = held.current, held.lines
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
@@ -181,6 +190,18 @@ def gather(
         live=liveread.gate_states(ws.repo, config, chosen),
     )
     return Gathered(found, held, [why] if why else [])
+
+
+def _behind(chosen: Sequence[tuple[App, Environment]], pinned: Mapping[Key, Current]) -> bool:
+    """Whether some chosen target pins another artifact than its upstream (its plan reads
+    its overlay's whole history: :func:`gitops_promote.plan.soak.decide`)."""
+    for app, env in chosen:
+        here, there = pinned.get((app.name, env.name)), pinned.get((app.name, env.upstream or ""))
+        if there is None or there.ref is None:
+            continue
+        if here is None or not same_artifact(here.ref, there.ref):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
