@@ -48,7 +48,6 @@ from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git import commits as gitcommits
-from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.log import Link
 from gitops_promote.config.model import Config
 from gitops_promote.errors import UserError
@@ -79,18 +78,11 @@ def read_entries(repo: Repo, config: Config, rev: str) -> list[state.Entry] | No
     return parse_entries(repo.show(rev, where[0]))
 
 
-def chain_links(repo: Repo, rev: str) -> dict[str, Link]:
-    """Every commit on ``rev``'s first-parent history, with its clamped time
-    (:func:`gitops_promote.adapters.git.log.clamp_times`): one ``git log`` of commit headers (a
-    commits-only clone has them all, and nothing is fetched)."""
-    repo.ensure_history()
-    return {link.commit: link for link in gitlog.first_parent_chain(repo.git, rev)}
-
-
 def chain_times(repo: Repo, rev: str) -> dict[str, Link]:
-    """:func:`chain_links` without the trees (``tree`` empty): commit ids, parents and
-    clamped times only (:func:`gitops_promote.adapters.git.commits.first_parent_times`),
-    all :func:`chained` needs."""
+    """Every commit on ``rev``'s first-parent history with its parents and clamped time
+    (:func:`gitops_promote.adapters.git.log.clamp_times`), ``tree`` left empty: one ``git
+    log`` of commit ids and dates (:func:`gitops_promote.adapters.git.commits.first_parent_times`;
+    a commits-only clone has them all, and nothing is fetched)."""
     repo.ensure_history()
     return {link.commit: link for link in gitcommits.first_parent_times(repo.git, rev)}
 
@@ -165,7 +157,7 @@ def known(
 ) -> Verified:
     """The pin event since which each target has run its current artifact, for the
     targets whose entries git confirms (pure). ``current``: what each overlay pins now;
-    ``files``: its pin-carrying file; ``chain``: :func:`chain_links` of the history being
+    ``files``: its pin-carrying file; ``chain``: :func:`chain_times` of the history being
     read; ``pins_at``: what ``file`` pins at ``commit``, by ``(commit, file)``, for each
     claimed commit and its first parent (missing: unreadable).
 
@@ -203,7 +195,7 @@ def chained(
 ) -> Verified:
     """The pin event since which each target has run its current artifact, for the
     targets whose entries the commit list confirms (pure; no tree read): the entry records
-    the current artifact, its commit is on ``chain`` (:func:`chain_links`) and ``since``
+    the current artifact, its commit is on ``chain`` (:func:`chain_times`) and ``since``
     is that commit's clamped time. Those that claim the current artifact and fail that are
     ``refused``; the others are ``unproven`` until :func:`prove` (see the module's
     docstring for what that trusts)."""
@@ -269,12 +261,13 @@ def from_entries(
     files: Mapping[Key, str],
 ) -> Verified:
     """:func:`known` for entries read at ``rev``: git is read only when some entry agrees
-    with its overlay (one ``git log`` of commit headers; for the entries whose commit and
-    time match, the file at each commit and its parent, in one batch)."""
+    with its overlay (one ``git log`` of commit ids and dates, :func:`chain_times`; for
+    the entries whose commit and time match, the file at each commit and its parent, in
+    one batch)."""
     agreeing = [e for e in entries or () if _agrees(e, current) and (e.app, e.env) in files]
     if not agreeing:
         return Verified()
-    chain = chain_links(repo, rev)
+    chain = chain_times(repo, rev)
     wanted: dict[tuple[str, str], str] = {}
     for entry in agreeing:
         claim = _claims(entry, chain)
@@ -284,7 +277,18 @@ def from_entries(
         for commit in (claim[0].commit, claim[1]):
             if commit is not None:
                 wanted[(commit, file)] = entry.app
-    return known(agreeing, current, files, chain, pins_at(repo, config, wanted, chain))
+    read = pins_at(repo, config, wanted, _with_trees(repo, chain, {c for c, _ in wanted}))
+    return known(agreeing, current, files, chain, read)
+
+
+def _with_trees(repo: Repo, chain: Mapping[str, Link], commits: Iterable[str]) -> dict[str, Link]:
+    """The links of ``commits`` on ``chain``, with their root trees where :func:`pins_at`
+    fetches them (a partial clone: one ``rev-parse``; :func:`chain_times` reads none)."""
+    links = {c: chain[c] for c in commits if c in chain}
+    if not repo.partial:
+        return links
+    trees = gitcommits.trees_of(repo.git, sorted(c for c, link in links.items() if not link.tree))
+    return {c: replace(link, tree=trees.get(c, link.tree)) for c, link in links.items()}
 
 
 def read_known(
@@ -326,11 +330,7 @@ def prove(repo: Repo, config: Config, verified: Verified, keys: Iterable[Key]) -
         for commit in (link.commit, link.parent):
             if commit is not None and config.has_app(key[0]):
                 wanted[(commit, event.file)] = key[0]
-    if repo.partial:  # the trees to fetch: chain_times() did not read them
-        bare = sorted(c for c, link in chain.items() if not link.tree)
-        trees = gitcommits.trees_of(repo.git, bare)
-        chain = {c: replace(link, tree=trees.get(c, link.tree)) for c, link in chain.items()}
-    found = pins_at(repo, config, wanted, chain)
+    found = pins_at(repo, config, wanted, _with_trees(repo, chain, chain))
     failed: set[Key] = set()
     for key in asked:
         event, link = verified.events[key], verified.claims[key][0]
@@ -348,7 +348,6 @@ def prove(repo: Repo, config: Config, verified: Verified, keys: Iterable[Key]) -
 
 __all__ = [
     "Verified",
-    "chain_links",
     "chain_times",
     "chained",
     "from_entries",
