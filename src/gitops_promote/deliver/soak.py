@@ -1,13 +1,17 @@
-"""The soak run's orchestration: inputs -> workspace -> config -> facts (ONE history pass
-over every target's overlay, the work tree's pins, the open promotion pull requests) ->
-plan (pure: :func:`gitops_promote.plan.soak.plan`) -> deliver each target that may go
+"""The soak run's orchestration: inputs -> workspace -> config -> facts (the state file's
+answers as the commit list confirms them, at most ONE history pass over every target's
+overlay for the rest and for the targets' own events, the work tree's pins, the open
+promotion pull requests) -> plan (pure: :func:`gitops_promote.plan.soak.plan`; a
+state-file answer a promotion would rest on is proven first: :func:`plan`) -> deliver
+each target that may go
 through its env's normal path (:func:`gitops_promote.deliver.promotion.deliver`: a commit
 for ``mode: push``, the same stable branch and pull request ``promote`` uses otherwise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gitops_promote.adapters.git import plumbing
@@ -29,7 +33,9 @@ from gitops_promote.deliver.requests import Delivery, SoakRequest
 from gitops_promote.errors import GateError, PromoteError, UserError
 from gitops_promote.facts import pins, since
 from gitops_promote.facts import statefile as state
+from gitops_promote.facts.events import same_artifact
 from gitops_promote.facts.live import read as liveread
+from gitops_promote.facts.overlay import Current
 from gitops_promote.facts.timelines import Key
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import shard as sharding
@@ -137,9 +143,10 @@ def gather(
     now: datetime,
     chosen: Sequence[tuple[App, Environment]],
     apps: frozenset[str] | None = None,
-) -> tuple[soakplan.Facts, list[str]]:
-    """The facts of every target (one history pass, the work tree's pins) and the open
-    promotion PRs of the ``chosen`` targets; plus notes on what was not looked at.
+) -> Gathered:
+    """The facts of every target (the state file's answers, unproven, and at most one
+    history pass; the work tree's pins) and the open promotion PRs of the ``chosen``
+    targets; plus notes on what was not looked at.
     ``apps``: only these apps' facts (a shard's: its dependencies are its own)."""
     targets = soakplan.fact_targets(config)
     if apps is not None:
@@ -148,9 +155,19 @@ def gather(
     # history: an overlay broken at HEAD must stop its target, not be read as the pin it
     # had before
     rev = "HEAD" if ws.cloned else None
-    # since when: from the state file where it answers, else history (as status reads it)
-    held = since.read(ws.repo, config, targets, rev=rev)
-    now_pinned, lines, notes = held.current, held.lines, held.notes
+    # since when: from the state file where the commit list confirms it, else history (as
+    # status reads it; plan() proves the entries it would promote on). One walk: the plan
+    # reads every event of the targets it may promote (did the env run the candidate
+    # before?), whichever source answers "since when"
+    reading = pins.current(ws.repo, config, targets, rev=rev)
+    if ws.cloned and _behind(chosen, reading):
+        # the plan asks whether these envs ran their candidate before: every event of
+        # their overlays, the one history walk; its trees download meanwhile
+        ws.repo.start_tree_download()
+    held = since.read(
+        ws.repo, config, targets, rev=rev, current=reading, proof=False, one_walk=True
+    )
+    now_pinned, lines = held.current, held.lines
     current: dict[Key, ImageRef | None] = {}
     files: dict[Key, str] = {}
     unreadable: dict[Key, str] = {}
@@ -172,7 +189,49 @@ def gather(
         unreadable=unreadable,
         live=liveread.gate_states(ws.repo, config, chosen),
     )
-    return found, [*notes, *([why] if why else [])]
+    return Gathered(found, held, [why] if why else [])
+
+
+def _behind(chosen: Sequence[tuple[App, Environment]], pinned: Mapping[Key, Current]) -> bool:
+    """Whether some chosen target pins another artifact than its upstream (its plan reads
+    its overlay's whole history: :func:`gitops_promote.plan.soak.decide`)."""
+    for app, env in chosen:
+        here, there = pinned.get((app.name, env.name)), pinned.get((app.name, env.upstream or ""))
+        if there is None or there.ref is None:
+            continue
+        if here is None or not same_artifact(here.ref, there.ref):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What :func:`gather` read: the plan's facts, since when each target has run its pin
+    (``held``: its state-file answers not all proven yet) and notes on what was not read."""
+
+    facts: soakplan.Facts
+    held: since.Since
+    notes: Sequence[str]
+
+
+def plan(
+    ws: Workspace, config: Config, gathered: Gathered, keep: Collection[Key]
+) -> tuple[list[Decision], soakplan.Facts, list[str]]:
+    """The decisions of :func:`gitops_promote.plan.soak.plan`, on facts whose state-file
+    answers are proven wherever a decision of ``keep`` would promote on one (the entry's
+    commit set the upstream's pin: :func:`gitops_promote.facts.since.prove`); an entry that
+    fails is refused, history answers for it and the plan is made again. Returns the
+    decisions, the facts they were made on and the notes (one per refused entry)."""
+    found, held = gathered.facts, gathered.held
+    while True:
+        decisions = soakplan.plan(found)
+        wanted = {
+            (d.app, d.source) for d in decisions if d.status == "promote" and (d.app, d.env) in keep
+        } & held.unproven
+        if not wanted:
+            return decisions, found, [*held.notes, *gathered.notes]
+        held = since.prove(ws.repo, config, held, wanted)
+        found = replace(found, lines=held.lines)
 
 
 def soak(req: SoakRequest, loc: Location, creds: Credentials) -> tuple[list[Outcome], list[str]]:
@@ -196,9 +255,10 @@ def soak(req: SoakRequest, loc: Location, creds: Credentials) -> tuple[list[Outc
         mine = sharding.owned(config, req.shard) if req.shard is not None else None
         if mine is not None:
             chosen = [(a, e) for a, e in chosen if a.name in mine]
-        facts, notes = gather(ws, config, base, req.now, chosen, mine)
         keep = {(a.name, e.name) for a, e in chosen}
-        for decision in soakplan.plan(facts):
+        gathered = gather(ws, config, base, req.now, chosen, mine)
+        decisions, facts, notes = plan(ws, config, gathered, keep)
+        for decision in decisions:
             if (decision.app, decision.env) not in keep:
                 continue
             if decision.status != "promote" or req.dry_run:

@@ -28,12 +28,14 @@ def gather(
     rev: str | None = None,
     notes: list[str] | None = None,
 ) -> list[Row]:
-    """Since when from the state file where git confirms it, else one history pass for the
-    other targets (``notes``, when given, gets a line per state-file entry git refused);
-    the working tree (or, in a fresh clone, the tree of ``rev``: see
+    """Since when from the state file where the commit list confirms it (its commit is on
+    the branch, its since that commit's time: no tree is read; what that trusts is in
+    :mod:`gitops_promote.facts.statesince`), else one history pass for the other targets
+    (``notes``, when given, gets a line per state-file entry git refused); the working
+    tree (or, in a fresh clone, the tree of ``rev``: see
     :func:`gitops_promote.facts.pins.current`) says what is pinned now
     (:func:`gitops_promote.facts.since.read`)."""
-    held = since_when.read(repo, config, targets, rev=rev)
+    held = since_when.read(repo, config, targets, rev=rev, proof=False)
     if notes is not None:
         notes += held.notes
     rows: list[Row] = []
