@@ -80,6 +80,34 @@ def cat_file(git: Git, kind: str, rev: str) -> str:
     return git.run("cat-file", kind, rev).text
 
 
+def diff_tree_entries(git: Git, old: str, new: str) -> dict[str, tuple[str, str] | None]:
+    """path -> (mode, object id) in ``new`` of every entry (as :func:`ls_tree` lists them:
+    files, symlinks, submodules) that differs between the tree-ishes ``old`` and ``new``;
+    None where ``new`` lacks it. One ``git diff-tree``, which walks only the subtrees that
+    differ: ``ls_tree(old)`` patched with this is ``ls_tree(new)``."""
+    out = git.run(
+        "diff-tree",
+        "-r",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--ignore-submodules=none",
+        "--no-commit-id",
+        old,
+        new,
+    ).stdout
+    fields = out.split(b"\0")
+    changed: dict[str, tuple[str, str] | None] = {}
+    for meta, raw_path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(b":"):
+            continue
+        _old_mode, mode, _old_oid, oid, status = meta[1:].decode().split(" ")
+        path = raw_path.decode("utf-8", "surrogateescape")
+        changed[path] = None if status == "D" else (mode, oid)
+    return changed
+
+
 def diff_tree_names(git: Git, old: str, new: str) -> list[str]:
     """The files that differ between commits ``old`` and ``new``, recursively."""
     return git.run("diff-tree", "--no-commit-id", "--name-only", "-r", old, new).text.splitlines()
@@ -118,6 +146,7 @@ __all__ = [
     "Tree",
     "cat_file",
     "current_branch",
+    "diff_tree_entries",
     "diff_tree_names",
     "has_remote",
     "log_format",
