@@ -16,6 +16,7 @@ from gitops_promote.facts.merged import REGULAR, both_trees, ls_tree
 from support import gitutil
 
 ODD_NAME = b"apps/odd\n::error::x\tname-\xff.yaml"
+CUT_NAME = b"apps/cut-\xe2\x82"  # a character cut short at the end of the name
 
 
 def _commit(root: Path, message: str) -> str:
@@ -43,6 +44,7 @@ def _repo(tmp_path: Path) -> tuple[Repo, str, str]:
     (root / "apps/a/up-link").symlink_to("../../../../outside")
     (root / "apps/a/in-link").symlink_to("base")
     (root / os.fsdecode(ODD_NAME)).write_bytes(b"odd: 1\n")
+    (root / os.fsdecode(CUT_NAME)).write_bytes(b"cut: 1\n")
     gitutil.git("add", "-A", cwd=root)
     gitutil.git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},apps/sub", cwd=root)
     (root / "apps/sub").mkdir()  # an uninitialised submodule, as a checkout has it
@@ -82,6 +84,8 @@ def test_patched_entries_equal_a_second_listing(tmp_path: Path) -> None:
         )
     odd = ODD_NAME.decode("utf-8", "surrogateescape")
     assert odd in changed
+    assert odd in before_entries  # each name decoded as it would be alone
+    assert CUT_NAME.decode("utf-8", "surrogateescape") in before_entries
     assert after_entries["apps/sub"][0] == "160000"
     assert after_entries["apps/a/in-link"][0] == "120000"
     assert after_entries["apps/b/run.sh"][0] == "100755"

@@ -30,11 +30,13 @@ def ls_tree(git: Git, rev: str, *, trees: bool = False) -> Tree:
     options = ("-r", "-t") if trees else ("-r",)
     out = git.run("ls-tree", *options, "-z", "--full-tree", rev).stdout
     entries: Tree = {}
-    for record in out.split(b"\0"):
+    # decoded once: UTF-8 never uses the bytes of NUL, tab or space inside a character,
+    # so each path decodes as it would alone (bytes that are not UTF-8 as surrogates)
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
         if record:
-            meta, _, path = record.partition(b"\t")
-            mode, _kind, oid = meta.decode().split(" ")
-            entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+            meta, _, path = record.partition("\t")
+            mode, _kind, oid = meta.split(" ")
+            entries[path] = (mode, oid)
     return entries
 
 
