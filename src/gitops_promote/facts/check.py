@@ -2,7 +2,8 @@
 
 - the two trees: the base branch's tip, and the tree once the pull request is merged
   (``git merge-tree --write-tree``: what GitHub's merge ref would hold; when the PR
-  conflicts, its head against the merge base);
+  conflicts, its head against the merge base): the base's whole listing once, the merged
+  tree's as that listing patched with one ``git diff-tree`` (only the subtrees that differ);
 - the texts the gates need from both trees, in one ``cat-file`` batch (a partial clone
   fetches the missing blobs in one request);
 - since when the touched targets' upstreams have run their pins: from the base branch's
