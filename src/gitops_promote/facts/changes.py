@@ -18,6 +18,7 @@ file (a Helm values file, a manifest with setter markers).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
@@ -113,8 +114,15 @@ def texts_for_changes(
                 if file:
                     wanted.add(file)
     if closure:
-        wanted.update(p for p in tree.files if is_kustomization(p))
+        wanted.update(_kustomizations(tree.files))
     return {p for p in wanted if p in tree.files}
+
+
+@functools.lru_cache(maxsize=2)
+def _kustomizations(files: frozenset[str]) -> tuple[str, ...]:
+    """The kustomization files among ``files``, listed once for both trees of a check
+    (they share their file set unless the pull request adds or removes a file)."""
+    return tuple(p for p in files if is_kustomization(p))
 
 
 def texts_for_keys(config: Config, tree: Tree, keys: Iterable[tuple[str, str]]) -> set[str]:

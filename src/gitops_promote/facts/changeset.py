@@ -44,6 +44,17 @@ class Tree:
                 parent = posixpath.dirname(parent)
         return cls(rev, names, dict(texts or {}), frozenset(dirs))
 
+    def patched(self, rev: str, regular: Mapping[str, bool]) -> Tree:
+        """The tree ``rev`` whose regular files are this one's, except the paths of
+        ``regular``: each a regular file there (True) or not (False); no texts. When the
+        set of files stays the same (a pin edited in place), its directories are this
+        tree's, not computed again."""
+        gone = {p for p, kept in regular.items() if not kept and p in self.files}
+        new = {p for p, kept in regular.items() if kept and p not in self.files}
+        if not gone and not new:
+            return Tree(rev, self.files, {}, self.dirs)
+        return Tree.of(rev, (self.files - gone) | new)
+
     def is_dir(self, path: str) -> bool:
         return path.rstrip("/") in self.dirs
 

@@ -2,7 +2,8 @@
 
 - the two trees: the base branch's tip, and the tree once the pull request is merged
   (``git merge-tree --write-tree``: what GitHub's merge ref would hold; when the PR
-  conflicts, its head against the merge base);
+  conflicts, its head against the merge base): the base's whole listing once, the merged
+  tree's as that listing patched with one ``git diff-tree`` (only the subtrees that differ);
 - the texts the gates need from both trees, in one ``cat-file`` batch (a partial clone
   fetches the missing blobs in one request);
 - since when the touched targets' upstreams have run their pins: from the base branch's
@@ -32,7 +33,7 @@ from gitops_promote.facts import statefile as state
 from gitops_promote.facts import timelines as facts
 from gitops_promote.facts.changes import ChangeSet, Key, Tree
 from gitops_promote.facts.judged import Deployed, Facts
-from gitops_promote.facts.merged import REGULAR, Revisions, decode, ls_tree, with_texts
+from gitops_promote.facts.merged import REGULAR, Revisions, both_trees, decode, with_texts
 from gitops_promote.facts.renders import (
     base_renders,
     deployed_images,
@@ -209,15 +210,11 @@ def gather(
     render_overlays: bool = True,
 ) -> Facts:
     """Every fact :func:`~gitops_promote.plan.gates.evaluate.evaluate` needs for ``revs``."""
-    before_entries = ls_tree(repo, revs.before)
-    after_entries = ls_tree(repo, revs.after)
-    changed = sorted(
-        p
-        for p in set(before_entries) | set(after_entries)
-        if before_entries.get(p) != after_entries.get(p)
-    )
+    before_entries, after_entries, changed = both_trees(repo, revs.before, revs.after)
     before = Tree.of(revs.before, (p for p, (m, _) in before_entries.items() if m in REGULAR))
-    after = Tree.of(revs.after, (p for p, (m, _) in after_entries.items() if m in REGULAR))
+    after = before.patched(
+        revs.after, {p: p in after_entries and after_entries[p][0] in REGULAR for p in changed}
+    )
 
     # promotion.yaml: the base branch's governs; the PR's is only validated.
     first = repo.read_objects(

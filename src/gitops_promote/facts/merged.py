@@ -54,6 +54,24 @@ def ls_tree(repo: Repo, rev: str) -> dict[str, tuple[str, str]]:
     return plumbing.ls_tree(repo.git, rev)
 
 
+def both_trees(
+    repo: Repo, before: str, after: str
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]], list[str]]:
+    """The entries of ``before``'s and ``after``'s trees (as :func:`ls_tree`) and the sorted
+    paths whose entry differs: ``before`` listed once, ``after`` as ``before`` patched with
+    one ``git diff-tree`` (which reads only the subtrees that differ, not the whole tree a
+    second time)."""
+    before_entries = ls_tree(repo, before)
+    delta = plumbing.diff_tree_entries(repo.git, before, after)
+    after_entries = dict(before_entries)
+    for path, entry in delta.items():
+        if entry is None:
+            after_entries.pop(path, None)
+        else:
+            after_entries[path] = entry
+    return before_entries, after_entries, sorted(delta)
+
+
 def revisions(repo: Repo, base: str, head: str) -> Revisions:
     """Resolve ``base`` and ``head`` and compute the merged tree."""
 

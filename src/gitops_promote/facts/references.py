@@ -187,11 +187,11 @@ def reached(tree: Tree, changed: Iterable[str]) -> dict[str, set[str]]:
     Only the kustomizations whose text may name a reached path are parsed
     (:func:`could_reference`), so the work follows what the change reaches; every
     kustomization's text must have been read (one that was not cannot be followed)."""
-    kfiles = [
+    kfiles = [  # the texts read, not every file listed: the same kustomizations, fewer steps
         (parent, p, text, _irregular(text))
-        for p in tree.files
+        for p, text in tree.texts.items()
         for parent, _, base in [p.rpartition("/")]
-        if base in overlays.KUSTOMIZATION_NAMES and (text := tree.texts.get(p)) is not None
+        if base in overlays.KUSTOMIZATION_NAMES and p in tree.files
     ]
     out: dict[str, set[str]] = {}
     queue: list[tuple[str, str]] = []

@@ -30,11 +30,13 @@ def ls_tree(git: Git, rev: str, *, trees: bool = False) -> Tree:
     options = ("-r", "-t") if trees else ("-r",)
     out = git.run("ls-tree", *options, "-z", "--full-tree", rev).stdout
     entries: Tree = {}
-    for record in out.split(b"\0"):
+    # decoded once: UTF-8 never uses the bytes of NUL, tab or space inside a character,
+    # so each path decodes as it would alone (bytes that are not UTF-8 as surrogates)
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
         if record:
-            meta, _, path = record.partition(b"\t")
-            mode, _kind, oid = meta.decode().split(" ")
-            entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+            meta, _, path = record.partition("\t")
+            mode, _kind, oid = meta.split(" ")
+            entries[path] = (mode, oid)
     return entries
 
 
@@ -80,6 +82,34 @@ def cat_file(git: Git, kind: str, rev: str) -> str:
     return git.run("cat-file", kind, rev).text
 
 
+def diff_tree_entries(git: Git, old: str, new: str) -> dict[str, tuple[str, str] | None]:
+    """path -> (mode, object id) in ``new`` of every entry (as :func:`ls_tree` lists them:
+    files, symlinks, submodules) that differs between the tree-ishes ``old`` and ``new``;
+    None where ``new`` lacks it. One ``git diff-tree``, which walks only the subtrees that
+    differ: ``ls_tree(old)`` patched with this is ``ls_tree(new)``."""
+    out = git.run(
+        "diff-tree",
+        "-r",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--ignore-submodules=none",
+        "--no-commit-id",
+        old,
+        new,
+    ).stdout
+    fields = out.split(b"\0")
+    changed: dict[str, tuple[str, str] | None] = {}
+    for meta, raw_path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(b":"):
+            continue
+        _old_mode, mode, _old_oid, oid, status = meta[1:].decode().split(" ")
+        path = raw_path.decode("utf-8", "surrogateescape")
+        changed[path] = None if status == "D" else (mode, oid)
+    return changed
+
+
 def diff_tree_names(git: Git, old: str, new: str) -> list[str]:
     """The files that differ between commits ``old`` and ``new``, recursively."""
     return git.run("diff-tree", "--no-commit-id", "--name-only", "-r", old, new).text.splitlines()
@@ -118,6 +148,7 @@ __all__ = [
     "Tree",
     "cat_file",
     "current_branch",
+    "diff_tree_entries",
     "diff_tree_names",
     "has_remote",
     "log_format",
