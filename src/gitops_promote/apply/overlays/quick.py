@@ -153,7 +153,8 @@ _SLOT: Final = re.compile(
     r"([A-Za-z0-9](?:[A-Za-z0-9_.:@/+=-]*[A-Za-z0-9_.@/+=-])?)$",
     re.MULTILINE,
 )
-_TEMPLATES: dict[str, _Map | type[_Refused] | None] = {}
+# shape -> its parse (or _Refused) and the number of each slot line, in order
+_TEMPLATES: dict[str, tuple[_Map | type[_Refused] | None, tuple[int, ...]]] = {}
 _TEMPLATES_MAX: Final = 1024
 
 
@@ -163,35 +164,24 @@ def _parse(text: str) -> tuple[_Map | None, dict[int, str]]:
     overlay differ in a digest or a tag; the overlays of a fleet in the image's name):
     the parse of that shape, and the word of each slot line (by line number), which is
     the value of the scalar on that line (:func:`_value_of`)."""
-    words: dict[int, str] = {}
-    parts: list[str] = []
-    at = 0
-    line = 1
-    for match in _SLOT.finditer(text):
-        word = match.group(2)
-        if word in _NULLS:
-            return _parse_text(text), {}
-        start = match.start(2)
-        line += text.count("\n", at, start)
-        words[line] = word
-        parts += (text[at:start], "x")
-        at = match.end(2)
-    if not words:
+    found = [word for _, word in _SLOT.findall(text)]
+    if not found or not _NULLS.isdisjoint(found):
         return _parse_text(text), {}
-    parts.append(text[at:])
-    shape = "".join(parts)
-    found = _TEMPLATES.get(shape)
-    if found is None and shape not in _TEMPLATES:
+    shape = _SLOT.sub(r"\g<1>x", text)
+    cached = _TEMPLATES.get(shape)
+    if cached is None:
+        lines = tuple(shape.count("\n", 0, m.start()) + 1 for m in _SLOT.finditer(shape))
         try:
-            found = _parse_text(shape)
+            cached = (_parse_text(shape), lines)
         except _Refused:
-            found = _Refused
+            cached = (_Refused, lines)
         if len(_TEMPLATES) >= _TEMPLATES_MAX:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
-        _TEMPLATES[shape] = found
-    if found is _Refused:
+        _TEMPLATES[shape] = cached
+    root, lines = cached
+    if root is _Refused:
         raise _Refused
-    return (found if isinstance(found, _Map) else None), words
+    return (root if isinstance(root, _Map) else None), dict(zip(lines, found, strict=True))
 
 
 def _value_of(node: _Scalar, words: dict[int, str]) -> str:
