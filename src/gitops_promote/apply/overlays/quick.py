@@ -164,10 +164,12 @@ def _parse(text: str) -> tuple[_Map | None, dict[int, str]]:
     overlay differ in a digest or a tag; the overlays of a fleet in the image's name):
     the parse of that shape, and the word of each slot line (by line number), which is
     the value of the scalar on that line (:func:`_value_of`)."""
-    found = [word for _, word in _SLOT.findall(text)]
+    parts = _SLOT.split(text)  # text, then (prefix, word, text) for each slot line
+    found = parts[2::3]
     if not found or not _NULLS.isdisjoint(found):
         return _parse_text(text), {}
-    shape = _SLOT.sub(r"\g<1>x", text)
+    parts[2::3] = ["x"] * len(found)
+    shape = "".join(parts)
     cached = _TEMPLATES.get(shape)
     if cached is None:
         lines = tuple(shape.count("\n", 0, m.start()) + 1 for m in _SLOT.finditer(shape))
