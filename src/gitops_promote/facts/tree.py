@@ -17,6 +17,9 @@ adapter: the pure layers may use it.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -55,14 +58,25 @@ class WorkTree:
     def kind(self, path: str) -> Kind | None:
         if path == ".":
             return "dir" if self.root.is_dir() else None
-        target = self.root / path
-        if target.is_symlink():
+        try:  # one lstat: what pathlib's is_symlink, is_dir, is_file and exists tell
+            mode = os.lstat(f"{self.root}/{path}").st_mode
+        except OSError as err:
+            if err.errno in _ABSENT:
+                return None
+            raise
+        except ValueError:  # a NUL in the path: pathlib says it is not there
+            return None
+        if stat.S_ISLNK(mode):
             return "link"
-        if target.is_dir():
+        if stat.S_ISDIR(mode):
             return "dir"
-        if target.is_file():
+        if stat.S_ISREG(mode):
             return "file"
-        return "other" if target.exists() else None
+        return "other"
+
+
+# The errors pathlib's tests read as "no such path" (ENOENT, ENOTDIR, EBADF, ELOOP).
+_ABSENT: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 
 
 REGULAR: Final = frozenset({"100644", "100755"})

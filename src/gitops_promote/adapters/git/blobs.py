@@ -37,7 +37,7 @@ def cat_batch(git: Git, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
         if "\n" in name:
             raise ValueError(f"object name {name!r} contains a newline")
     data = "".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape")
-    out = git.run("cat-file", "--batch", input=data).stdout
+    out = git.run("cat-file", "--batch", input=data, to_file=True).stdout
     return _parse_batch(out, len(names))
 
 

@@ -14,6 +14,7 @@ credential helpers when a token is given, earlier ``extraHeader`` values for the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -248,8 +249,12 @@ class Git:
         push_guard: object = None,
         config: Sequence[tuple[str, str]] = (),
         cwd: Path | None = None,
+        to_file: bool = False,
     ) -> Completed:
         """Run ``git *args``; raise :class:`GitCommandError` on failure when ``check``.
+
+        ``to_file``: git writes its output to an unnamed temporary file, read once git is
+        done (megabytes from a pipe cost this process a wake-up per few kilobytes).
 
         ``push`` refuses to run unless ``push_guard`` is the token that
         :func:`gitops_promote.adapters.git.repo.check_push_allowed` hands out: every push goes
@@ -278,16 +283,21 @@ class Git:
                 env[f"GIT_CONFIG_VALUE_{i}"] = value
             env["GIT_CONFIG_COUNT"] = str(start + len(config))
         try:
-            proc = subprocess.run(
-                argv,
-                cwd=cwd or self.cwd,
-                env=env,
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=True,
-                check=False,
-                timeout=self.timeout,
-            )
+            with tempfile.TemporaryFile() if to_file else contextlib.nullcontext() as sink:
+                proc = subprocess.run(
+                    argv,
+                    cwd=cwd or self.cwd,
+                    env=env,
+                    input=input,
+                    stdin=None if input is not None else subprocess.DEVNULL,
+                    stdout=sink if sink is not None else subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    check=False,
+                    timeout=self.timeout,
+                )
+                if sink is not None:
+                    sink.seek(0)
+                    proc.stdout = sink.read()
         except FileNotFoundError as exc:
             if cwd or self.cwd:
                 where = Path(cwd or self.cwd or ".")

@@ -13,6 +13,10 @@ multi-line scalars, escapes, duplicate keys, odd keys, CRLF, non-ASCII, setter m
 a file the full reader would refuse or find a broken pin in) is :data:`UNSURE`: the
 full reader (:func:`gitops_promote.apply.overlays.read_pin`) decides. Whenever it
 answers, the answer is exactly the full reader's (``tests/overlays/test_quick.py``).
+
+Texts that differ only in the one-word values of their ``key: value`` lines (the
+versions of an overlay, the overlays of a fleet) share one parse of their shape (a
+bounded cache), each reading its own words back (``tests/overlays/test_quick_shapes.py``).
 """
 
 from __future__ import annotations
@@ -140,7 +144,55 @@ def _is_start_marker(content: str) -> bool:
     return content == "---" or bool(re.fullmatch(r"--- *(?: #.*)?", content))
 
 
-def _parse(text: str) -> _Map | None:
+# A line ``key: value`` (after a sequence's dash or not) whose value is one plain word of
+# a safe alphabet (never null, never ending with ``:``) right up to the end of the line:
+# such a line always parses as that key and a string scalar of exactly that word,
+# whatever the word, so the rest of the parse does not depend on it.
+_SLOT: Final = re.compile(
+    r"^( *(?:- +)?[A-Za-z_][A-Za-z0-9_./-]{0,199}: +)"
+    r"([A-Za-z0-9](?:[A-Za-z0-9_.:@/+=-]*[A-Za-z0-9_.@/+=-])?)$",
+    re.MULTILINE,
+)
+# shape -> its parse (or _Refused) and the number of each slot line, in order
+_TEMPLATES: dict[str, tuple[_Map | type[_Refused] | None, tuple[int, ...]]] = {}
+_TEMPLATES_MAX: Final = 1024
+
+
+def _parse(text: str) -> tuple[_Map | None, dict[int, str]]:
+    """:func:`_parse_text` of ``text``, its structure parsed once for every text that
+    differs from it only in the words of its :data:`_SLOT` lines (the versions of an
+    overlay differ in a digest or a tag; the overlays of a fleet in the image's name):
+    the parse of that shape, and the word of each slot line (by line number), which is
+    the value of the scalar on that line (:func:`_value_of`)."""
+    parts = _SLOT.split(text)  # text, then (prefix, word, text) for each slot line
+    found = parts[2::3]
+    if not found or not _NULLS.isdisjoint(found):
+        return _parse_text(text), {}
+    parts[2::3] = ["x"] * len(found)
+    shape = "".join(parts)
+    cached = _TEMPLATES.get(shape)
+    if cached is None:
+        lines = tuple(shape.count("\n", 0, m.start()) + 1 for m in _SLOT.finditer(shape))
+        try:
+            cached = (_parse_text(shape), lines)
+        except _Refused:
+            cached = (_Refused, lines)
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+        _TEMPLATES[shape] = cached
+    root, lines = cached
+    if root is _Refused:
+        raise _Refused
+    return (root if isinstance(root, _Map) else None), dict(zip(lines, found, strict=True))
+
+
+def _value_of(node: _Scalar, words: dict[int, str]) -> str:
+    """A scalar's text: its line's word when it stands on a slot line (its value in the
+    text, where the shape has a placeholder)."""
+    return words.get(node.line, node.value)
+
+
+def _parse_text(text: str) -> _Map | None:
     """The one document of ``text`` (None: none), when it is in the subset; a root that
     is not a mapping is refused."""
     lines = _Lines(text)
@@ -331,22 +383,22 @@ def read_pin(filename: str, text: str, target: Target) -> Pin | Unsure | None:
     if len(text) > _LIMIT or not _TEXT.fullmatch(text):
         return UNSURE
     try:
-        root = _parse(text)
+        root, words = _parse(text)
         if kind == "kustomize":
-            return _kustomize(root, target.match)
-        return _helm(root, target.key, target.image)
+            return _kustomize(root, target.match, words)
+        return _helm(root, target.key, target.image, words)
     except (_Refused, InputError):
         return UNSURE
 
 
-def _raw(node: _Node) -> str | None:
+def _raw(node: _Node, words: dict[int, str]) -> str | None:
     """A scalar's text (None for a null or a collection), as the full reader's ``raw``."""
     if isinstance(node, _Scalar) and not node.null:
-        return node.value
+        return _value_of(node, words)
     return None
 
 
-def _kustomize(root: _Map | None, match: str) -> Pin | None:
+def _kustomize(root: _Map | None, match: str, words: dict[int, str]) -> Pin | None:
     if root is None:
         return None
     images = root.pairs.get("images")
@@ -360,7 +412,7 @@ def _kustomize(root: _Map | None, match: str) -> Pin | None:
         if not isinstance(item, _Map):
             raise _Refused
         name_node = item.pairs.get("name")
-        name = _raw(name_node) if name_node is not None else None
+        name = _raw(name_node, words) if name_node is not None else None
         if not name or name in seen:
             raise _Refused  # no name, or two entries with it
         seen.add(name)
@@ -371,8 +423,8 @@ def _kustomize(root: _Map | None, match: str) -> Pin | None:
                 continue
             if not isinstance(value, _Scalar):
                 raise _Refused  # "is not a single value"
-            if value.value:
-                values[field] = value.value
+            if text := _value_of(value, words):
+                values[field] = text
         if name == match and found is None:
             line = item.lines["name"]
             for field in ("digest", "newTag", "newName"):
@@ -384,7 +436,7 @@ def _kustomize(root: _Map | None, match: str) -> Pin | None:
     return found
 
 
-def _helm(root: _Map | None, key: str, image: str) -> Pin | None:
+def _helm(root: _Map | None, key: str, image: str, words: dict[int, str]) -> Pin | None:
     if root is None:
         return None
     node: _Node = root
@@ -399,7 +451,7 @@ def _helm(root: _Map | None, key: str, image: str) -> Pin | None:
     if isinstance(node, _Scalar):
         if node.null:
             raise _Refused  # "neither an image reference nor a mapping"
-        return Pin(ImageRef.parse(node.value), node.line)
+        return Pin(ImageRef.parse(_value_of(node, words)), node.line)
     if not isinstance(node, _Map):
         raise _Refused
     mapping = node
@@ -410,7 +462,8 @@ def _helm(root: _Map | None, key: str, image: str) -> Pin | None:
             return None, None
         if not isinstance(found, _Scalar):
             raise _Refused
-        return (None if found.null else found.value or None), mapping.lines[name]
+        value = None if found.null else _value_of(found, words) or None
+        return value, mapping.lines[name]
 
     repo_key = (
         "name" if "repository" not in mapping.pairs and "name" in mapping.pairs else "repository"
