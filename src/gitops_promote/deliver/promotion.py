@@ -19,6 +19,7 @@ from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpush
 from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
 from gitops_promote.config.load import load_config
 from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.deliver import warm
 from gitops_promote.deliver.choice import Choice, Job, choose
 from gitops_promote.deliver.inputs import (
     check_base_branch,
@@ -86,6 +87,7 @@ def promote(
     req: PromoteRequest, loc: Location, creds: Credentials
 ) -> tuple[PromotionResult, list[GateResult]]:
     identity = parse_identity(req.author)
+    warming = warm.start()  # promotion.yaml's parsers load while the clone runs
     with open_workspace(
         loc,
         creds,
@@ -99,6 +101,7 @@ def promote(
     ) as ws:
         require_commits(ws)
         align_checkout(ws, req)
+        warming.wait()
         config = load_config(ws.root, loc.config_path)
         base = check_base_branch(ws, config, loc)
         env = pick_env(config, req.env)
@@ -117,7 +120,7 @@ def promote(
         apps = pick_apps(config, names, env)
         upstream_env = config.upstream_of(env)
         envs = [env] + ([upstream_env] if upstream_env else [])
-        ws.repo.add_sparse([config.overlay_path(a, e) for a in apps for e in envs])
+        ws.repo.add_sparse(sparse_paths(req, config, apps, envs, env))
         # since when: the one source status and soak read (the state file, else history)
         held = since_when.read(ws.repo, config, history_targets(req, apps, env, upstream_env))
         lines = dict(held.lines)
@@ -167,6 +170,23 @@ def deliver(job: Job, result: PromotionResult) -> PromotionResult:
         ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(job, result)
     return deliver_pull_request(job, result)
+
+
+def sparse_paths(
+    req: PromoteRequest,
+    config: Config,
+    apps: Sequence[App],
+    envs: Sequence[Environment],
+    env: Environment,
+) -> list[str]:
+    """The overlays a promotion checks out: those of ``envs`` (the env and its upstream);
+    for a push, also the apps' gated overlays, whose kustomizations the push guard reads
+    (:func:`deliver`): checked out with the others, they come in the same fetch, not in
+    one more round trip when the guard reads them."""
+    paths = [config.overlay_path(a, e) for a in apps for e in envs]
+    if env.mode == "push" and not req.dry_run:
+        paths += [config.overlay_path(a, e) for a in apps for e in config.envs_of(a) if e.gated]
+    return list(dict.fromkeys(paths))
 
 
 def publish(result: PromotionResult, gates: Sequence[GateResult]) -> None:
