@@ -1,6 +1,7 @@
 """Command line: parse arguments, call one orchestrator, handle every error in one place.
 
-Imports of the commands are lazy so that ``gitops-promote set-image`` starts fast.
+Imports of the commands (and of what only a failure needs) are lazy so that
+``gitops-promote set-image`` starts fast.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from contextlib import contextmanager
 from importlib import import_module
 
 from gitops_promote import __version__
-from gitops_promote.adapters.secrets import redact
 from gitops_promote.commands.argv import Parser
 from gitops_promote.errors import GateError, PromoteError
 
@@ -63,6 +63,7 @@ def _report_error(error: PromoteError) -> None:
     """One place for every failure: stderr, and in Actions an annotation + job summary."""
     from gitops_promote.adapters import actions  # noqa: PLC0415
     from gitops_promote.adapters.escape import log, md_text  # noqa: PLC0415
+    from gitops_promote.adapters.secrets import redact  # noqa: PLC0415
 
     text = redact(str(error))
     lines = text.rstrip("\n").split("\n")
@@ -146,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if os.environ.get("GITOPS_PROMOTE_DEBUG"):
             from gitops_promote.adapters.escape import log_lines  # noqa: PLC0415
+            from gitops_promote.adapters.secrets import redact  # noqa: PLC0415
 
             print(log_lines(redact(traceback.format_exc())), file=sys.stderr)
         wrapped = PromoteError(

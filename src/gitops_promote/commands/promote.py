@@ -1,7 +1,8 @@
 """``gitops-promote promote``: pin an image in an environment.
 
 Parse the arguments into a :class:`~gitops_promote.deliver.requests.PromoteRequest`,
-run :func:`gitops_promote.deliver.promotion.promote` (workspace -> config -> what to pin
+run :func:`gitops_promote.deliver.promotion.promote_in` in the workspace
+:func:`gitops_promote.deliver.opening.workspace` opens (workspace -> config -> what to pin
 -> gates -> commit + push for ``mode: push``, branch + pull request for gated
 environments), print the result. The tool never pushes a gated environment's change to
 the base branch, whatever the flags.
@@ -13,10 +14,9 @@ import argparse
 
 from gitops_promote.commands import common
 from gitops_promote.config import templates
-from gitops_promote.deliver.promotion import promote, publish
+from gitops_promote.deliver import opening, warm
 from gitops_promote.deliver.requests import PromoteRequest
 from gitops_promote.errors import InputError, quote
-from gitops_promote.report import promotion as report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +134,16 @@ def check_templates(message: str | None, title: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     req = request(args)
-    result, gates = promote(req, common.location(args), common.credentials(args))
+    loc, creds = common.location(args), common.credentials(args)
+    # the clone starts first; the orchestrator and promotion.yaml's parsers load meanwhile
+    warming = warm.start(warm.PROMOTION)
+    with opening.workspace(req, loc, creds) as ws:
+        from gitops_promote.deliver.promotion import promote_in  # noqa: PLC0415 - see above
+
+        result, gates = promote_in(ws, req, loc, warming)
+    from gitops_promote.deliver.promotion import publish  # noqa: PLC0415 - loaded by now
+    from gitops_promote.report import promotion as report  # noqa: PLC0415 - loaded by now
+
     if req.as_json:
         common.emit_json(report.result_json(result, gates))
     else:

@@ -14,7 +14,6 @@ from gitops_promote.apply import overlays
 from gitops_promote.commands.argv import path_argument
 from gitops_promote.errors import InputError, quote
 from gitops_promote.images import SetImage
-from gitops_promote.report.diffs import unified
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{log(shown)}: unchanged")
         return 0
     if args.dry_run:
+        from gitops_promote.report.diffs import unified  # noqa: PLC0415 - lazy: start-up
+
         sys.stdout.write(log_lines(unified(shown, original, text)))
         return 0
     files.write_atomic(path, text.encode("utf-8"))

@@ -1,6 +1,7 @@
 """The promotion orchestrator, shared by ``promote`` and ``soak``.
 
-inputs -> workspace -> config -> what to pin (:mod:`.choice`) -> gates -> deliver
+inputs -> workspace (opened by :mod:`.opening`: the clone starts before this module
+loads) -> config -> what to pin (:mod:`.choice`) -> gates -> deliver
 (:mod:`.push` for ``mode: push``, :mod:`.pull_request` otherwise) -> result. Pure
 decisions live in :mod:`gitops_promote.plan`; this module only sequences them and calls
 the edges.
@@ -8,17 +9,17 @@ the edges.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import actions, yamlsafe
-from gitops_promote.adapters.git import DEFAULT_IDENTITY, Identity, Repo, Unpushed
-from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
+from gitops_promote.adapters.git import Repo, Unpushed
+from gitops_promote.adapters.workspace import Location, Workspace
 from gitops_promote.config.load import load_config
 from gitops_promote.config.model import App, Config, Environment
+from gitops_promote.deliver import warm
 from gitops_promote.deliver.choice import Choice, Job, choose
 from gitops_promote.deliver.inputs import (
     check_base_branch,
@@ -27,15 +28,16 @@ from gitops_promote.deliver.inputs import (
     require_commits,
     ws_web_url,
 )
+from gitops_promote.deliver.opening import parse_identity
 from gitops_promote.deliver.pull_request import (
     branch_for,
     deliver_pull_request,
     github_client,
     refuse_break_glass,
 )
-from gitops_promote.deliver.push import deliver_push, superseded_window
+from gitops_promote.deliver.push import deliver_push
 from gitops_promote.deliver.requests import PromoteRequest
-from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where, quote
+from gitops_promote.errors import GateError, InputError, PromoteError, UserError, Where
 from gitops_promote.facts import pins, statefile
 from gitops_promote.facts import since as since_when
 from gitops_promote.facts import timelines as facts
@@ -66,96 +68,76 @@ __all__ = [  # the names soak and the commands take from here
     "parse_identity",
     "preflight",
     "preflight_facts",
-    "promote",
+    "promote_in",
     "ws_web_url",
 ]
 
 
-def parse_identity(text: str | None) -> Identity:
-    if not text:
-        return DEFAULT_IDENTITY
-    match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*", text)
-    if not match:
-        raise InputError(
-            f"--author {quote(text)} is not 'Name <email>'", hint="e.g. 'CI Bot <ci@example.com>'"
-        )
-    return Identity(match.group(1), match.group(2))
-
-
-def promote(
-    req: PromoteRequest, loc: Location, creds: Credentials
+def promote_in(
+    ws: Workspace, req: PromoteRequest, loc: Location, warming: warm.Warm
 ) -> tuple[PromotionResult, list[GateResult]]:
-    identity = parse_identity(req.author)
-    with open_workspace(
-        loc,
-        creds,
-        identity=identity,
-        noop=False,
-        require_clean=not req.dry_run,
-        # a dev push reads no history but the superseded check's recent commits; whatever
-        # reads more fetches it first
-        shallow=True,
-        recent=superseded_window(req.now),
-    ) as ws:
-        require_commits(ws)
-        align_checkout(ws, req)
-        config = load_config(ws.root, loc.config_path)
-        base = check_base_branch(ws, config, loc)
-        env = pick_env(config, req.env)
-        refuse_break_glass(config, req.labels)
-        if env.gated and req.no_push:
-            raise InputError(
-                f"{env.name} is mode: pull-request: it changes only through a pull request",
-                hint="drop --no-push (a PR is opened), or use --dry-run to preview",
-            )
-        if req.defer_gates and not env.gated:
-            raise InputError(
-                f"--defer-gates: {env.name} is mode: push, so no check comes after the push",
-                hint="gates of push environments always apply; drop --defer-gates",
-            )
-        names = req.apps or tuple(a.name for a in config.apps if env in config.envs_of(a))
-        apps = pick_apps(config, names, env)
-        upstream_env = config.upstream_of(env)
-        envs = [env] + ([upstream_env] if upstream_env else [])
-        ws.repo.add_sparse([config.overlay_path(a, e) for a in apps for e in envs])
-        # since when: the one source status and soak read (the state file, else history)
-        held = since_when.read(ws.repo, config, history_targets(req, apps, env, upstream_env))
-        lines = dict(held.lines)
-        choices = [choose(req, config, ws, app, env, lines) for app in apps]
-        states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
-        changes = tuple(change_of(c, states[c.app.name]) for c in choices)
-        check_unpushed(ws, config, env, changes)
-        labels = (*env.pull_request.labels, *req.labels) if env.gated else ()
-        gates = preflight(
-            config,
-            env,
-            changes,
-            req.now,
-            labels=labels,
-            **preflight_facts(ws, config, env, changes, lines),
+    """The promotion in its open workspace (:func:`gitops_promote.deliver.opening.workspace`);
+    ``warming``: what loads meanwhile, waited for before promotion.yaml is read."""
+    require_commits(ws)
+    align_checkout(ws, req)
+    warming.wait()
+    config = load_config(ws.root, loc.config_path)
+    base = check_base_branch(ws, config, loc)
+    env = pick_env(config, req.env)
+    refuse_break_glass(config, req.labels)
+    if env.gated and req.no_push:
+        raise InputError(
+            f"{env.name} is mode: pull-request: it changes only through a pull request",
+            hint="drop --no-push (a PR is opened), or use --dry-run to preview",
         )
-        if req.defer_gates:
-            gates = [defer(g) for g in gates]
-        blocking = [g for g in gates if g.blocking]
-        if blocking:
-            raise GateError(
-                "\n".join(g.message for g in blocking),
-                where=[Where(g.message, g.file, g.line, g.gate) for g in blocking],
-            )
-        result = PromotionResult(
-            "unchanged",
-            env.name,
-            changes,
-            base=base,
-            rollback=req.rollback,
-            repo_url=ws_web_url(ws),
+    if req.defer_gates and not env.gated:
+        raise InputError(
+            f"--defer-gates: {env.name} is mode: push, so no check comes after the push",
+            hint="gates of push environments always apply; drop --defer-gates",
         )
-        pending = [c for c in changes if c.changed]
-        if not pending:
-            return result, gates
-        if req.dry_run:
-            return dry_run(result, states, choices), gates
-        return deliver(Job(req, ws, config, env, choices), result), gates
+    names = req.apps or tuple(a.name for a in config.apps if env in config.envs_of(a))
+    apps = pick_apps(config, names, env)
+    upstream_env = config.upstream_of(env)
+    envs = [env] + ([upstream_env] if upstream_env else [])
+    ws.repo.add_sparse(sparse_paths(req, config, apps, envs, env))
+    # since when: the one source status and soak read (the state file, else history)
+    held = since_when.read(ws.repo, config, history_targets(req, apps, env, upstream_env))
+    lines = dict(held.lines)
+    choices = [choose(req, config, ws, app, env, lines) for app in apps]
+    states = {c.app.name: pins.read_state(ws.root, config, c.app, env) for c in choices}
+    changes = tuple(change_of(c, states[c.app.name]) for c in choices)
+    check_unpushed(ws, config, env, changes)
+    labels = (*env.pull_request.labels, *req.labels) if env.gated else ()
+    gates = preflight(
+        config,
+        env,
+        changes,
+        req.now,
+        labels=labels,
+        **preflight_facts(ws, config, env, changes, lines),
+    )
+    if req.defer_gates:
+        gates = [defer(g) for g in gates]
+    blocking = [g for g in gates if g.blocking]
+    if blocking:
+        raise GateError(
+            "\n".join(g.message for g in blocking),
+            where=[Where(g.message, g.file, g.line, g.gate) for g in blocking],
+        )
+    result = PromotionResult(
+        "unchanged",
+        env.name,
+        changes,
+        base=base,
+        rollback=req.rollback,
+        repo_url=ws_web_url(ws),
+    )
+    pending = [c for c in changes if c.changed]
+    if not pending:
+        return result, gates
+    if req.dry_run:
+        return dry_run(result, states, choices), gates
+    return deliver(Job(req, ws, config, env, choices), result), gates
 
 
 def deliver(job: Job, result: PromotionResult) -> PromotionResult:
@@ -167,6 +149,23 @@ def deliver(job: Job, result: PromotionResult) -> PromotionResult:
         ws.repo.protect(gated, statefile.paths(config) or ())
         return deliver_push(job, result)
     return deliver_pull_request(job, result)
+
+
+def sparse_paths(
+    req: PromoteRequest,
+    config: Config,
+    apps: Sequence[App],
+    envs: Sequence[Environment],
+    env: Environment,
+) -> list[str]:
+    """The overlays a promotion checks out: those of ``envs`` (the env and its upstream);
+    for a push, also the apps' gated overlays, whose kustomizations the push guard reads
+    (:func:`deliver`): checked out with the others, they come in the same fetch, not in
+    one more round trip when the guard reads them."""
+    paths = [config.overlay_path(a, e) for a in apps for e in envs]
+    if env.mode == "push" and not req.dry_run:
+        paths += [config.overlay_path(a, e) for a in apps for e in config.envs_of(a) if e.gated]
+    return list(dict.fromkeys(paths))
 
 
 def publish(result: PromotionResult, gates: Sequence[GateResult]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from gitops_promote.adapters.git import (
     GitCommandError,
@@ -20,6 +20,7 @@ from gitops_promote.adapters.git import (
     check_push_allowed,
 )
 from gitops_promote.deliver.choice import Job
+from gitops_promote.deliver.opening import superseded_window
 from gitops_promote.deliver.requests import NOW_AHEAD
 from gitops_promote.errors import GitPushError
 from gitops_promote.facts import pins, statefile
@@ -29,17 +30,6 @@ from gitops_promote.report.records import Change, PromotionResult
 _logger = logging.getLogger("gitops_promote.adapters.git")
 
 PROMOTED_AT = "Promoted-At"
-
-
-RECENT = timedelta(days=1)
-
-
-def superseded_window(now: datetime) -> datetime:
-    """Where the superseded check looks back to: a commit landed more than RECENT before
-    this request cannot carry a later stamp (a stamp is taken before its commit is made).
-    --now may lie in the future or the past while commit dates are the clock's: look back
-    from the earlier of the two."""
-    return min(now, datetime.now(UTC)) - RECENT
 
 
 def deliver_push(job: Job, result: PromotionResult) -> PromotionResult:

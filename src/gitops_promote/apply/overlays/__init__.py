@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitops_promote.apply.overlays import helm, kustomize, setters
+from gitops_promote.apply.overlays import kustomize
 from gitops_promote.apply.overlays.model import KUSTOMIZATION_NAMES, Pin, Target, resolve
 from gitops_promote.errors import OverlayError
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from gitops_promote.config.model import EditorKind
     from gitops_promote.images import SetImage
 
-# The Helm values editor is imported where a values file is met: start-up stays lean.
+# The Helm values and setter editors are imported where a file may need them, not for a
+# kustomization (what ``set-image`` edits nearly always): start-up stays lean.
 
 
 def _basename(filename: str) -> str:
@@ -46,6 +47,8 @@ def detect_kind(filename: str, text: str, key: str = "image") -> EditorKind:
 
     if _basename(filename) in KUSTOMIZATION_NAMES:
         return "kustomize"
+    from gitops_promote.apply.overlays import helm, setters  # noqa: PLC0415 - lazy: start-up
+
     if setters.markers(filename, text):
         return "setter"
     if _is_values_name(filename) or helm.locate(filename, text, key) is not None:
@@ -64,6 +67,8 @@ def _kind(filename: str, text: str, target: Target, *, fast: bool = False) -> Ed
         return target.kind
     if _basename(filename) in KUSTOMIZATION_NAMES:
         return "kustomize"
+    from gitops_promote.apply.overlays import helm, setters  # noqa: PLC0415 - lazy: start-up
+
     if setters.matching(target, setters.markers(filename, text, fast=fast)):
         return "setter"
     if helm.locate(filename, text, target.key, fast=fast) is not None:
@@ -82,6 +87,8 @@ def read_pin(filename: str, text: str, target: Target, *, fast: bool = True) -> 
     kind = _kind(filename, text, target, fast=fast)
     if kind == "kustomize":
         return kustomize.read(filename, text, target.match, fast=fast)
+    from gitops_promote.apply.overlays import helm, setters  # noqa: PLC0415 - lazy: start-up
+
     if kind == "helm":
         return helm.read(filename, text, target.key, target.image, fast=fast)
     if kind == "setter":
@@ -93,6 +100,8 @@ def read_pins(filename: str, text: str, *, fast: bool = True) -> list[tuple[str,
     """Every pin in the file, in file order: kustomize entries keyed by ``name``, setter
     markers by marker name, Helm values by dotted key path (values*.yaml files only).
     ``fast``: as for :func:`read_pin`."""
+
+    from gitops_promote.apply.overlays import helm, setters  # noqa: PLC0415 - lazy: start-up
 
     pins: list[tuple[str, Pin]] = []
     if _basename(filename) in KUSTOMIZATION_NAMES:
@@ -110,6 +119,8 @@ def set_pin(filename: str, text: str, target: Target, new: SetImage) -> str:
     kind = _kind(filename, text, target)
     if kind == "kustomize":
         return kustomize.set_image(filename, text, target.match, new)
+    from gitops_promote.apply.overlays import helm, setters  # noqa: PLC0415 - lazy: start-up
+
     if kind == "helm":
         return helm.set_image(filename, text, target.key, target.image, new)
     if kind == "setter":
