@@ -419,8 +419,9 @@ def markdown(
         "`git log --first-parent --name-only` pass and `git ls-tree -r HEAD` (the floor "
         "P6 uses too);",
         "- with the state file: `git clone --bare --depth 1 --single-branch --no-tags URL` "
-        "(the tip alone; its pack also carries the bases' blobs, which a blob-less clone "
-        "would then fetch one request per blob), then `git ls-tree -r HEAD` picks "
+        "(the tip alone, its blobs included, in one request: the bases' blobs come along, "
+        "where fetching only the overlays' would take a second request), then "
+        "`git ls-tree -r HEAD` picks "
         "`versions.json` and every overlay's file and one `git cat-file --batch` reads them.",
         "",
     ]

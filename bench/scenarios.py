@@ -426,7 +426,7 @@ class P3:
 
     def floor_of(self, series: Series) -> Series:
         """The plain-git floor ``series`` is measured against."""
-        stateful = series is self.status_state or series is self.soak_state
+        stateful = any(series is s for s in (self.status_state, self.soak_state, self.floor_state))
         return self.floor_state if stateful else self.floor
 
     def measured(self) -> list[Series]:

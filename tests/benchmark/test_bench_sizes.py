@@ -77,6 +77,10 @@ def test_p3_is_met_within_twice_its_own_floor_in_wall_and_cpu() -> None:
     # within 2x in wall but not in CPU: not met
     cpu_heavy = p3_goals(_p3(2000, (3.0, 4.0), (2.0, 1.5)))[0]
     assert (cpu_heavy.ratio, cpu_heavy.met) == ("1.50x wall, 2.67x CPU", False)
+    p3 = _p3(2000, (3, 2), (2, 1.5))
+    assert p3.floor_of(p3.floor_state) is p3.floor_state
+    assert p3.floor_of(p3.soak_state) is p3.floor_state
+    assert p3.floor_of(p3.soak) is p3.floor
     failed = _p3(2000, (3, 2), (2, 1.5))
     failed.floor.failure = "exit 128: fatal"
     assert p3_goals(failed)[0].met is None
