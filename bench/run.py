@@ -6,8 +6,9 @@
 
 The full run measures every goal at 2,000 apps x 3 envs with 20,000 commits (5
 repetitions), and P3 (status, soak) and P6 (metrics) also at 10,000 apps x 100,000
-commits (3 repetitions there: bench/sizes.py). ``--sizes`` picks the sizes (app counts;
-10 commits per app); the first one is where P1, P2, P4 and P5 run.
+commits (3 repetitions there, and P6 times ``metrics`` alone: bench/sizes.py).
+``--sizes`` picks the sizes (app counts; 10 commits per app); the first one is where
+P1, P2, P4 and P5 run.
 
 P3 times ``status`` and ``soak --dry-run`` (with and without the state file) against the
 least plain git needs for the same facts from the same server, in the same repetitions
@@ -275,7 +276,11 @@ def _measure(
                 )
             if "6" in args.only:
                 log(f"P6: metrics over the whole history vs one git log pass, {size.label}")
-                p6s.append(p6_metrics(fleet.repo, run_dir, size.reps, size.timeout, log))
+                p6s.append(
+                    p6_metrics(
+                        fleet.repo, run_dir, size.reps, size.timeout, log, fleet=size.p6_fleet
+                    )
+                )
         edit_with = bench.edit_with
 
     machine = describe(ROOT)

@@ -40,6 +40,8 @@ def test_the_ten_thousand_app_size_runs_fewer_repetitions_with_more_time() -> No
     assert (small.apps, small.commits, small.reps, small.timeout) == (2000, 20_000, 5, 300.0)
     assert (big.apps, big.commits, big.reps, big.timeout) == (10_000, 100_000, BIG_REPS, 1500.0)
     assert big.label == "10,000 apps x 100,000 commits"
+    assert small.p6_fleet
+    assert not big.p6_fleet
     only = plan((10_000,), reps=1, timeout=300.0)
     assert [(s.apps, s.reps) for s in only] == [(10_000, 1)]
     # --commits applies to the first size only
