@@ -126,7 +126,9 @@ def peak_goals(p3s: Sequence[P3]) -> list[Goal]:
             continue
         pair = (p3.status, p3.status_state) if label == "status" else (p3.soak, p3.soak_state)
         known = [peak for peak in (s.peak_mb for s in pair) if peak is not None]
-        met = max(known) <= P3_PEAK_MB if len(known) == len(pair) else None
+        met: bool | None = False  # one peak over the limit is enough to miss it
+        if all(peak <= P3_PEAK_MB for peak in known):
+            met = True if len(known) == len(pair) else None
         out.append(
             Goal(
                 "P3",

@@ -95,6 +95,9 @@ def test_peak_memory_is_judged_at_ten_thousand_apps_only() -> None:
     heavy = peak_goals([_p3(10_000, (1, 1), (1, 1), int(P3_PEAK_MB) + 1)])
     assert [g.met for g in heavy] == [False, False]
     assert "10,000 apps" in heavy[0].what
+    half = _p3(10_000, (1, 1), (1, 1), int(P3_PEAK_MB) + 1)
+    half.status_state.failure = "timed out after 9 s"
+    assert peak_goals([half])[0].met is False  # a known peak over the limit: missed
 
 
 def test_the_peak_is_the_largest_process_not_this_ones_size(tmp_path: Path) -> None:
