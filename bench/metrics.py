@@ -17,12 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.gen import CachedRepo
-from bench.procs import child_env, run_timed
+from bench.procs import PEAK_SOURCE, child_env, run_timed
 from bench.stats import Series
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,18 @@ GIT_LOG = ("git", "log", "--first-parent", "--name-only", "--format=%H %ct", "HE
 GIT_LS_TREE = ("git", "ls-tree", "-r", "HEAD")
 # The least plain git needs for the facts of metrics, status and soak without the state
 # file (issue 16): one first-parent history pass with file names, and the tree's listing.
-FLOOR = ("sh", "-c", f"{shlex.join(GIT_LOG)} && {shlex.join(GIT_LS_TREE)}")
+FLOOR_PASS = f"{shlex.join(GIT_LOG)} && {shlex.join(GIT_LS_TREE)}"
+FLOOR = ("sh", "-c", FLOOR_PASS)
+# With the state file (issue 16): the state file's blob and every overlay's blob, read in
+# one `git cat-file --batch` (the tip's listing picks them; no history at all).
+STATE_FILE = "versions.json"
+_STATE_FILE_RE = STATE_FILE.replace(".", "[.]")
+STATE_FLOOR_PASS = (
+    f"git ls-tree -r HEAD -- {STATE_FILE} apps"
+    f" | grep -E '\t({_STATE_FILE_RE}|apps/[^/]+/overlays/.*)$'"
+    " | cut -f1 | cut -d' ' -f3 | git cat-file --batch >/dev/null"
+)
+STATE_FLOOR = ("bash", "-o", "pipefail", "-c", STATE_FLOOR_PASS)
 
 
 @dataclass
@@ -40,6 +51,8 @@ class P6:
     deployments: int | None = None
     status: Series | None = None
     soak: Series | None = None
+    apps: int = 0
+    commits: int = 0
 
     def ratios(self, series: Series) -> tuple[float | None, float | None]:
         """``series`` over the floor: (wall, CPU). CPU (user + system, git's included)
@@ -89,7 +102,9 @@ def p6_metrics(
     shape = f"{n} apps x {len(repo.envs)} envs, {repo.commits} commits"
     result = P6(
         Series(f"metrics --since 3650d, {shape}"),
-        Series("floor: git log --first-parent --name-only, then git ls-tree -r"),
+        Series(f"floor: git log --first-parent --name-only, then git ls-tree -r, {n} apps"),
+        apps=n,
+        commits=repo.commits,
     )
     where = ["--repo", str(work)]
     sides: list[tuple[list[str], Series]] = [
@@ -112,7 +127,8 @@ def p6_metrics(
                 data = json.loads(run.stdout)
                 result.deployments = sum(f["deployments"] for f in data["deployment-frequency"])
             log(
-                f"  P6 {series.name}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU"
+                f"  P6 {series.name}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
+                f"{run.peak_kb / 1024:.0f} MiB peak"
                 + ("" if run.ok else f" ({run.describe_failure()})")
             )
     return result
@@ -122,8 +138,8 @@ def _x(value: float | None) -> str:
     return f"{value:.1f}x" if value is not None else "-"
 
 
-def section(p6: P6) -> str:
-    """The report's P6 section (markdown)."""
+def section(p6s: Sequence[P6]) -> str:
+    """The report's P6 section (markdown): one table per size."""
     lines = [
         "### P6: metrics, status and soak over the whole history, against the plain-git floor",
         "",
@@ -131,22 +147,31 @@ def section(p6: P6) -> str:
         "`soak --dry-run --json` (no state file: every answer comes from history) on a full "
         "local clone, against the least plain git needs for the same facts: one "
         "`git log --first-parent --name-only` pass and one `git ls-tree -r`, timed in the "
-        "same rounds, in turn.",
-        "",
-        "| Command | Median | CPU | / floor (wall) | / floor (CPU) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "same rounds, in turn. Peak memory: the largest process of the tree, read with "
+        f"{PEAK_SOURCE}.",
     ]
-    for series in p6.measured():
-        wall, cpu = p6.ratios(series)
-        lines.append(
-            f"| {series.name} | {series.cell()} | {series.cpu_cell()} | {_x(wall)} | {_x(cpu)} |"
-        )
-    lines += [
-        f"| {p6.floor.name} | {p6.floor.cell()} | {p6.floor.cpu_cell()} | 1.0x | 1.0x |",
-        "",
-        f"metrics / floor: {_x(p6.ratio)} wall, {_x(p6.cpu_ratio)} CPU; "
-        f"deployments found: {p6.deployments}.",
-    ]
+    for p6 in p6s:
+        lines += [
+            "",
+            f"**{p6.apps:,} apps x {p6.commits:,} commits**:",
+            "",
+            "| Command | Median | CPU | Peak memory | / floor (wall) | / floor (CPU) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for series in p6.measured():
+            wall, cpu = p6.ratios(series)
+            lines.append(
+                f"| {series.name} | {series.cell()} | {series.cpu_cell()} "
+                f"| {series.peak_cell()} | {_x(wall)} | {_x(cpu)} |"
+            )
+        floor = p6.floor
+        lines += [
+            f"| {floor.name} | {floor.cell()} | {floor.cpu_cell()} | {floor.peak_cell()} "
+            "| 1.0x | 1.0x |",
+            "",
+            f"metrics / floor: {_x(p6.ratio)} wall, {_x(p6.cpu_ratio)} CPU; "
+            f"deployments found: {p6.deployments}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -170,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         p6 = p6_metrics(repo, run_dir, args.reps, args.timeout, print, fleet=not args.metrics_only)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-    print(section(p6), end="")
+    print(section([p6]), end="")
     return 0 if all(s.failure is None for s in (*p6.measured(), p6.floor)) else 1
 
 

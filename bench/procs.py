@@ -3,6 +3,14 @@
 The CPU time comes from ``wait4`` on the child itself (its own and its waited-for
 descendants' user + system time), so servers running in the benchmark's own process
 (the git HTTP server and its ``http-backend`` children) are not counted in it.
+
+The peak memory is GNU time's ``%M`` (``/usr/bin/time -f %M``, which runs the command):
+the ``ru_maxrss`` of its ``wait4``, the largest resident set of any one process of the
+tree (the command or a descendant it waited for), not their sum. Not our own ``wait4``'s
+``ru_maxrss``: a child forked from this process starts with its resident set as its
+high-water mark (some 60 MB of Python and servers), which would hide a small command's
+peak. Where ``/usr/bin/time`` is missing, that ``ru_maxrss`` is what is reported
+(:data:`PEAK_SOURCE` says which).
 A timeout kills the child's whole process group (started as its own session), never
 anything else.
 """
@@ -23,6 +31,12 @@ from pathlib import Path
 # Variables that would change what a child does: the GitHub Actions context, our own
 # inputs, git's repository and trace settings of the caller.
 _DROPPED_PREFIXES = ("GITHUB_", "GITOPS_PROMOTE_", "INPUT_", "GIT_", "RUNNER_")
+_GNU_TIME = "/usr/bin/time"
+PEAK_SOURCE = (
+    "`/usr/bin/time -f %M`"
+    if os.access(_GNU_TIME, os.X_OK)
+    else "`ru_maxrss` of `os.wait4` (no /usr/bin/time: includes this process's size at fork)"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class Timed:
     stdout: str
     stderr: str
     timed_out: bool = False
+    peak_kb: int = 0  # ru_maxrss of wait4: the tree's largest process, in KiB
 
     @property
     def ok(self) -> bool:
@@ -79,13 +94,17 @@ def run_timed(
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
         tempfile.TemporaryFile() as inp,
+        tempfile.NamedTemporaryFile(prefix="peak-") as peak,
     ):
+        command = list(argv)
+        if os.access(_GNU_TIME, os.X_OK):
+            command = [_GNU_TIME, "-q", "-f", "%M", "-o", peak.name, *command]
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
         started = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv),
+            command,
             cwd=cwd,
             env=dict(env),
             stdin=inp,
@@ -122,7 +141,17 @@ def run_timed(
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             timed_out=killed.is_set(),
+            peak_kb=_peak_kb(Path(peak.name)) or int(usage.ru_maxrss),
         )
+
+
+def _peak_kb(path: Path) -> int:
+    """GNU time's ``%M`` (KiB) from its output file; 0 when it wrote none (killed)."""
+    try:
+        lines = path.read_text().split()
+    except OSError:
+        return 0
+    return int(lines[-1]) if lines and lines[-1].isdigit() else 0
 
 
 def output(argv: Sequence[str], *, cwd: Path | None = None) -> str:

@@ -15,12 +15,13 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench import gittrace
 from bench.gen import CachedRepo
+from bench.metrics import FLOOR_PASS, STATE_FLOOR_PASS
 from bench.procs import Timed, child_env, run_timed
 from bench.stats import Series
 from git import bigrepo
@@ -142,6 +143,7 @@ class Bench:
         *,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        timeout: float | None = None,
     ) -> tuple[Timed, gittrace.Breakdown | None]:
         """Run ``gitops-promote args`` with GIT_TRACE_PERFORMANCE (a file write per git
         process: no measurable cost) and say where its time went (None when it failed)."""
@@ -149,7 +151,10 @@ class Bench:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         run = self.cli(
-            *args, cwd=cwd, env={**(env or self.env()), "GIT_TRACE_PERFORMANCE": str(path)}
+            *args,
+            cwd=cwd,
+            env={**(env or self.env()), "GIT_TRACE_PERFORMANCE": str(path)},
+            timeout=timeout,
         )
         if run.timed_out or run.returncode not in (0, 1):
             return run, None
@@ -365,9 +370,7 @@ def p2_check(b: Bench) -> P2:
                 continue
             run, tr = b.traced(args(name), "p2", cwd=b.workdir("p2"))
             if run.returncode == 1 and not run.timed_out:
-                run = Timed(
-                    run.argv, 0, run.wall, run.cpu, run.stdout, run.stderr
-                )  # a gate said no
+                run = replace(run, returncode=0)  # a gate said no
             if series.add(run):
                 if name == b.BIG:
                     result.trace_big = typical(result.trace_big, tr, series)
@@ -385,26 +388,75 @@ def p2_check(b: Bench) -> P2:
 # -- P3: status and soak --dry-run across every app ------------------------------------------
 
 
+# The least plain git needs for status's and soak's facts, from the same served remote
+# (issue 16): the transfer they need (a blob-less clone of the branch for its history; a
+# depth-1 clone of the tip when the state file answers) and then the floor's pass of
+# bench.metrics, one definition for P3 and P6.
+P3_FLOOR_SCRIPT = f"""\
+set -euo pipefail
+git clone --quiet --bare --filter=blob:none --single-branch --no-tags "$CONFIG_REPO_URL" floor.git
+cd floor.git
+{FLOOR_PASS}
+"""
+P3_STATE_FLOOR_SCRIPT = f"""\
+set -euo pipefail
+git clone --quiet --bare --depth 1 --single-branch --no-tags "$CONFIG_REPO_URL" floor.git
+cd floor.git
+{STATE_FLOOR_PASS}
+"""
+
+
 @dataclass
 class P3:
     status: Series
     soak: Series
     status_state: Series  # the same repo with the state file on
     soak_state: Series
+    floor: Series = field(default_factory=lambda: Series("", failure="not run (--only)"))
+    floor_state: Series = field(default_factory=lambda: Series("", failure="not run (--only)"))
+    apps: int = 0
+    commits: int = 0
     traces: dict[str, list[gittrace.Breakdown | None]] = field(default_factory=dict)
     rows: dict[str, int | None] = field(default_factory=dict)
 
     def trace(self, series: Series) -> gittrace.Breakdown | None:
         return self.traces.get(series.name, [None])[0]
 
+    def floor_of(self, series: Series) -> Series:
+        """The plain-git floor ``series`` is measured against."""
+        stateful = any(series is s for s in (self.status_state, self.soak_state, self.floor_state))
+        return self.floor_state if stateful else self.floor
 
-def p3_fleet(b: Bench) -> P3:
-    n = len(b.big.apps)
-    status = Series(f"status, {n} apps x {len(b.big.envs)} envs")
+    def measured(self) -> list[Series]:
+        return [
+            self.status,
+            self.soak,
+            self.floor,
+            self.status_state,
+            self.soak_state,
+            self.floor_state,
+        ]
+
+
+def p3_fleet(
+    b: Bench,
+    repo: CachedRepo | None = None,
+    names: tuple[str, str] | None = None,
+    reps: int | None = None,
+    timeout: float | None = None,
+) -> P3:
+    """status and soak --dry-run over ``repo`` (default the large one) served as
+    ``names`` (without, with the state file), each beside its plain-git floor."""
+    repo = repo or b.big
+    plain, stateful = names or (b.BIG, b.BIG_STATE)
+    n = len(repo.apps)
+    status = Series(f"status, {n} apps x {len(repo.envs)} envs")
     soak = Series(f"soak --dry-run, {n} apps")
-    status_state = Series(f"status, {n} apps x {len(b.big.envs)} envs, state file on")
+    status_state = Series(f"status, {n} apps x {len(repo.envs)} envs, state file on")
     soak_state = Series(f"soak --dry-run, {n} apps, state file on")
-    result = P3(status, soak, status_state, soak_state)
+    floor = Series(f"floor: blob-less clone, git log --first-parent --name-only, ls-tree, {n} apps")
+    floor_state = Series(f"floor: depth-1 clone, state file + overlays via cat-file, {n} apps")
+    result = P3(status, soak, status_state, soak_state, floor, floor_state, n, repo.commits)
 
     def command(key: str, name: str) -> list[str]:
         url = b.git.url(name)
@@ -412,30 +464,53 @@ def p3_fleet(b: Bench) -> P3:
             return ["status", "--remote", url, "--json"]
         return ["soak", "--remote", url, "--dry-run", "--json", "--now", NOW]
 
+    def run_floor(script: str, name: str) -> Timed:
+        url = b.git.url(name).replace("http://", f"http://x-token:{b.git.token}@", 1)
+        return run_timed(
+            ["bash", "-c", script],
+            cwd=b.workdir("p3-floor"),
+            env=b.env({"CONFIG_REPO_URL": url}),
+            timeout=timeout or b.timeout,
+        )
+
     # soak looks up the open promotion PRs: give it the GitHub stand-in, as a workflow would
     envs = {"status": b.env(), "soak": b.platform_env()}
-    for i in range(b.reps):
+    for i in range(reps or b.reps):
         sides = [
-            ("status", b.BIG, status),
-            ("soak", b.BIG, soak),
-            ("status", b.BIG_STATE, status_state),
-            ("soak", b.BIG_STATE, soak_state),
+            ("status", plain, status),
+            ("floor", plain, floor),
+            ("soak", plain, soak),
+            ("status", stateful, status_state),
+            ("floor", stateful, floor_state),
+            ("soak", stateful, soak_state),
         ]
         if i % 2:
             sides.reverse()
         for key, name, series in sides:
             if not wants_more(series):
                 continue
-            run, tr = b.traced(command(key, name), "p3", env=envs[key], cwd=b.workdir("p3"))
-            if series.add(run):
-                traces = result.traces.setdefault(series.name, [None])
-                traces[0] = typical(traces[0], tr, series)
-                if key == "status":
-                    data = json.loads(run.stdout) if run.stdout.strip() else None
-                    rows = len(data) if isinstance(data, list) else _rows(data)
-                    result.rows[name] = rows
+            if key == "floor":
+                script = P3_STATE_FLOOR_SCRIPT if name == stateful else P3_FLOOR_SCRIPT
+                run = run_floor(script, name)
+                series.add(run)
+            else:
+                run, tr = b.traced(
+                    command(key, name),
+                    "p3",
+                    env=envs[key],
+                    cwd=b.workdir("p3"),
+                    timeout=timeout,
+                )
+                if series.add(run):
+                    traces = result.traces.setdefault(series.name, [None])
+                    traces[0] = typical(traces[0], tr, series)
+                    if key == "status":
+                        data = json.loads(run.stdout) if run.stdout.strip() else None
+                        rows = len(data) if isinstance(data, list) else _rows(data)
+                        result.rows[name] = rows
             b.log(
-                f"  P3 {series.name}: {run.wall:.2f} s"
+                f"  P3 {series.name}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
+                f"{run.peak_kb / 1024:.0f} MiB peak"
                 + ("" if run.ok else f" ({run.describe_failure()})")
             )
     return result

@@ -16,6 +16,7 @@ class Series:
     name: str
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    peaks_kb: list[int] = field(default_factory=list)  # ru_maxrss of each run (KiB)
     failure: str | None = None
     note: str | None = None
 
@@ -28,6 +29,8 @@ class Series:
             return False
         self.walls.append(run.wall)
         self.cpus.append(run.cpu)
+        if run.peak_kb:
+            self.peaks_kb.append(run.peak_kb)
         return True
 
     @property
@@ -48,6 +51,15 @@ class Series:
     def cpu_median(self) -> float | None:
         return statistics.median(self.cpus) if self.cpus else None
 
+    @property
+    def peak_mb(self) -> float | None:
+        """The largest peak resident set over the runs, in MB (10^6 bytes)."""
+        return max(self.peaks_kb) * 1024 / 1e6 if self.peaks_kb else None
+
+    def peak_cell(self) -> str:
+        peak = self.peak_mb
+        return f"{peak:.0f} MB" if peak is not None else "-"
+
     def cell(self) -> str:
         """``1.23 s (1.10-1.40)``, ``> 300 s (timed out)`` or the failure."""
         if self.timed_out:
@@ -66,6 +78,7 @@ class Series:
             "name": self.name,
             "walls": [round(w, 4) for w in self.walls],
             "cpus": [round(c, 4) for c in self.cpus],
+            "peaks_kb": list(self.peaks_kb),
             "median": self.median,
             "failure": self.failure,
             "note": self.note,

@@ -89,7 +89,7 @@ def _goals(ours: Series, guide: Series, floor: Series) -> list[tuple[str, bool |
     out = goals(
         P1(ours, guide, floor),
         P2(skip, skip, skip, skip),
-        P3(skip, skip, skip, skip),
+        [P3(skip, skip, skip, skip)],
         P4(),
         P5(skip, skip, skip),
     )
