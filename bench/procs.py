@@ -21,6 +21,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 # inputs, git's repository and trace settings of the caller.
 _DROPPED_PREFIXES = ("GITHUB_", "GITOPS_PROMOTE_", "INPUT_", "GIT_", "RUNNER_")
 _GNU_TIME = "/usr/bin/time"
+OWN_PEAK = Path(__file__).resolve().with_name("ownpeak.py")
 PEAK_SOURCE = (
     "`/usr/bin/time -f %M`"
     if os.access(_GNU_TIME, os.X_OK)
@@ -51,6 +53,7 @@ class Timed:
     stderr: str
     timed_out: bool = False
     peak_kb: int = 0  # ru_maxrss of wait4: the tree's largest process, in KiB
+    own_peak_kb: int = 0  # the measured Python process's own high-water mark (ownpeak.py)
 
     @property
     def ok(self) -> bool:
@@ -88,15 +91,22 @@ def run_timed(
     env: Mapping[str, str],
     timeout: float,
     stdin: bytes | None = None,
+    own_peak: bool = False,
 ) -> Timed:
-    """Run ``argv`` to completion (or until ``timeout`` seconds), measuring it."""
+    """Run ``argv`` to completion (or until ``timeout`` seconds), measuring it.
+    ``own_peak``: ``argv[0]`` is a Python console script; run it through
+    ``bench/ownpeak.py`` to also record that process's own peak memory."""
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
         tempfile.TemporaryFile() as inp,
         tempfile.NamedTemporaryFile(prefix="peak-") as peak,
+        tempfile.NamedTemporaryFile(prefix="own-peak-") as own,
     ):
         command = list(argv)
+        if own_peak:
+            command = [sys.executable, str(OWN_PEAK), *command]
+            env = {**env, "BENCH_OWN_PEAK": own.name}
         if os.access(_GNU_TIME, os.X_OK):
             command = [_GNU_TIME, "-q", "-f", "%M", "-o", peak.name, *command]
         if stdin is not None:
@@ -142,6 +152,7 @@ def run_timed(
             stderr=err.read().decode("utf-8", "replace"),
             timed_out=killed.is_set(),
             peak_kb=_peak_kb(Path(peak.name)) or int(usage.ru_maxrss),
+            own_peak_kb=_peak_kb(Path(own.name)) if own_peak else 0,
         )
 
 

@@ -125,15 +125,19 @@ def peak_goals(p3s: Sequence[P3]) -> list[Goal]:
             out.append(Goal("P3", what, "-", "-", "-", target, None))
             continue
         pair = (p3.status, p3.status_state) if label == "status" else (p3.soak, p3.soak_state)
-        known = [peak for peak in (s.peak_mb for s in pair) if peak is not None]
+        # gitops-promote's own process (its git children are git's: `git log` over
+        # 100,000 commits alone peaks above 500 MB); the tree's peak where ours is unknown
+        own = [s.own_peak_mb if s.own_peak_mb is not None else s.peak_mb for s in pair]
+        known = [peak for peak in own if peak is not None]
         met: bool | None = False  # one peak over the limit is enough to miss it
         if all(peak <= P3_PEAK_MB for peak in known):
             met = True if len(known) == len(pair) else None
         out.append(
             Goal(
                 "P3",
-                f"peak memory, {label}, {p3.apps:,} apps (without / with the state file)",
-                " / ".join(s.peak_cell() for s in pair),
+                f"peak memory of gitops-promote's process, {label}, {p3.apps:,} apps "
+                "(without / with the state file)",
+                " / ".join(s.own_peak_cell() for s in pair),
                 "-",
                 "-",
                 target,
@@ -307,7 +311,9 @@ def markdown(
         "user+system time of the measured process tree; peak memory is the largest resident",
         f"set of any one process of that tree, read with {PEAK_SOURCE} (the `ru_maxrss` of",
         "its `wait4`, which covers the descendants the command waited for: Python and its",
-        "git children), the largest over the repetitions. Compared commands alternate order",
+        'git children), the largest over the repetitions; "ours" is gitops-promote\'s own',
+        "process alone (`VmHWM` at its exit, via bench/ownpeak.py), which the memory goal",
+        "judges. Compared commands alternate order",
         "in each repetition, so a burst of load on the machine hits both sides alike.",
         "",
     ]

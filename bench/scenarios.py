@@ -128,12 +128,14 @@ class Bench:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         timeout: float | None = None,
+        own_peak: bool = False,
     ) -> Timed:
         return run_timed(
             [self.promote_bin, *args],
             cwd=cwd or self.run_dir,
             env=env or self.env(),
             timeout=timeout or self.timeout,
+            own_peak=own_peak,
         )
 
     def traced(
@@ -144,6 +146,7 @@ class Bench:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         timeout: float | None = None,
+        own_peak: bool = False,
     ) -> tuple[Timed, gittrace.Breakdown | None]:
         """Run ``gitops-promote args`` with GIT_TRACE_PERFORMANCE (a file write per git
         process: no measurable cost) and say where its time went (None when it failed)."""
@@ -155,6 +158,7 @@ class Bench:
             cwd=cwd,
             env={**(env or self.env()), "GIT_TRACE_PERFORMANCE": str(path)},
             timeout=timeout,
+            own_peak=own_peak,
         )
         if run.timed_out or run.returncode not in (0, 1):
             return run, None
@@ -500,6 +504,7 @@ def p3_fleet(
                     env=envs[key],
                     cwd=b.workdir("p3"),
                     timeout=timeout,
+                    own_peak=True,
                 )
                 if series.add(run):
                     traces = result.traces.setdefault(series.name, [None])
@@ -511,6 +516,7 @@ def p3_fleet(
             b.log(
                 f"  P3 {series.name}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, "
                 f"{run.peak_kb / 1024:.0f} MiB peak"
+                + (f" (ours {run.own_peak_kb / 1024:.0f} MiB)" if run.own_peak_kb else "")
                 + ("" if run.ok else f" ({run.describe_failure()})")
             )
     return result

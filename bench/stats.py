@@ -17,6 +17,7 @@ class Series:
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     peaks_kb: list[int] = field(default_factory=list)  # ru_maxrss of each run (KiB)
+    own_peaks_kb: list[int] = field(default_factory=list)  # our process alone (ownpeak.py)
     failure: str | None = None
     note: str | None = None
 
@@ -31,6 +32,8 @@ class Series:
         self.cpus.append(run.cpu)
         if run.peak_kb:
             self.peaks_kb.append(run.peak_kb)
+        if run.own_peak_kb:
+            self.own_peaks_kb.append(run.own_peak_kb)
         return True
 
     @property
@@ -56,9 +59,23 @@ class Series:
         """The largest peak resident set over the runs, in MB (10^6 bytes)."""
         return max(self.peaks_kb) * 1024 / 1e6 if self.peaks_kb else None
 
+    @property
+    def own_peak_mb(self) -> float | None:
+        """The largest peak of the measured Python process alone (no git children), in MB;
+        None when it was not recorded."""
+        return max(self.own_peaks_kb) * 1024 / 1e6 if self.own_peaks_kb else None
+
     def peak_cell(self) -> str:
-        peak = self.peak_mb
-        return f"{peak:.0f} MB" if peak is not None else "-"
+        """``412 MB`` (the tree's largest process), with ``(ours 180 MB)`` where the
+        Python process's own peak was recorded."""
+        peak, own = self.peak_mb, self.own_peak_mb
+        if peak is None:
+            return "-"
+        return f"{peak:.0f} MB" + (f" (ours {own:.0f} MB)" if own is not None else "")
+
+    def own_peak_cell(self) -> str:
+        own = self.own_peak_mb if self.own_peak_mb is not None else self.peak_mb
+        return f"{own:.0f} MB" if own is not None else "-"
 
     def cell(self) -> str:
         """``1.23 s (1.10-1.40)``, ``> 300 s (timed out)`` or the failure."""
@@ -79,6 +96,7 @@ class Series:
             "walls": [round(w, 4) for w in self.walls],
             "cpus": [round(c, 4) for c in self.cpus],
             "peaks_kb": list(self.peaks_kb),
+            "own_peaks_kb": list(self.own_peaks_kb),
             "median": self.median,
             "failure": self.failure,
             "note": self.note,

@@ -171,3 +171,31 @@ def test_the_p3_floors_clone_from_the_server_and_succeed(
         assert git_server.token not in proc.stdout + proc.stderr
         shallow = gitutil.git("rev-parse", "--is-shallow-repository", cwd=cwd / "floor.git")
         assert shallow.strip() == ("true" if script is P3_STATE_FLOOR_SCRIPT else "false")
+
+
+def test_our_own_peak_leaves_out_the_children_and_judges_the_goal(tmp_path: Path) -> None:
+    # a "console script" that stays small itself while a child grows to ~150 MB, and
+    # checks that the child does not inherit the wrapper's variable
+    script = tmp_path / "tool"
+    script.write_text(
+        "import os, subprocess, sys\n"
+        "assert 'BENCH_OWN_PEAK' not in os.environ\n"
+        "code = 'import os; b = bytearray(150 * 1024 * 1024); "
+        'assert "BENCH_OWN_PEAK" not in os.environ\'\n'
+        "subprocess.run([sys.executable, '-c', code], check=True)\n"
+        "sys.exit(0)\n"
+    )
+    run = run_timed([str(script)], cwd=tmp_path, env=child_env(tmp_path), timeout=60, own_peak=True)
+    assert run.ok, run.stderr
+    assert run.peak_kb > 150 * 1024  # the tree: the child's bytearray
+    assert 0 < run.own_peak_kb < 60 * 1024  # ours alone: an interpreter, no bytearray
+    s = Series("status")
+    assert s.add(run)
+    assert s.peak_cell() == f"{s.peak_mb:.0f} MB (ours {s.own_peak_mb:.0f} MB)"
+    # the goal is judged on our own process: a 600 MB git child does not miss it
+    p3 = _p3(10_000, (1, 1), (1, 1), peak=600)
+    for series in (p3.status, p3.status_state, p3.soak, p3.soak_state):
+        series.own_peaks_kb = [200 * 1000 * 1000 // 1024]
+    assert [g.met for g in peak_goals([p3])] == [True, True]
+    p3.soak_state.own_peaks_kb = [int(P3_PEAK_MB + 1) * 1000 * 1000 // 1024]
+    assert [g.met for g in peak_goals([p3])] == [True, False]
