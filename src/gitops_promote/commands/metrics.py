@@ -9,6 +9,7 @@ Mermaid charts in the job summary. Definitions: docs/metrics.md.
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 
 from gitops_promote.adapters import actions
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     result = metrics.compute(
         config, found, since, until, apps=[a.name for a in apps], envs=envs or None
     )
-    actions.append_summary(view.markdown(result))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # built only where it is written
+        actions.append_summary(view.markdown(result))
     common.emit_as(
         fmt,
         lambda: view.to_json(result),

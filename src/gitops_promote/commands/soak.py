@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -74,12 +75,14 @@ def _report(
 ) -> None:
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
+    # each target's JSON, built once for --json and the `results` output (each only if used)
+    targets = [outcome_json(o) for o in outcomes] if as_json or _outputs_on() else []
     if as_json:
         common.emit_json(
             {
                 "now": format_iso(now, utc=False),
                 "dry-run": dry_run,
-                "targets": [outcome_json(o) for o in outcomes],
+                "targets": targets,
                 "promoted": len(promoted),
                 "failed": sum(1 for o in outcomes if o.error is not None),
                 "notes": list(notes),
@@ -93,18 +96,29 @@ def _report(
     for o in outcomes:
         if o.error is not None:
             common.warn(f"error: {o.decision.env}/{o.decision.app}: {log(o.error)}")
-    actions.publish(
-        {
-            "promoted": str(len(promoted)),
-            "results": json.dumps([outcome_json(o) for o in outcomes], sort_keys=True),
-        },
-        summary(outcomes, now, dry_run),
-    )
+    if _outputs_on():
+        actions.set_outputs(
+            {
+                "promoted": str(len(promoted)),
+                "results": json.dumps(targets, sort_keys=True),
+            }
+        )
+    if not _summary_on():
+        return  # the job summary is built only where it is written
+    actions.append_summary(summary(outcomes, now, dry_run))
     if shard is not None:
         actions.append_summary(f"Shard {shard}: {len(outcomes)} targets.")
     actions.append_summary(
         mermaid.soak_chart([o.decision for o in outcomes if o.result is None], now)
     )
+
+
+def _outputs_on() -> bool:
+    return bool(os.environ.get("GITHUB_OUTPUT"))
+
+
+def _summary_on() -> bool:
+    return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def _shard_json(shard: sharding.Shard | None, outcomes: Sequence[Outcome]) -> dict[str, object]:

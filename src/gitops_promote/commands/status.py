@@ -7,6 +7,7 @@ one ``error:`` line each: exit 2."""
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from gitops_promote.adapters import actions
@@ -70,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     for live in (states or {}).values():
         if live.failure is not None:
             common.warn(f"note: live: {live.reason}")
-    actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
-    actions.append_summary(statusview.chart(rows))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # built only where it is written
+        actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
+        actions.append_summary(statusview.chart(rows))
     common.emit_as(
         fmt,
         lambda: statusview.to_json(report),

@@ -20,10 +20,17 @@ Time rules, all in the window's IANA ``timezone``:
   twice (fall back) opens a window at its first occurrence and closes it at its second.
   So a freeze is never shorter than written, and never swallowed by a clock change.
 - A window covers ``[start, end)``: active at its start, no longer active at its end.
+
+Every answer depends only on the windows and the instant ``now`` denotes (not on the zone
+it is written in), so :func:`occurrence_at`, :func:`next_occurrence`, :func:`freeze_chain`
+and :func:`next_freeze` remember their last answers, keyed by the windows (frozen values)
+and the instant in UTC: a soak or status over thousands of apps asks the same few windows
+about the same moment once per target, and each answer walks cron schedules.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -41,6 +48,7 @@ FOREVER: Final = datetime.max.replace(tzinfo=UTC)
 _HORIZON: Final = timedelta(days=366)
 _MAX_STEPS: Final = 5000  # cron fires examined per search (a '* * * * *' day is 1440)
 _MAX_CHAIN: Final = 1000  # windows followed when they overlap back to back
+_CACHED: Final = 4096  # answers remembered per function (a few distinct windows x moments)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,19 @@ def _require_aware(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"time {now.isoformat()} has no timezone; give an aware datetime")
     return now
+
+
+def _instant(now: datetime) -> datetime | None:
+    """The cache key for an aware ``now``: the same instant in UTC, where equal keys are
+    equal instants (two ``ZoneInfo`` times in a repeated hour that differ only in ``fold``
+    compare equal, yet are an hour apart). None for a naive ``now`` (left to the uncached
+    evaluation to refuse, as before) or one that cannot be expressed in UTC."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        return None
+    try:
+        return now.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _margin(tz: tzinfo, now: datetime) -> timedelta:
@@ -157,6 +178,34 @@ def _close(window: FreezeWindow, tz: tzinfo, naive: datetime, opened: datetime) 
 def occurrence_at(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
     """The occurrence of ``window`` that contains ``now``, if any."""
     _require_aware(now)
+    key = _instant(now)
+    if key is None:
+        return _occurrence_at(window, now)
+    return _rebuilt((window,), _occurrence_at_cached(window, key))
+
+
+# The caches keep (index of the window among those asked about, started, ends), and the
+# answer is rebuilt around the caller's own window objects: an equal window is not always
+# the same object, and callers may hold on to theirs.
+_Bounds = tuple[int, datetime, datetime]
+
+
+def _bounds(windows: Sequence[FreezeWindow], found: ActiveFreeze) -> _Bounds:
+    index = next(i for i, w in enumerate(windows) if w is found.window)
+    return index, found.started, found.ends
+
+
+def _rebuilt(windows: Sequence[FreezeWindow], kept: _Bounds | None) -> ActiveFreeze | None:
+    return None if kept is None else ActiveFreeze(windows[kept[0]], kept[1], kept[2])
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _occurrence_at_cached(window: FreezeWindow, now: datetime) -> _Bounds | None:
+    found = _occurrence_at(window, now)
+    return None if found is None else _bounds((window,), found)
+
+
+def _occurrence_at(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
     tz = zone(window.timezone)
     bounds = _one_off_bounds(window, tz)
     if bounds is not None:
@@ -178,6 +227,19 @@ def occurrence_at(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
 def next_occurrence(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
     """The first occurrence of ``window`` that opens strictly after ``now``, if any."""
     _require_aware(now)
+    key = _instant(now)
+    if key is None:
+        return _next_occurrence(window, now)
+    return _rebuilt((window,), _next_cached(window, key))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _next_cached(window: FreezeWindow, now: datetime) -> _Bounds | None:
+    found = _next_occurrence(window, now)
+    return None if found is None else _bounds((window,), found)
+
+
+def _next_occurrence(window: FreezeWindow, now: datetime) -> ActiveFreeze | None:
     tz = zone(window.timezone)
     bounds = _one_off_bounds(window, tz)
     if bounds is not None:
@@ -217,6 +279,19 @@ def active_freeze(windows: Sequence[FreezeWindow], now: datetime) -> ActiveFreez
 
 def next_freeze(windows: Sequence[FreezeWindow], now: datetime) -> ActiveFreeze | None:
     """The next window to open strictly after ``now`` (the first declared on a tie)."""
+    key = _instant(now)
+    if key is None:
+        return _next_freeze(windows, now)
+    return _rebuilt(windows, _next_freeze_cached(tuple(windows), key))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _next_freeze_cached(windows: tuple[FreezeWindow, ...], now: datetime) -> _Bounds | None:
+    found = _next_freeze(windows, now)
+    return None if found is None else _bounds(windows, found)
+
+
+def _next_freeze(windows: Sequence[FreezeWindow], now: datetime) -> ActiveFreeze | None:
     best: ActiveFreeze | None = None
     for window in windows:
         found = next_occurrence(window, now)
@@ -232,6 +307,24 @@ def freeze_chain(
     freeze really ends (windows that overlap or touch are followed). ``((), None)`` when
     not frozen; the end is :data:`FOREVER` when no end is in sight (not within a year, or
     not after 1000 windows that follow each other back to back)."""
+    key = _instant(now)
+    if key is None:
+        return _freeze_chain(windows, now)
+    kept, end = _chain_cached(tuple(windows), key)
+    return tuple(ActiveFreeze(windows[i], started, ends) for i, started, ends in kept), end
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _chain_cached(
+    windows: tuple[FreezeWindow, ...], now: datetime
+) -> tuple[tuple[_Bounds, ...], datetime | None]:
+    chain, end = _freeze_chain(windows, now)
+    return tuple(_bounds(windows, found) for found in chain), end
+
+
+def _freeze_chain(
+    windows: Sequence[FreezeWindow], now: datetime
+) -> tuple[tuple[ActiveFreeze, ...], datetime | None]:
     chain: list[ActiveFreeze] = []
     at = now
     for _ in range(_MAX_CHAIN):
