@@ -74,8 +74,13 @@ def mask(secret: str | None) -> None:
         core.set_secret(secret)
 
 
+def outputs_enabled() -> bool:
+    """Whether step outputs are written at all (``GITHUB_OUTPUT`` is set)."""
+    return bool(os.environ.get("GITHUB_OUTPUT"))
+
+
 def set_outputs(values: Mapping[str, str]) -> None:
-    if not os.environ.get("GITHUB_OUTPUT"):
+    if not outputs_enabled():
         return
     from actions_toolkit import core  # noqa: PLC0415
 
@@ -88,6 +93,12 @@ def _summary_used(path: str) -> int:
         return Path(path).stat().st_size
     except OSError:
         return 0
+
+
+def summary_enabled() -> bool:
+    """Whether a job summary is written at all (``GITHUB_STEP_SUMMARY`` is set): a command
+    builds its summary only then (on 2,000 apps, a table and a chart are ~0.3 s)."""
+    return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def summary_room() -> int:

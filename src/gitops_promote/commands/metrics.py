@@ -9,7 +9,6 @@ Mermaid charts in the job summary. Definitions: docs/metrics.md.
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 
 from gitops_promote.adapters import actions
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     result = metrics.compute(
         config, found, since, until, apps=[a.name for a in apps], envs=envs or None
     )
-    if os.environ.get("GITHUB_STEP_SUMMARY"):  # built only where it is written
+    if actions.summary_enabled():  # built only where it is written
         actions.append_summary(view.markdown(result))
     common.emit_as(
         fmt,

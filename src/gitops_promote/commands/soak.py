@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -76,7 +75,7 @@ def _report(
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
     # each target's JSON, built once for --json and the `results` output (each only if used)
-    targets = [outcome_json(o) for o in outcomes] if as_json or _outputs_on() else []
+    targets = [outcome_json(o) for o in outcomes] if as_json or actions.outputs_enabled() else []
     if as_json:
         common.emit_json(
             {
@@ -96,14 +95,14 @@ def _report(
     for o in outcomes:
         if o.error is not None:
             common.warn(f"error: {o.decision.env}/{o.decision.app}: {log(o.error)}")
-    if _outputs_on():
+    if actions.outputs_enabled():
         actions.set_outputs(
             {
                 "promoted": str(len(promoted)),
                 "results": json.dumps(targets, sort_keys=True),
             }
         )
-    if not _summary_on():
+    if not actions.summary_enabled():
         return  # the job summary is built only where it is written
     actions.append_summary(summary(outcomes, now, dry_run))
     if shard is not None:
@@ -111,14 +110,6 @@ def _report(
     actions.append_summary(
         mermaid.soak_chart([o.decision for o in outcomes if o.result is None], now)
     )
-
-
-def _outputs_on() -> bool:
-    return bool(os.environ.get("GITHUB_OUTPUT"))
-
-
-def _summary_on() -> bool:
-    return bool(os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def _shard_json(shard: sharding.Shard | None, outcomes: Sequence[Outcome]) -> dict[str, object]:

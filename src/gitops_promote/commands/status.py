@@ -7,7 +7,6 @@ one ``error:`` line each: exit 2."""
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from gitops_promote.adapters import actions
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for live in (states or {}).values():
         if live.failure is not None:
             common.warn(f"note: live: {live.reason}")
-    if os.environ.get("GITHUB_STEP_SUMMARY"):  # built only where it is written
+    if actions.summary_enabled():  # built only where it is written
         actions.append_summary("### Promotion status\n\n" + statusview.markdown(report))
         actions.append_summary(statusview.chart(rows))
     common.emit_as(
