@@ -24,7 +24,9 @@ from gitops_promote.deliver import check as deliver
 from gitops_promote.deliver import requests
 from gitops_promote.errors import InputError
 from gitops_promote.facts import pull
+from gitops_promote.plan import shard as sharding
 from gitops_promote.report import check as checkreport
+from gitops_promote.report.check import shard as shardreport
 
 if TYPE_CHECKING:
     from gitops_promote.deliver.check import Posted
@@ -58,6 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(needs pull-requests: write)",
     )
     add("--json", action="store_true", help="print every gate result as JSON")
+    add(
+        "--shard",
+        metavar="K/N",
+        help="judge only the targets of the apps of shard K of N (apps that depend on each "
+        "other share one; shard 1 also judges what is not of one app); with --json, the "
+        "verdict that --combine merges",
+    )
+    add(
+        "--combine",
+        nargs="+",
+        metavar="FILE",
+        help="merge the N shards' --json verdicts (files, or a directory of them) into the "
+        "verdict one unsharded check gives, instead of judging",
+    )
     add_status_arguments(parser, "set the verdict as a commit status on the head commit")
     add_render_arguments(parser)
     common.add_now_argument(parser)
@@ -90,7 +106,26 @@ def request(args: argparse.Namespace) -> requests.CheckRequest:
     )
 
 
+def shard_of(args: argparse.Namespace) -> sharding.Shard | None:
+    """``--shard K/N``, checked: no PR comment or commit status from one shard."""
+    if args.shard is None:
+        return None
+    shard = sharding.parse(args.shard)
+    for given, option in ((args.comment, "--comment"), (args.set_status, "--set-status")):
+        if given:
+            raise InputError(
+                f"{option} cannot be used with --shard",
+                hint=f"write it from the fan-in job: check --combine DIR {option}",
+            )
+    if args.combine:
+        raise InputError("--combine merges the shards' verdicts: it takes no --shard")
+    return shard
+
+
 def run(args: argparse.Namespace) -> int:
+    shard = shard_of(args)
+    if args.combine:
+        return combine(args)
     req = request(args)
     result = deliver.check(
         req,
@@ -98,8 +133,39 @@ def run(args: argparse.Namespace) -> int:
         common.credentials(args),
         show=lambda result: publish(result, req),
         say=lambda posted: say(posted, req),
+        shard=shard,
+        show_shard=lambda result, touched: publish_shard(result, req, shard, touched),
     )
     return 0 if result.passed else 1
+
+
+def combine(args: argparse.Namespace) -> int:
+    """``check --combine FILE...``: the shards' verdicts merged, shown as one check."""
+    merged, counts = shardreport.combine(deliver.read_verdicts(args.combine))
+    if args.json:
+        common.emit_json(merged)
+    else:
+        common.emit(shardreport.text(merged, counts))
+    return 0 if merged["passed"] else 1
+
+
+def publish_shard(
+    result: CheckResult,
+    req: requests.CheckRequest,
+    shard: sharding.Shard | None,
+    touched: tuple[tuple[str, str], ...],
+) -> None:
+    """One shard's verdict: JSON for the fan-in, or the terminal text of its part."""
+    if shard is None:
+        return
+    for note in checkreport.annotations_of(result):
+        actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
+    if req.as_json:
+        common.emit_json(shardreport.shard_json(result, shard, touched))
+    else:
+        common.emit(f"shard {shard}: {len(result.targets)} of {len(touched)} target(s)")
+        common.emit(checkreport.text(result))
+    actions.set_outputs(checkreport.outputs(result))
 
 
 def publish(result: CheckResult, req: requests.CheckRequest) -> None:
