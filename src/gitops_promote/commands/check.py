@@ -10,6 +10,8 @@ input, 3 the world failed.
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops_promote.adapters import actions
@@ -22,7 +24,7 @@ from gitops_promote.commands.check_options import (
 )
 from gitops_promote.deliver import check as deliver
 from gitops_promote.deliver import requests
-from gitops_promote.errors import InputError
+from gitops_promote.errors import InputError, quote
 from gitops_promote.facts import pull
 from gitops_promote.plan import shard as sharding
 from gitops_promote.report import check as checkreport
@@ -66,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="judge only the targets of the apps of shard K of N (apps that depend on each "
         "other share one; shard 1 also judges what is not of one app); with --json, the "
         "verdict that --combine merges",
+    )
+    add(
+        "--output",
+        metavar="FILE",
+        help="with --shard: also write the shard's JSON verdict to FILE (for "
+        "actions/upload-artifact; the log keeps the text)",
     )
     add(
         "--combine",
@@ -122,8 +130,17 @@ def shard_of(args: argparse.Namespace) -> sharding.Shard | None:
     return shard
 
 
+def _write(path: str, doc: object) -> None:
+    try:
+        Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"--output {quote(path)}: {err.strerror}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     shard = shard_of(args)
+    if args.output and shard is None:
+        raise InputError("--output writes a shard's verdict: it needs --shard K/N")
     if args.combine:
         return combine(args)
     req = request(args)
@@ -134,18 +151,28 @@ def run(args: argparse.Namespace) -> int:
         show=lambda result: publish(result, req),
         say=lambda posted: say(posted, req),
         shard=shard,
-        show_shard=lambda result, touched: publish_shard(result, req, shard, touched),
+        show_shard=lambda result, touched: publish_shard(result, req, shard, touched, args.output),
     )
     return 0 if result.passed else 1
 
 
 def combine(args: argparse.Namespace) -> int:
     """``check --combine FILE...``: the shards' verdicts merged, shown as one check."""
+    if args.comment or args.set_status:
+        raise InputError(
+            "check --combine does not write the PR comment or the commit status yet",
+            hint="make the combine job itself the required status (its exit code is the verdict)",
+        )
     merged, counts = shardreport.combine(deliver.read_verdicts(args.combine))
+    result = shardreport.to_result(merged, counts)
+    for note in checkreport.annotations_of(result):
+        actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
     if args.json:
         common.emit_json(merged)
     else:
-        common.emit(shardreport.text(merged, counts))
+        common.emit(checkreport.text(result))
+    actions.append_summary(checkreport.summary(result, actions.summary_room()))
+    actions.set_outputs(checkreport.outputs(result))
     return 0 if merged["passed"] else 1
 
 
@@ -154,14 +181,17 @@ def publish_shard(
     req: requests.CheckRequest,
     shard: sharding.Shard | None,
     touched: tuple[tuple[str, str], ...],
+    output: str | None,
 ) -> None:
-    """One shard's verdict: JSON for the fan-in, or the terminal text of its part."""
+    """One shard's verdict: JSON for the fan-in (stdout, or ``output`` too), or the
+    terminal text of its part. Its annotations are the fan-in's to write, once."""
     if shard is None:
         return
-    for note in checkreport.annotations_of(result):
-        actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
+    verdict = shardreport.shard_json(result, shard, touched)
+    if output:
+        _write(output, verdict)
     if req.as_json:
-        common.emit_json(shardreport.shard_json(result, shard, touched))
+        common.emit_json(verdict)
     else:
         common.emit(f"shard {shard}: {len(result.targets)} of {len(touched)} target(s)")
         common.emit(checkreport.text(result))
