@@ -158,12 +158,14 @@ def run(args: argparse.Namespace) -> int:
 
 def combine(args: argparse.Namespace) -> int:
     """``check --combine FILE...``: the shards' verdicts merged, shown as one check."""
-    if args.comment or args.set_status:
+    number = args.pr if args.pr is not None else pull.event().number
+    if args.comment and number is None:
         raise InputError(
-            "check --combine does not write the PR comment or the commit status yet",
-            hint="make the combine job itself the required status (its exit code is the verdict)",
+            "--comment needs a pull request number",
+            hint="run on a pull_request event, or pass --pr NUMBER",
         )
-    merged, counts = shardreport.combine(deliver.read_verdicts(args.combine))
+    context = status_context(args.status_context) if args.set_status else None
+    merged, counts, cells = shardreport.combine(deliver.read_verdicts(args.combine))
     result = shardreport.to_result(merged, counts)
     for note in checkreport.annotations_of(result):
         actions.annotate(note.level, note.message, file=note.file, line=note.line, title=note.title)
@@ -173,6 +175,19 @@ def combine(args: argparse.Namespace) -> int:
         common.emit(checkreport.text(result))
     actions.append_summary(checkreport.summary(result, actions.summary_room()))
     actions.set_outputs(checkreport.outputs(result))
+    if args.comment or context is not None:
+        for posted in deliver.post_combined(
+            common.location(args),
+            common.credentials(args),
+            result,
+            cells,
+            pr=number if args.comment else None,
+            status_context=context,
+        ):
+            if posted.warning:
+                common.warn(posted.warning)
+            elif posted.line and not args.json:
+                common.emit(posted.line)
     return 0 if merged["passed"] else 1
 
 

@@ -20,7 +20,13 @@ from gitops_promote.adapters import actions
 from gitops_promote.adapters import kustomize as render
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.github import GitHub, connect
-from gitops_promote.adapters.workspace import Credentials, Location, Workspace, open_workspace
+from gitops_promote.adapters.workspace import (
+    Credentials,
+    Location,
+    Workspace,
+    github_repository,
+    open_workspace,
+)
 from gitops_promote.deliver.inputs import require_commits
 from gitops_promote.deliver.requests import CheckRequest
 from gitops_promote.errors import InputError, PromoteError, quote
@@ -277,12 +283,69 @@ def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
     return _post(ws.github_repo, ws, write, failed, "check: comment")
 
 
+def post_combined(
+    loc: Location,
+    creds: Credentials,
+    result: CheckResult,
+    cells: Sequence[tuple[str, str, str]],
+    *,
+    pr: int | None,
+    status_context: str | None,
+) -> list[Posted]:
+    """``check --combine``: the merged verdict's PR comment (with ``pr``) and commit status
+    (with ``status_context``), exactly as an unsharded check writes them; the config repo
+    on GitHub is --config-repo, else GITHUB_REPOSITORY (no clone: the verdicts hold all)."""
+    option = "--comment" if pr is not None else "--set-status"
+    repository = github_repository(loc, None)
+    if not repository:
+        raise InputError(
+            f"{option} needs the config repo on GitHub",
+            hint="pass --config-repo OWNER/NAME, or run in GitHub Actions (GITHUB_REPOSITORY)",
+        )
+    if not creds.token:
+        raise InputError(
+            f"{option} with --combine needs a GitHub token",
+            hint="set GITHUB_TOKEN or GITOPS_PROMOTE_TOKEN",
+        )
+    posted: list[Posted] = []
+    if pr is not None:
+
+        def write_comment(gh: GitHub) -> str:
+            body = checkreport.comment(result, cells=cells)
+            operation, info = gh.upsert_comment(pr, body, checkreport.COMMENT_MARKER)
+            return f"comment {operation} on #{pr}: {info.url}"
+
+        failed = f"could not write the promotion plan comment on #{pr}"
+        posted.append(_post(repository, creds, write_comment, failed, "check: comment"))
+    if status_context is not None:
+        context = status_context
+        state, description = commit_status(result)
+
+        def write_status(gh: GitHub) -> str:
+            gh.set_status(
+                result.head,
+                state=state,
+                context=context,
+                description=description,
+                target_url=target_url(),
+            )
+            return f"status {context}: {state} on {result.head[:12]}"
+
+        failed = f"could not set status {context} on {result.head[:12]}"
+        posted.append(_post(repository, creds, write_status, failed, "check: status"))
+    return posted
+
+
 def _post(
-    repository: str, ws: Workspace, write: Callable[[GitHub], str], failed: str, title: str
+    repository: str,
+    creds: Workspace | Credentials,
+    write: Callable[[GitHub], str],
+    failed: str,
+    title: str,
 ) -> Posted:
     """One write to GitHub: its line on success; refused, a warning (and an annotation)
     that does not change the verdict."""
-    gh = connect(repository, ws.credentials)
+    gh = connect(repository, creds.credentials if isinstance(creds, Workspace) else creds)
     try:
         line = write(gh)
     except PromoteError as err:
@@ -344,6 +407,7 @@ __all__ = [
     "commit_status",
     "judge",
     "judge_shard",
+    "post_combined",
     "post_comment",
     "read_verdicts",
     "require_github",

@@ -22,6 +22,7 @@ from gitops_promote.images import ImageRef
 from gitops_promote.plan import shard as sharding
 from gitops_promote.plan.gates import GateResult
 from gitops_promote.plan.gates.evaluate import CheckResult, TargetPlan
+from gitops_promote.report.check.markdown import plan_cells
 from gitops_promote.report.check.text import text as check_text
 from gitops_promote.report.check.text import to_json
 
@@ -85,6 +86,7 @@ def shard_json(
             "count": shard.count,
             "touched": [[app, env] for app, env in touched],
             "target-results": [len(t.results) for t in result.targets],
+            "plan": [list(plan_cells(t)) for t in result.targets],
         },
     }
 
@@ -180,8 +182,9 @@ def parse(name: str, doc: object) -> dict[str, Any]:
         "count",
         "touched",
         "target-results",
+        "plan",
     ):
-        raise _bad(name, "'shard' is not index, count, touched, target-results")
+        raise _bad(name, "'shard' is not index, count, touched, target-results, plan")
     index, count = shard["index"], shard["count"]
     if not (
         type(index) is int
@@ -201,6 +204,16 @@ def parse(name: str, doc: object) -> dict[str, Any]:
         or sum(counts) > len(results)
     ):
         raise _bad(name, "'shard.target-results' does not match its targets and results")
+    plan = shard["plan"]
+    if (
+        not isinstance(plan, list)
+        or len(plan) != len(targets)
+        or not all(
+            isinstance(row, list) and len(row) == 3 and all(isinstance(c, str) for c in row)
+            for row in plan
+        )
+    ):
+        raise _bad(name, "'shard.plan' is not three texts per target")
     keys = [(t["app"], t["env"]) for t in targets]
     if len(set(keys)) != len(keys) or not set(keys) <= set(touched):
         raise _bad(name, "its targets are not among the pull request's")
@@ -209,7 +222,9 @@ def parse(name: str, doc: object) -> dict[str, Any]:
     return doc
 
 
-def combine(docs: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], list[int]]:
+def combine(
+    docs: Mapping[str, dict[str, Any]],
+) -> tuple[dict[str, Any], list[int], list[tuple[str, str, str]]]:
     """The N shards' verdicts (file name -> :func:`parse`\\ d document) merged into the JSON
     an unsharded check gives: its targets in the pull request's order, each with its
     results, then shard 1's results of the whole pull request; the notes in the order the
@@ -254,11 +269,14 @@ def combine(docs: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], list[in
             "if: always())",
         )
     order = {tuple(k): i for i, k in enumerate(first["shard"]["touched"])}
-    judged: list[tuple[int, dict[str, Any], list[Any]]] = []
+    judged: list[tuple[int, dict[str, Any], list[Any], tuple[str, str, str]]] = []
     seen: dict[tuple[str, str], str] = {}
     for name, doc in by_index.values():
         at = 0
-        for target, n in zip(doc["targets"], doc["shard"]["target-results"], strict=True):
+        shard = doc["shard"]
+        for target, n, cells in zip(
+            doc["targets"], shard["target-results"], shard["plan"], strict=True
+        ):
             key = (target["app"], target["env"])
             if key in seen:
                 raise InputError(
@@ -267,12 +285,12 @@ def combine(docs: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], list[in
                     hint="combine the verdicts of one matrix run (the same N everywhere)",
                 )
             seen[key] = name
-            judged.append((order[key], target, doc["results"][at : at + n]))
+            judged.append((order[key], target, doc["results"][at : at + n], tuple(cells)))
             at += n
     judged.sort(key=lambda item: item[0])
     whole = by_index[1][1]
     rest = whole["results"][sum(whole["shard"]["target-results"]) :]
-    results = [r for _, _, rs in judged for r in rs] + rest
+    results = [r for _, _, rs, _ in judged for r in rs] + rest
     merged = {
         "passed": not any(not r["passed"] and r["severity"] == "error" for r in results),
         "base": first["base"],
@@ -280,12 +298,12 @@ def combine(docs: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], list[in
         "base-ref": first["base-ref"],
         "now": first["now"],
         "results": results,
-        "targets": [t for _, t, _ in judged],
+        "targets": [t for _, t, _, _ in judged],
         "unmapped": first["unmapped"],
         "changed-files": first["changed-files"],
         "notes": _notes([by_index[i][1]["notes"] for i in sorted(by_index)]),
     }
-    return merged, [len(rs) for _, _, rs in judged]
+    return merged, [len(rs) for _, _, rs, _ in judged], [c for _, _, _, c in judged]
 
 
 def _ref(value: object) -> ImageRef | None:
