@@ -240,6 +240,28 @@ def test_combine_refuses_mixed_counts_and_other_commits(
     assert "one of 4" in run.stderr or "of 5" in run.stderr
 
 
+def test_shards_judged_at_different_clocks_combine_at_the_latest(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
+    files = sorted(runs["dir"].rglob("*.json"))
+    later = dict(json.loads(files[2].read_text()), now="2026-11-27T10:03:00+00:00")
+    (tmp_path / "later.json").write_text(json.dumps(later))
+    combined = cli(
+        "check",
+        "--combine",
+        *map(str, files[:2]),
+        str(tmp_path / "later.json"),
+        str(files[3]),
+        "--json",
+        check=1,
+    )
+    assert json.loads(combined.stdout)["now"] == "2026-11-27T10:03:00+00:00"
+    later["now"] = "yesterday"
+    (tmp_path / "later.json").write_text(json.dumps(later))
+    run = _refused(*files[:2], tmp_path / "later.json", files[3])
+    assert "'now' is not an ISO 8601 time" in run.stderr
+
+
 @pytest.mark.parametrize(
     "forge",
     [

@@ -134,6 +134,17 @@ def _key(name: str, value: object, where: str) -> Key:
     return (value[0], value[1])
 
 
+def _moment(value: object) -> datetime | None:
+    """An aware time from its ISO 8601 text (None: not one)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def parse(name: str, doc: object) -> dict[str, Any]:
     """``doc`` (the JSON of file ``name``) checked to be one shard's verdict, else
     :class:`InputError` naming the file and what is wrong."""
@@ -149,8 +160,8 @@ def parse(name: str, doc: object) -> dict[str, Any]:
             raise _bad(name, f"'{field}' is not a commit id")
     if not isinstance(doc["base-ref"], str) or not isinstance(doc["passed"], bool):
         raise _bad(name, "'base-ref' or 'passed' has the wrong type")
-    if doc["now"] is not None and not isinstance(doc["now"], str):
-        raise _bad(name, "'now' is not a time")
+    if _moment(doc["now"]) is None:
+        raise _bad(name, "'now' is not an ISO 8601 time with its offset")
     for field in ("unmapped", "changed-files", "notes"):
         _string_list(name, doc[field], f"'{field}'")
     results = doc["results"]
@@ -243,7 +254,7 @@ def combine(
                 f"{quote(first_name)} one of {count}",
                 hint="combine the verdicts of one matrix run: every shard of the same N",
             )
-        for field in ("base", "head", "base-ref", "now", "unmapped", "changed-files"):
+        for field in ("base", "head", "base-ref", "unmapped", "changed-files"):
             if doc[field] != first[field]:
                 raise InputError(
                     f"{quote(name)} judged another {field} than {quote(first_name)}",
@@ -296,7 +307,8 @@ def combine(
         "base": first["base"],
         "head": first["head"],
         "base-ref": first["base-ref"],
-        "now": first["now"],
+        # each matrix job judges at its own clock: the report says the latest
+        "now": max((doc["now"] for doc in docs.values()), key=datetime.fromisoformat),
         "results": results,
         "targets": [t for _, t, _, _ in judged],
         "unmapped": first["unmapped"],
