@@ -433,7 +433,7 @@ def test_readme_shows_the_three_example_workflows_verbatim() -> None:
     (the files the linters check)."""
     shown = {block.text for _, block in _workflow_blocks()}
     examples = sorted((REPO / "examples" / "workflows").glob("*.yml"))
-    assert len(examples) == 5
+    assert len(examples) == 6
     for example in examples:
         assert read(example) in shown, f"README does not show {example.name} as it is"
         assert f"examples/workflows/{example.name}" in read(README)
@@ -498,6 +498,8 @@ REAL_PINS = {
     ("actions/cache", "5a3ec84eff668545956fd18022155c47e93e2684"): "v4.2.3",
     ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683"): "v4.2.2",
     ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): "v5.6.0",
+    ("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02"): "v4.6.2",
+    ("actions/download-artifact", "d3f86a106a0bac45b974a628896c90dbdf5c8093"): "v4.3.0",
     ("docker/build-push-action", "263435318d21b8e681c14492fe198d362a7d2c83"): "v6.18.0",
     ("docker/login-action", "74a5d142397b4f367a81961eba4e8cd7edddf772"): "v3.4.0",
     ("docker/setup-buildx-action", "b5ca514318bd6ebac0fb2aedd5d36ec1b5c232a2"): "v3.10.0",

@@ -137,7 +137,16 @@ def _promote(argv: list[str]) -> None:
 
 
 def _check(argv: list[str]) -> None:
-    _values(argv, ("base", "--base"), ("head", "--head"), ("now", "--now"))
+    if get("combine"):  # the fan-in of a sharded check: the verdicts, not the repo
+        argv += ["--combine", get("combine")]
+    _values(
+        argv,
+        ("base", "--base"),
+        ("head", "--head"),
+        ("now", "--now"),
+        ("shard", "--shard"),
+        ("output", "--output"),
+    )
     if get("comment") and flag("comment"):
         argv.append("--comment")
     if get("set-status") and flag("set-status"):

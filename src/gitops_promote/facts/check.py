@@ -20,7 +20,8 @@ Nothing here decides anything; :func:`gitops_promote.plan.gates.evaluate.evaluat
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gitops_promote.adapters import kustomize as render
@@ -198,6 +199,30 @@ def state_file_problems(
     )
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The part of a pull request one shard of a sharded check judges (``check --shard``):
+    the targets of the apps in ``apps``; with ``whole_pr``, also everything not of one app
+    (promotion.yaml, CODEOWNERS, the state file, unreadable overlays, edits of unknown
+    apps, the notes about the whole pull request). Every gate is judged by exactly one
+    shard when the shards' ``apps`` partition the config's apps and one has ``whole_pr``."""
+
+    apps: Callable[[Config], Collection[str]]  # the shard's apps, of the base's config
+    whole_pr: bool
+
+
+def scoped(change_set: ChangeSet, apps: Collection[str], whole_pr: bool) -> ChangeSet:
+    """``change_set`` as one shard judges it: the pins and edits of ``apps``; the rest
+    (unknown apps' edits, unreadable files, promotion.yaml) with ``whole_pr``."""
+    return replace(
+        change_set,
+        pins=tuple(c for c in change_set.pins if c.app in apps),
+        edits=tuple(e for e in change_set.edits if e.app in apps or (e.app is None and whole_pr)),
+        problems=change_set.problems if whole_pr else (),
+        config_changed=change_set.config_changed and whole_pr,
+    )
+
+
 def gather(
     repo: Repo,
     revs: Revisions,
@@ -210,6 +235,34 @@ def gather(
     render_overlays: bool = True,
 ) -> Facts:
     """Every fact :func:`~gitops_promote.plan.gates.evaluate.evaluate` needs for ``revs``."""
+    facts, _ = gather_scoped(
+        repo,
+        revs,
+        config_path=config_path,
+        now=now,
+        labels=labels,
+        base_ref=base_ref,
+        renderer=renderer,
+        render_overlays=render_overlays,
+    )
+    return facts
+
+
+def gather_scoped(
+    repo: Repo,
+    revs: Revisions,
+    *,
+    config_path: str,
+    now: datetime,
+    labels: Iterable[str] = (),
+    base_ref: str = "",
+    renderer: render.Renderer | None = None,
+    render_overlays: bool = True,
+    scope: Scope | None = None,
+) -> tuple[Facts, tuple[Key, ...]]:
+    """:func:`gather` for one shard's ``scope`` only (every target when None), and every
+    (app, env) the whole pull request touches, in the order an unsharded check lists
+    them."""
     before_entries, after_entries, changed = both_trees(repo, revs.before, revs.after)
     before = Tree.of(revs.before, (p for p, (m, _) in before_entries.items() if m in REGULAR))
     after = before.patched(
@@ -239,7 +292,9 @@ def gather(
         (before, before_entries, changes.texts_for_changes(config, before, changed)),
         (after, after_entries, changes.texts_for_changes(config, after, changed)),
     )
-    change_set = changes.compute(config, before, after, changed)
+    whole = changes.compute(config, before, after, changed)
+    whole_pr = scope is None or scope.whole_pr
+    change_set = whole if scope is None else scoped(whole, scope.apps(config), whole_pr)
 
     head_config: Config | None = None
     head_problems: tuple[Problem, ...] = ()
@@ -321,16 +376,27 @@ def gather(
     owners_file = next(
         (p for p in changes.CODEOWNERS_PATHS if p in after.files), changes.CODEOWNERS_PATHS[0]
     )
-    state_problems = state_file_problems(
-        repo,
-        config,
-        revs,
-        change_set,
-        (before_entries, after_entries),
-        before,
-        (pins_before, pins_after),
-    )
-    return Facts(
+    state_problems: tuple[Problem, ...] = ()
+    if whole_pr:
+        state_keys = needed_keys(config, whole) if scope is not None else keys
+        if state_keys != keys:
+            before, after = with_texts(
+                repo,
+                (before, before_entries, changes.texts_for_keys(config, before, state_keys)),
+                (after, after_entries, changes.texts_for_keys(config, after, state_keys)),
+            )
+        state_problems = state_file_problems(
+            repo,
+            config,
+            revs,
+            whole,
+            (before_entries, after_entries),
+            before,
+            (pins_of(before, config, state_keys), pins_of(after, config, state_keys))
+            if state_keys != keys
+            else (pins_before, pins_after),
+        )
+    judged = Facts(
         config=config,
         changes=change_set,
         now=now,
@@ -353,7 +419,7 @@ def gather(
         base_ref=base_ref,
         notes=(
             ()
-            if revs.merged
+            if revs.merged or not whole_pr
             else (
                 f"the pull request conflicts with {base_ref or 'the base branch'}: its head "
                 "was checked against the commit it branched from; resolve the conflict for an "
@@ -365,18 +431,22 @@ def gather(
             for app, env in sorted(unchanged)
         )
         + tuple(verified.notes)
-        + policycheck.notes(config, change_set, rendered=render_overlays),
+        + (policycheck.notes(config, whole, rendered=render_overlays) if whole_pr else ()),
         deployed=deployed,
         unchanged=unchanged,
         state_problems=state_problems,
         policies=policy_facts,
     )
+    return judged, whole.touched
 
 
 __all__ = [
+    "Scope",
     "gather",
+    "gather_scoped",
     "history_keys",
     "known_since",
     "needed_keys",
+    "scoped",
     "state_file_problems",
 ]

@@ -8,6 +8,7 @@ code span, a table cell or the diff fence, or open raw HTML."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from gitops_promote.adapters.actions import SUMMARY_BUDGET
@@ -98,19 +99,26 @@ def gate_table(result: CheckResult) -> str:
     return md_table(("Target", *(md_text(g) for g in gates)), rows)
 
 
-def plan_table(result: CheckResult) -> str:
+def plan_cells(target: TargetPlan) -> tuple[str, str, str]:
+    """The soak, freeze and earliest-merge cells of a target's plan row, as plain text (what
+    a sharded check's verdict carries for the fan-in to write the comment with)."""
+    return _soak_text(target), _freeze_text(target), _ready_text(target)
+
+
+def plan_table(result: CheckResult, cells: Sequence[tuple[str, str, str]] | None = None) -> str:
+    """The plan, one row per target; ``cells``: each target's :func:`plan_cells` when
+    they come from elsewhere (a sharded check's verdicts), else computed."""
     header = ("App", "Environment", "From", "To", "Soak", "Freeze", "Earliest merge")
+    plans = cells if cells is not None else [plan_cells(t) for t in result.targets]
     rows = [
         (
             md_code(t.app, cell=True),
             md_code(t.env, cell=True),
             md_text(ref_text(t.old)) if t.pin_changed else "(edit)",
             md_text(ref_text(t.new)) if t.pin_changed else "(edit)",
-            md_text(_soak_text(t)),
-            md_text(_freeze_text(t)),
-            md_text(_ready_text(t)),
+            *(md_text(cell) for cell in plan),
         )
-        for t in result.targets
+        for t, plan in zip(result.targets, plans, strict=True)
     ]
     return md_table(header, rows)
 
@@ -218,7 +226,11 @@ def summary(result: CheckResult, budget: int = SUMMARY_BUDGET) -> str:
     return fit(sections, budget - 1, measure=utf8_bytes) + "\n"
 
 
-def comment(result: CheckResult, budget: int = MAX_COMMENT) -> str:
+def comment(
+    result: CheckResult,
+    budget: int = MAX_COMMENT,
+    cells: Sequence[tuple[str, str, str]] | None = None,
+) -> str:
     """The PR comment: the promotion plan (soak left, freeze ending and the next one, the
     earliest merge), what failed, rendered diffs (collapsed when long). At most ``budget``
     characters (GitHub refuses a comment over 65,536), saying what was left out; the
@@ -231,7 +243,7 @@ def comment(result: CheckResult, budget: int = MAX_COMMENT) -> str:
         f"`{short_sha(result.head)}`, checked {when(result.now)}."
     )
     plan = (
-        _table(plan_table(result), "target(s)", 2)
+        _table(plan_table(result, cells), "target(s)", 2)
         if result.targets
         else Section(("No environment changes in this pull request.",), priority=2)
     )
