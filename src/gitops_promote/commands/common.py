@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -157,8 +157,72 @@ def split_names(values: Sequence[str] | None) -> list[str]:
 
 
 def emit_json(data: Any) -> None:
-    text = redact(json.dumps(data, indent=2, sort_keys=False, default=str))
-    sys.stdout.write(json_output(text) + "\n")
+    """Print ``data`` as ``json.dumps(data, indent=2, default=str)`` would, byte for byte,
+    written a piece at a time (:func:`json_pieces`): 20,000 targets are never one string
+    (nor its redacted and encoded copies). Generators among the outer two levels stand for
+    lists and are consumed as they are written, so their elements are never all built.
+    The text is redacted and escaped (:func:`json_output`) in stretches that end only
+    before a newline between JSON tokens (one inside a string is escaped), where no
+    secret and no ``##[`` can span."""
+    write = sys.stdout.write
+    held: list[str] = []
+    for piece in json_pieces(data):
+        if held and piece.startswith("\n"):
+            write(json_output(redact("".join(held))))
+            held.clear()
+        held.append(piece)
+    write(json_output(redact("".join(held))) + "\n")
+
+
+_STREAMED_LEVELS = 2  # lists and dicts this deep are written element by element
+
+
+def json_pieces(data: Any, level: int = 0) -> Iterator[str]:
+    """The text of ``json.dumps(data, indent=2, default=str)`` in pieces, joined equal to
+    it; a generator (any iterator) in the outer levels is written as a list of what it
+    yields."""
+    if isinstance(data, Iterator):
+        data = _Peeked(data)
+    whole = level >= _STREAMED_LEVELS or not isinstance(data, dict | list | tuple | _Peeked)
+    if whole or (isinstance(data, dict) and not all(isinstance(k, str) for k in data)):
+        text = json.dumps(data, indent=2, sort_keys=False, default=str)
+        yield text.replace("\n", "\n" + "  " * level) if level else text
+        return
+    if not data:
+        yield "{}" if isinstance(data, dict) else "[]"
+        return
+    inner = "\n" + "  " * (level + 1)
+    items: Iterable[tuple[str, Any]] = (
+        ((inner + json.dumps(k) + ": ", v) for k, v in data.items())
+        if isinstance(data, dict)
+        else ((inner, v) for v in data)
+    )
+    yield "{" if isinstance(data, dict) else "["
+    for i, (head, value) in enumerate(items):
+        if i:
+            yield ","
+        yield head
+        yield from json_pieces(value, level + 1)
+    yield "\n" + "  " * level + ("}" if isinstance(data, dict) else "]")
+
+
+class _Peeked:
+    """An iterator whose truth (has it anything?) is known before it is consumed."""
+
+    def __init__(self, it: Iterator[Any]) -> None:
+        self._first = next(it, _NOTHING)
+        self._it = it
+
+    def __bool__(self) -> bool:
+        return self._first is not _NOTHING
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._first is not _NOTHING:
+            yield self._first
+            yield from self._it
+
+
+_NOTHING = object()
 
 
 def emit_as(

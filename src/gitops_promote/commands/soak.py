@@ -74,14 +74,16 @@ def _report(
 ) -> None:
 
     promoted = [o for o in outcomes if o.result is not None and o.result.operation != "unchanged"]
-    # each target's JSON, built once for --json and the `results` output (each only if used)
-    targets = [outcome_json(o) for o in outcomes] if as_json or actions.outputs_enabled() else []
+    # each target's JSON, built once for --json and the `results` output (each only if
+    # used); for --json alone, one at a time as it is written (common.emit_json)
+    outputs = actions.outputs_enabled()
+    targets = [outcome_json(o) for o in outcomes] if outputs else []
     if as_json:
         common.emit_json(
             {
                 "now": format_iso(now, utc=False),
                 "dry-run": dry_run,
-                "targets": targets,
+                "targets": targets if outputs else (outcome_json(o) for o in outcomes),
                 "promoted": len(promoted),
                 "failed": sum(1 for o in outcomes if o.error is not None),
                 "notes": list(notes),
@@ -95,7 +97,7 @@ def _report(
     for o in outcomes:
         if o.error is not None:
             common.warn(f"error: {o.decision.env}/{o.decision.app}: {log(o.error)}")
-    if actions.outputs_enabled():
+    if outputs:
         actions.set_outputs(
             {
                 "promoted": str(len(promoted)),

@@ -84,17 +84,21 @@ class CommitInfo:
         return len(self.parents) > 1
 
 
-def _change(path: str, record: bytes) -> FileChange:
+def _change(path: str, record: bytes, same: dict[str, str] | None = None) -> FileChange:
     """The change of ``path`` a raw diff record gives:
-    ``:<old mode> <new mode> <old oid> <new oid> <status>`` (an all-zero id: none)."""
+    ``:<old mode> <new mode> <old oid> <new oid> <status>`` (an all-zero id: none).
+    ``same``: the strings seen before, by value; the path and the ids are those where
+    equal (a file's path recurs in every commit that changes it, and each blob id twice:
+    the new blob of one change is the old blob of the next)."""
     meta = record[1:].split(b" ")
     old, new = meta[2], meta[3]
-    return FileChange(
-        path,
-        meta[4][:1].decode(),
-        old.decode() if old.strip(b"0") else None,
-        new.decode() if new.strip(b"0") else None,
-    )
+    old_blob = old.decode() if old.strip(b"0") else None
+    new_blob = new.decode() if new.strip(b"0") else None
+    if same is not None:
+        path = same.setdefault(path, path)
+        old_blob = None if old_blob is None else same.setdefault(old_blob, old_blob)
+        new_blob = None if new_blob is None else same.setdefault(new_blob, new_blob)
+    return FileChange(path, meta[4][:1].decode(), old_blob, new_blob)
 
 
 def _decode(raw: bytes) -> str:
@@ -312,20 +316,30 @@ def diff_links(
     size = -(-len(links) // jobs)
     parts = [links[i : i + size] for i in range(0, len(links), size)]
 
-    def run(part: Sequence[Link]) -> bytes:
+    by_commit = {x.commit: x for x in links}  # diff-tree names only the parent given
+
+    def run(part: Sequence[Link]) -> list[CommitInfo]:
         lines = "".join(f"{x.commit} {x.parent}\n" if x.parent else f"{x.commit}\n" for x in part)
         args = ["--literal-pathspecs", "diff-tree", "--stdin", *_DIFF_OPTIONS]
-        return _run_to_file(git, args, ["--", *specs], input=lines.encode())
+        with tempfile.TemporaryDirectory(prefix="gitops-promote-") as tmp:
+            out = Path(tmp) / "out"
+            git.run(*args, f"--output={out}", "--", *specs, input=lines.encode())
+            # parsed as read, a stretch at a time: the output (tens of megabytes over a
+            # long history) is never in memory whole, nor split into tokens whole
+            with out.open("rb") as f:
+                return _parse_diff(iter(lambda: f.read(_READ_SIZE), b""), by_commit, keep)
 
-    by_commit = {x.commit: x for x in links}  # diff-tree names only the parent given
     commits: list[CommitInfo] = []
     if len(parts) == 1:
-        commits = _parse_diff(run(parts[0]), by_commit, keep)
+        commits = run(parts[0])
     else:
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-            for out in pool.map(run, parts):
-                commits += _parse_diff(out, by_commit, keep)
+            for found in pool.map(run, parts):
+                commits += found
     return commits
+
+
+_READ_SIZE = 1 << 20
 
 
 def _run_to_file(
@@ -341,48 +355,45 @@ def _run_to_file(
 
 
 def _parse_diff(
-    out: bytes, links: Mapping[str, Link], keep: Callable[[str], bool] | None
+    chunks: Iterable[bytes], links: Mapping[str, Link], keep: Callable[[str], bool] | None
 ) -> list[CommitInfo]:
     """:func:`parse_log_stream` of ``git diff-tree --stdin`` output (every token read the
     same way), each commit given its link's parents and clamped time, and only the changes
     ``keep`` keeps (None: every one; a commit left without any is left out): each record
     built once, and no change object for a file that is not kept."""
     commits: list[CommitInfo] = []
-    tokens = out.split(b"\0")
-    count = len(tokens)
+    tokens = _tokens(chunks)
+    same: dict[str, str] = {}  # one string for each name, email, path and id that recurs
     header: bytes | None = None
     changes: list[FileChange] = []
-    i = 0
-    while i <= count:
-        token = tokens[i] if i < count else b"\x1e"  # a sentinel: the last commit ends
-        i += 1
-        if token[:1] == b"\n":
-            token = token.lstrip(b"\n")
+    for raw in tokens:
+        token = raw.lstrip(b"\n") if raw[:1] == b"\n" else raw
         if token[:1] == b"\x1e":
             if header is not None and (changes or keep is None):
-                commits.append(_linked(header, changes, links))
-            if i > count:
-                break
+                commits.append(_linked(header, changes, links, same))
             header, changes = token, []
         elif token[:1] == b":":
-            path = _decode(tokens[i]) if i < count else ""  # the path follows the record
-            i += 1
+            path = _decode(next(tokens, b""))  # the path follows the record
             if keep is None or keep(path):
-                changes.append(_change(path, token))
+                changes.append(_change(path, token, same))
+    if header is not None and (changes or keep is None):  # the last commit ends
+        commits.append(_linked(header, changes, links, same))
     return commits
 
 
-def _linked(raw: bytes, changes: list[FileChange], links: Mapping[str, Link]) -> CommitInfo:
+def _linked(
+    raw: bytes, changes: list[FileChange], links: Mapping[str, Link], same: dict[str, str]
+) -> CommitInfo:
     sha, _, an, ae, ad, cn, ce, cd, subject = _decode(raw[1:]).split("\x1f", len(_FIELDS) - 1)
     link = links[sha]
     return CommitInfo(
-        sha,
+        link.commit,
         link.parents,
-        an,
-        ae,
+        same.setdefault(an, an),
+        same.setdefault(ae, ae),
         datetime.fromisoformat(ad),
-        cn,
-        ce,
+        same.setdefault(cn, cn),
+        same.setdefault(ce, ce),
         link.time or datetime.fromisoformat(cd),  # clamped along the chain (Link.time)
         subject,
         tuple(changes),
