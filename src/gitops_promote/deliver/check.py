@@ -113,7 +113,7 @@ def judge_shard(
         if shard is None
         else checkfacts.Scope(lambda config: sharding.owned(config, shard), shard.index == 1)
     )
-    facts, touched = checkfacts.gather_scoped(
+    facts, touched = checkfacts.gather(
         repo,
         revs,
         config_path=config_path,
@@ -251,6 +251,12 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
     read-only token) is a warning: the status stays missing, so the merge waits for the next
     recheck, which sets it."""
     repository, _ = require_github(ws, "--set-status")
+    return _post(repository, ws, *_status_writer(context, result), "check: status")
+
+
+def _status_writer(context: str, result: CheckResult) -> tuple[Callable[[GitHub], str], str]:
+    """The call that sets ``result`` as the commit status ``context``, and what a failure
+    of it says."""
     state, description = commit_status(result)
 
     def write(gh: GitHub) -> str:
@@ -263,8 +269,7 @@ def set_status(ws: Workspace, context: str, result: CheckResult) -> Posted:
         )
         return f"status {context}: {state} on {result.head[:12]}"
 
-    failed = f"could not set status {context} on {result.head[:12]}"
-    return _post(repository, ws, write, failed, "check: status")
+    return write, f"could not set status {context} on {result.head[:12]}"
 
 
 def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
@@ -272,15 +277,21 @@ def post_comment(ws: Workspace, pr: int | None, result: CheckResult) -> Posted:
     comment is reported but does not change the verdict."""
     if pr is None or not ws.github_repo or not ws.credentials.token:
         return Posted()
+    return _post(ws.github_repo, ws, *_comment_writer(pr, result), "check: comment")
+
+
+def _comment_writer(
+    pr: int, result: CheckResult, cells: Sequence[tuple[str, str, str]] | None = None
+) -> tuple[Callable[[GitHub], str], str]:
+    """The call that writes (or updates in place) the PR's one promotion plan comment, and
+    what a failure of it says. ``cells``: the plan's cells, where the shards made them."""
 
     def write(gh: GitHub) -> str:
-        operation, info = gh.upsert_comment(
-            pr, checkreport.comment(result), checkreport.COMMENT_MARKER
-        )
+        body = checkreport.comment(result, cells=cells)
+        operation, info = gh.upsert_comment(pr, body, checkreport.COMMENT_MARKER)
         return f"comment {operation} on #{pr}: {info.url}"
 
-    failed = f"could not write the promotion plan comment on #{pr}"
-    return _post(ws.github_repo, ws, write, failed, "check: comment")
+    return write, f"could not write the promotion plan comment on #{pr}"
 
 
 def post_combined(
@@ -309,30 +320,11 @@ def post_combined(
         )
     posted: list[Posted] = []
     if pr is not None:
-
-        def write_comment(gh: GitHub) -> str:
-            body = checkreport.comment(result, cells=cells)
-            operation, info = gh.upsert_comment(pr, body, checkreport.COMMENT_MARKER)
-            return f"comment {operation} on #{pr}: {info.url}"
-
-        failed = f"could not write the promotion plan comment on #{pr}"
-        posted.append(_post(repository, creds, write_comment, failed, "check: comment"))
+        writer = _comment_writer(pr, result, cells)
+        posted.append(_post(repository, creds, *writer, "check: comment"))
     if status_context is not None:
-        context = status_context
-        state, description = commit_status(result)
-
-        def write_status(gh: GitHub) -> str:
-            gh.set_status(
-                result.head,
-                state=state,
-                context=context,
-                description=description,
-                target_url=target_url(),
-            )
-            return f"status {context}: {state} on {result.head[:12]}"
-
-        failed = f"could not set status {context} on {result.head[:12]}"
-        posted.append(_post(repository, creds, write_status, failed, "check: status"))
+        writer = _status_writer(status_context, result)
+        posted.append(_post(repository, creds, *writer, "check: status"))
     return posted
 
 
