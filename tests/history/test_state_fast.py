@@ -183,7 +183,7 @@ def check(built: Built, app: str, env: str) -> dict[str, Any]:
     )
     gitutil.git("checkout", "-q", "main", cwd=built.root)
     revs = merged.revisions(built.repo, "main", head)
-    found = checkfacts.gather(
+    found, _ = checkfacts.gather(
         built.repo, revs, config_path="promotion.yaml", now=built.now, render_overlays=False
     )
     return checkreport.to_json(evaluate(found))

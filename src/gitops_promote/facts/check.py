@@ -233,36 +233,11 @@ def gather(
     base_ref: str = "",
     renderer: render.Renderer | None = None,
     render_overlays: bool = True,
-) -> Facts:
-    """Every fact :func:`~gitops_promote.plan.gates.evaluate.evaluate` needs for ``revs``."""
-    facts, _ = gather_scoped(
-        repo,
-        revs,
-        config_path=config_path,
-        now=now,
-        labels=labels,
-        base_ref=base_ref,
-        renderer=renderer,
-        render_overlays=render_overlays,
-    )
-    return facts
-
-
-def gather_scoped(
-    repo: Repo,
-    revs: Revisions,
-    *,
-    config_path: str,
-    now: datetime,
-    labels: Iterable[str] = (),
-    base_ref: str = "",
-    renderer: render.Renderer | None = None,
-    render_overlays: bool = True,
     scope: Scope | None = None,
 ) -> tuple[Facts, tuple[Key, ...]]:
-    """:func:`gather` for one shard's ``scope`` only (every target when None), and every
-    (app, env) the whole pull request touches, in the order an unsharded check lists
-    them."""
+    """Every fact :func:`~gitops_promote.plan.gates.evaluate.evaluate` needs for ``revs``,
+    for one shard's ``scope`` only (every target when None), and every (app, env) the
+    whole pull request touches, in the order an unsharded check lists them."""
     before_entries, after_entries, changed = both_trees(repo, revs.before, revs.after)
     before = Tree.of(revs.before, (p for p, (m, _) in before_entries.items() if m in REGULAR))
     after = before.patched(
@@ -443,7 +418,6 @@ def gather_scoped(
 __all__ = [
     "Scope",
     "gather",
-    "gather_scoped",
     "history_keys",
     "known_since",
     "needed_keys",
