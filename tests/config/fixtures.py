@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 DATA = Path(__file__).parent / "data"
 VALID = sorted((DATA / "valid").glob("*.yaml"))
@@ -33,20 +31,3 @@ def expected(path: Path) -> Expected:
         for fragment in line.split("#!")[1:]:
             problems.append((number, fragment.strip()))
     return Expected(tuple(problems), found.group(1))
-
-
-def plain(value: Any) -> Any:
-    """A loaded YAML value as JSON data (timestamps as the ISO text they were written as)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)

@@ -13,8 +13,8 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs in the lock; tests only
 import pytest
 
-from config.fixtures import EXAMPLE, INVALID, VALID, expected, plain
-from gitops_promote.adapters.yamlsafe import load
+from config.fixtures import EXAMPLE, INVALID, VALID, expected
+from gitops_promote.adapters.yamlsafe import load, plain
 from gitops_promote.config.fields import FIELDS
 from gitops_promote.config.load import parse_config, schema
 from gitops_promote.errors import ConfigError
