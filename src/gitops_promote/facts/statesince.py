@@ -48,6 +48,7 @@ from gitops_promote.adapters import yamlsafe
 from gitops_promote.adapters.git import Repo
 from gitops_promote.adapters.git import blobs as gitblobs
 from gitops_promote.adapters.git import commits as gitcommits
+from gitops_promote.adapters.git import log as gitlog
 from gitops_promote.adapters.git.log import Link
 from gitops_promote.config.model import Config
 from gitops_promote.errors import UserError
@@ -81,10 +82,10 @@ def read_entries(repo: Repo, config: Config, rev: str) -> list[state.Entry] | No
 def chain_times(repo: Repo, rev: str) -> dict[str, Link]:
     """Every commit on ``rev``'s first-parent history with its parents and clamped time
     (:func:`gitops_promote.adapters.git.log.clamp_times`), ``tree`` left empty: one ``git
-    log`` of commit ids and dates (:func:`gitops_promote.adapters.git.commits.first_parent_times`;
-    a commits-only clone has them all, and nothing is fetched)."""
+    log`` of commit ids and dates (:func:`~gitops_promote.adapters.git.log.first_parent_chain`
+    with ``trees=False``; a commits-only clone has them all, and nothing is fetched)."""
     repo.ensure_history()
-    return {link.commit: link for link in gitcommits.first_parent_times(repo.git, rev)}
+    return {link.commit: link for link in gitlog.first_parent_chain(repo.git, rev, trees=False)}
 
 
 def _agrees(entry: state.Entry, current: Mapping[Key, ImageRef | None]) -> bool:
