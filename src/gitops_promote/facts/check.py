@@ -199,6 +199,11 @@ def state_file_problems(
     )
 
 
+def unchanged_note(key: Key) -> str:
+    """The note on a target whose overlay changed but renders exactly as before."""
+    return f"{key[0]} in {key[1]} renders exactly as before: not a promotion"
+
+
 @dataclass(frozen=True)
 class Scope:
     """The part of a pull request one shard of a sharded check judges (``check --shard``):
@@ -401,10 +406,7 @@ def gather(
                 "exact check",
             )
         )
-        + tuple(
-            f"{app} in {env} renders exactly as before: not a promotion"
-            for app, env in sorted(unchanged)
-        )
+        + tuple(unchanged_note((app, env)) for app, env in sorted(unchanged))
         + tuple(verified.notes)
         + (policycheck.notes(config, whole, rendered=render_overlays) if whole_pr else ()),
         deployed=deployed,
@@ -423,4 +425,5 @@ __all__ = [
     "needed_keys",
     "scoped",
     "state_file_problems",
+    "unchanged_note",
 ]

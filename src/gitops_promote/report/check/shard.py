@@ -18,6 +18,8 @@ from typing import Any
 
 from gitops_promote.errors import InputError, UserError, quote
 from gitops_promote.facts.changes import Key
+from gitops_promote.facts.check import unchanged_note
+from gitops_promote.facts.statesince import refused_note
 from gitops_promote.images import ImageRef
 from gitops_promote.plan import shard as sharding
 from gitops_promote.plan.gates import GateResult
@@ -70,9 +72,7 @@ _TARGET = (
     "drift",
 )
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_UNCHANGED = re.compile(r"(.+) in (.+) renders exactly as before: not a promotion")
 _CONFLICT = "the pull request conflicts with "
-_REFUSED = re.compile(r"state file entry for (.+) in (.+) does not match git: history used")
 
 
 def shard_json(
@@ -313,7 +313,7 @@ def combine(
         "targets": [t for _, t, _, _ in judged],
         "unmapped": first["unmapped"],
         "changed-files": first["changed-files"],
-        "notes": _notes([by_index[i][1]["notes"] for i in sorted(by_index)]),
+        "notes": _notes([by_index[i][1]["notes"] for i in sorted(by_index)], list(order)),
     }
     return merged, [len(rs) for _, _, rs, _ in judged], [c for _, _, _, c in judged]
 
@@ -390,20 +390,25 @@ def text(merged: Mapping[str, Any], counts: Sequence[int]) -> str:
     return check_text(to_result(merged, counts))
 
 
-def _notes(per_shard: Sequence[Sequence[str]]) -> list[str]:
+def _notes(per_shard: Sequence[Sequence[str]], touched: Sequence[Key]) -> list[str]:
     """The shards' notes in the check's order: shard 1's on the whole pull request that
-    come first (a conflict), every shard's on one target (renders unchanged, then state
-    file entries refused, each sorted by app and env), shard 1's last ones (policies)."""
+    come first (a conflict), every shard's on one target of ``touched`` (renders
+    unchanged, then state file entries refused, each sorted by app and env; known by the
+    text the facts give them: :func:`~gitops_promote.facts.check.unchanged_note`,
+    :func:`~gitops_promote.facts.statesince.refused_note`), shard 1's last ones
+    (policies)."""
+    unchanged_of = {unchanged_note(key): key for key in touched}
+    refused_of = {refused_note(key): key for key in touched}
     head: list[str] = []
     tail: list[str] = []
     unchanged: list[tuple[Key, str]] = []
     refused: list[tuple[Key, str]] = []
     for i, notes in enumerate(per_shard):
         for note in notes:
-            if (m := _UNCHANGED.fullmatch(note)) is not None:
-                unchanged.append(((m[1], m[2]), note))
-            elif (m := _REFUSED.fullmatch(note)) is not None:
-                refused.append(((m[1], m[2]), note))
+            if note in unchanged_of:
+                unchanged.append((unchanged_of[note], note))
+            elif note in refused_of:
+                refused.append((refused_of[note], note))
             elif i == 0 and note.startswith(_CONFLICT):
                 head.append(note)
             else:
